@@ -1,0 +1,159 @@
+//! Command-line definitions only; what each command does lives elsewhere.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ops",
+    version,
+    about = "Remote builds on a persistent build node",
+    long_about = "Connects to a build node over SSH, syncs the code, runs the build \
+                  command, builds one Docker image per service in parallel and pushes \
+                  them to a registry.",
+    after_help = crate::cli::EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More output: plugin debug logs and the commands ops runs
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Less output: errors and the final summary only
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Output format; `json` prints one JSON event per line on stdout
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Remote build on the build node: sync, build command, images, push
+    Build(BuildArgs),
+    /// Run a command on the build node
+    Exec(ExecArgs),
+    /// Inspect plugins
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Options shared by every command that reaches the build node.
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    /// Path to config file
+    #[arg(short = 'f', long = "file", default_value = "ops.toml", value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Trust and remember the node's host key if it is not known yet (like
+    /// OpenSSH's StrictHostKeyChecking=accept-new). A changed key is still
+    /// refused.
+    #[arg(long)]
+    pub accept_new_host_key: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+
+    /// Git ref to build (commit SHA, branch, or tag)
+    #[arg(long = "ref", value_name = "REF")]
+    pub git_ref: Option<String>,
+
+    /// Only build a specific service image
+    #[arg(short, long, value_name = "SERVICE")]
+    pub service: Option<String>,
+
+    /// Docker image tag
+    #[arg(short, long, default_value = "latest")]
+    pub tag: String,
+
+    /// Skip pushing images to registry
+    #[arg(long)]
+    pub no_push: bool,
+
+    /// Number of parallel image builds
+    #[arg(short, long, default_value_t = 5, value_name = "N")]
+    pub jobs: usize,
+
+    /// Print the plan and exit without touching anything
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+
+    /// The program and its arguments, each passed literally
+    #[arg(required = true, last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List built-in and installed plugins
+    List {
+        /// Config file whose `[plugins]` section names installed plugins
+        #[arg(short = 'f', long = "file", default_value = "ops.toml", value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn spec_examples_parse() {
+        for line in [
+            "ops build",
+            "ops build --ref v1.2.0",
+            "ops build --service api",
+            "ops build --tag abc123 --no-push",
+            "ops build -j 3",
+            "ops build -f ops.prod.toml",
+        ] {
+            let argv: Vec<&str> = line.split(' ').collect();
+            Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{line}: {e}"));
+        }
+    }
+
+    #[test]
+    fn exec_takes_everything_after_double_dash_literally() {
+        let cli = Cli::try_parse_from(["ops", "exec", "--", "printf", "%s|", "-f", "$(id)"]).unwrap();
+        let Command::Exec(args) = cli.command else {
+            panic!("not exec")
+        };
+        assert_eq!(args.command, vec!["printf", "%s|", "-f", "$(id)"]);
+    }
+}

@@ -1,0 +1,112 @@
+//! The edge of the program: parse the command line, set up the printer and
+//! the async runtime, run one command, and turn its result into an exit
+//! code. Library code below returns typed errors; only here do they become
+//! text.
+
+pub mod args;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{CommandFactory, Parser};
+
+use crate::exit::{Exit, Failure};
+use crate::output::{Format, Printer, Redactor, Verbosity};
+use args::{Cli, Command, OutputFormat, PluginCommand};
+
+/// Kept in step with [`Exit`] by a test.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    success
+  1    internal or local I/O error
+  2    usage or config error; nothing remote was touched
+  3    build node could not be resolved, reached or authenticated
+  4    syncing the code to the build node failed
+  5    the build command failed
+  6    an image build failed; nothing was pushed
+  7    registry login or image push failed
+  8    a plugin trapped, hit a limit or broke the contract
+  130  interrupted (Ctrl-C); remote work was stopped
+  ops exec exits with the remote command's status (128+N for signal N).";
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Success.into()
+            };
+        }
+    };
+
+    let format = match cli.global.output {
+        OutputFormat::Human => Format::Human,
+        OutputFormat::Json => Format::Json,
+    };
+    let verbosity = if cli.global.verbose {
+        Verbosity::Verbose
+    } else if cli.global.quiet {
+        Verbosity::Quiet
+    } else {
+        Verbosity::Normal
+    };
+    let printer = Arc::new(Printer::new(format, verbosity, Redactor::new()));
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            printer.error(format!("cannot start the async runtime: {err}"), 1);
+            return Exit::Internal.into();
+        }
+    };
+
+    let result = runtime.block_on(dispatch(cli.command, printer.clone()));
+    // Plugin and SSH tasks may still be winding down after an error; do not
+    // let them hold the process open.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+
+    match result {
+        Ok(code) => code,
+        Err(failure) => {
+            printer.error(format!("{:#}", failure.error), failure.exit.code());
+            failure.exit.into()
+        }
+    }
+}
+
+async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Build(args) => crate::pipeline::run(args, printer).await.map(Into::into),
+        Command::Exec(args) => crate::node::exec::run(args, printer).await,
+        Command::Plugin(PluginCommand::List { file }) => {
+            crate::plugin::list::run(&file, &printer).await.map(Into::into)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "ops", &mut std::io::stdout());
+            Ok(Exit::Success.into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_help_matches_the_enum() {
+        for exit in Exit::ALL {
+            let line = format!("{:<5}{}", exit.code(), exit.meaning());
+            assert!(
+                EXIT_CODES_HELP.contains(&format!("  {line}")),
+                "help text lacks: {line}"
+            );
+        }
+    }
+}

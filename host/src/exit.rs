@@ -1,0 +1,132 @@
+//! Exit codes: the documented contract between `ops` and scripts or CI.
+//!
+//! Each failing step has its own code so that CI can tell "the build
+//! command failed" from "the registry refused the push" without reading
+//! the output. `ops exec` is the exception: it exits with the remote
+//! command's own status.
+
+/// How a run of `ops` ended. The numeric values are documented in README.md
+/// and must not change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything asked for was done.
+    Success,
+    /// A bug or an unexpected local failure (I/O on the user's machine).
+    Internal,
+    /// Bad command line or config. Nothing remote was touched.
+    Usage,
+    /// The build node could not be resolved, reached or authenticated to
+    /// (including a refused host key).
+    Connection,
+    /// Syncing the code to the node failed.
+    Sync,
+    /// `build.command` failed on the node.
+    BuildCommand,
+    /// A `docker build` (or other image builder) failed.
+    ImageBuild,
+    /// Logging in to the registry or pushing an image failed.
+    Push,
+    /// A plugin misbehaved: trapped, hit a limit, or broke the contract.
+    Plugin,
+    /// Interrupted by Ctrl-C (SIGINT); remote work was stopped.
+    Interrupted,
+}
+
+impl Exit {
+    pub const fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Internal => 1,
+            Exit::Usage => 2,
+            Exit::Connection => 3,
+            Exit::Sync => 4,
+            Exit::BuildCommand => 5,
+            Exit::ImageBuild => 6,
+            Exit::Push => 7,
+            Exit::Plugin => 8,
+            Exit::Interrupted => 130,
+        }
+    }
+
+    /// Every code with its meaning, for `--help` and the README table.
+    pub const ALL: [Exit; 10] = [
+        Exit::Success,
+        Exit::Internal,
+        Exit::Usage,
+        Exit::Connection,
+        Exit::Sync,
+        Exit::BuildCommand,
+        Exit::ImageBuild,
+        Exit::Push,
+        Exit::Plugin,
+        Exit::Interrupted,
+    ];
+
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            Exit::Success => "success",
+            Exit::Internal => "internal or local I/O error",
+            Exit::Usage => "usage or config error; nothing remote was touched",
+            Exit::Connection => "build node could not be resolved, reached or authenticated",
+            Exit::Sync => "syncing the code to the build node failed",
+            Exit::BuildCommand => "the build command failed",
+            Exit::ImageBuild => "an image build failed; nothing was pushed",
+            Exit::Push => "registry login or image push failed",
+            Exit::Plugin => "a plugin trapped, hit a limit or broke the contract",
+            Exit::Interrupted => "interrupted (Ctrl-C); remote work was stopped",
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit.code())
+    }
+}
+
+/// An error that knows which exit code it deserves. Library errors implement
+/// this so that the edge (`cli`) can pick the code without string matching.
+pub trait ExitStatusOf {
+    fn exit(&self) -> Exit;
+}
+
+/// A failed command at the edge: the error to print and the code to exit
+/// with. Library errors become a `Failure` through [`ExitStatusOf`] (with
+/// `?`) or explicitly with [`OrExit::or_exit`].
+#[derive(Debug)]
+pub struct Failure {
+    pub exit: Exit,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    pub fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            exit,
+            error: error.into(),
+        }
+    }
+}
+
+impl<E> From<E> for Failure
+where
+    E: ExitStatusOf + std::error::Error + Send + Sync + 'static,
+{
+    fn from(error: E) -> Self {
+        Failure {
+            exit: error.exit(),
+            error: error.into(),
+        }
+    }
+}
+
+pub trait OrExit<T> {
+    /// Attaches the exit code this error deserves.
+    fn or_exit(self, exit: Exit) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<anyhow::Error>> OrExit<T> for Result<T, E> {
+    fn or_exit(self, exit: Exit) -> Result<T, Failure> {
+        self.map_err(|e| Failure::new(exit, e))
+    }
+}

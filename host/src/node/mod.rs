@@ -1,0 +1,2 @@
+//! Which build node to use, and `ops exec`.
+pub mod exec;

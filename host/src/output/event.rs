@@ -1,0 +1,51 @@
+use serde::Serialize;
+
+/// Something that happened during a run. Human output renders these as
+/// lines; `--output json` prints each as one JSON object per line with an
+/// `"event"` field naming the variant.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A numbered step of `ops build` began.
+    StepStarted { step: String, detail: String },
+    /// A step ended successfully.
+    StepFinished { step: String, seconds: f64 },
+    /// A line of a remote or local program's output, under its label.
+    Output {
+        label: String,
+        stream: String,
+        line: String,
+    },
+    /// A plugin's log line.
+    PluginLog {
+        plugin: String,
+        level: String,
+        message: String,
+    },
+    /// One image was built or pushed.
+    Image {
+        service: String,
+        image: String,
+        status: String,
+        digest: Option<String>,
+        seconds: f64,
+    },
+    /// Informational message from ops itself.
+    Info { message: String },
+    Warning { message: String },
+    /// The run failed; `code` is the process exit code.
+    Error { message: String, code: u8 },
+    /// The run's closing summary.
+    Summary {
+        images: Vec<ImageSummary>,
+        seconds: f64,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageSummary {
+    pub service: String,
+    pub image: String,
+    pub digest: Option<String>,
+    pub seconds: f64,
+}

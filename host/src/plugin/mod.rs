@@ -1,0 +1,2 @@
+//! The WebAssembly plugin runtime.
+pub mod list;
