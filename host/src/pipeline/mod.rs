@@ -1,4 +1,7 @@
 //! The steps of `ops build`.
+
+pub mod plan;
+pub mod schedule;
 use std::sync::Arc;
 
 use crate::cli::args::BuildArgs;
