@@ -1,5 +1,24 @@
 //! `ops.toml`: loading, `$ENV` interpolation and validation.
+//!
+//! The schema is the spec's `[build]` (with `[build.git]`, `[build.image]`,
+//! `[build.push]`) plus `project`, `target`, `[nodes.<id>]`, `[api]` and
+//! `[plugins.<name>]`. Every string may contain `$NAME` or `${NAME}`
+//! (`$$` for a literal dollar); such values are secrets: registered with
+//! the [`Redactor`](crate::output::Redactor) and marked
+//! [`SectionValue::Secret`] in plugin sections. Unknown keys are errors with
+//! a "did you mean", except inside `[build.git]` and `[build.push]`, which
+//! their plugins validate. Every error carries file:line:column and exits
+//! with code 2.
 
+mod error;
+mod interpolate;
+mod reader;
+mod schema;
 mod section;
 
+pub use error::{ConfigError, ConfigErrorKind};
+pub use interpolate::is_identifier;
+pub use schema::{
+    ApiConfig, BuildConfig, Config, ImageConfig, NodeEntry, NodeRef, PluginDecl, SyncSource,
+};
 pub use section::{Location, PluginSection, SectionEntry, SectionValue};
