@@ -12,6 +12,10 @@ if [ -e .git ]; then
 	commit=$(git rev-parse HEAD)
 fi
 
+# Vendored libraries (git submodules under vendor/) are recorded too.
+vendored=$(cat vendor/*/VERSION 2>/dev/null | tr '\n' ' ' | sed 's/ $//')
+[ -n "$vendored" ] || vendored=none
+
 mkdir -p target/release
 count=$(cat target/release/build-count 2>/dev/null || echo 0)
 count=$((count + 1))
@@ -20,7 +24,7 @@ echo "$count" >target/release/build-count
 for svc in $services; do
 	printf '#!/bin/sh\necho "%s %s"\n' "$svc" "$version" >"target/release/$svc"
 	chmod +x "target/release/$svc"
-	printf 'service=%s\nversion=%s\ncommit=%s\nbuild=%s\n' \
-		"$svc" "$version" "$commit" "$count" >"target/release/$svc.txt"
+	printf 'service=%s\nversion=%s\ncommit=%s\nvendored=%s\nbuild=%s\n' \
+		"$svc" "$version" "$commit" "$vendored" "$count" >"target/release/$svc.txt"
 	echo "built $svc ($version, commit $commit, build $count)"
 done

@@ -1,0 +1,7 @@
+//! End-to-end tests against real sshd, dockerd, registry, git and rsync on
+//! 127.0.0.1.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod infra;

@@ -1,0 +1,217 @@
+//! The Docker engine the tests build and push with: a shared `dockerd` on the
+//! default socket (scripts/test.sh starts it; `ensure_dockerd` starts it when
+//! `cargo test` runs alone), and a client with a throwaway `DOCKER_CONFIG`
+//! so logins never touch the real `~/.docker`.
+#![allow(dead_code)]
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use super::registry::Registry;
+
+/// Same log file scripts/lib.sh uses, so both starters leave one trail.
+const DOCKERD_LOG: &str = "/tmp/ops-dockerd.log";
+/// Serialises starting dockerd across test binaries running at once.
+const DOCKERD_LOCK: &str = "/tmp/ops-dockerd.lock";
+const DOCKERD_WAIT: Duration = Duration::from_secs(90);
+
+fn docker_answers() -> bool {
+    Command::new("docker")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Makes sure `docker info` works, starting `dockerd` in its own session if
+/// nothing answers. The daemon is shared and outlives the test run, as the
+/// one scripts/test.sh starts does.
+pub fn ensure_dockerd() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        if docker_answers() {
+            return;
+        }
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(DOCKERD_LOCK)
+            .expect("open dockerd lock file");
+        // SAFETY: flock on a file descriptor this function owns; released
+        // when `lock` is dropped.
+        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "flock {DOCKERD_LOCK}");
+        if !docker_answers() && !dockerd_pid_alive() {
+            let log = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(DOCKERD_LOG)
+                .expect("open dockerd log");
+            Command::new("setsid")
+                .args(["-f", "dockerd"])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("dup log"))
+                .stderr(log)
+                .status()
+                .expect("start dockerd (is docker.io installed? run scripts/test.sh)");
+        }
+        let start = Instant::now();
+        while !docker_answers() {
+            assert!(
+                start.elapsed() < DOCKERD_WAIT,
+                "dockerd did not answer `docker info` within {DOCKERD_WAIT:?}; see {DOCKERD_LOG}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        drop(lock);
+    });
+}
+
+/// dockerd writes its pid file early; a live pid means it is still starting.
+fn dockerd_pid_alive() -> bool {
+    std::fs::read_to_string("/var/run/docker.pid")
+        .ok()
+        .and_then(|pid| pid.trim().parse::<u32>().ok())
+        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// A `docker` CLI with its own throwaway config directory (credentials
+/// included), talking to the shared daemon.
+pub struct Docker {
+    config: TempDir,
+}
+
+impl Default for Docker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Docker {
+    pub fn new() -> Self {
+        ensure_dockerd();
+        let config = tempfile::Builder::new()
+            .prefix("ops-test-docker-config-")
+            .tempdir()
+            .expect("docker config dir");
+        Docker { config }
+    }
+
+    /// The `DOCKER_CONFIG` directory this client uses.
+    pub fn config_dir(&self) -> &Path {
+        self.config.path()
+    }
+
+    /// A `docker` command using this client's config.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.env("DOCKER_CONFIG", self.config.path())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `docker ARGS`; returns its output whatever the exit status.
+    pub fn output(&self, args: &[&str]) -> Output {
+        self.command()
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("run docker {args:?}: {e}"))
+    }
+
+    /// Runs `docker ARGS`, panicking with its output unless it succeeds;
+    /// returns stdout.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = self.output(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `docker login` with the password on stdin; returns the output so
+    /// tests can check refusals too.
+    pub fn login(&self, host: &str, username: &str, password: &str) -> Output {
+        let mut child = self
+            .command()
+            .args(["login", "--username", username, "--password-stdin", host])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn docker login");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(password.as_bytes())
+            .expect("write password to docker login");
+        child.wait_with_output().expect("wait for docker login")
+    }
+
+    /// Logs in to `registry` with its credentials, panicking on failure.
+    pub fn login_to(&self, registry: &Registry) {
+        let out = self.login(&registry.host(), registry.username(), registry.token());
+        assert!(
+            out.status.success(),
+            "docker login {} failed:\n{}",
+            registry.host(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `docker build -f DOCKERFILE --build-arg K=V... -t TAG CONTEXT`.
+    pub fn build(&self, context: &Path, dockerfile: &str, tag: &str, build_args: &[(&str, &str)]) {
+        let dockerfile = context.join(dockerfile);
+        let mut args = vec![
+            "build".to_owned(),
+            "-f".to_owned(),
+            dockerfile.display().to_string(),
+            "-t".to_owned(),
+            tag.to_owned(),
+        ];
+        for (k, v) in build_args {
+            args.push("--build-arg".to_owned());
+            args.push(format!("{k}={v}"));
+        }
+        args.push(context.display().to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(&args);
+    }
+
+    /// `docker push TAG`; returns the pushed manifest digest (`sha256:...`)
+    /// as `docker push` reports it.
+    pub fn push(&self, tag: &str) -> String {
+        let out = self.run(&["push", tag]);
+        out.split_whitespace()
+            .skip_while(|w| *w != "digest:")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no digest in `docker push {tag}` output:\n{out}"))
+            .to_owned()
+    }
+
+    /// Whether the daemon has an image with this reference.
+    pub fn image_exists(&self, reference: &str) -> bool {
+        self.output(&["image", "inspect", reference])
+            .status
+            .success()
+    }
+
+    /// Removes an image from the daemon; absent images are fine.
+    pub fn remove_image(&self, reference: &str) {
+        let _ = self.output(&["image", "rm", "-f", reference]);
+    }
+}

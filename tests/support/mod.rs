@@ -1,0 +1,6 @@
+//! Harness shared by the integration tests: real servers on 127.0.0.1 with
+//! throwaway keys, data directories and config.
+
+pub mod docker;
+pub mod git;
+pub mod registry;
