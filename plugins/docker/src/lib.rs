@@ -1,0 +1,148 @@
+//! `docker`: the image builder. Builds with `docker build` on the node and
+//! pushes with `docker push`, all with `DOCKER_CONFIG` pointing at a scratch
+//! directory that the host removes when the run ends, so that a registry
+//! login never outlives the run.
+
+wit_bindgen::generate!({
+    path: "../../wit/v0.1.0",
+    world: "image-builder",
+});
+
+mod config;
+mod digest;
+
+use exports::ops::plugin::image::{BuildRequest, Guest as ImageGuest, PushOutcome, PushRequest};
+use exports::ops::plugin::plugin::Guest as PluginGuest;
+use ops::plugin::node;
+use ops::plugin::types::{
+    Capability, Config, ConfigError, Credentials, ExecOutput, ExecRequest, ExitStatus, PluginKind,
+    PluginMetadata,
+};
+
+struct Docker;
+
+/// The same name gives the same directory for the whole run, so login,
+/// builds and pushes share one throwaway Docker config.
+const CONFIG_DIR: &str = "docker-config";
+
+impl PluginGuest for Docker {
+    fn metadata() -> PluginMetadata {
+        PluginMetadata {
+            name: "docker".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            api_version: "0.1.0".into(),
+            kind: PluginKind::ImageBuilder,
+            description: "docker build and docker push on the build node".into(),
+            capabilities: vec![Capability::RemoteExec, Capability::RemoteFiles],
+        }
+    }
+
+    fn validate(config: Config) -> Result<(), Vec<ConfigError>> {
+        config::validate(&config)
+    }
+}
+
+impl ImageGuest for Docker {
+    fn login(_config: Config, credentials: Credentials) -> Result<(), String> {
+        let dir = node::scratch_dir(CONFIG_DIR)?;
+        let out = node::exec(&ExecRequest {
+            program: "docker".into(),
+            args: vec![
+                "login".into(),
+                "--username".into(),
+                credentials.username.clone(),
+                "--password-stdin".into(),
+                credentials.registry.clone(),
+            ],
+            env: docker_env(&dir),
+            cwd: None,
+            stdin: Some(credentials.secret.into_bytes()),
+            label: None,
+        })?;
+        check(&out, &format!("docker login to {}", credentials.registry))
+    }
+
+    fn build(request: BuildRequest) -> Result<(), String> {
+        let dir = node::scratch_dir(CONFIG_DIR)?;
+        let mut args = vec!["build".to_owned(), "-f".to_owned(), request.dockerfile.clone()];
+        for (name, value) in &request.build_args {
+            args.push("--build-arg".into());
+            args.push(format!("{name}={value}"));
+        }
+        args.push("-t".into());
+        args.push(request.image.clone());
+        args.push(request.context.clone());
+        let out = node::exec(&ExecRequest {
+            program: "docker".into(),
+            args,
+            env: docker_env(&dir),
+            // `-f` is relative to the working directory, which is the context.
+            cwd: Some(request.context.clone()),
+            stdin: None,
+            label: Some(request.label.clone()),
+        })?;
+        check(&out, &format!("docker build of {}", request.image))
+    }
+
+    fn push(request: PushRequest) -> Result<PushOutcome, String> {
+        let dir = node::scratch_dir(CONFIG_DIR)?;
+        let out = node::exec(&ExecRequest {
+            program: "docker".into(),
+            args: vec!["push".into(), request.image.clone()],
+            env: docker_env(&dir),
+            cwd: None,
+            stdin: None,
+            label: Some(request.label.clone()),
+        })?;
+        check(&out, &format!("docker push of {}", request.image))?;
+        if let Some(digest) = digest::from_push_output(&String::from_utf8_lossy(&out.stdout)) {
+            return Ok(PushOutcome { digest });
+        }
+        // Older clients or quiet output: ask the engine for the repo digest.
+        let inspect = node::exec(&ExecRequest {
+            program: "docker".into(),
+            args: vec![
+                "image".into(),
+                "inspect".into(),
+                "--format".into(),
+                "{{json .RepoDigests}}".into(),
+                request.image.clone(),
+            ],
+            env: docker_env(&dir),
+            cwd: None,
+            stdin: None,
+            label: None,
+        })?;
+        check(&inspect, &format!("docker image inspect of {}", request.image))?;
+        digest::from_repo_digests(&String::from_utf8_lossy(&inspect.stdout), &request.image)
+            .map(|digest| PushOutcome { digest })
+            .ok_or_else(|| format!("docker push of {} reported no digest", request.image))
+    }
+}
+
+fn docker_env(config_dir: &str) -> Vec<(String, String)> {
+    vec![
+        ("DOCKER_CONFIG".into(), config_dir.into()),
+        // Debian's docker.io has no buildx; say which builder we expect
+        // rather than depend on the engine's default.
+        ("DOCKER_BUILDKIT".into(), "0".into()),
+    ]
+}
+
+fn check(out: &ExecOutput, what: &str) -> Result<(), String> {
+    let status = match &out.status {
+        ExitStatus::Code(0) => return Ok(()),
+        ExitStatus::Code(c) => format!("exit code {c}"),
+        ExitStatus::Signal(s) => format!("signal SIG{s}"),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let tail: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = &tail[tail.len().saturating_sub(5)..];
+    if tail.is_empty() {
+        Err(format!("{what} failed ({status})"))
+    } else {
+        Err(format!("{what} failed ({status}): {}", tail.join(" | ")))
+    }
+}
+
+export!(Docker);

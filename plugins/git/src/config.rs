@@ -1,0 +1,188 @@
+//! `[build.git]`: what the keys may hold, checked before anything remote
+//! happens.
+
+use ops_plugin_common::unknown_key_message;
+
+use crate::ops::plugin::types::{Config, ConfigError, ConfigValue};
+
+const SECTION: &str = "build.git";
+const KEYS: &[&str] = &["repo", "ssh_key", "token", "known_hosts"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlKind {
+    /// `ssh://...` or scp-like `user@host:path`.
+    Ssh,
+    /// `https://...` (or plain `http://`).
+    Https,
+    /// A path or `file://` URL on the node itself.
+    Local,
+}
+
+pub struct GitConfig {
+    pub repo: String,
+    pub kind: UrlKind,
+    pub ssh_key: Option<String>,
+    pub token: Option<String>,
+    /// known_hosts lines for the git server.
+    pub known_hosts: Option<String>,
+}
+
+impl GitConfig {
+    pub fn parse(config: &Config) -> Result<GitConfig, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        for entry in config {
+            if !KEYS.contains(&entry.key.as_str()) {
+                errors.push(error(&entry.key, unknown_key_message(&entry.key, SECTION, KEYS)));
+            }
+        }
+        let repo = string(config, "repo", &mut errors);
+        let ssh_key = string(config, "ssh_key", &mut errors);
+        let token = string(config, "token", &mut errors);
+        let known_hosts = match config.iter().find(|e| e.key == "known_hosts").map(|e| &e.value) {
+            None => None,
+            Some(ConfigValue::Text(s)) | Some(ConfigValue::Secret(s)) => Some(s.clone()),
+            Some(ConfigValue::TextList(lines)) => Some(lines.join("\n")),
+            Some(_) => {
+                errors.push(error(
+                    "known_hosts",
+                    "`known_hosts` must be a string or a list of strings (known_hosts lines for the git server)".into(),
+                ));
+                None
+            }
+        };
+
+        let kind = match &repo {
+            None => {
+                if !errors.iter().any(|e| e.key == "repo") {
+                    errors.push(error(
+                        "repo",
+                        format!("missing `repo` in [{SECTION}]: the repository to clone, e.g. repo = \"git@github.com:org/repo\""),
+                    ));
+                }
+                UrlKind::Local
+            }
+            Some(repo) if repo.trim().is_empty() => {
+                errors.push(error("repo", "`repo` is empty".into()));
+                UrlKind::Local
+            }
+            Some(repo) if repo.starts_with('-') => {
+                errors.push(error("repo", format!("`repo` must not start with `-`: {repo:?}")));
+                UrlKind::Local
+            }
+            Some(repo) => url_kind(repo),
+        };
+
+        if let Some(key) = &ssh_key {
+            if key.trim().is_empty() {
+                errors.push(error("ssh_key", "`ssh_key` is empty".into()));
+            } else if repo.is_some() && kind != UrlKind::Ssh {
+                errors.push(error(
+                    "ssh_key",
+                    match kind {
+                        UrlKind::Https => "`ssh_key` only works with an SSH repo URL (git@host:org/repo or ssh://...); this repo is HTTPS, use `token` instead".into(),
+                        _ => "`ssh_key` only works with an SSH repo URL (git@host:org/repo or ssh://...); this repo is a path on the node and needs no key".into(),
+                    },
+                ));
+            }
+        }
+        if let Some(token) = &token {
+            if token.is_empty() {
+                errors.push(error(
+                    "token",
+                    "`token` is empty (is its environment variable set to an empty value?)".into(),
+                ));
+            } else if repo.is_some() && kind != UrlKind::Https {
+                errors.push(error(
+                    "token",
+                    match kind {
+                        UrlKind::Ssh => "`token` authenticates HTTPS only; this repo is an SSH URL, use `ssh_key` instead (or an https:// repo URL)".into(),
+                        _ => "`token` authenticates HTTPS only; this repo is a path on the node and needs no token".into(),
+                    },
+                ));
+            }
+        }
+        if known_hosts.is_some() && repo.is_some() && kind != UrlKind::Ssh {
+            errors.push(error(
+                "known_hosts",
+                "`known_hosts` is only used with an SSH repo URL".into(),
+            ));
+        }
+
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(GitConfig {
+            repo: repo.unwrap_or_default(),
+            kind,
+            ssh_key,
+            token,
+            known_hosts,
+        })
+    }
+}
+
+/// Classifies a URL the way git does: `scheme://` first, then scp-like
+/// syntax (a colon before any slash), else a local path.
+pub fn url_kind(repo: &str) -> UrlKind {
+    let lower = repo.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        return UrlKind::Https;
+    }
+    if lower.starts_with("ssh://") || lower.starts_with("git+ssh://") || lower.starts_with("ssh+git://") {
+        return UrlKind::Ssh;
+    }
+    if lower.contains("://") {
+        return UrlKind::Local;
+    }
+    match (repo.find(':'), repo.find('/')) {
+        (Some(colon), Some(slash)) if colon < slash => UrlKind::Ssh,
+        (Some(_), None) => UrlKind::Ssh,
+        _ => UrlKind::Local,
+    }
+}
+
+/// `scheme://host[:port]` of an HTTPS URL, to scope the auth header to it.
+pub fn https_origin(repo: &str) -> Option<&str> {
+    let rest_at = repo.find("://")? + 3;
+    let end = repo[rest_at..].find('/').map(|i| rest_at + i).unwrap_or(repo.len());
+    Some(&repo[..end])
+}
+
+fn string(config: &Config, key: &str, errors: &mut Vec<ConfigError>) -> Option<String> {
+    match config.iter().find(|e| e.key == key).map(|e| &e.value) {
+        None => None,
+        Some(ConfigValue::Text(s)) | Some(ConfigValue::Secret(s)) => Some(s.clone()),
+        Some(_) => {
+            errors.push(error(key, format!("`{key}` must be a string")));
+            None
+        }
+    }
+}
+
+fn error(key: &str, message: String) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_kinds() {
+        assert_eq!(url_kind("git@github.com:org/repo"), UrlKind::Ssh);
+        assert_eq!(url_kind("ssh://git@host:2222/org/repo.git"), UrlKind::Ssh);
+        assert_eq!(url_kind("https://github.com/org/repo"), UrlKind::Https);
+        assert_eq!(url_kind("/srv/git/repo.git"), UrlKind::Local);
+        assert_eq!(url_kind("./a:b"), UrlKind::Local);
+        assert_eq!(url_kind("file:///srv/git/repo.git"), UrlKind::Local);
+    }
+
+    #[test]
+    fn origin_of_https_urls() {
+        assert_eq!(https_origin("https://github.com/org/repo"), Some("https://github.com"));
+        assert_eq!(https_origin("https://h:8443"), Some("https://h:8443"));
+    }
+}

@@ -1,0 +1,57 @@
+//! `git`: the sync strategy for `source = "git"`.
+//!
+//! Clones `repo` into `build.path` on the node (or fetches when it is
+//! already there), checks out `--ref`, else `build.branch`, else the remote's
+//! default branch, resets hard and keeps ignored files (warm `target/`
+//! caches). Credentials never reach the node's argv, its git config or any
+//! output: the SSH key lives in a host-managed scratch directory for the run
+//! and is named through `GIT_SSH_COMMAND`; an HTTPS token travels as an
+//! environment-only git config entry.
+
+wit_bindgen::generate!({
+    path: "../../wit/v0.1.0",
+    world: "sync-strategy",
+});
+
+mod auth;
+mod config;
+mod sync;
+
+use exports::ops::plugin::plugin::Guest as PluginGuest;
+use exports::ops::plugin::sync::{Guest as SyncGuest, SyncOutcome, SyncRequest};
+use ops::plugin::types::{Capability, Config, ConfigError, PluginKind, PluginMetadata};
+
+struct Git;
+
+impl PluginGuest for Git {
+    fn metadata() -> PluginMetadata {
+        PluginMetadata {
+            name: "git".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            api_version: "0.1.0".into(),
+            kind: PluginKind::SyncStrategy,
+            description: "Clone or fetch [build.git] repo on the build node and check out the ref".into(),
+            capabilities: vec![
+                Capability::RemoteExec,
+                Capability::RemoteFiles,
+                Capability::LocalRead,
+            ],
+        }
+    }
+
+    fn validate(config: Config) -> Result<(), Vec<ConfigError>> {
+        config::GitConfig::parse(&config).map(|_| ())
+    }
+}
+
+impl SyncGuest for Git {
+    fn sync(request: SyncRequest) -> Result<SyncOutcome, String> {
+        let config = config::GitConfig::parse(&request.config).map_err(|errors| {
+            let lines: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+            lines.join("; ")
+        })?;
+        sync::run(&config, &request)
+    }
+}
+
+export!(Git);

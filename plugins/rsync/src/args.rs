@@ -1,0 +1,84 @@
+//! The rsync command line for a push sync.
+
+/// Why a pattern cannot be an rsync filter rule, if it cannot.
+pub fn check_pattern(pattern: &str) -> Result<(), &'static str> {
+    if pattern.trim().is_empty() {
+        return Err("is empty");
+    }
+    if pattern.contains(['\n', '\r']) {
+        return Err("contains a line break");
+    }
+    Ok(())
+}
+
+/// Arguments for `rsync` copying `source` (a local directory) to `dest` on
+/// `host` through the remote-shell program `rsh`.
+///
+/// - `-a` keeps modes and times, `-z` compresses, `--delete` removes files
+///   deleted locally, and `--delete-excluded` is deliberately absent so that
+///   what the filters exclude (a warm `target/`) survives on the node.
+/// - `.gitignore` files at every level become per-directory filter rules;
+///   `.git/` never travels.
+/// - Every user pattern is an explicit `--exclude=` rule, so that a
+///   pattern starting with `-` or `+` is not read as a filter command.
+pub fn rsync_args(rsh: &str, source: &str, host: &str, dest: &str, excludes: &[String]) -> Vec<String> {
+    let mut args = vec![
+        "-az".to_owned(),
+        "--delete".to_owned(),
+        "--filter=:- .gitignore".to_owned(),
+        "--exclude=/.git/".to_owned(),
+    ];
+    args.extend(excludes.iter().map(|p| format!("--exclude={p}")));
+    args.push("--rsh".to_owned());
+    args.push(rsh.to_owned());
+    // The trailing slash copies the directory's contents, not the directory.
+    let mut source = source.to_owned();
+    if !source.ends_with('/') {
+        source.push('/');
+    }
+    args.push("--".to_owned());
+    args.push(source);
+    args.push(format!("{host}:{dest}"));
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_contents_with_delete_and_gitignore() {
+        let args = rsync_args("ops-rsh", "/home/u/proj", "node", "/opt/builds/p", &[]);
+        assert_eq!(
+            args,
+            [
+                "-az",
+                "--delete",
+                "--filter=:- .gitignore",
+                "--exclude=/.git/",
+                "--rsh",
+                "ops-rsh",
+                "--",
+                "/home/u/proj/",
+                "node:/opt/builds/p",
+            ]
+        );
+    }
+
+    #[test]
+    fn user_excludes_are_literal_rules() {
+        let excludes = vec!["target/".to_owned(), "- evil".to_owned()];
+        let args = rsync_args("r", "/p/", "h", "/d", &excludes);
+        assert!(args.contains(&"--exclude=target/".to_owned()));
+        assert!(args.contains(&"--exclude=- evil".to_owned()));
+        assert!(!args.contains(&"--delete-excluded".to_owned()));
+        assert_eq!(args.iter().filter(|a| a.as_str() == "/p/").count(), 1);
+    }
+
+    #[test]
+    fn bad_patterns() {
+        assert!(check_pattern("").is_err());
+        assert!(check_pattern("a\nb").is_err());
+        assert!(check_pattern("*.log").is_ok());
+    }
+}

@@ -1,0 +1,145 @@
+//! A sync strategy that misbehaves on request, for the runtime tests. The
+//! config key `action` picks what `sync` does.
+//!
+//! Declares: remote-exec, local-exec of `touch`, env `OPS_ROGUE_VAR`.
+//! Does not declare: remote-files, local-read.
+
+wit_bindgen::generate!({
+    path: "../../../wit/v0.1.0",
+    world: "sync-strategy",
+});
+
+use exports::ops::plugin::plugin::Guest as PluginGuest;
+use exports::ops::plugin::sync::{Guest as SyncGuest, SyncOutcome, SyncRequest};
+use ops::plugin::types::{
+    Capability, Config, ConfigError, ConfigValue, ExecRequest, ExitStatus, LogLevel, PluginKind,
+    PluginMetadata,
+};
+use ops::plugin::{environment, local, log, node};
+
+struct Rogue;
+
+impl PluginGuest for Rogue {
+    fn metadata() -> PluginMetadata {
+        PluginMetadata {
+            name: "rogue".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            api_version: "0.1.0".into(),
+            kind: PluginKind::SyncStrategy,
+            description: "Misbehaves on request (runtime tests only)".into(),
+            capabilities: vec![
+                Capability::RemoteExec,
+                Capability::LocalExec(vec!["touch".into()]),
+                Capability::Env(vec!["OPS_ROGUE_VAR".into()]),
+            ],
+        }
+    }
+
+    fn validate(config: Config) -> Result<(), Vec<ConfigError>> {
+        match text(&config, "action") {
+            Some(_) => Ok(()),
+            None => Err(vec![ConfigError {
+                key: "action".into(),
+                message: "missing `action`".into(),
+            }]),
+        }
+    }
+}
+
+impl SyncGuest for Rogue {
+    fn sync(request: SyncRequest) -> Result<SyncOutcome, String> {
+        let action = text(&request.config, "action").unwrap_or_default();
+        let arg = text(&request.config, "arg").unwrap_or_default();
+        let summary = match action.as_str() {
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(std::hint::black_box(vec![1u8; 1 << 20]));
+                }
+            }
+            "trap" => panic!("rogue panics on purpose"),
+            "log" => {
+                log::log(LogLevel::Info, &format!("hello from rogue: {arg}"));
+                "logged".to_owned()
+            }
+            "local-exec" => {
+                let out = local::exec(&request_for("touch", &[arg.as_str()], None))?;
+                format!("touch exited with {}", status(&out.status))
+            }
+            "local-exec-other" => {
+                let out = local::exec(&request_for("sh", &["-c", &format!("touch {arg}")], None))?;
+                format!("sh exited with {}", status(&out.status))
+            }
+            "remote-exec" => {
+                let out = node::exec(&request_for("sleep", &[arg.as_str()], Some("rogue")))?;
+                format!(
+                    "remote exited with {}, stdout {:?}",
+                    status(&out.status),
+                    String::from_utf8_lossy(&out.stdout)
+                )
+            }
+            "scratch" => node::scratch_dir("x")?,
+            "read" => {
+                let bytes = local::read_file(&arg)?;
+                format!("read {} bytes", bytes.len())
+            }
+            "env" => match environment::get(&arg)? {
+                Some(value) => format!("{arg}={value}"),
+                None => format!("{arg} unset"),
+            },
+            "busy-then-host" => {
+                // Guest work, a slow host call, guest work again: only the
+                // guest parts count against the deadline.
+                spin(20_000_000);
+                let out = node::exec(&request_for("sleep", &[arg.as_str()], None))?;
+                spin(20_000_000);
+                format!("done after host call ({})", status(&out.status))
+            }
+            other => return Err(format!("unknown action {other:?}")),
+        };
+        Ok(SyncOutcome {
+            commit: None,
+            summary,
+        })
+    }
+}
+
+fn spin(iterations: u64) {
+    let mut n: u64 = 0;
+    for _ in 0..iterations {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+fn request_for(program: &str, args: &[&str], label: Option<&str>) -> ExecRequest {
+    ExecRequest {
+        program: program.into(),
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        env: Vec::new(),
+        cwd: None,
+        stdin: None,
+        label: label.map(String::from),
+    }
+}
+
+fn status(status: &ExitStatus) -> String {
+    match status {
+        ExitStatus::Code(c) => format!("code {c}"),
+        ExitStatus::Signal(s) => format!("signal {s}"),
+    }
+}
+
+fn text(config: &Config, key: &str) -> Option<String> {
+    config.iter().find(|e| e.key == key).and_then(|e| match &e.value {
+        ConfigValue::Text(s) | ConfigValue::Secret(s) => Some(s.clone()),
+        _ => None,
+    })
+}
+
+export!(Rogue);

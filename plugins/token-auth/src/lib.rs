@@ -1,0 +1,109 @@
+//! `token-auth`: registry credentials from `[build.image]`: `registry`,
+//! `username` and `token` (normally `$NAME`, so a secret).
+
+wit_bindgen::generate!({
+    path: "../../wit/v0.1.0",
+    world: "registry-auth",
+});
+
+use exports::ops::plugin::plugin::Guest as PluginGuest;
+use exports::ops::plugin::registry::Guest as RegistryGuest;
+use ops::plugin::types::{
+    Capability, Config, ConfigEntry, ConfigError, ConfigValue, Credentials, PluginMetadata, PluginKind,
+};
+
+const SECTION: &str = "build.image";
+
+struct TokenAuth;
+
+impl PluginGuest for TokenAuth {
+    fn metadata() -> PluginMetadata {
+        PluginMetadata {
+            name: "token-auth".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            api_version: "0.1.0".into(),
+            kind: PluginKind::RegistryAuth,
+            description: "Registry login with a username and token from [build.image]".into(),
+            capabilities: Vec::<Capability>::new(),
+        }
+    }
+
+    /// Only the three keys this plugin reads; the rest of [build.image]
+    /// belongs to the image builder.
+    fn validate(config: Config) -> Result<(), Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        for key in ["registry", "username"] {
+            if let Some(entry) = find(&config, key) {
+                match &entry.value {
+                    ConfigValue::Text(s) | ConfigValue::Secret(s) if s.trim().is_empty() => {
+                        errors.push(error(key, format!("`{key}` must not be empty")))
+                    }
+                    ConfigValue::Text(_) | ConfigValue::Secret(_) => {}
+                    _ => errors.push(error(key, format!("`{key}` must be a string"))),
+                }
+            }
+        }
+        match find(&config, "token").map(|e| &e.value) {
+            None => {}
+            Some(ConfigValue::Secret(s)) | Some(ConfigValue::Text(s)) if s.is_empty() => {
+                errors.push(error("token", "`token` is empty (is its environment variable set to an empty value?)".into()))
+            }
+            Some(ConfigValue::Secret(_)) | Some(ConfigValue::Text(_)) => {
+                if find(&config, "username").is_none() {
+                    errors.push(error(
+                        "username",
+                        format!("[{SECTION}] has a `token` but no `username`; add `username = \"...\"` (for ghcr.io any name works, e.g. \"oauth2\")"),
+                    ));
+                }
+            }
+            Some(_) => errors.push(error("token", "`token` must be a string, usually \"$NAME\"".into())),
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+impl RegistryGuest for TokenAuth {
+    fn get_credentials(config: Config, registry: String) -> Result<Credentials, String> {
+        let registry = match text(&config, "registry") {
+            Some(r) => r,
+            None if !registry.is_empty() => registry,
+            None => return Err(format!("no registry: set `registry` in [{SECTION}]")),
+        };
+        let username = text(&config, "username")
+            .ok_or_else(|| format!("no `username` in [{SECTION}] for registry {registry}"))?;
+        let secret = text(&config, "token")
+            .ok_or_else(|| format!("no `token` in [{SECTION}] for registry {registry}"))?;
+        if secret.is_empty() {
+            return Err(format!("the `token` for registry {registry} is empty"));
+        }
+        Ok(Credentials {
+            registry,
+            username,
+            secret,
+        })
+    }
+}
+
+fn find<'a>(config: &'a Config, key: &str) -> Option<&'a ConfigEntry> {
+    config.iter().find(|e| e.key == key)
+}
+
+fn text(config: &Config, key: &str) -> Option<String> {
+    match find(config, key).map(|e| &e.value) {
+        Some(ConfigValue::Text(s)) | Some(ConfigValue::Secret(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn error(key: &str, message: String) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        message,
+    }
+}
+
+export!(TokenAuth);
