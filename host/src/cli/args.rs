@@ -63,7 +63,12 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct NodeArgs {
     /// Path to config file
-    #[arg(short = 'f', long = "file", default_value = "ops.toml", value_name = "FILE")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "ops.toml",
+        value_name = "FILE"
+    )]
     pub file: PathBuf,
 
     /// Trust and remember the node's host key if it is not known yet (like
@@ -118,7 +123,12 @@ pub enum PluginCommand {
     /// List built-in and installed plugins
     List {
         /// Config file whose `[plugins]` section names installed plugins
-        #[arg(short = 'f', long = "file", default_value = "ops.toml", value_name = "FILE")]
+        #[arg(
+            short = 'f',
+            long = "file",
+            default_value = "ops.toml",
+            value_name = "FILE"
+        )]
         file: PathBuf,
     },
 }
@@ -150,7 +160,8 @@ mod tests {
 
     #[test]
     fn exec_takes_everything_after_double_dash_literally() {
-        let cli = Cli::try_parse_from(["ops", "exec", "--", "printf", "%s|", "-f", "$(id)"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["ops", "exec", "--", "printf", "%s|", "-f", "$(id)"]).unwrap();
         let Command::Exec(args) = cli.command else {
             panic!("not exec")
         };

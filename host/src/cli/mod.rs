@@ -84,9 +84,9 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
     match command {
         Command::Build(args) => crate::pipeline::run(args, printer).await.map(Into::into),
         Command::Exec(args) => crate::node::exec::run(args, printer).await,
-        Command::Plugin(PluginCommand::List { file }) => {
-            crate::plugin::list::run(&file, &printer).await.map(Into::into)
-        }
+        Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
+            .await
+            .map(Into::into),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "ops", &mut std::io::stdout());

@@ -7,9 +7,15 @@ use serde::Serialize;
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A numbered step of `ops build` began.
-    StepStarted { step: String, detail: String },
+    StepStarted {
+        step: String,
+        detail: String,
+    },
     /// A step ended successfully.
-    StepFinished { step: String, seconds: f64 },
+    StepFinished {
+        step: String,
+        seconds: f64,
+    },
     /// A line of a remote or local program's output, under its label.
     Output {
         label: String,
@@ -31,10 +37,17 @@ pub enum Event {
         seconds: f64,
     },
     /// Informational message from ops itself.
-    Info { message: String },
-    Warning { message: String },
+    Info {
+        message: String,
+    },
+    Warning {
+        message: String,
+    },
     /// The run failed; `code` is the process exit code.
-    Error { message: String, code: u8 },
+    Error {
+        message: String,
+        code: u8,
+    },
     /// The run's closing summary.
     Summary {
         images: Vec<ImageSummary>,

@@ -81,13 +81,11 @@ impl Printer {
     fn render(&self, event: &Event) -> Option<String> {
         let quiet = self.verbosity == Verbosity::Quiet;
         match event {
-            Event::StepStarted { step, detail } if !quiet => {
-                Some(if detail.is_empty() {
-                    format!("==> {step}")
-                } else {
-                    format!("==> {step}: {detail}")
-                })
-            }
+            Event::StepStarted { step, detail } if !quiet => Some(if detail.is_empty() {
+                format!("==> {step}")
+            } else {
+                format!("==> {step}: {detail}")
+            }),
             Event::StepFinished { step, seconds } if self.is_verbose() => {
                 Some(format!("    {step} done in {seconds:.1}s"))
             }

@@ -9,5 +9,8 @@ use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 
 pub async fn run(_args: BuildArgs, _printer: Arc<Printer>) -> Result<Exit, Failure> {
-    Err(Failure::new(Exit::Internal, anyhow::anyhow!("ops build is not built yet")))
+    Err(Failure::new(
+        Exit::Internal,
+        anyhow::anyhow!("ops build is not built yet"),
+    ))
 }

@@ -54,9 +54,7 @@ pub fn validate_tag(tag: &str) -> Result<(), PlanError> {
 /// leading '-' would be read as an option by git on the node.
 pub fn validate_ref(git_ref: &str) -> Result<(), PlanError> {
     let bad_char = |c: char| {
-        c.is_whitespace()
-            || c.is_control()
-            || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+        c.is_whitespace() || c.is_control() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
     };
     if git_ref.is_empty()
         || git_ref.starts_with('-')
@@ -213,10 +211,26 @@ mod tests {
 
     #[test]
     fn tags() {
-        for ok in ["latest", "abc123", "v1.2.0", "_x", "a-b_c.d", &"a".repeat(128)] {
+        for ok in [
+            "latest",
+            "abc123",
+            "v1.2.0",
+            "_x",
+            "a-b_c.d",
+            &"a".repeat(128),
+        ] {
             assert!(validate_tag(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-x", ".x", "a b", "a;rm -rf /", "$(id)", "a:b", &"a".repeat(129)] {
+        for bad in [
+            "",
+            "-x",
+            ".x",
+            "a b",
+            "a;rm -rf /",
+            "$(id)",
+            "a:b",
+            &"a".repeat(129),
+        ] {
             assert!(validate_tag(bad).is_err(), "{bad}");
         }
     }
@@ -226,7 +240,17 @@ mod tests {
         for ok in ["main", "v1.2.0", "feature/x", "0123abcd", "refs/heads/main"] {
             assert!(validate_ref(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-x", "--upload-pack=evil", "a b", "a..b", "a~1", "x:y", "a.lock", "$(id)\n"] {
+        for bad in [
+            "",
+            "-x",
+            "--upload-pack=evil",
+            "a b",
+            "a..b",
+            "a~1",
+            "x:y",
+            "a.lock",
+            "$(id)\n",
+        ] {
             assert!(validate_ref(bad).is_err(), "{bad:?}");
         }
     }
@@ -236,10 +260,17 @@ mod tests {
         for ok in ["api", "my-api", "a.b", "a__b", "a--b", "x1"] {
             assert!(is_valid_image_component(ok), "{ok}");
         }
-        for bad in ["Api", "-api", "api-", "a..b", "a___b", "a b", "a;b", "$(id)", ""] {
+        for bad in [
+            "Api", "-api", "api-", "a..b", "a___b", "a b", "a;b", "$(id)", "",
+        ] {
             assert!(!is_valid_image_component(bad), "{bad}");
         }
-        for ok in ["ghcr.io/org/project", "127.0.0.1:5000/demo", "localhost/x", "org/project"] {
+        for ok in [
+            "ghcr.io/org/project",
+            "127.0.0.1:5000/demo",
+            "localhost/x",
+            "org/project",
+        ] {
             assert!(is_valid_image_prefix(ok), "{ok}");
         }
         for bad in ["", "ghcr.io/", "ghcr.io/Org", "a b/c", "x/$(id)"] {

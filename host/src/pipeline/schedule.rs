@@ -14,8 +14,14 @@ use futures::stream::{self, StreamExt};
 
 #[derive(Debug)]
 pub enum Outcome<T, E> {
-    Done { value: T, elapsed: Duration },
-    Failed { error: E, elapsed: Duration },
+    Done {
+        value: T,
+        elapsed: Duration,
+    },
+    Failed {
+        error: E,
+        elapsed: Duration,
+    },
     /// Not started because another job had already failed.
     Skipped,
 }
@@ -28,7 +34,11 @@ impl<T, E> Outcome<T, E> {
 
 /// Runs `job` for every item, `jobs` at a time, and returns the outcomes in
 /// the order of `items` (not of completion), so reports are stable.
-pub async fn run_limited<I, T, E, F, Fut>(items: Vec<I>, jobs: usize, job: F) -> Vec<(I, Outcome<T, E>)>
+pub async fn run_limited<I, T, E, F, Fut>(
+    items: Vec<I>,
+    jobs: usize,
+    job: F,
+) -> Vec<(I, Outcome<T, E>)>
 where
     I: Clone,
     F: Fn(I) -> Fut,
@@ -116,7 +126,10 @@ mod tests {
         })
         .await;
         assert!(matches!(out[0].1, Outcome::Failed { error: "boom", .. }));
-        assert!(out[1].1.is_done(), "the job running beside the failure finishes");
+        assert!(
+            out[1].1.is_done(),
+            "the job running beside the failure finishes"
+        );
         assert!(out[2..].iter().all(|(_, o)| matches!(o, Outcome::Skipped)));
         assert_eq!(started.load(Ordering::SeqCst), 2);
     }
