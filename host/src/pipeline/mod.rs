@@ -1,5 +1,6 @@
 //! The steps of `ops build`.
 
+pub mod job;
 pub mod plan;
 pub mod schedule;
 use std::sync::Arc;

@@ -118,6 +118,7 @@ mod tests {
             async move {
                 started.fetch_add(1, Ordering::SeqCst);
                 if i == 0 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                     return Err("boom");
                 }
                 tokio::time::sleep(Duration::from_millis(30)).await;

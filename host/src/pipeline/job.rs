@@ -1,0 +1,385 @@
+//! Turns `ops.toml` and the command line into a [`BuildJob`]: everything
+//! `ops build` will do, checked before anything remote happens. Errors here
+//! are config or usage errors (exit 2) that point at the file, line and
+//! column, or name the bad option.
+
+use crate::cli::args::BuildArgs;
+use crate::config::{Config, ConfigError, PluginSection, SyncSource};
+use crate::exit::{Exit, ExitStatusOf};
+
+use super::plan::{self, ImagePlan, PlanError};
+
+/// A checked build.
+#[derive(Debug, Clone)]
+pub struct BuildJob {
+    /// `build.path` on the node.
+    pub path: String,
+    /// `build.command`, run with `sh -c` in `path`.
+    pub command: String,
+    pub source: SyncSource,
+    /// The section the sync plugin validates and receives.
+    pub sync_section: PluginSection,
+    pub git_ref: Option<String>,
+    pub branch: Option<String>,
+    /// `None` when there is no `[build.image]`: sync and build only.
+    pub images: Option<ImageJob>,
+    pub push: bool,
+    pub jobs: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageJob {
+    pub dockerfile: String,
+    /// `binary_arg`; without it every image gets the same build.
+    pub binary_arg: Option<String>,
+    pub registry: Option<String>,
+    /// Whether `token` is set, so a registry login is needed before pushing.
+    pub login: bool,
+    pub plans: Vec<ImagePlan>,
+    pub section: PluginSection,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+impl ExitStatusOf for JobError {
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
+}
+
+impl ExitStatusOf for PlanError {
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
+}
+
+const DEFAULT_DOCKERFILE: &str = "Dockerfile";
+
+impl BuildJob {
+    pub fn new(config: &Config, args: &BuildArgs) -> Result<BuildJob, JobError> {
+        // Command-line checks first: they need no config and are the cheapest
+        // to fix.
+        if args.jobs == 0 {
+            return Err(PlanError::ZeroJobs.into());
+        }
+        plan::validate_tag(&args.tag)?;
+        if let Some(git_ref) = &args.git_ref {
+            plan::validate_ref(git_ref)?;
+        }
+
+        let Some(build) = &config.build else {
+            return Err(ConfigError::missing(config.location_of("build"), "build").into());
+        };
+        let path = required(config, "build.path", build.path.as_deref())?;
+        let command = required(config, "build.command", build.command.as_deref())?;
+        if path.contains(['\n', '\0']) {
+            return Err(ConfigError::invalid(
+                config.location_of("build.path"),
+                "build.path",
+                "must be a single line",
+            )
+            .into());
+        }
+
+        let source = build.source.unwrap_or(SyncSource::Git);
+        let (section_name, section) = match source {
+            SyncSource::Git => ("build.git", build.git.clone()),
+            SyncSource::Push => ("build.push", build.push.clone()),
+        };
+        let sync_section = match section {
+            Some(section) => section,
+            None if source == SyncSource::Git => {
+                return Err(ConfigError::missing(
+                    config.location_of("build"),
+                    "build.git (with `repo`, for source = \"git\")",
+                )
+                .into())
+            }
+            None => PluginSection {
+                path: section_name.to_owned(),
+                entries: Vec::new(),
+                location: config.location_of("build"),
+            },
+        };
+        if source == SyncSource::Push && args.git_ref.is_some() {
+            // The pushed tree is the working tree as it is; building another
+            // ref from it would silently build something else.
+            return Err(ConfigError::invalid(
+                config.location_of("build.source"),
+                "build.source",
+                "--ref cannot be used with source = \"push\", which sends the local working \
+                 tree as it is (uncommitted changes included); check out the ref locally, or \
+                 use source = \"git\"",
+            )
+            .into());
+        }
+        if let Some(branch) = &build.branch {
+            plan::validate_ref(branch).map_err(|_| {
+                ConfigError::invalid(
+                    config.location_of("build.branch"),
+                    "build.branch",
+                    format!("{branch:?} is not a valid git branch name"),
+                )
+            })?;
+        }
+
+        let images = match &build.image {
+            Some(image) => Some(image_job(config, image, args)?),
+            None => {
+                if let Some(service) = &args.service {
+                    return Err(PlanError::ServiceWithoutImages(service.clone()).into());
+                }
+                None
+            }
+        };
+
+        Ok(BuildJob {
+            path: path.to_owned(),
+            command: command.to_owned(),
+            source,
+            sync_section,
+            git_ref: args.git_ref.clone(),
+            branch: build.branch.clone(),
+            images,
+            push: !args.no_push,
+            jobs: args.jobs,
+        })
+    }
+}
+
+fn required<'a>(
+    config: &Config,
+    key: &str,
+    value: Option<&'a str>,
+) -> Result<&'a str, ConfigError> {
+    match value {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        Some(_) => Err(ConfigError::invalid(
+            config.location_of(key),
+            key,
+            "must not be empty",
+        )),
+        None => Err(ConfigError::missing(config.location_of(key), key)),
+    }
+}
+
+fn image_job(
+    config: &Config,
+    image: &crate::config::ImageConfig,
+    args: &BuildArgs,
+) -> Result<ImageJob, JobError> {
+    let prefix = required(config, "build.image.prefix", image.prefix.as_deref())?;
+    if !plan::is_valid_image_prefix(prefix) {
+        return Err(ConfigError::invalid(
+            config.location_of("build.image.prefix"),
+            "build.image.prefix",
+            format!(
+                "{prefix:?} is not a valid image name prefix (registry host, then lowercase \
+                 path components such as `ghcr.io/org/project`)"
+            ),
+        )
+        .into());
+    }
+    let services = match &image.services {
+        Some(services) if !services.is_empty() => services,
+        Some(_) => {
+            return Err(ConfigError::invalid(
+                config.location_of("build.image.services"),
+                "build.image.services",
+                "must list at least one service",
+            )
+            .into())
+        }
+        None => {
+            return Err(ConfigError::missing(
+                config.location_of("build.image"),
+                "build.image.services",
+            )
+            .into())
+        }
+    };
+    for service in services {
+        if !plan::is_valid_image_component(service) {
+            return Err(ConfigError::invalid(
+                config.location_of("build.image.services"),
+                "build.image.services",
+                format!(
+                    "{service:?} is not a valid image name component (lowercase letters and \
+                     digits, separated by '.', '_' or '-')"
+                ),
+            )
+            .into());
+        }
+    }
+    if let Some(arg) = &image.binary_arg {
+        if !crate::config::is_identifier(arg) {
+            return Err(ConfigError::invalid(
+                config.location_of("build.image.binary_arg"),
+                "build.image.binary_arg",
+                format!("{arg:?} is not a valid Dockerfile ARG name"),
+            )
+            .into());
+        }
+    }
+    let dockerfile = image
+        .dockerfile
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DOCKERFILE.to_owned());
+    let plans = plan::plan_images(prefix, services, args.service.as_deref(), &args.tag)?;
+    Ok(ImageJob {
+        dockerfile,
+        binary_arg: image.binary_arg.clone(),
+        registry: image.registry.clone(),
+        login: image.token.is_some(),
+        plans,
+        section: image.section.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::path::Path;
+
+    const SPEC_EXAMPLE: &str = r#"
+[build]
+node = 4
+path = "/opt/builds/my-project"
+command = "cargo build --release"
+source = "git"
+branch = "main"
+
+[build.git]
+repo = "git@github.com:org/repo"
+ssh_key = "~/.ssh/deploy_key"
+token = "$GITHUB_TOKEN"
+
+[build.image]
+dockerfile = "Dockerfile.prod"
+registry = "ghcr.io"
+token = "$GHCR_PAT"
+username = "oauth2"
+prefix = "ghcr.io/org/project"
+binary_arg = "SERVICE_BINARY"
+services = ["api", "worker", "web"]
+"#;
+
+    fn config(text: &str) -> Config {
+        let env = |name: &str| Some(format!("value-of-{name}"));
+        Config::parse(Path::new("ops.toml"), text, &env).unwrap()
+    }
+
+    fn args(line: &str) -> BuildArgs {
+        let argv = std::iter::once("ops").chain(line.split_whitespace());
+        match crate::cli::args::Cli::try_parse_from(argv).unwrap().command {
+            crate::cli::args::Command::Build(args) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn error(text: &str, line: &str) -> String {
+        BuildJob::new(&config(text), &args(line))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn spec_example_builds_all_services() {
+        let job = BuildJob::new(&config(SPEC_EXAMPLE), &args("build")).unwrap();
+        assert_eq!(job.path, "/opt/builds/my-project");
+        assert_eq!(job.source, SyncSource::Git);
+        assert_eq!(job.branch.as_deref(), Some("main"));
+        assert!(job.push);
+        assert_eq!(job.jobs, 5);
+        let images = job.images.unwrap();
+        assert!(images.login);
+        assert_eq!(images.dockerfile, "Dockerfile.prod");
+        let refs: Vec<_> = images.plans.iter().map(|p| p.reference.clone()).collect();
+        assert_eq!(
+            refs,
+            [
+                "ghcr.io/org/project/api:latest",
+                "ghcr.io/org/project/worker:latest",
+                "ghcr.io/org/project/web:latest"
+            ]
+        );
+    }
+
+    #[test]
+    fn spec_options() {
+        let c = config(SPEC_EXAMPLE);
+        let job = BuildJob::new(&c, &args("build --ref v1.2.0")).unwrap();
+        assert_eq!(job.git_ref.as_deref(), Some("v1.2.0"));
+        let job = BuildJob::new(&c, &args("build --service api")).unwrap();
+        assert_eq!(job.images.unwrap().plans.len(), 1);
+        let job = BuildJob::new(&c, &args("build --tag abc123 --no-push")).unwrap();
+        assert!(!job.push);
+        assert!(job.images.unwrap().plans[0].reference.ends_with(":abc123"));
+        assert_eq!(BuildJob::new(&c, &args("build -j 3")).unwrap().jobs, 3);
+    }
+
+    #[test]
+    fn bad_command_line_values() {
+        assert_eq!(
+            error(SPEC_EXAMPLE, "build --service db"),
+            "--service \"db\" is not one of build.image.services: api, worker, web"
+        );
+        assert!(error(SPEC_EXAMPLE, "build -j 0").contains("at least 1"));
+        assert!(error(SPEC_EXAMPLE, "build --tag a;b").contains("not a valid Docker tag"));
+        assert!(error(SPEC_EXAMPLE, "build --ref=--upload-pack=x").contains("not a valid git ref"));
+    }
+
+    #[test]
+    fn missing_keys_point_at_the_file() {
+        let text = "[build]\ncommand = \"make\"\n";
+        let e = error(text, "build");
+        assert!(e.starts_with("ops.toml:1:"), "{e}");
+        assert!(e.contains("build.path"), "{e}");
+        let e = error("project = \"x\"\n", "build");
+        assert!(e.starts_with("ops.toml:1:1:"), "{e}");
+        assert!(e.contains("build"), "{e}");
+    }
+
+    #[test]
+    fn no_image_section_means_sync_and_build_only() {
+        let text = "[build]\npath = \"/b\"\ncommand = \"make\"\n[build.git]\nrepo = \"/r.git\"\n";
+        let job = BuildJob::new(&config(text), &args("build")).unwrap();
+        assert!(job.images.is_none());
+        assert!(error(text, "build --service api").contains("no [build.image] section"));
+    }
+
+    #[test]
+    fn push_source_refuses_ref() {
+        let text = "[build]\npath = \"/b\"\ncommand = \"make\"\nsource = \"push\"\n";
+        let job = BuildJob::new(&config(text), &args("build")).unwrap();
+        assert_eq!(job.sync_section.path, "build.push");
+        let e = error(text, "build --ref main");
+        assert!(e.starts_with("ops.toml:4:"), "{e}");
+        assert!(
+            e.contains("--ref cannot be used with source = \"push\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn invalid_image_values_name_their_key_and_line() {
+        let bad_service = SPEC_EXAMPLE.replace("\"web\"]", "\"Web;rm\"]");
+        let e = error(&bad_service, "build");
+        assert!(e.starts_with("ops.toml:21:"), "{e}");
+        assert!(
+            e.contains("\"Web;rm\" is not a valid image name component"),
+            "{e}"
+        );
+        let bad_prefix = SPEC_EXAMPLE.replace("ghcr.io/org/project", "ghcr.io/Org");
+        assert!(error(&bad_prefix, "build").contains("build.image.prefix"));
+        let bad_arg = SPEC_EXAMPLE.replace("SERVICE_BINARY", "SERVICE-BINARY");
+        assert!(error(&bad_arg, "build").contains("not a valid Dockerfile ARG name"));
+    }
+}
