@@ -59,15 +59,18 @@ ops_apt_install() {
 		ops_die "apt-get install ${missing[*]} failed"
 }
 
-# Everything the test suite and the quick start need on the machine.
+# Everything the test suite and the quick start run on the machine.
 ops_install_packages() {
 	ops_apt_install "${OPS_PACKAGES[@]}"
-	# The wasm toolchain for rebuilding the built-in plugins has its own
-	# installer, next to this file.
+}
+
+# The toolchain that rebuilds the built-in wasm plugins (tests and CI only;
+# the committed components need none). Its installer lives next to this file.
+ops_install_wasm_toolchain() {
 	local wasm="$OPS_REPO_ROOT/scripts/install-wasm-toolchain.sh"
 	if [ -f "$wasm" ]; then
 		ops_log "checking the wasm plugin toolchain"
-		bash "$wasm" || ops_die "$wasm failed"
+		sh "$wasm" </dev/null || ops_die "$wasm failed"
 	fi
 }
 

@@ -12,16 +12,12 @@ cd "$OPS_REPO_ROOT"
 
 ops_require_cargo
 ops_install_packages
+ops_install_wasm_toolchain
 ops_ensure_dockerd
 
-# The committed .wasm plugins must match their sources. The xtask grows this
-# subcommand together with the plugins; until then there is nothing to check.
-if grep -rqs -- '--check' xtask/src && grep -rqs '"plugins"' xtask/src; then
-	ops_log "cargo xtask plugins --check"
-	cargo xtask plugins --check
-else
-	ops_log "xtask has no 'plugins --check' yet; skipping the plugin staleness check"
-fi
+# The committed .wasm plugins must match their sources.
+ops_log "cargo xtask plugins --check"
+cargo xtask plugins --check
 
 # One build of the world: the default (dev) profile and default features,
 # the same the quick start's `cargo build` uses.
