@@ -51,12 +51,24 @@ ops_apt_install() {
 	export DEBIAN_FRONTEND=noninteractive
 	ops_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null ||
 		ops_die "apt-get update failed"
-	# Package scripts must not try to start services on machines without an
-	# init system; dockerd is started below on its own terms.
+	# Without systemd, package scripts would start sshd on port 22 and
+	# dockerd through init scripts, and fail the install when they cannot.
+	# Debian's policy-rc.d hook (exit 101) tells them not to; dockerd is
+	# started by ops_ensure_dockerd instead.
+	local policy=/usr/sbin/policy-rc.d added_policy=no
+	if [ ! -d /run/systemd/system ] && [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' | ops_as_root tee "$policy" >/dev/null
+		ops_as_root chmod 755 "$policy"
+		added_policy=yes
+	fi
+	local rc=0
 	ops_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		--no-install-recommends -o Dpkg::Options::=--force-confdef \
-		-o Dpkg::Options::=--force-confold "${missing[@]}" </dev/null ||
-		ops_die "apt-get install ${missing[*]} failed"
+		-o Dpkg::Options::=--force-confold "${missing[@]}" </dev/null || rc=$?
+	if [ "$added_policy" = yes ]; then
+		ops_as_root rm -f "$policy"
+	fi
+	[ "$rc" -eq 0 ] || ops_die "apt-get install ${missing[*]} failed"
 }
 
 # Everything the test suite and the quick start run on the machine.
