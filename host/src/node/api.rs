@@ -1,0 +1,152 @@
+//! The ops control-plane API, as far as node resolution needs it:
+//! `GET /v1/nodes/{id}` and `GET /v1/projects/{project}`, with a bearer
+//! token. Blocking ureq calls run on tokio's blocking pool.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::error::ResolveError;
+use crate::config::{ApiConfig, NodeRef};
+
+/// The whole request, connection included, must finish in this time.
+pub const API_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_BODY: u64 = 1 << 20;
+
+/// `GET /v1/nodes/{id}`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ApiNode {
+    pub id: Option<u64>,
+    pub name: Option<String>,
+    pub host: String,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub host_key: Option<String>,
+}
+
+/// `GET /v1/projects/{project}`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ApiProject {
+    pub name: Option<String>,
+    /// A node id, or a node name.
+    pub build_node: Option<serde_json::Value>,
+}
+
+#[derive(Clone)]
+pub struct ApiClient {
+    base: String,
+    token: Option<String>,
+    agent: ureq::Agent,
+}
+
+impl ApiClient {
+    /// `None` when no API URL is configured (neither `[api] url` nor
+    /// `OPS_API_URL`).
+    pub fn new(api: &ApiConfig) -> Option<ApiClient> {
+        let base = api.url.as_deref()?.trim_end_matches('/').to_owned();
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(API_TIMEOUT))
+            .http_status_as_error(false)
+            .build();
+        Some(ApiClient {
+            base,
+            token: api.token.clone(),
+            agent: config.into(),
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn node(&self, node: &NodeRef) -> Result<ApiNode, ResolveError> {
+        let url = format!("{}/v1/nodes/{}", self.base, encode(&node.to_string()));
+        self.get_json(url).await
+    }
+
+    pub async fn project(&self, project: &str) -> Result<ApiProject, ResolveError> {
+        let url = format!("{}/v1/projects/{}", self.base, encode(project));
+        self.get_json(url).await
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        url: String,
+    ) -> Result<T, ResolveError> {
+        let client = self.clone();
+        tokio::task::spawn_blocking(move || client.get_json_blocking(&url))
+            .await
+            .map_err(|e| ResolveError::Api {
+                url: String::new(),
+                message: e.to_string(),
+            })?
+    }
+
+    fn get_json_blocking<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<T, ResolveError> {
+        let api_error = |message: String| ResolveError::Api {
+            url: url.to_owned(),
+            message,
+        };
+        let mut request = self.agent.get(url).header("Accept", "application/json");
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let mut response = request.call().map_err(|e| api_error(e.to_string()))?;
+        let status = response.status();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_string()
+            .map_err(|e| api_error(e.to_string()))?;
+        if !status.is_success() {
+            return Err(ResolveError::ApiStatus {
+                url: url.to_owned(),
+                status: status.as_u16(),
+                body: body.chars().take(200).collect(),
+            });
+        }
+        serde_json::from_str(&body).map_err(|e| ResolveError::ApiResponse {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Percent-encodes a path segment.
+fn encode(segment: &str) -> String {
+    let mut out = String::new();
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_path_segments() {
+        assert_eq!(encode("build-1"), "build-1");
+        assert_eq!(encode("a/b c"), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn parses_documented_node_json() {
+        let node: ApiNode = serde_json::from_str(
+            r#"{"id": 4, "name": "build-1", "host": "10.0.0.4", "port": 22, "user": "ops", "host_key": "ssh-ed25519 AAAA"}"#,
+        )
+        .unwrap();
+        assert_eq!(node.port, Some(22));
+        let minimal: ApiNode = serde_json::from_str(r#"{"id": 4, "host": "h"}"#).unwrap();
+        assert_eq!(minimal.user, None);
+    }
+}

@@ -1,0 +1,154 @@
+//! Opening the SSH connection: TCP (or a `direct-tcpip` channel through the
+//! previous ProxyJump hop), key exchange with host key verification,
+//! authentication.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::client::{Config, Handle, Handler};
+use russh::keys::{Algorithm, HashAlg, PublicKeyOrCertificate};
+use russh::Preferred;
+
+use super::auth::authenticate;
+use super::error::SshError;
+use super::host_config::HostConfig;
+use super::known_hosts::{Accepted, HostKeyPolicy};
+
+/// Default interval between keepalives when the server is silent; with
+/// [`KEEPALIVE_MAX`] unanswered, a dead node is noticed within 30 s.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+pub const KEEPALIVE_MAX: usize = 2;
+
+/// russh callbacks: only host key verification needs us.
+pub struct ClientHandler {
+    policy: Arc<HostKeyPolicy>,
+    outcome: Arc<Mutex<Option<Result<Accepted, SshError>>>>,
+}
+
+impl Handler for ClientHandler {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_public_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let result = match server_public_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => self.policy.verify(key),
+            PublicKeyOrCertificate::Certificate(_) => Err(SshError::Protocol {
+                host: self.policy.display().to_owned(),
+                message: "the server presented a host certificate, which ops does not verify"
+                    .into(),
+            }),
+        };
+        let ok = result.is_ok();
+        *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+        Ok(ok)
+    }
+}
+
+/// One authenticated connection.
+pub struct Connected {
+    pub handle: Handle<ClientHandler>,
+    pub accepted: Accepted,
+}
+
+/// Connects to `host`, directly or through `via`, verifies its key against
+/// `policy` and authenticates.
+pub async fn connect(
+    host: &HostConfig,
+    policy: HostKeyPolicy,
+    via: Option<&Handle<ClientHandler>>,
+    home: &std::path::Path,
+) -> Result<Connected, SshError> {
+    let outcome = Arc::new(Mutex::new(None));
+    let config = Arc::new(client_config(host, &policy));
+    let handler = ClientHandler {
+        policy: Arc::new(policy),
+        outcome: outcome.clone(),
+    };
+    let connect_error = |message: String| SshError::Connect {
+        host: host.hostname.clone(),
+        port: host.port,
+        message,
+    };
+    let handshake = async {
+        match via {
+            Some(jump) => {
+                let channel = jump
+                    .channel_open_direct_tcpip(
+                        host.hostname.clone(),
+                        host.port.into(),
+                        "127.0.0.1",
+                        0,
+                    )
+                    .await
+                    .map_err(|e| connect_error(format!("through the jump host: {e}")))?;
+                Ok(russh::client::connect_stream(config, channel.into_stream(), handler).await)
+            }
+            None => {
+                let stream = tokio::net::TcpStream::connect((host.hostname.as_str(), host.port))
+                    .await
+                    .map_err(|e| connect_error(e.to_string()))?;
+                // Latency of small command round trips matters more than
+                // packet count here.
+                let _ = stream.set_nodelay(true);
+                Ok(russh::client::connect_stream(config, stream, handler).await)
+            }
+        }
+    };
+    let result = tokio::time::timeout(host.connect_timeout, handshake)
+        .await
+        .map_err(|_| SshError::Timeout {
+            host: host.hostname.clone(),
+            port: host.port,
+            seconds: host.connect_timeout.as_secs(),
+        })??;
+    let verdict = outcome.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let mut handle = match (result, verdict) {
+        (Ok(handle), Some(Ok(_))) => handle,
+        (_, Some(Err(refused))) => return Err(refused),
+        (Err(err), _) => return Err(connect_error(err.to_string())),
+        (Ok(_), None) => {
+            return Err(SshError::Protocol {
+                host: host.hostname.clone(),
+                message: "the host key was never checked".into(),
+            })
+        }
+    };
+    authenticate(&mut handle, host, home).await?;
+    let accepted = match outcome.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        Some(Ok(accepted)) => accepted,
+        _ => Accepted::Known,
+    };
+    Ok(Connected { handle, accepted })
+}
+
+fn client_config(host: &HostConfig, policy: &HostKeyPolicy) -> Config {
+    let mut preferred = Preferred::default();
+    let mut first: Vec<Algorithm> = Vec::new();
+    for algorithm in policy.known_algorithms() {
+        if algorithm.clone().is_rsa() {
+            first.push(Algorithm::Rsa {
+                hash: Some(HashAlg::Sha512),
+            });
+            first.push(Algorithm::Rsa {
+                hash: Some(HashAlg::Sha256),
+            });
+        } else {
+            first.push(algorithm);
+        }
+    }
+    first.retain(|a| preferred.key.contains(a));
+    if !first.is_empty() {
+        let mut keys = first.clone();
+        keys.extend(preferred.key.iter().filter(|a| !first.contains(a)).cloned());
+        preferred.key = keys.into();
+    }
+    Config {
+        keepalive_interval: Some(host.server_alive_interval.unwrap_or(KEEPALIVE_INTERVAL)),
+        keepalive_max: KEEPALIVE_MAX,
+        nodelay: true,
+        preferred,
+        ..Config::default()
+    }
+}

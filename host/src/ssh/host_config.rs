@@ -1,0 +1,321 @@
+//! `~/.ssh/config`, read with `ssh2-config` and applied the way OpenSSH
+//! applies it: first value wins, `IdentityFile` accumulates, command-line
+//! style overrides (from ops.toml) beat the file.
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ssh2_config::{ParseRule, SshConfig};
+
+use super::error::SshError;
+
+/// Everything needed to connect to one host, after ssh_config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostConfig {
+    /// The name as given (a `Host` alias, a host name or an address).
+    pub alias: String,
+    /// Where to connect: `HostName`, or the alias itself.
+    pub hostname: String,
+    pub user: String,
+    pub port: u16,
+    /// `IdentityFile`s, `~` and `%` tokens expanded.
+    pub identity_files: Vec<PathBuf>,
+    pub identities_only: bool,
+    /// `UserKnownHostsFile`, or `~/.ssh/known_hosts` and `known_hosts2`.
+    /// New keys are added to the first.
+    pub user_known_hosts: Vec<PathBuf>,
+    /// `GlobalKnownHostsFile`, read only.
+    pub global_known_hosts: Vec<PathBuf>,
+    /// `HostKeyAlias`: the name to look the key up under instead of
+    /// `hostname`.
+    pub host_key_alias: Option<String>,
+    /// `ProxyJump` hops, in order, as written.
+    pub proxy_jump: Vec<String>,
+    pub connect_timeout: Duration,
+    pub server_alive_interval: Option<Duration>,
+    /// `StrictHostKeyChecking accept-new`: the user opted in to trusting
+    /// unknown keys for this host in their own ssh_config.
+    pub accept_new: bool,
+}
+
+impl HostConfig {
+    /// The name under which this host's key is recorded in known_hosts.
+    pub fn known_hosts_name(&self) -> &str {
+        self.host_key_alias.as_deref().unwrap_or(&self.hostname)
+    }
+}
+
+/// The user's ssh_config (empty when there is none).
+#[derive(Debug, Clone, Default)]
+pub struct SshConfigFile {
+    config: SshConfig,
+    home: PathBuf,
+}
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl SshConfigFile {
+    /// Reads `<home>/.ssh/config`; a missing file is an empty config.
+    pub fn load(home: &Path) -> Result<SshConfigFile, SshError> {
+        let path = home.join(".ssh").join("config");
+        let config = match std::fs::File::open(&path) {
+            Ok(file) => SshConfig::default()
+                .home_dir(home)
+                .parse(
+                    &mut BufReader::new(file),
+                    ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS,
+                )
+                .map_err(|err| SshError::SshConfig {
+                    path: path.clone(),
+                    message: err.to_string(),
+                })?,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => SshConfig::default(),
+            Err(err) => {
+                return Err(SshError::SshConfig {
+                    path,
+                    message: err.to_string(),
+                })
+            }
+        };
+        Ok(SshConfigFile {
+            config,
+            home: home.to_path_buf(),
+        })
+    }
+
+    /// Whether `name` is spelled out (not matched by a wildcard) in a
+    /// `Host` line.
+    pub fn has_alias(&self, name: &str) -> bool {
+        self.config.get_hosts().iter().any(|host| {
+            host.pattern
+                .iter()
+                .any(|clause| !clause.negated && clause.pattern == name)
+        })
+    }
+
+    /// Resolves `host` like `ssh [-l user] [-p port] host` would.
+    pub fn resolve(&self, host: &str, user: Option<&str>, port: Option<u16>) -> HostConfig {
+        let params = self.config.query(host);
+        let extra =
+            |name: &str| -> Option<Vec<String>> { params.unsupported_fields.get(name).cloned() };
+        let hostname = params
+            .host_name
+            .as_deref()
+            .map(|h| h.replace("%h", host).replace("%%", "%"))
+            .unwrap_or_else(|| host.to_owned());
+        let user = user
+            .map(str::to_owned)
+            .or_else(|| params.user.clone())
+            .unwrap_or_else(local_user);
+        let port = port.or(params.port).unwrap_or(22);
+        let tokens = Tokens {
+            home: &self.home,
+            host: &hostname,
+            user: &user,
+            port,
+        };
+        let identity_files = params
+            .identity_file
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|p| tokens.expand_path(&p.to_string_lossy()))
+            .collect();
+        let files = |name: &str, default: Vec<PathBuf>| -> Vec<PathBuf> {
+            match extra(name) {
+                Some(args) if !args.is_empty() => {
+                    if args.iter().any(|a| a.eq_ignore_ascii_case("none")) {
+                        Vec::new()
+                    } else {
+                        args.iter().map(|a| tokens.expand_path(a)).collect()
+                    }
+                }
+                _ => default,
+            }
+        };
+        let ssh_dir = self.home.join(".ssh");
+        let user_known_hosts = files(
+            "userknownhostsfile",
+            vec![ssh_dir.join("known_hosts"), ssh_dir.join("known_hosts2")],
+        );
+        let global_known_hosts = files(
+            "globalknownhostsfile",
+            vec![
+                PathBuf::from("/etc/ssh/ssh_known_hosts"),
+                PathBuf::from("/etc/ssh/ssh_known_hosts2"),
+            ],
+        );
+        let first = |name: &str| extra(name).and_then(|a| a.first().cloned());
+        let proxy_jump = params
+            .proxy_jump
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|hop| {
+                hop.split(',')
+                    .map(str::trim)
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|hop| !hop.eq_ignore_ascii_case("none"))
+            .collect();
+        HostConfig {
+            alias: host.to_owned(),
+            hostname: hostname.clone(),
+            user: user.clone(),
+            port,
+            identity_files,
+            identities_only: first("identitiesonly").is_some_and(|v| v.eq_ignore_ascii_case("yes")),
+            user_known_hosts,
+            global_known_hosts,
+            host_key_alias: first("hostkeyalias"),
+            proxy_jump,
+            connect_timeout: params.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            server_alive_interval: params.server_alive_interval.filter(|d| !d.is_zero()),
+            accept_new: first("stricthostkeychecking")
+                .is_some_and(|v| v.eq_ignore_ascii_case("accept-new")),
+        }
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+}
+
+/// OpenSSH's `%` tokens for path options, and `~`.
+struct Tokens<'a> {
+    home: &'a Path,
+    host: &'a str,
+    user: &'a str,
+    port: u16,
+}
+
+impl Tokens<'_> {
+    fn expand_path(&self, raw: &str) -> PathBuf {
+        let mut out = String::new();
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('d') => out.push_str(&self.home.to_string_lossy()),
+                Some('h') => out.push_str(self.host),
+                Some('r') => out.push_str(self.user),
+                Some('u') => out.push_str(&local_user()),
+                Some('p') => out.push_str(&self.port.to_string()),
+                Some('%') => out.push('%'),
+                Some(other) => {
+                    out.push('%');
+                    out.push(other);
+                }
+                None => out.push('%'),
+            }
+        }
+        expand_tilde(&out, self.home)
+    }
+}
+
+/// `~` and `~/...` against `home`; anything else unchanged.
+pub fn expand_tilde(path: &str, home: &Path) -> PathBuf {
+    if path == "~" {
+        home.to_path_buf()
+    } else if let Some(rest) = path.strip_prefix("~/") {
+        home.join(rest)
+    } else {
+        PathBuf::from(path)
+    }
+}
+
+/// The local user name, as OpenSSH would default the remote user.
+pub fn local_user() -> String {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(user) = std::env::var(var) {
+            if !user.is_empty() {
+                return user;
+            }
+        }
+    }
+    // SAFETY: getpwuid returns a pointer into static storage or null; the
+    // name is copied out before any other call could overwrite it.
+    unsafe {
+        let pw = libc::getpwuid(libc::geteuid());
+        if !pw.is_null() && !(*pw).pw_name.is_null() {
+            return std::ffi::CStr::from_ptr((*pw).pw_name)
+                .to_string_lossy()
+                .into_owned();
+        }
+    }
+    "root".to_owned()
+}
+
+/// The home directory whose `.ssh` ops reads: `$HOME`.
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> SshConfigFile {
+        let config = SshConfig::default()
+            .home_dir("/home/u")
+            .parse(
+                &mut BufReader::new(text.as_bytes()),
+                ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS,
+            )
+            .unwrap();
+        SshConfigFile {
+            config,
+            home: PathBuf::from("/home/u"),
+        }
+    }
+
+    #[test]
+    fn alias_with_everything() {
+        let file = parse(
+            "Host build\n  HostName 10.0.0.4\n  User ops\n  Port 2222\n  IdentityFile ~/.ssh/k1\n  \
+             UserKnownHostsFile ~/.ssh/kh_%h\n  ProxyJump a@j1:22,j2\n  StrictHostKeyChecking accept-new\n\
+             Host *\n  IdentityFile ~/.ssh/k2\n",
+        );
+        assert!(file.has_alias("build"));
+        assert!(!file.has_alias("other"));
+        let host = file.resolve("build", None, None);
+        assert_eq!(host.hostname, "10.0.0.4");
+        assert_eq!(host.user, "ops");
+        assert_eq!(host.port, 2222);
+        assert_eq!(
+            host.identity_files,
+            vec![
+                PathBuf::from("/home/u/.ssh/k1"),
+                PathBuf::from("/home/u/.ssh/k2")
+            ]
+        );
+        assert_eq!(
+            host.user_known_hosts,
+            vec![PathBuf::from("/home/u/.ssh/kh_10.0.0.4")]
+        );
+        assert_eq!(host.proxy_jump, vec!["a@j1:22", "j2"]);
+        assert!(host.accept_new);
+        let overridden = file.resolve("build", Some("root"), Some(22));
+        assert_eq!((overridden.user.as_str(), overridden.port), ("root", 22));
+    }
+
+    #[test]
+    fn unknown_host_gets_defaults() {
+        let host = parse("").resolve("example.org", Some("me"), None);
+        assert_eq!(host.hostname, "example.org");
+        assert_eq!(host.port, 22);
+        assert!(host.proxy_jump.is_empty());
+        assert_eq!(
+            host.user_known_hosts[0],
+            PathBuf::from("/home/u/.ssh/known_hosts")
+        );
+    }
+}
