@@ -36,6 +36,17 @@ pub enum Event {
         digest: Option<String>,
         seconds: f64,
     },
+    /// One plugin, listed by `ops plugin list`.
+    Plugin {
+        name: String,
+        kind: String,
+        version: String,
+        api_version: String,
+        /// `builtin` or the component's path.
+        source: String,
+        sha256: String,
+        description: String,
+    },
     /// Informational message from ops itself.
     Info {
         message: String,

@@ -1,2 +1,71 @@
 //! The WebAssembly plugin runtime.
+//!
+//! Sync strategies, registry auth and image builders are WebAssembly
+//! components written against the WIT contract in `wit/v0.1.0`
+//! (`package ops:plugin@0.1.0`). This module runs them with wasmtime:
+//!
+//! - one [`Runtime`]: one engine (component model, epoch interruption,
+//!   on-demand allocation), an epoch ticker thread, one linker with every
+//!   host interface, and the on-disk compile cache ([`ComponentCache`]:
+//!   `$OPS_CACHE_DIR`, else `$XDG_CACHE_HOME/ops`, else `~/.cache/ops`).
+//! - [`Runtime::load`] compiles a component (or loads what this host
+//!   compiled before), refuses it before instantiation if the
+//!   `ops:plugin/...@X.Y.Z` interfaces it uses are not compatible with
+//!   [`API_VERSION`], pre-instantiates it, and checks its metadata.
+//! - Every call gets a fresh store with [`Limits`]: a memory cap and a
+//!   budget of time spent in plugin code (host calls such as a long
+//!   `docker build` do not count).
+//! - Every host call that needs a capability checks it: declared in the
+//!   plugin's metadata and granted (built-ins: what they declare; installed
+//!   plugins: `[plugins.<name>] grant = [...]`). See [`capability`].
+//! - Errors name the plugin; traps and limits never panic the host.
+//!
+//! The pipeline uses it like this:
+//!
+//! ```no_run
+//! # async fn demo(config: &ops::config::Config, printer: std::sync::Arc<ops::output::Printer>,
+//! #   node: std::sync::Arc<dyn ops::remote::RemoteNode>, git: &ops::config::PluginSection)
+//! #   -> Result<(), Box<dyn std::error::Error>> {
+//! use ops::plugin::{CallContext, Limits, Registry, Runtime, SyncRequest};
+//! let runtime = Runtime::new(Limits::from_env())?;
+//! let registry = Registry::new(&runtime, &config.plugins)?;
+//! let ctx = CallContext::new(printer, config.dir()).with_node(node);
+//! let git_plugin = registry.sync_strategy("git").await?;
+//! git_plugin.validate(&ctx, git).await?;
+//! let outcome = git_plugin
+//!     .sync(&ctx, SyncRequest { section: git, path: "/opt/b".into(), git_ref: None, branch: None })
+//!     .await?;
+//! # let _ = outcome; Ok(()) }
+//! ```
+
+pub mod bindings;
+mod cache;
+pub mod capability;
+mod context;
+mod convert;
+mod error;
+mod handles;
+mod host;
+mod limits;
 pub mod list;
+mod loaded;
+mod metadata;
+mod registry;
+mod runtime;
+mod state;
+mod version;
+
+pub use cache::{ComponentCache, LoadSource};
+pub use capability::{Capability, Grant};
+pub use context::CallContext;
+pub use error::{Operation, PluginError};
+pub use handles::{
+    BuildRequest, Credentials, ImageBuilder, PushRequest, RegistryAuth, SyncOutcome, SyncRequest,
+    SyncStrategy, ValidationError,
+};
+pub use limits::Limits;
+pub use loaded::Plugin;
+pub use metadata::{Kind, Metadata};
+pub use registry::{Registry, BUILTINS};
+pub use runtime::{PluginSource, Runtime};
+pub use version::{compatible, host_api, API_VERSION};

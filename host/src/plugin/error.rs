@@ -1,0 +1,140 @@
+//! Errors from loading and calling plugins. Every one names the plugin.
+
+use std::path::PathBuf;
+
+use crate::exit::{Exit, ExitStatusOf};
+
+/// What the host asked a plugin to do, for messages and exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Metadata,
+    Validate,
+    Sync,
+    Credentials,
+    Login,
+    Build,
+    Push,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Metadata => "describe itself",
+            Operation::Validate => "validate its config",
+            Operation::Sync => "sync",
+            Operation::Credentials => "get registry credentials",
+            Operation::Login => "log in to the registry",
+            Operation::Build => "build the image",
+            Operation::Push => "push the image",
+        }
+    }
+
+    /// The exit code when the operation itself fails (the plugin reported
+    /// an error, as opposed to misbehaving).
+    pub fn exit(self) -> Exit {
+        match self {
+            Operation::Metadata => Exit::Plugin,
+            Operation::Validate => Exit::Usage,
+            Operation::Sync => Exit::Sync,
+            Operation::Build => Exit::ImageBuild,
+            Operation::Credentials | Operation::Login | Operation::Push => Exit::Push,
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("plugin {plugin}: cannot read {}: {source}", path.display())]
+    Read {
+        plugin: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Not a component wasmtime can compile, or not shaped like a plugin.
+    #[error("plugin {plugin} is not a valid ops plugin: {message}")]
+    Invalid { plugin: String, message: String },
+    #[error(
+        "plugin {plugin} targets plugin API {target}, but this ops implements plugin API {host}; \
+         rebuild the plugin against API {host} (or use an ops release that implements {target})"
+    )]
+    IncompatibleApi {
+        plugin: String,
+        target: String,
+        host: String,
+    },
+    /// The plugin returned something the contract forbids.
+    #[error("plugin {plugin} broke the plugin contract: {message}")]
+    Contract { plugin: String, message: String },
+    #[error("plugin {plugin} exceeded its memory limit of {limit_mib} MiB and was stopped")]
+    MemoryLimit { plugin: String, limit_mib: usize },
+    #[error(
+        "plugin {plugin} ran for more than its time limit of {seconds:.1}s of plugin code and was stopped"
+    )]
+    Deadline { plugin: String, seconds: f64 },
+    #[error("plugin {plugin} crashed (trap) during `{operation}`: {message}")]
+    Trap {
+        plugin: String,
+        operation: Operation,
+        message: String,
+    },
+    /// The plugin did its job and reported a failure (git fetch failed,
+    /// docker build failed, ...).
+    #[error("{plugin}: failed to {operation}: {message}")]
+    Failed {
+        plugin: String,
+        operation: Operation,
+        message: String,
+    },
+    #[error("no plugin named `{name}` (known: {known})")]
+    Unknown { name: String, known: String },
+    #[error("plugin {plugin} is a {actual} plugin, not a {expected} plugin")]
+    WrongKind {
+        plugin: String,
+        expected: &'static str,
+        actual: &'static str,
+    },
+    /// The wasmtime engine could not be set up.
+    #[error("cannot start the plugin runtime: {0}")]
+    Engine(String),
+}
+
+impl PluginError {
+    pub fn plugin(&self) -> Option<&str> {
+        match self {
+            PluginError::Read { plugin, .. }
+            | PluginError::Invalid { plugin, .. }
+            | PluginError::IncompatibleApi { plugin, .. }
+            | PluginError::Contract { plugin, .. }
+            | PluginError::MemoryLimit { plugin, .. }
+            | PluginError::Deadline { plugin, .. }
+            | PluginError::Trap { plugin, .. }
+            | PluginError::Failed { plugin, .. }
+            | PluginError::WrongKind { plugin, .. } => Some(plugin),
+            PluginError::Unknown { .. } | PluginError::Engine(_) => None,
+        }
+    }
+}
+
+impl ExitStatusOf for PluginError {
+    fn exit(&self) -> Exit {
+        match self {
+            PluginError::Failed { operation, .. } => operation.exit(),
+            PluginError::Read { .. }
+            | PluginError::Unknown { .. }
+            | PluginError::WrongKind { .. } => Exit::Usage,
+            PluginError::Engine(_) => Exit::Internal,
+            PluginError::Invalid { .. }
+            | PluginError::IncompatibleApi { .. }
+            | PluginError::Contract { .. }
+            | PluginError::MemoryLimit { .. }
+            | PluginError::Deadline { .. }
+            | PluginError::Trap { .. } => Exit::Plugin,
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! Typed handles, one per plugin kind: what the pipeline calls.
+
+use std::fmt;
+
+use super::bindings;
+use super::context::CallContext;
+use super::convert;
+use super::error::{Operation, PluginError};
+use super::loaded::{Plugin, Pre};
+use super::metadata::Kind;
+use crate::config::{ConfigError, PluginSection};
+use crate::exit::{Exit, ExitStatusOf};
+
+/// Why a config section was not accepted.
+#[derive(Debug)]
+pub enum ValidationError {
+    /// The plugin rejected keys; each error has the key's file:line:column.
+    Invalid(Vec<ConfigError>),
+    /// The plugin misbehaved while validating.
+    Plugin(PluginError),
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValidationError::Invalid(errors) => {
+                for (i, e) in errors.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+            ValidationError::Plugin(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+impl ExitStatusOf for ValidationError {
+    fn exit(&self) -> Exit {
+        match self {
+            ValidationError::Invalid(_) => Exit::Usage,
+            ValidationError::Plugin(e) => e.exit(),
+        }
+    }
+}
+
+impl Plugin {
+    fn expect_kind(&self, expected: Kind) -> Result<(), PluginError> {
+        if self.kind() == expected {
+            Ok(())
+        } else {
+            Err(PluginError::WrongKind {
+                plugin: self.name().to_owned(),
+                expected: expected.as_str(),
+                actual: self.kind().as_str(),
+            })
+        }
+    }
+
+    pub fn sync_strategy(&self) -> Result<SyncStrategy, PluginError> {
+        self.expect_kind(Kind::SyncStrategy)?;
+        Ok(SyncStrategy {
+            plugin: self.clone(),
+        })
+    }
+
+    pub fn registry_auth(&self) -> Result<RegistryAuth, PluginError> {
+        self.expect_kind(Kind::RegistryAuth)?;
+        Ok(RegistryAuth {
+            plugin: self.clone(),
+        })
+    }
+
+    pub fn image_builder(&self) -> Result<ImageBuilder, PluginError> {
+        self.expect_kind(Kind::ImageBuilder)?;
+        Ok(ImageBuilder {
+            plugin: self.clone(),
+        })
+    }
+}
+
+/// Runs `$call` on a fresh instance of world `$variant`, mapping traps and
+/// limits to [`PluginError`]. Yields `(store, Result<T, wasmtime::Error>)`.
+macro_rules! call_plugin {
+    ($plugin:expr, $variant:ident, $ctx:expr, $readable:expr, |$b:ident, $store:ident| $call:expr) => {{
+        let inner = &$plugin.inner;
+        let Pre::$variant(pre) = &inner.pre else {
+            // The typed handles are only built after the kind check.
+            return Err(PluginError::WrongKind {
+                plugin: inner.name.clone(),
+                expected: stringify!($variant),
+                actual: inner.metadata.kind.as_str(),
+            });
+        };
+        let mut $store = inner.new_store($ctx.clone(), $readable);
+        let result = match pre.instantiate_async(&mut $store).await {
+            Ok($b) => $call.await,
+            Err(e) => Err(e),
+        };
+        ($store, result)
+    }};
+}
+
+// ---------------------------------------------------------------- sync
+
+/// What to sync, for [`SyncStrategy::sync`].
+#[derive(Debug, Clone)]
+pub struct SyncRequest<'a> {
+    /// The strategy's section (`[build.git]`, `[build.push]`).
+    pub section: &'a PluginSection,
+    /// `build.path` on the node.
+    pub path: String,
+    /// `--ref`.
+    pub git_ref: Option<String>,
+    /// `build.branch`.
+    pub branch: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncOutcome {
+    /// Full commit id, when the strategy knows it.
+    pub commit: Option<String>,
+    pub summary: String,
+}
+
+/// A sync-strategy plugin (`git`, `rsync`).
+#[derive(Clone)]
+pub struct SyncStrategy {
+    plugin: Plugin,
+}
+
+impl SyncStrategy {
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    pub async fn validate(
+        &self,
+        ctx: &CallContext,
+        section: &PluginSection,
+    ) -> Result<(), ValidationError> {
+        self.plugin.validate(ctx, section).await
+    }
+
+    pub async fn sync(
+        &self,
+        ctx: &CallContext,
+        request: SyncRequest<'_>,
+    ) -> Result<SyncOutcome, PluginError> {
+        let wit = bindings::sync::exports::ops::plugin::sync::SyncRequest {
+            config: convert::to_wit(request.section),
+            path: request.path,
+            git_ref: request.git_ref,
+            branch: request.branch,
+        };
+        let op = Operation::Sync;
+        let inner = &self.plugin.inner;
+        let (store, result) = call_plugin!(
+            self.plugin,
+            Sync,
+            ctx,
+            convert::readable_paths(request.section),
+            |b, store| { b.ops_plugin_sync().call_sync(&mut store, &wit) }
+        );
+        match result {
+            Err(e) => Err(inner.call_error(op, &store, e)),
+            Ok(Err(message)) => Err(inner.failed(op, &store, message)),
+            Ok(Ok(outcome)) => {
+                if let Some(commit) = &outcome.commit {
+                    let hex = commit.bytes().all(|b| b.is_ascii_hexdigit());
+                    if !(hex && (commit.len() == 40 || commit.len() == 64)) {
+                        return Err(PluginError::Contract {
+                            plugin: inner.name.clone(),
+                            message: format!(
+                                "sync reported {commit:?} as the commit, which is not a commit id"
+                            ),
+                        });
+                    }
+                }
+                Ok(SyncOutcome {
+                    commit: outcome.commit,
+                    summary: outcome.summary,
+                })
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- auth
+
+/// Registry credentials. The secret is registered with the redactor as soon
+/// as a plugin returns it; `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub registry: String,
+    pub username: String,
+    pub secret: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("registry", &self.registry)
+            .field("username", &self.username)
+            .field("secret", &"***")
+            .finish()
+    }
+}
+
+/// A registry-auth plugin (`token-auth`).
+#[derive(Clone)]
+pub struct RegistryAuth {
+    plugin: Plugin,
+}
+
+impl RegistryAuth {
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    pub async fn validate(
+        &self,
+        ctx: &CallContext,
+        section: &PluginSection,
+    ) -> Result<(), ValidationError> {
+        self.plugin.validate(ctx, section).await
+    }
+
+    /// Credentials for `registry` from `section` (`[build.image]`).
+    pub async fn credentials(
+        &self,
+        ctx: &CallContext,
+        section: &PluginSection,
+        registry: &str,
+    ) -> Result<Credentials, PluginError> {
+        let config = convert::to_wit(section);
+        let op = Operation::Credentials;
+        let inner = &self.plugin.inner;
+        let (store, result) = call_plugin!(
+            self.plugin,
+            Auth,
+            ctx,
+            convert::readable_paths(section),
+            |b, store| {
+                b.ops_plugin_registry()
+                    .call_get_credentials(&mut store, &config, registry)
+            }
+        );
+        match result {
+            Err(e) => Err(inner.call_error(op, &store, e)),
+            Ok(Err(message)) => Err(inner.failed(op, &store, message)),
+            Ok(Ok(c)) => {
+                ctx.redactor.add(&c.secret);
+                if c.registry.trim().is_empty() || c.username.is_empty() || c.secret.is_empty() {
+                    return Err(PluginError::Contract {
+                        plugin: inner.name.clone(),
+                        message:
+                            "it returned credentials with an empty registry, username or secret"
+                                .into(),
+                    });
+                }
+                Ok(Credentials {
+                    registry: c.registry,
+                    username: c.username,
+                    secret: c.secret,
+                })
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- image
+
+/// One image to build, for [`ImageBuilder::build`].
+#[derive(Debug, Clone)]
+pub struct BuildRequest<'a> {
+    /// `[build.image]`.
+    pub section: &'a PluginSection,
+    /// The build context on the node (`build.path`).
+    pub context: String,
+    pub dockerfile: String,
+    /// `{prefix}/{service}:{tag}`.
+    pub image: String,
+    pub build_args: Vec<(String, String)>,
+    /// Label for the live output, usually the service name.
+    pub label: String,
+}
+
+/// One image to push, for [`ImageBuilder::push`].
+#[derive(Debug, Clone)]
+pub struct PushRequest<'a> {
+    pub section: &'a PluginSection,
+    pub image: String,
+    pub label: String,
+}
+
+/// An image-builder plugin (`docker`).
+#[derive(Clone)]
+pub struct ImageBuilder {
+    plugin: Plugin,
+}
+
+impl ImageBuilder {
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    pub async fn validate(
+        &self,
+        ctx: &CallContext,
+        section: &PluginSection,
+    ) -> Result<(), ValidationError> {
+        self.plugin.validate(ctx, section).await
+    }
+
+    pub async fn login(
+        &self,
+        ctx: &CallContext,
+        section: &PluginSection,
+        credentials: &Credentials,
+    ) -> Result<(), PluginError> {
+        ctx.redactor.add(&credentials.secret);
+        let config = convert::to_wit(section);
+        let wit = bindings::types::Credentials {
+            registry: credentials.registry.clone(),
+            username: credentials.username.clone(),
+            secret: credentials.secret.clone(),
+        };
+        let op = Operation::Login;
+        let inner = &self.plugin.inner;
+        let (store, result) = call_plugin!(
+            self.plugin,
+            Image,
+            ctx,
+            convert::readable_paths(section),
+            |b, store| { b.ops_plugin_image().call_login(&mut store, &config, &wit) }
+        );
+        match result {
+            Err(e) => Err(inner.call_error(op, &store, e)),
+            Ok(Err(message)) => Err(inner.failed(op, &store, message)),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+
+    pub async fn build(
+        &self,
+        ctx: &CallContext,
+        request: BuildRequest<'_>,
+    ) -> Result<(), PluginError> {
+        let wit = bindings::image::exports::ops::plugin::image::BuildRequest {
+            config: convert::to_wit(request.section),
+            context: request.context,
+            dockerfile: request.dockerfile,
+            image: request.image,
+            build_args: request.build_args,
+            label: request.label,
+        };
+        let op = Operation::Build;
+        let inner = &self.plugin.inner;
+        let (store, result) = call_plugin!(
+            self.plugin,
+            Image,
+            ctx,
+            convert::readable_paths(request.section),
+            |b, store| { b.ops_plugin_image().call_build(&mut store, &wit) }
+        );
+        match result {
+            Err(e) => Err(inner.call_error(op, &store, e)),
+            Ok(Err(message)) => Err(inner.failed(op, &store, message)),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+
+    /// Pushes and returns the manifest digest (`sha256:<64 hex>`).
+    pub async fn push(
+        &self,
+        ctx: &CallContext,
+        request: PushRequest<'_>,
+    ) -> Result<String, PluginError> {
+        let wit = bindings::image::exports::ops::plugin::image::PushRequest {
+            config: convert::to_wit(request.section),
+            image: request.image,
+            label: request.label,
+        };
+        let op = Operation::Push;
+        let inner = &self.plugin.inner;
+        let (store, result) = call_plugin!(
+            self.plugin,
+            Image,
+            ctx,
+            convert::readable_paths(request.section),
+            |b, store| { b.ops_plugin_image().call_push(&mut store, &wit) }
+        );
+        match result {
+            Err(e) => Err(inner.call_error(op, &store, e)),
+            Ok(Err(message)) => Err(inner.failed(op, &store, message)),
+            Ok(Ok(outcome)) => {
+                let valid = outcome.digest.strip_prefix("sha256:").is_some_and(|h| {
+                    h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                });
+                if !valid {
+                    return Err(PluginError::Contract {
+                        plugin: inner.name.clone(),
+                        message: format!("push returned {:?}, not a sha256 digest", outcome.digest),
+                    });
+                }
+                Ok(outcome.digest)
+            }
+        }
+    }
+}

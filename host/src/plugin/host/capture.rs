@@ -1,0 +1,130 @@
+//! Output of a program run for a plugin: streamed to the user under a
+//! label (when the plugin gave one) and captured, bounded, for the plugin.
+
+use std::sync::Arc;
+
+use crate::output::{Event, LineSplitter, Printer};
+use crate::remote::OutputSink;
+
+/// What is kept of each stream. Build logs can be huge; the end is what
+/// explains a failure and what holds a pushed digest.
+const KEEP: usize = 1 << 20;
+
+pub(crate) struct Capture {
+    label: Option<String>,
+    printer: Arc<Printer>,
+    stdout: Stream,
+    stderr: Stream,
+}
+
+#[derive(Default)]
+struct Stream {
+    kept: Vec<u8>,
+    truncated: bool,
+    lines: LineSplitter,
+}
+
+impl Stream {
+    fn keep(&mut self, chunk: &[u8]) {
+        self.kept.extend_from_slice(chunk);
+        // Trim in bulk rather than per chunk.
+        if self.kept.len() > 2 * KEEP {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        if self.kept.len() > KEEP {
+            let excess = self.kept.len() - KEEP;
+            self.kept.drain(..excess);
+            self.truncated = true;
+        }
+    }
+}
+
+impl Capture {
+    pub(crate) fn new(label: Option<String>, printer: Arc<Printer>) -> Capture {
+        Capture {
+            label: label.filter(|l| !l.is_empty()),
+            printer,
+            stdout: Stream::default(),
+            stderr: Stream::default(),
+        }
+    }
+
+    fn push(&mut self, is_stderr: bool, chunk: &[u8]) {
+        let stream = if is_stderr {
+            &mut self.stderr
+        } else {
+            &mut self.stdout
+        };
+        stream.keep(chunk);
+        if let Some(label) = &self.label {
+            let printer = &self.printer;
+            let name = if is_stderr { "stderr" } else { "stdout" };
+            stream.lines.push(chunk, |line| {
+                printer.emit(&Event::Output {
+                    label: label.clone(),
+                    stream: name.to_owned(),
+                    line: line.to_owned(),
+                })
+            });
+        }
+    }
+
+    /// Flushes partial lines; returns (stdout, stderr, truncated).
+    pub(crate) fn finish(mut self) -> (Vec<u8>, Vec<u8>, bool) {
+        if let Some(label) = &self.label {
+            for (stream, name) in [(&mut self.stdout, "stdout"), (&mut self.stderr, "stderr")] {
+                let printer = &self.printer;
+                stream.lines.finish(|line| {
+                    printer.emit(&Event::Output {
+                        label: label.clone(),
+                        stream: name.to_owned(),
+                        line: line.to_owned(),
+                    })
+                });
+            }
+        }
+        self.stdout.trim();
+        self.stderr.trim();
+        let truncated = self.stdout.truncated || self.stderr.truncated;
+        (self.stdout.kept, self.stderr.kept, truncated)
+    }
+}
+
+impl OutputSink for Capture {
+    fn stdout(&mut self, chunk: &[u8]) {
+        self.push(false, chunk);
+    }
+
+    fn stderr(&mut self, chunk: &[u8]) {
+        self.push(true, chunk);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Format, Redactor, Verbosity};
+
+    #[test]
+    fn keeps_the_tail_and_says_so() {
+        let printer = Arc::new(Printer::new(
+            Format::Human,
+            Verbosity::Quiet,
+            Redactor::new(),
+        ));
+        let mut c = Capture::new(None, printer);
+        let block = vec![b'a'; KEEP];
+        c.stdout(&block);
+        c.stdout(&block);
+        c.stdout(b"END");
+        c.stderr(b"err");
+        let (out, err, truncated) = c.finish();
+        assert_eq!(out.len(), KEEP);
+        assert!(out.ends_with(b"aEND"));
+        assert_eq!(err, b"err");
+        assert!(truncated);
+    }
+}

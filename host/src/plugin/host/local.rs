@@ -1,0 +1,168 @@
+//! `local`: the user's machine. `exec` needs `local-exec` for that very
+//! program; `read-file` needs `local-read` and reads only paths that the
+//! plugin's own config section names (like `ssh_key`); `project-root` needs
+//! nothing.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Instant;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::node::exit_status;
+use super::Capture;
+use crate::plugin::bindings::sync::ops::plugin::local::Host;
+use crate::plugin::bindings::types::{ExecOutput, ExecRequest};
+use crate::plugin::capability::Need;
+use crate::plugin::state::PluginState;
+use crate::remote::RemoteExit;
+
+/// Files a plugin reads are keys and small configs, never build inputs.
+const MAX_READ: u64 = 16 << 20;
+
+impl Host for PluginState {
+    async fn exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
+        let start = Instant::now();
+        let result = self.local_exec(request).await;
+        self.host_time_since(start);
+        result
+    }
+
+    async fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
+        let start = Instant::now();
+        let result = self.local_read(path).await;
+        self.host_time_since(start);
+        result
+    }
+
+    async fn project_root(&mut self) -> String {
+        self.ctx.project_root.to_string_lossy().into_owned()
+    }
+}
+
+impl PluginState {
+    async fn local_exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
+        // Checked before anything is spawned: a refused program never runs.
+        self.check(Need::LocalExec(&request.program))?;
+        let cwd = request
+            .cwd
+            .as_deref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.ctx.project_root.clone());
+        self.ctx.printer.debug(format!(
+            "{}: local exec: {} {}",
+            self.plugin,
+            request.program,
+            request.args.join(" ")
+        ));
+        let mut child = tokio::process::Command::new(&request.program)
+            .args(&request.args)
+            .envs(request.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&cwd)
+            .stdin(if request.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", request.program))?;
+
+        if let (Some(bytes), Some(mut stdin)) = (request.stdin, child.stdin.take()) {
+            tokio::spawn(async move {
+                // A program that exits without reading its stdin is fine.
+                let _ = stdin.write_all(&bytes).await;
+            });
+        }
+        let mut capture = Capture::new(request.label, self.ctx.printer.clone());
+        let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err("the child's output pipes are missing".into());
+        };
+        let (mut out_buf, mut err_buf) = (vec![0u8; 16384], vec![0u8; 16384]);
+        let (mut out_open, mut err_open) = (true, true);
+        while out_open || err_open {
+            tokio::select! {
+                n = out.read(&mut out_buf), if out_open => match n {
+                    Ok(0) | Err(_) => out_open = false,
+                    Ok(n) => crate::remote::OutputSink::stdout(&mut capture, &out_buf[..n]),
+                },
+                n = err.read(&mut err_buf), if err_open => match n {
+                    Ok(0) | Err(_) => err_open = false,
+                    Ok(n) => crate::remote::OutputSink::stderr(&mut capture, &err_buf[..n]),
+                },
+            }
+        }
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| format!("waiting for {}: {e}", request.program))?;
+        let (stdout, stderr, truncated) = capture.finish();
+        Ok(ExecOutput {
+            status: exit_status(local_exit(status)),
+            stdout,
+            stderr,
+            truncated,
+        })
+    }
+
+    async fn local_read(&mut self, path: String) -> Result<Vec<u8>, String> {
+        self.check(Need::LocalRead)?;
+        if !self.readable.contains(&path) {
+            let refusal = format!(
+                "local-read refused: {path} is not named by plugin {}'s config section",
+                self.plugin
+            );
+            self.refusals.push(refusal.clone());
+            return Err(refusal);
+        }
+        let full = expand(&path, &self.ctx.project_root)?;
+        let file = tokio::fs::File::open(&full)
+            .await
+            .map_err(|e| format!("cannot read {}: {e}", full.display()))?;
+        let mut bytes = Vec::new();
+        file.take(MAX_READ + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| format!("cannot read {}: {e}", full.display()))?;
+        if bytes.len() as u64 > MAX_READ {
+            return Err(format!(
+                "{} is larger than {MAX_READ} bytes",
+                full.display()
+            ));
+        }
+        Ok(bytes)
+    }
+}
+
+/// `~/x` is in the user's home; relative paths are relative to the project.
+fn expand(path: &str, root: &std::path::Path) -> Result<PathBuf, String> {
+    if let Some(rest) = path.strip_prefix("~/") {
+        let home = std::env::var_os("HOME").ok_or("cannot expand ~: HOME is not set")?;
+        return Ok(PathBuf::from(home).join(rest));
+    }
+    let p = PathBuf::from(path);
+    Ok(if p.is_absolute() { p } else { root.join(p) })
+}
+
+fn local_exit(status: std::process::ExitStatus) -> RemoteExit {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => RemoteExit::Code(code),
+        (None, Some(sig)) => RemoteExit::Signal(signal_name(sig)),
+        (None, None) => RemoteExit::Code(-1),
+    }
+}
+
+fn signal_name(sig: i32) -> String {
+    const NAMES: [&str; 13] = [
+        "HUP", "INT", "QUIT", "ILL", "ABRT", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM",
+        "TERM",
+    ];
+    NAMES
+        .iter()
+        .find(|name| crate::remote::signal_number(name) == Some(sig))
+        .map(|name| (*name).to_owned())
+        .unwrap_or_else(|| sig.to_string())
+}

@@ -1,0 +1,42 @@
+//! `log`: plugin log lines, shown with the plugin's name. Needs no
+//! capability. Secrets are masked by the printer like all output.
+
+use std::time::Instant;
+
+use crate::output::Event;
+use crate::plugin::bindings::sync::ops::plugin::log::Host;
+use crate::plugin::bindings::types::LogLevel;
+use crate::plugin::state::PluginState;
+
+/// Longer messages are cut: a log line is not a data channel.
+const MAX_MESSAGE: usize = 64 * 1024;
+
+impl Host for PluginState {
+    async fn log(&mut self, level: LogLevel, message: String) {
+        let start = Instant::now();
+        let level = match level {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        };
+        let mut message = message;
+        if message.len() > MAX_MESSAGE {
+            let mut cut = MAX_MESSAGE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str(" [...]");
+        }
+        for line in message.lines() {
+            self.ctx.printer.emit(&Event::PluginLog {
+                plugin: self.plugin.to_string(),
+                level: level.to_owned(),
+                message: line.to_owned(),
+            });
+        }
+        self.host_time_since(start);
+    }
+}

@@ -1,0 +1,29 @@
+//! The host side of each WIT interface, one module per interface. Every
+//! function that needs a capability checks it first, through
+//! [`PluginState::check`](super::state::PluginState::check); `log` and
+//! `local.project-root` need none.
+//!
+//! Each function also adds its duration to the call's host time, so that
+//! the guest-time deadline does not count a slow `docker build`.
+
+mod capture;
+mod environment;
+mod local;
+mod log;
+mod node;
+
+pub(crate) use capture::Capture;
+
+use std::time::Instant;
+
+use super::bindings::types;
+use super::state::PluginState;
+
+impl types::Host for PluginState {}
+
+impl PluginState {
+    /// Adds the time since `start` to the call's host time.
+    pub(crate) fn host_time_since(&mut self, start: Instant) {
+        self.clock.in_host += start.elapsed();
+    }
+}

@@ -1,0 +1,269 @@
+//! A loaded plugin: its pre-instantiated component and metadata. Every call
+//! gets a fresh store with the memory limit and the guest-time deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use semver::Version;
+use wasmtime::{Store, UpdateDeadline};
+
+use super::bindings;
+use super::cache::LoadSource;
+use super::capability::Grants;
+use super::context::CallContext;
+use super::error::{Operation, PluginError};
+use super::metadata::{Kind, Metadata};
+use super::runtime::{PluginSource, RuntimeInner};
+use super::state::PluginState;
+
+pub(crate) enum Pre {
+    Sync(bindings::sync::SyncStrategyPre<PluginState>),
+    Auth(bindings::auth::RegistryAuthPre<PluginState>),
+    Image(bindings::image::ImageBuilderPre<PluginState>),
+}
+
+pub(crate) struct PluginInner {
+    pub(crate) name: String,
+    pub(crate) source: PluginSource,
+    pub(crate) sha256: String,
+    pub(crate) size: usize,
+    pub(crate) metadata: Metadata,
+    pub(crate) api_target: Version,
+    pub(crate) load_source: LoadSource,
+    pub(crate) load_time: Duration,
+    pub(crate) pre: Pre,
+    pub(crate) grants: Arc<Grants>,
+    pub(crate) runtime: Arc<RuntimeInner>,
+}
+
+/// A loaded plugin of any kind. Cheap to clone. Turn it into a typed handle
+/// with [`Plugin::sync_strategy`], [`Plugin::registry_auth`] or
+/// [`Plugin::image_builder`].
+#[derive(Clone)]
+pub struct Plugin {
+    pub(crate) inner: Arc<PluginInner>,
+}
+
+impl Plugin {
+    pub(crate) fn from_inner(inner: PluginInner) -> Plugin {
+        Plugin {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        &self.inner.metadata
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.inner.metadata.kind
+    }
+
+    pub fn source(&self) -> &PluginSource {
+        &self.inner.source
+    }
+
+    /// Hex sha256 of the component's bytes.
+    pub fn sha256(&self) -> &str {
+        &self.inner.sha256
+    }
+
+    /// Size of the component in bytes.
+    pub fn size(&self) -> usize {
+        self.inner.size
+    }
+
+    /// The API version the component's interfaces carry.
+    pub fn api_target(&self) -> &Version {
+        &self.inner.api_target
+    }
+
+    /// Whether this load compiled the component or found it in the cache.
+    pub fn load_source(&self) -> LoadSource {
+        self.inner.load_source
+    }
+
+    /// Wall time of the load: compile or cache, link, metadata call.
+    pub fn load_time(&self) -> Duration {
+        self.inner.load_time
+    }
+
+    /// Checks the plugin's config section (any kind of plugin).
+    pub async fn validate(
+        &self,
+        ctx: &CallContext,
+        section: &crate::config::PluginSection,
+    ) -> Result<(), super::handles::ValidationError> {
+        self.inner.validate(ctx, section).await
+    }
+}
+
+impl PluginInner {
+    pub(crate) fn new_store(&self, ctx: CallContext, readable: Vec<String>) -> Store<PluginState> {
+        let limits = self.runtime.limits;
+        let mut state = PluginState::new(
+            Arc::from(self.name.as_str()),
+            self.grants.clone(),
+            ctx,
+            limits.memory_bytes,
+            limits.guest_time,
+        );
+        state.readable = readable;
+        let mut store = Store::new(&self.runtime.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut cx| {
+            let clock = &mut cx.data_mut().clock;
+            if clock.guest_time() > clock.budget {
+                clock.exceeded = true;
+                return Err(wasmtime::format_err!("guest time limit exceeded"));
+            }
+            // Yield so that a busy plugin cannot starve other tasks (parallel
+            // image builds) on the same runtime thread.
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+
+    /// Turns a failed call into an error that says what happened.
+    pub(crate) fn call_error(
+        &self,
+        operation: Operation,
+        store: &Store<PluginState>,
+        error: wasmtime::Error,
+    ) -> PluginError {
+        let state = store.data();
+        let plugin = self.name.clone();
+        if state.limiter.exceeded {
+            return PluginError::MemoryLimit {
+                plugin,
+                limit_mib: state.limiter.limit >> 20,
+            };
+        }
+        if state.clock.exceeded {
+            return PluginError::Deadline {
+                plugin,
+                seconds: state.clock.budget.as_secs_f64(),
+            };
+        }
+        let message = match error.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => trap.to_string(),
+            None => error.to_string(),
+        };
+        PluginError::Trap {
+            plugin,
+            operation,
+            message,
+        }
+    }
+
+    /// A plugin's own error, with the capability refusals that probably
+    /// caused it.
+    pub(crate) fn failed(
+        &self,
+        operation: Operation,
+        store: &Store<PluginState>,
+        message: String,
+    ) -> PluginError {
+        let refusals = &store.data().refusals;
+        let message =
+            if refusals.is_empty() || refusals.iter().all(|r| message.contains(r.as_str())) {
+                message
+            } else {
+                format!("{message} ({})", refusals.join("; "))
+            };
+        PluginError::Failed {
+            plugin: self.name.clone(),
+            operation,
+            message,
+        }
+    }
+
+    pub(crate) async fn raw_metadata(
+        &self,
+    ) -> Result<bindings::types::PluginMetadata, PluginError> {
+        // No printer is involved in a metadata call, but the state needs a
+        // context; a quiet one that prints nothing.
+        let ctx = CallContext::new(
+            Arc::new(crate::output::Printer::new(
+                crate::output::Format::Human,
+                crate::output::Verbosity::Quiet,
+                crate::output::Redactor::new(),
+            )),
+            std::path::PathBuf::new(),
+        );
+        let mut store = self.new_store(ctx, Vec::new());
+        let op = Operation::Metadata;
+        let result = match &self.pre {
+            Pre::Sync(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(b) => b.ops_plugin_plugin().call_metadata(&mut store).await,
+                Err(e) => Err(e),
+            },
+            Pre::Auth(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(b) => b.ops_plugin_plugin().call_metadata(&mut store).await,
+                Err(e) => Err(e),
+            },
+            Pre::Image(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(b) => b.ops_plugin_plugin().call_metadata(&mut store).await,
+                Err(e) => Err(e),
+            },
+        };
+        result.map_err(|e| self.call_error(op, &store, e))
+    }
+
+    pub(crate) async fn validate(
+        &self,
+        ctx: &CallContext,
+        section: &crate::config::PluginSection,
+    ) -> Result<(), super::handles::ValidationError> {
+        use super::convert;
+        let config = convert::to_wit(section);
+        let mut store = self.new_store(ctx.clone(), convert::readable_paths(section));
+        let op = Operation::Validate;
+        let result = match &self.pre {
+            Pre::Sync(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(b) => {
+                    b.ops_plugin_plugin()
+                        .call_validate(&mut store, &config)
+                        .await
+                }
+                Err(e) => Err(e),
+            },
+            Pre::Auth(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(b) => {
+                    b.ops_plugin_plugin()
+                        .call_validate(&mut store, &config)
+                        .await
+                }
+                Err(e) => Err(e),
+            },
+            Pre::Image(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(b) => {
+                    b.ops_plugin_plugin()
+                        .call_validate(&mut store, &config)
+                        .await
+                }
+                Err(e) => Err(e),
+            },
+        };
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(errors)) if errors.is_empty() => Err(super::handles::ValidationError::Plugin(
+                PluginError::Contract {
+                    plugin: self.name.clone(),
+                    message: format!("it rejected [{}] without saying why", section.path),
+                },
+            )),
+            Ok(Err(errors)) => Err(super::handles::ValidationError::Invalid(
+                convert::to_config_errors(&self.name, section, errors),
+            )),
+            Err(e) => Err(super::handles::ValidationError::Plugin(
+                self.call_error(op, &store, e),
+            )),
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! One wasmtime engine for the whole process, its epoch ticker, the linker
+//! with every host interface, and loading (compile or cache, version check,
+//! pre-instantiation, metadata).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy};
+
+use super::bindings;
+use super::cache::ComponentCache;
+use super::capability::{Grant, Grants};
+use super::error::PluginError;
+use super::limits::Limits;
+use super::loaded::{Plugin, PluginInner, Pre};
+use super::metadata::{Kind, Metadata};
+use super::state::PluginState;
+use super::version;
+
+/// How often the epoch advances; the deadline is checked at this grain.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Where a plugin's bytes came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    /// Embedded in the `ops` binary.
+    Builtin,
+    /// Installed through `[plugins.<name>] path = "..."`.
+    Path(PathBuf),
+}
+
+impl std::fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginSource::Builtin => f.write_str("builtin"),
+            PluginSource::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// The plugin runtime. Cheap to clone; clones share the engine.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub(crate) engine: Engine,
+    linker: Linker<PluginState>,
+    cache: ComponentCache,
+    pub(crate) limits: Limits,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for RuntimeInner {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    /// The runtime with the cache in its usual place
+    /// ([`ComponentCache::from_env`]).
+    pub fn new(limits: Limits) -> Result<Runtime, PluginError> {
+        Runtime::with_cache(limits, ComponentCache::from_env())
+    }
+
+    pub fn with_cache(limits: Limits, cache: ComponentCache) -> Result<Runtime, PluginError> {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            // Pooling reserves large address ranges up front and fails on
+            // small VMs; a CLI instantiates a handful of plugins anyway.
+            .allocation_strategy(InstanceAllocationStrategy::OnDemand);
+        let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        // The sync-strategy world imports every host interface; the other
+        // worlds import a subset, and extra definitions are harmless.
+        bindings::sync::SyncStrategy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut linker,
+            |state: &mut PluginState| state,
+        )
+        .map_err(|e| PluginError::Engine(e.to_string()))?;
+
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let weak = engine.weak();
+        let stop = stop_ticker.clone();
+        std::thread::Builder::new()
+            .name("ops-plugin-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| PluginError::Engine(format!("cannot start the epoch ticker: {e}")))?;
+
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                cache,
+                limits,
+                stop_ticker,
+            }),
+        })
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+
+    pub fn cache(&self) -> &ComponentCache {
+        &self.inner.cache
+    }
+
+    /// Compiles (or loads from the cache) a plugin, refuses it if its API
+    /// version is incompatible (before instantiating anything), links it,
+    /// and asks it for its metadata, which must agree with the component.
+    ///
+    /// `grants`: `None` for a built-in (granted what it declares), else the
+    /// user's `grant = [...]`.
+    pub async fn load(
+        &self,
+        name: &str,
+        source: PluginSource,
+        wasm: Arc<[u8]>,
+        grants: Option<Vec<Grant>>,
+    ) -> Result<Plugin, PluginError> {
+        let started = Instant::now();
+        let sha256 = hex::encode(Sha256::digest(&wasm));
+        let engine = self.inner.engine.clone();
+        let cache = self.inner.cache.clone();
+        let (component, load_source) = {
+            let wasm = wasm.clone();
+            let digest = sha256.clone();
+            tokio::task::spawn_blocking(move || cache.load(&engine, &wasm, &digest))
+                .await
+                .map_err(|e| PluginError::Engine(format!("compile task failed: {e}")))?
+                .map_err(|e| PluginError::Invalid {
+                    plugin: name.to_owned(),
+                    message: format!("{e:#}"),
+                })?
+        };
+
+        let (api_target, kind) = self.inspect(name, &component)?;
+        let instance_pre =
+            self.inner
+                .linker
+                .instantiate_pre(&component)
+                .map_err(|e| PluginError::Invalid {
+                    plugin: name.to_owned(),
+                    message: format!("it needs imports this host does not provide: {e:#}"),
+                })?;
+        let invalid = |e: wasmtime::Error| PluginError::Invalid {
+            plugin: name.to_owned(),
+            message: format!("{e:#}"),
+        };
+        let pre = match kind {
+            Kind::SyncStrategy => {
+                Pre::Sync(bindings::sync::SyncStrategyPre::new(instance_pre).map_err(invalid)?)
+            }
+            Kind::RegistryAuth => {
+                Pre::Auth(bindings::auth::RegistryAuthPre::new(instance_pre).map_err(invalid)?)
+            }
+            Kind::ImageBuilder => {
+                Pre::Image(bindings::image::ImageBuilderPre::new(instance_pre).map_err(invalid)?)
+            }
+        };
+
+        // Metadata comes from running the plugin, with no grants at all.
+        let mut plugin = PluginInner {
+            name: name.to_owned(),
+            source,
+            sha256,
+            size: wasm.len(),
+            metadata: Metadata::placeholder(name, kind),
+            api_target,
+            load_source,
+            load_time: Duration::ZERO,
+            pre,
+            grants: Arc::new(Grants::builtin(name, &[])),
+            runtime: self.inner.clone(),
+        };
+        let raw = plugin.raw_metadata().await?;
+        let metadata = Metadata::check(name, raw, kind, &plugin.api_target)?;
+        plugin.grants = Arc::new(match &grants {
+            None => Grants::builtin(name, &metadata.capabilities),
+            Some(grants) => Grants::installed(name, &metadata.capabilities, grants),
+        });
+        plugin.metadata = metadata;
+        plugin.load_time = started.elapsed();
+        Ok(Plugin::from_inner(plugin))
+    }
+
+    /// The API version the component targets and its kind, from its
+    /// imports and exports alone: nothing runs before this passes.
+    fn inspect(
+        &self,
+        name: &str,
+        component: &Component,
+    ) -> Result<(semver::Version, Kind), PluginError> {
+        let engine = &self.inner.engine;
+        let ty = component.component_type();
+        let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_owned()).collect();
+        let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_owned()).collect();
+        let target = version::target_of(imports.iter().chain(&exports).map(String::as_str))
+            .map_err(|message| PluginError::Invalid {
+                plugin: name.to_owned(),
+                message,
+            })?;
+        let host = version::host_api();
+        if !version::compatible(&host, &target) {
+            return Err(PluginError::IncompatibleApi {
+                plugin: name.to_owned(),
+                target: target.to_string(),
+                host: host.to_string(),
+            });
+        }
+        let exported = |iface: &str| {
+            exports.iter().any(|e| {
+                e.strip_prefix("ops:plugin/")
+                    .and_then(|r| r.split('@').next())
+                    == Some(iface)
+            })
+        };
+        let kinds: Vec<Kind> = [
+            ("sync", Kind::SyncStrategy),
+            ("registry", Kind::RegistryAuth),
+            ("image", Kind::ImageBuilder),
+        ]
+        .into_iter()
+        .filter(|(iface, _)| exported(iface))
+        .map(|(_, kind)| kind)
+        .collect();
+        match (exported("plugin"), kinds.as_slice()) {
+            (true, [kind]) => Ok((target, *kind)),
+            (false, _) => Err(PluginError::Invalid {
+                plugin: name.to_owned(),
+                message: "it does not export ops:plugin/plugin".into(),
+            }),
+            (true, []) => Err(PluginError::Invalid {
+                plugin: name.to_owned(),
+                message: "it exports none of ops:plugin/sync, registry, image".into(),
+            }),
+            (true, _) => Err(PluginError::Invalid {
+                plugin: name.to_owned(),
+                message: "it exports more than one of ops:plugin/sync, registry, image".into(),
+            }),
+        }
+    }
+}
