@@ -5,3 +5,6 @@
 mod support;
 
 mod infra;
+mod config;
+mod exec;
+mod resolve;

@@ -4,3 +4,8 @@
 pub mod docker;
 pub mod git;
 pub mod registry;
+pub mod agent;
+pub mod home;
+pub mod http;
+pub mod ops;
+pub mod sshd;

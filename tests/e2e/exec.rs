@@ -1,0 +1,344 @@
+//! `ops exec` and the SSH session against a real sshd: literal arguments,
+//! stdin, exit codes, signals, cancellation, many channels on one
+//! connection.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ops::node::NodeTarget;
+use ops::output::{Format, Printer, Redactor, Verbosity};
+use ops::remote::{RemoteCommand, RemoteExit, RemoteNode};
+use ops::ssh::{Capture, ConnectOptions, Session};
+
+use crate::support::home::TestHome;
+use crate::support::ops::wait;
+use crate::support::sshd::Sshd;
+
+/// A home with an ops.toml whose target is `sshd`.
+fn setup() -> (TestHome, Sshd) {
+    let home = TestHome::new();
+    let sshd = Sshd::trusted_by(&home);
+    home.write(
+        "ops.toml",
+        &format!("target = \"{}\"\n", sshd.destination()),
+    );
+    (home, sshd)
+}
+
+#[test]
+fn arguments_reach_the_program_literally() {
+    let (home, sshd) = setup();
+    let marker = sshd.dir().join("pwned");
+    let hostile = [
+        "a b",
+        "$(id)",
+        "it's",
+        "\"double\"",
+        &format!("`touch {}`", marker.display()),
+        &format!("; touch {} ;", marker.display()),
+        "&& false",
+        "*",
+        "~",
+        "back\\slash",
+        "new\nline",
+        "",
+        "-n",
+    ];
+    let out = home
+        .ops()
+        .args(["exec", "--", "printf", "%s|"])
+        .args(hostile)
+        .run();
+    out.expect_success();
+    let expected: String = hostile.iter().map(|a| format!("{a}|")).collect();
+    assert_eq!(out.stdout, expected);
+    assert!(!marker.exists(), "a hostile argument was executed");
+
+    // The example from the issue, verbatim.
+    let out = home
+        .ops()
+        .args(["exec", "--", "printf", "%s|", "a b", "$(id)"])
+        .run();
+    out.expect_success();
+    assert_eq!(out.stdout, "a b|$(id)|");
+}
+
+#[test]
+fn stdin_is_forwarded_and_streams_are_separate() {
+    let (home, _sshd) = setup();
+    let input = "line one\nline 'two' $(x)\n".repeat(2000);
+    let out = home
+        .ops()
+        .args(["exec", "--", "cat"])
+        .stdin(input.clone())
+        .run();
+    out.expect_success();
+    assert_eq!(out.stdout, input);
+
+    let out = home
+        .ops()
+        .args(["exec", "--", "sh", "-c", "echo to-out; echo to-err >&2"])
+        .run();
+    out.expect_success();
+    assert_eq!(out.stdout, "to-out\n");
+    assert_eq!(
+        out.stderr, "to-err\n",
+        "the wrapper's pid line must not leak"
+    );
+}
+
+#[test]
+fn exit_codes_and_signals() {
+    let (home, _sshd) = setup();
+    home.ops()
+        .args(["exec", "--", "sh", "-c", "exit 7"])
+        .run()
+        .expect_code(7);
+    home.ops()
+        .args(["exec", "--", "false"])
+        .run()
+        .expect_code(1);
+    home.ops()
+        .args(["exec", "--", "sh", "-c", "kill -s KILL $$"])
+        .run()
+        .expect_code(128 + 9);
+    home.ops()
+        .args(["exec", "--", "sh", "-c", "kill -s TERM $$"])
+        .run()
+        .expect_code(128 + 15);
+    home.ops()
+        .args(["exec", "--", "no-such-program-ops-test"])
+        .run()
+        .expect_code(127);
+}
+
+#[test]
+fn one_login_per_run() {
+    let (home, sshd) = setup();
+    home.ops()
+        .args(["exec", "--", "true"])
+        .run()
+        .expect_success();
+    assert_eq!(sshd.logins(), 1, "{}", sshd.log());
+}
+
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+fn wait_for_file(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if text.ends_with('\n') {
+                return text.trim().to_owned();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_group_gone(pgid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while group_alive(pgid) {
+        assert!(
+            Instant::now() < deadline,
+            "remote process group {pgid} still alive"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn ctrl_c_kills_the_remote_process_group() {
+    let (home, sshd) = setup();
+    let pid_file = sshd.dir().join("pgid");
+    let script = format!(
+        "sleep 300 & sleep 301 & echo $$ > {}; wait",
+        pid_file.display()
+    );
+    let child = home.ops().args(["exec", "--", "sh", "-c", &script]).spawn();
+    let pgid: i32 = wait_for_file(&pid_file).parse().unwrap();
+    assert!(group_alive(pgid));
+    // Let ops read the wrapper's pid line before the interrupt.
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = wait(child);
+    out.expect_code(130);
+    wait_group_gone(pgid);
+}
+
+fn printer() -> Printer {
+    Printer::new(Format::Human, Verbosity::Quiet, Redactor::new())
+}
+
+fn target(sshd: &Sshd) -> NodeTarget {
+    NodeTarget {
+        host: sshd.host().to_owned(),
+        user: Some(sshd.user().to_owned()),
+        port: Some(sshd.port()),
+        host_key: None,
+        id: None,
+        name: None,
+        origin: "test".into(),
+    }
+}
+
+fn connect(home: &TestHome, sshd: &Sshd) -> Session {
+    let options = ConnectOptions {
+        accept_new_host_key: false,
+        home: Some(home.path().to_path_buf()),
+    };
+    let runtime = tokio::runtime::Handle::current();
+    runtime
+        .block_on(async { Session::connect(&target(sshd), &options, &printer()).await })
+        .expect("connect")
+}
+
+#[test]
+fn more_commands_than_max_sessions_share_one_connection() {
+    let home = TestHome::new();
+    let sshd = Sshd::trusted_by(&home);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _guard = runtime.enter();
+    let session = connect(&home, &sshd);
+    runtime.block_on(async {
+        let runs = (0..25).map(|i| {
+            let session = session.clone();
+            async move {
+                let mut out = Capture::default();
+                let cmd = RemoteCommand::new("sh").args(["-c", "sleep 0.3; printf %s \"$N\""]);
+                let exit = session
+                    .exec(cmd.env("N", i.to_string()), &mut out)
+                    .await
+                    .expect("exec");
+                assert_eq!(exit, RemoteExit::Code(0));
+                String::from_utf8(out.stdout).unwrap()
+            }
+        });
+        let outputs = futures::future::join_all(runs).await;
+        let expected: Vec<String> = (0..25).map(|i| i.to_string()).collect();
+        assert_eq!(outputs, expected);
+        session.close().await;
+    });
+    assert_eq!(sshd.logins(), 1, "{}", sshd.log());
+    assert!(!sshd.log().contains("no more sessions"), "{}", sshd.log());
+}
+
+#[test]
+fn session_env_files_scratch_and_signals() {
+    let home = TestHome::new();
+    let sshd = Sshd::trusted_by(&home);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _guard = runtime.enter();
+    let session = connect(&home, &sshd);
+    let target_file = sshd.dir().join("written");
+    runtime.block_on(async {
+        // Env values arrive intact and never on the command line.
+        let secret = "s3 cr'et $(id) `x` \\ end";
+        let mut out = Capture::default();
+        let cmd = RemoteCommand::new("sh")
+            .args(["-c", "printf %s \"$TOKEN\"; cat /proc/$$/cmdline >&2"])
+            .env("TOKEN", secret);
+        session.exec(cmd, &mut out).await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), secret);
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("s3 cr"));
+
+        let bad = RemoteCommand::new("true").env("X", "a\nb");
+        assert!(matches!(
+            session.exec(bad, &mut Capture::default()).await,
+            Err(ops::remote::RemoteError::InvalidRequest(_))
+        ));
+
+        let exit = session
+            .exec(
+                RemoteCommand::new("sh").args(["-c", "kill -s KILL $$"]),
+                &mut Capture::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(exit, RemoteExit::Signal("KILL".into()));
+
+        let mut out = Capture::default();
+        session
+            .exec(RemoteCommand::new("pwd").cwd("/tmp"), &mut out)
+            .await
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "/tmp\n");
+
+        session
+            .write_file(target_file.to_str().unwrap(), b"content\n", 0o640)
+            .await
+            .unwrap();
+
+        let a = session.scratch_dir("work").await.unwrap();
+        let again = session.scratch_dir("work").await.unwrap();
+        assert_eq!(a, again);
+        let meta = std::fs::metadata(&a).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+        session.close().await;
+        assert!(!Path::new(&a).exists(), "scratch dir left behind");
+    });
+    assert_eq!(std::fs::read_to_string(&target_file).unwrap(), "content\n");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&target_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o640
+    );
+}
+
+#[test]
+fn dropping_a_running_command_kills_its_process_group() {
+    let home = TestHome::new();
+    let sshd = Sshd::trusted_by(&home);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _guard = runtime.enter();
+    let session = connect(&home, &sshd);
+    let pid_file = sshd.dir().join("pgid");
+    let script = format!(
+        "sleep 300 & echo $$ > {}; sleep 302; wait",
+        pid_file.display()
+    );
+    let pgid = runtime.block_on(async {
+        let mut out = Capture::default();
+        let run = session.exec(RemoteCommand::new("sh").args(["-c", &script]), &mut out);
+        let file = pid_file.clone();
+        let waited = tokio::time::timeout(Duration::from_secs(30), async {
+            tokio::pin!(run);
+            loop {
+                tokio::select! {
+                    _ = &mut run => panic!("command ended early"),
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {
+                        if std::fs::read_to_string(&file).is_ok_and(|t| t.ends_with('\n')) {
+                            // Let the client read the wrapper's pid line.
+                            tokio::select! {
+                                _ = &mut run => panic!("command ended early"),
+                                _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+        })
+        .await;
+        assert!(waited.is_ok());
+        let pgid: i32 = wait_for_file(&pid_file).parse().unwrap();
+        // `run` was dropped when the loop above ended.
+        session.close().await;
+        pgid
+    });
+    wait_group_gone(pgid);
+}

@@ -1,0 +1,146 @@
+#![allow(dead_code)]
+//! Running the real `ops` binary with a throwaway `HOME` and a clean
+//! environment (no agent, no API settings, no proxies from the caller).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub struct OpsCommand {
+    command: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+/// What a finished `ops` run left behind.
+#[derive(Debug)]
+pub struct OpsOutput {
+    /// `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl OpsOutput {
+    fn from(output: Output) -> OpsOutput {
+        OpsOutput {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with both streams unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "ops exited {:?}, expected {code}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn expect_success(&self) -> &Self {
+        self.expect_code(0)
+    }
+
+    #[track_caller]
+    pub fn expect_stderr_contains(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+pub fn ops_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ops"))
+}
+
+impl OpsCommand {
+    /// `ops` with `HOME=home`, run in `home`.
+    pub fn new(home: &Path) -> OpsCommand {
+        let mut command = Command::new(ops_binary());
+        command.env_clear();
+        for keep in ["PATH", "LANG", "LC_ALL", "TMPDIR", "RUST_BACKTRACE"] {
+            if let Some(value) = std::env::var_os(keep) {
+                command.env(keep, value);
+            }
+        }
+        command
+            .env("HOME", home)
+            .env("USER", super::home::current_user())
+            .current_dir(home);
+        OpsCommand {
+            command,
+            stdin: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.command.current_dir(dir);
+        self
+    }
+
+    /// Bytes for ops's stdin (otherwise stdin is empty).
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Runs to completion.
+    pub fn run(mut self) -> OpsOutput {
+        self.command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.command.spawn().expect("spawn ops");
+        let mut stdin = child.stdin.take().unwrap();
+        let bytes = self.stdin.take().unwrap_or_default();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&bytes);
+        });
+        let output = child.wait_with_output().expect("wait for ops");
+        let _ = writer.join();
+        OpsOutput::from(output)
+    }
+
+    /// Starts without waiting; stdout and stderr are piped.
+    pub fn spawn(mut self) -> Child {
+        self.command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        self.command.spawn().expect("spawn ops")
+    }
+}
+
+/// Collects a spawned `ops`'s output.
+pub fn wait(child: Child) -> OpsOutput {
+    OpsOutput::from(child.wait_with_output().expect("wait for ops"))
+}

@@ -1,0 +1,238 @@
+#![allow(dead_code)]
+//! A real OpenSSH server (Debian's `/usr/sbin/sshd`) on 127.0.0.1 with a
+//! free port, its own host key, `authorized_keys` and log, running as the
+//! current user in the foreground.
+//!
+//! ```ignore
+//! let home = TestHome::new();
+//! let sshd = Sshd::builder().authorize(home.user_public_key()).start();
+//! home.trust(&sshd);
+//! ```
+
+use std::fs;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::home::{current_user, generate_key};
+
+pub struct SshdBuilder {
+    authorized: Vec<String>,
+    max_sessions: u32,
+    extra: Vec<String>,
+}
+
+pub struct Sshd {
+    dir: tempfile::TempDir,
+    child: Child,
+    port: u16,
+    user: String,
+    host_public_key: String,
+}
+
+impl SshdBuilder {
+    /// Lets the holder of this public key (an `authorized_keys` line) in.
+    pub fn authorize(mut self, public_key: &str) -> Self {
+        self.authorized.push(public_key.to_owned());
+        self
+    }
+
+    pub fn max_sessions(mut self, n: u32) -> Self {
+        self.max_sessions = n;
+        self
+    }
+
+    /// Any other sshd_config line.
+    pub fn config_line(mut self, line: &str) -> Self {
+        self.extra.push(line.to_owned());
+        self
+    }
+
+    /// Starts sshd and waits until it listens; retries on another port if
+    /// the chosen one was taken meanwhile.
+    pub fn start(self) -> Sshd {
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            match self.try_start() {
+                Ok(sshd) => return sshd,
+                Err(log) => last_log = log,
+            }
+        }
+        panic!("sshd would not start:\n{last_log}");
+    }
+
+    fn try_start(&self) -> Result<Sshd, String> {
+        // Root's sshd wants its privilege separation directory.
+        let _ = fs::create_dir_all("/run/sshd");
+        let dir = tempfile::Builder::new()
+            .prefix("ops-sshd-")
+            .tempdir()
+            .expect("sshd dir");
+        let host_key = dir.path().join("host_ed25519");
+        let host_public_key = generate_key(&host_key, "ops-test-host");
+        let authorized = dir.path().join("authorized_keys");
+        fs::write(&authorized, self.authorized.join("\n") + "\n").unwrap();
+        let port = free_port();
+        let config = dir.path().join("sshd_config");
+        let mut text = format!(
+            "ListenAddress 127.0.0.1:{port}\n\
+             HostKey {host_key}\n\
+             AuthorizedKeysFile {authorized}\n\
+             PidFile none\n\
+             UsePAM no\n\
+             StrictModes no\n\
+             LogLevel VERBOSE\n\
+             MaxSessions {max}\n\
+             MaxStartups 100\n\
+             PasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\n\
+             PubkeyAuthentication yes\n\
+             PermitRootLogin prohibit-password\n\
+             AllowTcpForwarding yes\n",
+            host_key = host_key.display(),
+            authorized = authorized.display(),
+            max = self.max_sessions,
+        );
+        for line in &self.extra {
+            text.push_str(line);
+            text.push('\n');
+        }
+        fs::write(&config, text).unwrap();
+        let log = dir.path().join("sshd.log");
+        let log_file = fs::File::create(&log).unwrap();
+        let child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .expect("start /usr/sbin/sshd (package openssh-server)");
+        let mut sshd = Sshd {
+            dir,
+            child,
+            port,
+            user: current_user(),
+            host_public_key,
+        };
+        if sshd.wait_listening() {
+            Ok(sshd)
+        } else {
+            Err(sshd.log())
+        }
+    }
+}
+
+impl Sshd {
+    pub fn builder() -> SshdBuilder {
+        SshdBuilder {
+            authorized: Vec::new(),
+            max_sessions: 10,
+            extra: Vec::new(),
+        }
+    }
+
+    /// An sshd that lets `home`'s user key in, already in `home`'s
+    /// known_hosts.
+    pub fn trusted_by(home: &super::home::TestHome) -> Sshd {
+        let sshd = Sshd::builder().authorize(home.user_public_key()).start();
+        home.trust(&sshd);
+        sshd
+    }
+
+    fn wait_listening(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.log().contains("Server listening on") {
+                return true;
+            }
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn host(&self) -> &str {
+        "127.0.0.1"
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// `user@127.0.0.1:port`.
+    pub fn destination(&self) -> String {
+        format!("{}@127.0.0.1:{}", self.user, self.port)
+    }
+
+    /// `ssh-ed25519 AAAA... comment`.
+    pub fn host_public_key(&self) -> &str {
+        &self.host_public_key
+    }
+
+    /// `[127.0.0.1]:port ssh-ed25519 AAAA...`.
+    pub fn known_hosts_line(&self) -> String {
+        format!("[127.0.0.1]:{} {}", self.port, self.host_public_key)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("sshd.log")
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Successful logins so far ("Accepted publickey" lines).
+    pub fn logins(&self) -> usize {
+        self.log().matches("Accepted publickey").count()
+    }
+
+    /// A scratch directory beside the server, for marker files.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Waits until `predicate` holds for the log, or panics with the log.
+    pub fn wait_for_log(&self, what: &str, predicate: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if predicate(&self.log()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("sshd log never showed {what}:\n{}", self.log());
+    }
+
+    /// Appends to the sshd log, to separate test phases when reading it.
+    pub fn mark_log(&self, note: &str) {
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        let _ = writeln!(f, "--- {note}");
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
