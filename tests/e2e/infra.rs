@@ -202,3 +202,56 @@ fn local_origin_has_branches_tags_and_a_submodule() {
     assert_eq!(git::git(&again, &["rev-parse", "HEAD"]), fix);
     assert!(Path::new(&again.join("FIX")).is_file());
 }
+
+#[test]
+fn ssh_origin_takes_the_deploy_key_and_no_other() {
+    let origin = GitOrigin::local();
+    let ssh = origin.over_ssh();
+    assert!(ssh.url().starts_with("ssh://"), "{}", ssh.url());
+
+    let clones = tempfile::tempdir().unwrap();
+    let clone = |name: &str, ssh_command: &str| {
+        git::git_command(clones.path())
+            .env("GIT_SSH_COMMAND", ssh_command)
+            .env_remove("SSH_AUTH_SOCK")
+            .args(["clone", "-q", "--recurse-submodules", ssh.url(), name])
+            .output()
+            .unwrap()
+    };
+
+    let out = clone("hello", &ssh.git_ssh_command());
+    assert!(
+        out.status.success(),
+        "clone over ssh failed:\n{}\nsshd log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        ssh.sshd().log()
+    );
+    let checkout = clones.path().join("hello");
+    assert_eq!(
+        git::git(&checkout, &["rev-parse", "HEAD"]),
+        origin.rev_parse(git::MAIN)
+    );
+    // The submodule came over SSH too (relative URL), with the same key.
+    assert_eq!(
+        fs::read_to_string(checkout.join(git::SUBMODULE_PATH).join("VERSION")).unwrap(),
+        "greeting 0.1\n"
+    );
+    assert!(ssh.sshd().logins() >= 2, "{}", ssh.sshd().log());
+
+    // Another key is refused, and so is an unknown host key.
+    let stranger = git::DeployKey::generate();
+    let out = clone(
+        "stranger",
+        &git::git_ssh_command(stranger.private_key_path(), ssh.known_hosts_path()),
+    );
+    assert!(!out.status.success());
+    let empty = clones.path().join("empty_known_hosts");
+    fs::write(&empty, "").unwrap();
+    let out = clone(
+        "unknown-host",
+        &git::git_ssh_command(ssh.key().private_key_path(), &empty),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Host key verification failed"), "{err}");
+}

@@ -9,6 +9,8 @@ use std::process::{Command, Stdio};
 
 use tempfile::TempDir;
 
+use super::sshd::Sshd;
+
 /// Branch that `GitOrigin::local` checks out by default (the origin's HEAD).
 pub const MAIN: &str = "main";
 /// Branch that forks from the tagged release and changes VERSION.
@@ -254,6 +256,64 @@ impl GitOrigin {
     /// logs `user` in: `ssh://USER@127.0.0.1:PORT/ABS/PATH/hello.git`.
     pub fn ssh_url(&self, user: &str, port: u16) -> String {
         format!("ssh://{user}@127.0.0.1:{port}{}", self.bare.display())
+    }
+
+    /// Serves this origin over SSH: a fresh deploy key and an sshd of its
+    /// own that lets in that key and no other, so a clone that works proves
+    /// the deploy key was used.
+    pub fn over_ssh(&self) -> SshOrigin {
+        let key = DeployKey::generate();
+        let sshd = Sshd::builder().authorize(key.public_key()).start();
+        let known_hosts = key.dir.path().join("known_hosts");
+        fs::write(&known_hosts, sshd.known_hosts_line() + "\n").expect("write known_hosts");
+        SshOrigin {
+            url: self.ssh_url(sshd.user(), sshd.port()),
+            sshd,
+            key,
+            known_hosts,
+        }
+    }
+}
+
+/// A `GitOrigin` reachable as `ssh://USER@127.0.0.1:PORT/.../hello.git`
+/// (its submodule as `.../greeting.git` through the relative URL).
+pub struct SshOrigin {
+    url: String,
+    sshd: Sshd,
+    key: DeployKey,
+    known_hosts: PathBuf,
+}
+
+impl SshOrigin {
+    /// `build.git.repo` for ops.toml.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The deploy key: `private_key_path()` is `build.git.ssh_key`.
+    pub fn key(&self) -> &DeployKey {
+        &self.key
+    }
+
+    /// The sshd serving the origin (its log counts the git logins).
+    pub fn sshd(&self) -> &Sshd {
+        &self.sshd
+    }
+
+    /// `[127.0.0.1]:PORT ssh-ed25519 AAAA...`, the origin's host key.
+    pub fn known_hosts_line(&self) -> String {
+        self.sshd.known_hosts_line()
+    }
+
+    /// A known_hosts file holding only `known_hosts_line()`.
+    pub fn known_hosts_path(&self) -> &Path {
+        &self.known_hosts
+    }
+
+    /// `GIT_SSH_COMMAND` for a local git that reaches the origin with the
+    /// deploy key and strict host key checking.
+    pub fn git_ssh_command(&self) -> String {
+        git_ssh_command(self.key.private_key_path(), &self.known_hosts)
     }
 }
 
