@@ -100,7 +100,10 @@ fn build(root: &Path, toolchain: &Toolchain, out: &Path) -> Result<()> {
     }
     std::fs::create_dir_all(out.join("testing"))?;
     for (name, artifact, testing) in PLUGINS {
-        let module_path = target_dir.join(TARGET).join("release").join(format!("{artifact}.wasm"));
+        let module_path = target_dir
+            .join(TARGET)
+            .join("release")
+            .join(format!("{artifact}.wasm"));
         let module = std::fs::read(&module_path)
             .with_context(|| format!("reading {}", module_path.display()))?;
         let component = wit_component::ComponentEncoder::default()
@@ -140,7 +143,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             &std::fs::read(output_path(from, name, *testing))?,
         )?;
     }
-    write_if_changed(&to.join(TOOLCHAIN_FILE), &std::fs::read(from.join(TOOLCHAIN_FILE))?)
+    write_if_changed(
+        &to.join(TOOLCHAIN_FILE),
+        &std::fs::read(from.join(TOOLCHAIN_FILE))?,
+    )
 }
 
 fn tempdir(root: &Path) -> Result<PathBuf> {
@@ -152,5 +158,9 @@ fn tempdir(root: &Path) -> Result<PathBuf> {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}\n")).collect::<String>().trim_end().to_owned()
+    text.lines()
+        .map(|l| format!("  {l}\n"))
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
 }

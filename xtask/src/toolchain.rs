@@ -34,8 +34,10 @@ enum Method {
 impl Toolchain {
     pub fn detect() -> Result<Toolchain> {
         if rustup_has_wasm_target() {
-            let rustc = PathBuf::from(capture(Command::new("rustup").args(["which", "rustc"]))?.trim());
-            let cargo = PathBuf::from(capture(Command::new("rustup").args(["which", "cargo"]))?.trim());
+            let rustc =
+                PathBuf::from(capture(Command::new("rustup").args(["which", "rustc"]))?.trim());
+            let cargo =
+                PathBuf::from(capture(Command::new("rustup").args(["which", "cargo"]))?.trim());
             return Toolchain::finish(Method::RustupTarget, cargo, rustc, None, None);
         }
         let rustc = PathBuf::from("/usr/bin/rustc");
@@ -50,7 +52,13 @@ impl Toolchain {
         let linker = find_linker().context(
             "no wasm linker: install a rustup toolchain (it ships rust-lld) or Debian's lld (wasm-ld)",
         )?;
-        Toolchain::finish(Method::DebianBuildStd, cargo, rustc, Some(src), Some(linker))
+        Toolchain::finish(
+            Method::DebianBuildStd,
+            cargo,
+            rustc,
+            Some(src),
+            Some(linker),
+        )
     }
 
     fn finish(
@@ -108,7 +116,14 @@ impl Toolchain {
         }
         let mut cmd = Command::new(&self.cargo);
         cmd.current_dir(workspace)
-            .args(["build", "--release", "--locked", "--workspace", "--target", TARGET])
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "--workspace",
+                "--target",
+                TARGET,
+            ])
             .env("CARGO_TARGET_DIR", target_dir)
             .env("RUSTC", &self.rustc)
             .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"))

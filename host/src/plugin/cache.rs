@@ -80,7 +80,7 @@ impl ComponentCache {
     ) -> wasmtime::Result<(Component, LoadSource)> {
         let Some(dir) = &self.dir else {
             return Ok((
-                Component::from_binary(engine, wasm)?,
+                Component::new(engine, wasm)?,
                 LoadSource::Compiled { stored: false },
             ));
         };
@@ -99,7 +99,7 @@ impl ComponentCache {
                 }
             }
         }
-        let component = Component::from_binary(engine, wasm)?;
+        let component = Component::new(engine, wasm)?;
         let stored = match component.serialize() {
             Ok(bytes) => store(dir, &path, &bytes).is_ok(),
             Err(_) => false,

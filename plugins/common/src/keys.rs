@@ -49,6 +49,9 @@ mod tests {
     #[test]
     fn message_lists_keys_without_a_match() {
         let msg = unknown_key_message("zzz", "build.git", &["repo", "token"]);
-        assert_eq!(msg, "unknown key `zzz` in [build.git]; valid keys: repo, token");
+        assert_eq!(
+            msg,
+            "unknown key `zzz` in [build.git]; valid keys: repo, token"
+        );
     }
 }

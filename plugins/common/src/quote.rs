@@ -2,8 +2,7 @@
 /// shell by design (git runs `GIT_SSH_COMMAND` with `sh -c`).
 pub fn sh_quote(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/._-=:@,+".contains(&b))
     {
         return s.to_owned();

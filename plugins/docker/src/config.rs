@@ -20,10 +20,20 @@ pub fn validate(config: &Config) -> Result<(), Vec<ConfigError>> {
     let mut errors = Vec::new();
     for entry in config {
         if !KEYS.contains(&entry.key.as_str()) {
-            errors.push(error(&entry.key, unknown_key_message(&entry.key, SECTION, KEYS)));
+            errors.push(error(
+                &entry.key,
+                unknown_key_message(&entry.key, SECTION, KEYS),
+            ));
         }
     }
-    for key in ["dockerfile", "registry", "username", "prefix", "binary_arg", "token"] {
+    for key in [
+        "dockerfile",
+        "registry",
+        "username",
+        "prefix",
+        "binary_arg",
+        "token",
+    ] {
         match get(config, key) {
             None | Some(ConfigValue::Text(_)) | Some(ConfigValue::Secret(_)) => {}
             Some(_) => errors.push(error(key, format!("`{key}` must be a string"))),
@@ -43,11 +53,17 @@ pub fn validate(config: &Config) -> Result<(), Vec<ConfigError>> {
     }
     if let Some(dockerfile) = text(config, "dockerfile") {
         if dockerfile.trim().is_empty() || dockerfile.starts_with('-') {
-            errors.push(error("dockerfile", format!("`dockerfile` {dockerfile:?} is not a file name")));
+            errors.push(error(
+                "dockerfile",
+                format!("`dockerfile` {dockerfile:?} is not a file name"),
+            ));
         }
     }
     if let Some(arg) = text(config, "binary_arg") {
-        let valid = arg.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = arg
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
             errors.push(error(
@@ -121,7 +137,9 @@ fn reference_problem(name: &str) -> Option<&'static str> {
 fn is_component(s: &str) -> bool {
     let bytes = s.as_bytes();
     !bytes.is_empty()
-        && bytes.iter().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
+        && bytes
+            .iter()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
         && bytes[0].is_ascii_alphanumeric()
         && bytes[bytes.len() - 1].is_ascii_alphanumeric()
 }

@@ -33,8 +33,9 @@ fn repository(image: &str) -> &str {
 }
 
 fn is_digest(s: &str) -> bool {
-    s.strip_prefix("sha256:")
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    s.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 #[cfg(test)]
@@ -53,7 +54,10 @@ mod tests {
     #[test]
     fn digest_from_repo_digests() {
         let json = format!("[\"other/x@{D}\",\"127.0.0.1:5000/p/api@{D}\"]");
-        assert_eq!(from_repo_digests(&json, "127.0.0.1:5000/p/api:v1").as_deref(), Some(D));
+        assert_eq!(
+            from_repo_digests(&json, "127.0.0.1:5000/p/api:v1").as_deref(),
+            Some(D)
+        );
         assert_eq!(from_repo_digests(&json, "127.0.0.1:5000/p/web:v1"), None);
     }
 }

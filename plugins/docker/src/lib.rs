@@ -64,7 +64,11 @@ impl ImageGuest for Docker {
 
     fn build(request: BuildRequest) -> Result<(), String> {
         let dir = node::scratch_dir(CONFIG_DIR)?;
-        let mut args = vec!["build".to_owned(), "-f".to_owned(), request.dockerfile.clone()];
+        let mut args = vec![
+            "build".to_owned(),
+            "-f".to_owned(),
+            request.dockerfile.clone(),
+        ];
         for (name, value) in &request.build_args {
             args.push("--build-arg".into());
             args.push(format!("{name}={value}"));
@@ -113,7 +117,10 @@ impl ImageGuest for Docker {
             stdin: None,
             label: None,
         })?;
-        check(&inspect, &format!("docker image inspect of {}", request.image))?;
+        check(
+            &inspect,
+            &format!("docker image inspect of {}", request.image),
+        )?;
         digest::from_repo_digests(&String::from_utf8_lossy(&inspect.stdout), &request.image)
             .map(|digest| PushOutcome { digest })
             .ok_or_else(|| format!("docker push of {} reported no digest", request.image))

@@ -18,8 +18,14 @@ pub fn environment(config: &GitConfig) -> Result<Vec<(String, String)>, String> 
                 // in the repository's .git/config. Scoped to the repo's
                 // origin so that submodules elsewhere do not receive it.
                 env.push(("GIT_CONFIG_COUNT".to_owned(), "1".to_owned()));
-                env.push(("GIT_CONFIG_KEY_0".to_owned(), format!("http.{origin}/.extraHeader")));
-                env.push(("GIT_CONFIG_VALUE_0".to_owned(), format!("Authorization: Basic {basic}")));
+                env.push((
+                    "GIT_CONFIG_KEY_0".to_owned(),
+                    format!("http.{origin}/.extraHeader"),
+                ));
+                env.push((
+                    "GIT_CONFIG_VALUE_0".to_owned(),
+                    format!("Authorization: Basic {basic}"),
+                ));
             }
         }
         UrlKind::Local => {}

@@ -32,13 +32,20 @@ impl GitConfig {
         let mut errors = Vec::new();
         for entry in config {
             if !KEYS.contains(&entry.key.as_str()) {
-                errors.push(error(&entry.key, unknown_key_message(&entry.key, SECTION, KEYS)));
+                errors.push(error(
+                    &entry.key,
+                    unknown_key_message(&entry.key, SECTION, KEYS),
+                ));
             }
         }
         let repo = string(config, "repo", &mut errors);
         let ssh_key = string(config, "ssh_key", &mut errors);
         let token = string(config, "token", &mut errors);
-        let known_hosts = match config.iter().find(|e| e.key == "known_hosts").map(|e| &e.value) {
+        let known_hosts = match config
+            .iter()
+            .find(|e| e.key == "known_hosts")
+            .map(|e| &e.value)
+        {
             None => None,
             Some(ConfigValue::Text(s)) | Some(ConfigValue::Secret(s)) => Some(s.clone()),
             Some(ConfigValue::TextList(lines)) => Some(lines.join("\n")),
@@ -66,7 +73,10 @@ impl GitConfig {
                 UrlKind::Local
             }
             Some(repo) if repo.starts_with('-') => {
-                errors.push(error("repo", format!("`repo` must not start with `-`: {repo:?}")));
+                errors.push(error(
+                    "repo",
+                    format!("`repo` must not start with `-`: {repo:?}"),
+                ));
                 UrlKind::Local
             }
             Some(repo) => url_kind(repo),
@@ -128,7 +138,10 @@ pub fn url_kind(repo: &str) -> UrlKind {
     if lower.starts_with("https://") || lower.starts_with("http://") {
         return UrlKind::Https;
     }
-    if lower.starts_with("ssh://") || lower.starts_with("git+ssh://") || lower.starts_with("ssh+git://") {
+    if lower.starts_with("ssh://")
+        || lower.starts_with("git+ssh://")
+        || lower.starts_with("ssh+git://")
+    {
         return UrlKind::Ssh;
     }
     if lower.contains("://") {
@@ -144,7 +157,10 @@ pub fn url_kind(repo: &str) -> UrlKind {
 /// `scheme://host[:port]` of an HTTPS URL, to scope the auth header to it.
 pub fn https_origin(repo: &str) -> Option<&str> {
     let rest_at = repo.find("://")? + 3;
-    let end = repo[rest_at..].find('/').map(|i| rest_at + i).unwrap_or(repo.len());
+    let end = repo[rest_at..]
+        .find('/')
+        .map(|i| rest_at + i)
+        .unwrap_or(repo.len());
     Some(&repo[..end])
 }
 
@@ -182,7 +198,10 @@ mod tests {
 
     #[test]
     fn origin_of_https_urls() {
-        assert_eq!(https_origin("https://github.com/org/repo"), Some("https://github.com"));
+        assert_eq!(
+            https_origin("https://github.com/org/repo"),
+            Some("https://github.com")
+        );
         assert_eq!(https_origin("https://h:8443"), Some("https://h:8443"));
     }
 }

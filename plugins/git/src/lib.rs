@@ -30,7 +30,8 @@ impl PluginGuest for Git {
             version: env!("CARGO_PKG_VERSION").into(),
             api_version: "0.1.0".into(),
             kind: PluginKind::SyncStrategy,
-            description: "Clone or fetch [build.git] repo on the build node and check out the ref".into(),
+            description: "Clone or fetch [build.git] repo on the build node and check out the ref"
+                .into(),
             capabilities: vec![
                 Capability::RemoteExec,
                 Capability::RemoteFiles,

@@ -6,7 +6,10 @@ use crate::ops::plugin::node;
 use crate::ops::plugin::types::{ExecOutput, ExecRequest, ExitStatus};
 
 pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, String> {
-    for (what, value) in [("--ref", &request.git_ref), ("build.branch", &request.branch)] {
+    for (what, value) in [
+        ("--ref", &request.git_ref),
+        ("build.branch", &request.branch),
+    ] {
         if let Some(value) = value {
             check_ref_name(what, value)?;
         }
@@ -19,7 +22,11 @@ pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, Str
 
     if git.has_repository()? {
         git.run(&["remote", "set-url", "origin", &config.repo], false, None)?;
-        git.run(&["fetch", "--prune", "--tags", "--force", "origin"], true, Some("git"))?;
+        git.run(
+            &["fetch", "--prune", "--tags", "--force", "origin"],
+            true,
+            Some("git"),
+        )?;
     } else {
         git.clone(&config.repo)?;
     }
@@ -29,14 +36,24 @@ pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, Str
         (None, Some(branch)) => {
             let commit = git
                 .rev_parse(&format!("refs/remotes/origin/{branch}"))?
-                .ok_or_else(|| format!("branch `{branch}` (build.branch) not found in {}", config.repo))?;
+                .ok_or_else(|| {
+                    format!(
+                        "branch `{branch}` (build.branch) not found in {}",
+                        config.repo
+                    )
+                })?;
             (branch.clone(), commit)
         }
         (None, None) => {
             let branch = git.default_branch()?;
             let commit = git
                 .rev_parse(&format!("refs/remotes/origin/{branch}"))?
-                .ok_or_else(|| format!("the default branch `{branch}` of {} has no commit", config.repo))?;
+                .ok_or_else(|| {
+                    format!(
+                        "the default branch `{branch}` of {} has no commit",
+                        config.repo
+                    )
+                })?;
             (branch, commit)
         }
     };
@@ -46,7 +63,11 @@ pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, Str
     // Untracked files go, ignored ones (target/, node_modules/) stay warm.
     git.run(&["clean", "-ffd"], false, None)?;
     git.run(&["submodule", "sync", "--recursive"], false, None)?;
-    git.run(&["submodule", "update", "--init", "--recursive", "--force"], true, Some("git"))?;
+    git.run(
+        &["submodule", "update", "--init", "--recursive", "--force"],
+        true,
+        Some("git"),
+    )?;
 
     let short = &commit[..commit.len().min(12)];
     Ok(SyncOutcome {
@@ -88,9 +109,17 @@ impl Git<'_> {
     fn clone(&self, repo: &str) -> Result<(), String> {
         let out = exec(ExecRequest {
             program: "git".into(),
-            args: ["clone", "--no-checkout", "--origin", "origin", "--", repo, self.path]
-                .map(String::from)
-                .to_vec(),
+            args: [
+                "clone",
+                "--no-checkout",
+                "--origin",
+                "origin",
+                "--",
+                repo,
+                self.path,
+            ]
+            .map(String::from)
+            .to_vec(),
             env: self.auth.to_vec(),
             cwd: None,
             stdin: None,
@@ -112,7 +141,11 @@ impl Git<'_> {
         exec(ExecRequest {
             program: "git".into(),
             args: argv,
-            env: if remote { self.auth.to_vec() } else { Vec::new() },
+            env: if remote {
+                self.auth.to_vec()
+            } else {
+                Vec::new()
+            },
             cwd: None,
             stdin: None,
             label: label.map(String::from),
@@ -153,12 +186,18 @@ impl Git<'_> {
                 }
             }
         }
-        Err(format!("ref `{r}` not found in {repo}: it is not a branch, tag or commit there"))
+        Err(format!(
+            "ref `{r}` not found in {repo}: it is not a branch, tag or commit there"
+        ))
     }
 
     fn default_branch(&self) -> Result<String, String> {
         for attempt in 0..2 {
-            let out = self.exec(&["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"], false, None)?;
+            let out = self.exec(
+                &["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"],
+                false,
+                None,
+            )?;
             if matches!(out.status, ExitStatus::Code(0)) {
                 let full = String::from_utf8_lossy(&out.stdout).trim().to_owned();
                 if let Some(branch) = full.strip_prefix("refs/remotes/origin/") {

@@ -21,7 +21,13 @@ pub fn check_pattern(pattern: &str) -> Result<(), &'static str> {
 ///   `.git/` never travels.
 /// - Every user pattern is an explicit `--exclude=` rule, so that a
 ///   pattern starting with `-` or `+` is not read as a filter command.
-pub fn rsync_args(rsh: &str, source: &str, host: &str, dest: &str, excludes: &[String]) -> Vec<String> {
+pub fn rsync_args(
+    rsh: &str,
+    source: &str,
+    host: &str,
+    dest: &str,
+    excludes: &[String],
+) -> Vec<String> {
     let mut args = vec![
         "-az".to_owned(),
         "--delete".to_owned(),

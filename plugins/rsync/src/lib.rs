@@ -15,7 +15,9 @@ pub mod args;
 
 use exports::ops::plugin::plugin::Guest as PluginGuest;
 use exports::ops::plugin::sync::{Guest as SyncGuest, SyncOutcome, SyncRequest};
-use ops::plugin::types::{Capability, Config, ConfigError, ConfigValue, PluginKind, PluginMetadata};
+use ops::plugin::types::{
+    Capability, Config, ConfigError, ConfigValue, PluginKind, PluginMetadata,
+};
 use ops_plugin_common::unknown_key_message;
 
 const SECTION: &str = "build.push";
@@ -43,7 +45,11 @@ impl PluginGuest for Rsync {
 impl SyncGuest for Rsync {
     fn sync(request: SyncRequest) -> Result<SyncOutcome, String> {
         excludes(&request.config).map_err(|errors| {
-            errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ")
+            errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("; ")
         })?;
         Err(format!(
             "source = \"push\" cannot sync to {} yet: this ops version has no rsync transport over its SSH connection; use source = \"git\"",
@@ -70,7 +76,9 @@ fn excludes(config: &Config) -> Result<Vec<String>, Vec<ConfigError>> {
             }
             ("exclude", _) => errors.push(ConfigError {
                 key: "exclude".into(),
-                message: "`exclude` must be a list of patterns, e.g. exclude = [\"target/\", \"*.log\"]".into(),
+                message:
+                    "`exclude` must be a list of patterns, e.g. exclude = [\"target/\", \"*.log\"]"
+                        .into(),
             }),
             (key, _) => errors.push(ConfigError {
                 key: key.into(),

@@ -9,7 +9,8 @@ wit_bindgen::generate!({
 use exports::ops::plugin::plugin::Guest as PluginGuest;
 use exports::ops::plugin::registry::Guest as RegistryGuest;
 use ops::plugin::types::{
-    Capability, Config, ConfigEntry, ConfigError, ConfigValue, Credentials, PluginMetadata, PluginKind,
+    Capability, Config, ConfigEntry, ConfigError, ConfigValue, Credentials, PluginKind,
+    PluginMetadata,
 };
 
 const SECTION: &str = "build.image";
@@ -45,9 +46,11 @@ impl PluginGuest for TokenAuth {
         }
         match find(&config, "token").map(|e| &e.value) {
             None => {}
-            Some(ConfigValue::Secret(s)) | Some(ConfigValue::Text(s)) if s.is_empty() => {
-                errors.push(error("token", "`token` is empty (is its environment variable set to an empty value?)".into()))
-            }
+            Some(ConfigValue::Secret(s)) | Some(ConfigValue::Text(s)) if s.is_empty() => errors
+                .push(error(
+                    "token",
+                    "`token` is empty (is its environment variable set to an empty value?)".into(),
+                )),
             Some(ConfigValue::Secret(_)) | Some(ConfigValue::Text(_)) => {
                 if find(&config, "username").is_none() {
                     errors.push(error(
@@ -56,7 +59,10 @@ impl PluginGuest for TokenAuth {
                     ));
                 }
             }
-            Some(_) => errors.push(error("token", "`token` must be a string, usually \"$NAME\"".into())),
+            Some(_) => errors.push(error(
+                "token",
+                "`token` must be a string, usually \"$NAME\"".into(),
+            )),
         }
         if errors.is_empty() {
             Ok(())

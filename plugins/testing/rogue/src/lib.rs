@@ -136,10 +136,13 @@ fn status(status: &ExitStatus) -> String {
 }
 
 fn text(config: &Config, key: &str) -> Option<String> {
-    config.iter().find(|e| e.key == key).and_then(|e| match &e.value {
-        ConfigValue::Text(s) | ConfigValue::Secret(s) => Some(s.clone()),
-        _ => None,
-    })
+    config
+        .iter()
+        .find(|e| e.key == key)
+        .and_then(|e| match &e.value {
+            ConfigValue::Text(s) | ConfigValue::Secret(s) => Some(s.clone()),
+            _ => None,
+        })
 }
 
 export!(Rogue);

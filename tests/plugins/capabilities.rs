@@ -1,0 +1,127 @@
+//! The rogue test plugin declares remote-exec, local-exec of `touch` and
+//! env OPS_ROGUE_VAR; as an installed plugin it gets only what is granted.
+
+use std::sync::Arc;
+
+use ops::exit::{Exit, ExitStatusOf};
+use ops::plugin::{Limits, PluginSource, Registry, SyncOutcome, SyncRequest};
+
+use crate::recorder::{Recorder, Reply};
+use crate::support::{context, rogue_decl, rogue_section, runtime};
+
+async fn run(
+    grants: &[&str],
+    action: &str,
+    arg: &str,
+) -> (Result<SyncOutcome, ops::plugin::PluginError>, Arc<Recorder>) {
+    let (rt, _cache) = runtime(Limits::default());
+    let registry = Registry::new(&rt, &[rogue_decl(grants)]).unwrap();
+    let rogue = registry.sync_strategy("rogue").await.unwrap();
+    assert!(matches!(rogue.plugin().source(), PluginSource::Path(_)));
+    let node = Arc::new(Recorder::new(|_| Reply::stdout("remote says hi")));
+    let section = rogue_section(action, arg);
+    let result = rogue
+        .sync(
+            &context(&node),
+            SyncRequest {
+                section: &section,
+                path: "/p".into(),
+                git_ref: None,
+                branch: None,
+            },
+        )
+        .await;
+    (result, node)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_exec_without_the_grant_is_refused_and_nothing_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let marker_arg = marker.to_str().unwrap();
+
+    let (result, _) = run(&[], "local-exec", marker_arg).await;
+    let err = result.unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("rogue: failed to sync: capability local-exec:touch refused: not granted to plugin rogue"), "{text}");
+    assert!(
+        text.contains("grant = [\"local-exec:touch\"] under [plugins.rogue]"),
+        "{text}"
+    );
+    assert!(!marker.exists(), "a refused program must not run");
+
+    // A program the plugin never declared stays refused even with a broad grant.
+    let (result, _) = run(&["local-exec"], "local-exec-other", marker_arg).await;
+    let text = result.unwrap_err().to_string();
+    assert!(
+        text.contains("capability local-exec:sh refused: plugin rogue did not declare it"),
+        "{text}"
+    );
+    assert!(!marker.exists(), "a refused program must not run");
+
+    // Granted: the same call runs the real program.
+    let (result, _) = run(&["local-exec:touch"], "local-exec", marker_arg).await;
+    assert_eq!(result.unwrap().summary, "touch exited with code 0");
+    assert!(marker.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_calls_follow_the_grants() {
+    let (result, node) = run(&[], "remote-exec", "0").await;
+    assert!(result
+        .unwrap_err()
+        .to_string()
+        .contains("capability remote-exec refused"));
+    assert!(node.calls().is_empty());
+
+    let (result, node) = run(&["remote-exec"], "remote-exec", "0").await;
+    assert_eq!(
+        result.unwrap().summary,
+        "remote exited with code 0, stdout \"remote says hi\""
+    );
+    assert_eq!(node.argv(), ["sleep 0"]);
+
+    // remote-files was never declared: refused even when granted.
+    let (result, node) = run(&["remote-exec", "remote-files"], "scratch", "").await;
+    let text = result.unwrap_err().to_string();
+    assert!(
+        text.contains("capability remote-files refused: plugin rogue did not declare it"),
+        "{text}"
+    );
+    assert!(node.calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn env_and_file_reads_are_limited_to_what_is_granted_and_named() {
+    std::env::set_var("OPS_ROGUE_VAR", "rogue-value-1");
+    let (result, _) = run(&["env:OPS_ROGUE_VAR"], "env", "OPS_ROGUE_VAR").await;
+    assert_eq!(result.unwrap().summary, "OPS_ROGUE_VAR=rogue-value-1");
+    let (result, _) = run(&[], "env", "OPS_ROGUE_VAR").await;
+    assert!(result
+        .unwrap_err()
+        .to_string()
+        .contains("capability env:OPS_ROGUE_VAR refused: not granted"));
+    let (result, _) = run(&["env"], "env", "HOME").await;
+    assert!(result
+        .unwrap_err()
+        .to_string()
+        .contains("capability env:HOME refused: plugin rogue did not declare it"));
+
+    let (result, _) = run(&["local-read"], "read", "/etc/passwd").await;
+    let err = result.unwrap_err();
+    assert!(
+        err.to_string().contains("capability local-read refused"),
+        "{err}"
+    );
+    assert_eq!(ExitStatusOf::exit(&err), Exit::Sync);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_grant_is_a_config_error() {
+    let (rt, _cache) = runtime(Limits::default());
+    let err = Registry::new(&rt, &[rogue_decl(&["network"])])
+        .err()
+        .unwrap();
+    assert_eq!(ExitStatusOf::exit(&err), Exit::Usage);
+    assert!(err.to_string().contains("unknown grant `network`"), "{err}");
+}

@@ -1,0 +1,251 @@
+use std::sync::Arc;
+
+use ops::exit::{Exit, ExitStatusOf};
+use ops::plugin::{BuildRequest, Credentials, Limits, PushRequest, Registry, ValidationError};
+use ops::remote::RemoteCommand;
+
+use crate::recorder::{Call, Recorder, Reply, SCRATCH};
+use crate::support::{context, image_section, runtime};
+
+const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+const IMAGE_TOML: &str = "[build]\npath = \"/opt/b/p\"\ncommand = \"make\"\n\n[build.image]\n\
+dockerfile = \"Dockerfile.prod\"\nregistry = \"127.0.0.1:5000\"\ntoken = \"$REG_TOKEN\"\n\
+username = \"ci\"\nprefix = \"127.0.0.1:5000/org/p\"\nbinary_arg = \"SERVICE_BINARY\"\n\
+services = [\"api\", \"worker\"]\n";
+
+const TOKEN: &str = "registry-t0ken-value";
+
+fn docker_config() -> (String, String) {
+    (
+        "DOCKER_CONFIG".into(),
+        format!("{SCRATCH}/docker-docker-config"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_runs_docker_build_on_the_node() {
+    let section = image_section(IMAGE_TOML, &[("REG_TOKEN", TOKEN)]);
+    let (rt, _cache) = runtime(Limits::default());
+    let docker = Registry::builtins(&rt)
+        .image_builder("docker")
+        .await
+        .unwrap();
+    let node = Arc::new(Recorder::new(|_| {
+        Reply::stdout("Step 1/3 : FROM scratch\nSuccessfully built 0123abcd\n")
+    }));
+    let ctx = context(&node);
+    docker.validate(&ctx, &section).await.unwrap();
+    docker
+        .build(
+            &ctx,
+            BuildRequest {
+                section: &section,
+                context: "/opt/b/p".into(),
+                dockerfile: "Dockerfile.prod".into(),
+                image: "127.0.0.1:5000/org/p/api:v1".into(),
+                build_args: vec![("SERVICE_BINARY".into(), "api".into())],
+                label: "api".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        node.calls()[0],
+        Call::Scratch("docker-docker-config".into())
+    );
+    let commands = node.commands();
+    assert_eq!(commands.len(), 1);
+    assert_eq!(
+        commands[0],
+        RemoteCommand {
+            program: "docker".into(),
+            args: [
+                "build",
+                "-f",
+                "Dockerfile.prod",
+                "--build-arg",
+                "SERVICE_BINARY=api",
+                "-t",
+                "127.0.0.1:5000/org/p/api:v1",
+                "/opt/b/p"
+            ]
+            .map(String::from)
+            .to_vec(),
+            env: vec![docker_config(), ("DOCKER_BUILDKIT".into(), "0".into())],
+            cwd: Some("/opt/b/p".into()),
+            stdin: None,
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_build_is_an_image_build_error_with_the_output_tail() {
+    let section = image_section(IMAGE_TOML, &[("REG_TOKEN", TOKEN)]);
+    let (rt, _cache) = runtime(Limits::default());
+    let docker = Registry::builtins(&rt)
+        .image_builder("docker")
+        .await
+        .unwrap();
+    let node = Arc::new(Recorder::new(|_| Reply {
+        code: 1,
+        stderr: b"unable to prepare context: Dockerfile.prod: no such file\n".to_vec(),
+        ..Reply::default()
+    }));
+    let err = docker
+        .build(
+            &context(&node),
+            BuildRequest {
+                section: &section,
+                context: "/opt/b/p".into(),
+                dockerfile: "Dockerfile.prod".into(),
+                image: "r/p/api:t".into(),
+                build_args: vec![],
+                label: "api".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "docker: failed to build the image: docker build of r/p/api:t failed (exit code 1): unable to prepare context: Dockerfile.prod: no such file"
+    );
+    assert_eq!(ExitStatusOf::exit(&err), Exit::ImageBuild);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_and_push_keep_the_token_off_argv_and_return_the_digest() {
+    let section = image_section(IMAGE_TOML, &[("REG_TOKEN", TOKEN)]);
+    let (rt, _cache) = runtime(Limits::default());
+    let registry = Registry::builtins(&rt);
+    let auth = registry.registry_auth("token-auth").await.unwrap();
+    let docker = registry.image_builder("docker").await.unwrap();
+    let node = Arc::new(Recorder::new(|cmd: &RemoteCommand| {
+        match cmd.args[0].as_str() {
+        "push" => Reply::stdout(&format!("The push refers to repository [127.0.0.1:5000/org/p/api]\nv1: digest: {DIGEST} size: 528\n")),
+        _ => Reply::stdout("Login Succeeded\n"),
+    }
+    }));
+    let ctx = context(&node);
+    auth.validate(&ctx, &section).await.unwrap();
+    let credentials = auth
+        .credentials(&ctx, &section, "ignored.example")
+        .await
+        .unwrap();
+    assert_eq!(
+        credentials,
+        Credentials {
+            registry: "127.0.0.1:5000".into(),
+            username: "ci".into(),
+            secret: TOKEN.into()
+        }
+    );
+    assert!(!format!("{credentials:?}").contains(TOKEN));
+    assert_eq!(
+        ctx.printer().redactor().redact(&format!("x {TOKEN} y")),
+        "x *** y"
+    );
+
+    docker.login(&ctx, &section, &credentials).await.unwrap();
+    let digest = docker
+        .push(
+            &ctx,
+            PushRequest {
+                section: &section,
+                image: "127.0.0.1:5000/org/p/api:v1".into(),
+                label: "api".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(digest, DIGEST);
+
+    let commands = node.commands();
+    assert_eq!(
+        commands[0].args,
+        [
+            "login",
+            "--username",
+            "ci",
+            "--password-stdin",
+            "127.0.0.1:5000"
+        ]
+        .map(String::from)
+    );
+    assert_eq!(commands[0].stdin.as_deref(), Some(TOKEN.as_bytes()));
+    assert!(commands[0].env.contains(&docker_config()));
+    assert_eq!(
+        commands[1].args,
+        ["push", "127.0.0.1:5000/org/p/api:v1"].map(String::from)
+    );
+    assert!(commands[1].env.contains(&docker_config()));
+    for cmd in &commands {
+        assert!(!cmd.args.iter().any(|a| a.contains(TOKEN)));
+        assert!(!cmd.env.iter().any(|(_, v)| v.contains(TOKEN)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_without_a_digest_is_an_error_not_a_made_up_digest() {
+    let section = image_section(IMAGE_TOML, &[("REG_TOKEN", TOKEN)]);
+    let (rt, _cache) = runtime(Limits::default());
+    let docker = Registry::builtins(&rt)
+        .image_builder("docker")
+        .await
+        .unwrap();
+    let node = Arc::new(Recorder::new(|cmd: &RemoteCommand| {
+        match cmd.args[0].as_str() {
+            "push" => Reply::stdout("pushed, somehow\n"),
+            // `docker image inspect` knows no digest for this repository.
+            _ => Reply::stdout(&format!("[\"other.example/x@{DIGEST}\"]\n")),
+        }
+    }));
+    let err = docker
+        .push(
+            &context(&node),
+            PushRequest {
+                section: &section,
+                image: "127.0.0.1:5000/org/p/api:v1".into(),
+                label: "api".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("reported no digest"), "{err}");
+    assert_eq!(ExitStatusOf::exit(&err), Exit::Push);
+    let argv = node.argv();
+    assert_eq!(
+        argv[1],
+        "docker image inspect --format {{json .RepoDigests}} 127.0.0.1:5000/org/p/api:v1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_section_errors_point_at_the_keys() {
+    let toml = "[build]\npath = \"/p\"\n\n[build.image]\nprefix = \"Registry/Org\"\nservices = [\"api\", \"API\"]\nbinary_arg = \"9x\"\n";
+    let section = image_section(toml, &[]);
+    let (rt, _cache) = runtime(Limits::default());
+    let docker = Registry::builtins(&rt)
+        .image_builder("docker")
+        .await
+        .unwrap();
+    let node = Arc::new(Recorder::new(|_| Reply::ok()));
+    let Err(ValidationError::Invalid(errors)) = docker.validate(&context(&node), &section).await
+    else {
+        panic!("expected config errors")
+    };
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(text.len(), 3, "{text:?}");
+    assert!(
+        text[0].starts_with("ops.toml:5:") && text[0].contains("not a valid image name"),
+        "{text:?}"
+    );
+    assert!(
+        text[1].starts_with("ops.toml:7:") && text[1].contains("not a valid Dockerfile ARG name"),
+        "{text:?}"
+    );
+    assert!(
+        text[2].starts_with("ops.toml:6:") && text[2].contains("\"API\""),
+        "{text:?}"
+    );
+}

@@ -1,0 +1,94 @@
+//! Misbehaving plugins are stopped with an error naming them; the host
+//! never panics.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ops::exit::{Exit, ExitStatusOf};
+use ops::plugin::{Limits, PluginError, Registry, SyncOutcome, SyncRequest};
+
+use crate::recorder::{Recorder, Reply};
+use crate::support::{context, rogue_decl, rogue_section, runtime};
+
+const SMALL: Limits = Limits {
+    memory_bytes: 32 << 20,
+    guest_time: Duration::from_secs(1),
+};
+
+async fn run(action: &str, arg: &str, node: Arc<Recorder>) -> Result<SyncOutcome, PluginError> {
+    let (rt, _cache) = runtime(SMALL);
+    let registry = Registry::new(&rt, &[rogue_decl(&["remote-exec"])]).unwrap();
+    let rogue = registry.sync_strategy("rogue").await.unwrap();
+    let section = rogue_section(action, arg);
+    rogue
+        .sync(
+            &context(&node),
+            SyncRequest {
+                section: &section,
+                path: "/p".into(),
+                git_ref: None,
+                branch: None,
+            },
+        )
+        .await
+}
+
+fn idle_node() -> Arc<Recorder> {
+    Arc::new(Recorder::new(|_| Reply::ok()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_infinite_loop_is_stopped_by_the_deadline() {
+    let start = Instant::now();
+    let err = run("loop", "", idle_node()).await.unwrap_err();
+    let elapsed = start.elapsed();
+    assert!(matches!(err, PluginError::Deadline { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "plugin rogue ran for more than its time limit of 1.0s of plugin code and was stopped"
+    );
+    assert_eq!(ExitStatusOf::exit(&err), Exit::Plugin);
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "stopped only after {elapsed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_in_host_calls_does_not_count() {
+    // 1.5 s in a remote command, against a 1 s budget of plugin time.
+    let node = Arc::new(Recorder::new(|_| Reply {
+        delay: Duration::from_millis(1500),
+        ..Reply::default()
+    }));
+    let outcome = run("busy-then-host", "1", node.clone()).await.unwrap();
+    assert_eq!(outcome.summary, "done after host call (code 0)");
+    assert_eq!(node.argv(), ["sleep 1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runaway_memory_is_stopped_by_the_limit() {
+    let err = run("memory", "", idle_node()).await.unwrap_err();
+    assert!(matches!(err, PluginError::MemoryLimit { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "plugin rogue exceeded its memory limit of 32 MiB and was stopped"
+    );
+    assert_eq!(ExitStatusOf::exit(&err), Exit::Plugin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trap_is_an_error_naming_the_plugin() {
+    let err = run("trap", "", idle_node()).await.unwrap_err();
+    assert!(matches!(err, PluginError::Trap { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("plugin rogue crashed (trap) during `sync`"),
+        "{text}"
+    );
+    assert_eq!(ExitStatusOf::exit(&err), Exit::Plugin);
+
+    // The plugin is still usable afterwards: every call has its own store.
+    let ok = run("log", "after the crash", idle_node()).await.unwrap();
+    assert_eq!(ok.summary, "logged");
+}

@@ -1,0 +1,109 @@
+//! `ops plugin list`, run as the real binary.
+
+use std::process::Command;
+
+use crate::support::{repo_root, rogue_path};
+
+fn ops(args: &[&str], cache: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ops"))
+        .args(args)
+        .env("OPS_CACHE_DIR", cache)
+        .output()
+        .unwrap()
+}
+
+fn sha(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[test]
+fn lists_builtins_and_installed_plugins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("ops.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.rogue]\npath = \"{}\"\ngrant = [\"remote-exec\"]\n",
+            rogue_path().display()
+        ),
+    )
+    .unwrap();
+    let out = ops(
+        &[
+            "plugin",
+            "list",
+            "--output",
+            "json",
+            "-f",
+            config.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["git", "rsync", "docker", "token-auth", "rogue"]);
+    let dist = repo_root().join("plugins/dist");
+    for row in &rows {
+        assert_eq!(row["event"], "plugin");
+        assert_eq!(row["version"], "0.1.0");
+        assert_eq!(row["api_version"], "0.1.0");
+        let name = row["name"].as_str().unwrap();
+        if name == "rogue" {
+            assert_eq!(row["source"], rogue_path().display().to_string());
+            assert_eq!(row["sha256"], sha(&rogue_path()));
+            assert_eq!(row["kind"], "sync-strategy");
+        } else {
+            assert_eq!(row["source"], "builtin");
+            assert_eq!(row["sha256"], sha(&dist.join(format!("{name}.wasm"))));
+        }
+    }
+
+    // Human table, without a config file: the built-ins.
+    let out = ops(
+        &["plugin", "list", "-f", "/nonexistent/ops.toml"],
+        tmp.path(),
+    );
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 5, "{table}");
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("KIND") && lines[0].ends_with("SOURCE")
+    );
+    assert!(
+        lines[1].starts_with("git ")
+            && lines[1].contains("sync-strategy")
+            && lines[1].ends_with("builtin")
+    );
+    let docker_sha = sha(&dist.join("docker.wasm"));
+    assert!(lines[3].contains(&docker_sha[..12]), "{table}");
+}
+
+#[test]
+fn a_broken_installed_plugin_fails_the_listing_with_exit_8() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.wasm");
+    std::fs::write(&bad, b"not wasm").unwrap();
+    let config = tmp.path().join("ops.toml");
+    std::fs::write(&config, "[plugins.bad]\npath = \"bad.wasm\"\n").unwrap();
+    let out = ops(
+        &["plugin", "list", "-f", config.to_str().unwrap()],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(8));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("git ") && stderr.contains("error: plugin bad is not a valid ops plugin"),
+        "{stderr}"
+    );
+}

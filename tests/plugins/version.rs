@@ -1,0 +1,90 @@
+//! API versions: refused before anything runs, with both versions named.
+
+use std::sync::Arc;
+
+use ops::exit::{Exit, ExitStatusOf};
+use ops::plugin::{Limits, PluginError, PluginSource, API_VERSION};
+
+use crate::support::runtime;
+
+/// A component built against another API version, whose instantiation
+/// would trap (a core start function running `unreachable`): if the host
+/// instantiated it before checking, the error would be a trap.
+fn component_for(version: &str) -> Arc<[u8]> {
+    format!(
+        r#"(component
+            (import "ops:plugin/log@{version}" (instance))
+            (core module $m (func $boom unreachable) (start $boom))
+            (core instance (instantiate $m))
+        )"#
+    )
+    .into_bytes()
+    .into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incompatible_api_versions_are_refused_naming_both() {
+    let (rt, _cache) = runtime(Limits::default());
+    for target in ["0.2.0", "1.0.0", "0.0.9"] {
+        let err = rt
+            .load("future", PluginSource::Builtin, component_for(target), None)
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, PluginError::IncompatibleApi { .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "plugin future targets plugin API {target}, but this ops implements plugin API {API_VERSION}; \
+                 rebuild the plugin against API {API_VERSION} (or use an ops release that implements {target})"
+            )
+        );
+        assert_eq!(ExitStatusOf::exit(&err), Exit::Plugin);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compatible_component_that_is_no_plugin_is_refused_before_running() {
+    let (rt, _cache) = runtime(Limits::default());
+    let err = rt
+        .load("half", PluginSource::Builtin, component_for("0.1.0"), None)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "plugin half is not a valid ops plugin: it does not export ops:plugin/plugin"
+    );
+    let err = rt
+        .load(
+            "junk",
+            PluginSource::Builtin,
+            Arc::from(&b"\0asm junk"[..]),
+            None,
+        )
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, PluginError::Invalid { .. }), "{err:?}");
+    assert!(err
+        .to_string()
+        .starts_with("plugin junk is not a valid ops plugin"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_loaded_under_another_name_breaks_the_contract() {
+    let (rt, _cache) = runtime(Limits::default());
+    let bytes: Arc<[u8]> = std::fs::read(crate::support::rogue_path()).unwrap().into();
+    let err = rt
+        .load("git", PluginSource::Builtin, bytes, None)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "plugin git broke the plugin contract: it calls itself \"rogue\" but is loaded as `git`"
+    );
+}
