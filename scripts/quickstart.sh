@@ -247,6 +247,11 @@ cat >"$QS_DIR/bin/ops" <<-EOF
 EOF
 chmod 755 "$QS_DIR/bin/ops"
 
+# ops itself reaches the node the same way ops build will.
+(cd "$PROJECT" && "$QS_DIR/bin/ops" exec -- true) ||
+	ops_die "ops exec on the quick start node failed"
+ops_log "ops exec reaches the node through $QS_HOME/.ssh/config"
+
 ops_log "setup done: node $ALIAS (127.0.0.1:$SSH_PORT), registry 127.0.0.1:$REG_PORT, project $PROJECT"
 if [ "$SETUP_ONLY" = yes ]; then
 	echo "Next: cd $PROJECT && $QS_DIR/bin/ops build"
