@@ -4,7 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod infra;
 mod config;
 mod exec;
+mod infra;
 mod resolve;

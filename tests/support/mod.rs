@@ -1,11 +1,11 @@
 //! Harness shared by the integration tests: real servers on 127.0.0.1 with
 //! throwaway keys, data directories and config.
 
+pub mod agent;
 pub mod docker;
 pub mod git;
-pub mod registry;
-pub mod agent;
 pub mod home;
 pub mod http;
 pub mod ops;
+pub mod registry;
 pub mod sshd;
