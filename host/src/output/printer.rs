@@ -126,11 +126,12 @@ impl Printer {
             Event::Summary { images, seconds } => {
                 let mut out = format!("Finished in {seconds:.1}s");
                 if !images.is_empty() {
-                    let width = images.iter().map(|i| i.service.len()).max().unwrap_or(0);
+                    let service_width = images.iter().map(|i| i.service.len()).max().unwrap_or(0);
+                    let image_width = images.iter().map(|i| i.image.len()).max().unwrap_or(0);
                     for img in images {
                         let digest = img.digest.as_deref().unwrap_or("(not pushed)");
                         out.push_str(&format!(
-                            "\n  {:width$}  {}  {}  {:.1}s",
+                            "\n  {:service_width$}  {:image_width$}  {}  {:>5.1}s",
                             img.service, img.image, digest, img.seconds
                         ));
                     }
