@@ -166,8 +166,6 @@ fn ctrl_c_kills_the_remote_process_group() {
     let child = home.ops().args(["exec", "--", "sh", "-c", &script]).spawn();
     let pgid: i32 = wait_for_file(&pid_file).parse().unwrap();
     assert!(group_alive(pgid));
-    // Let ops read the wrapper's pid line before the interrupt.
-    std::thread::sleep(Duration::from_millis(300));
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = wait(child);

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use russh::client::{Handle, Msg};
-use russh::{ChannelMsg, ChannelWriteHalf, Sig};
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
@@ -180,7 +180,7 @@ impl Session {
             .await
             .map_err(|_| RemoteError::Disconnected("session closed".into()))?;
         let channel = self.open_channel().await?;
-        let (mut reader, writer) = channel.split();
+        let (reader, writer) = channel.split();
         let writer = Arc::new(writer);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         self.lock_running().insert(id, None);
@@ -188,6 +188,8 @@ impl Session {
             inner: self.inner.clone(),
             id,
             writer: writer.clone(),
+            reader: Some(reader),
+            stderr: StderrFilter::default(),
             permit: Some(permit),
             finished: false,
         };
@@ -199,15 +201,14 @@ impl Session {
         let feed = feed_stdin(writer.clone(), preamble, stdin);
         tokio::pin!(feed);
         let mut feeding = true;
-        let mut stderr = StderrFilter::default();
         let mut exit = None;
         loop {
             tokio::select! {
                 _ = &mut feed, if feeding => feeding = false,
-                msg = reader.wait() => match msg {
+                msg = guard.next() => match msg {
                     Some(ChannelMsg::Data { data }) => output.stdout(&data),
                     Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
-                        let (pgid, passed) = stderr.push(&data);
+                        let (pgid, passed) = guard.stderr.push(&data);
                         if let Some(pgid) = pgid {
                             self.lock_running().insert(id, Some(pgid));
                         }
@@ -230,7 +231,7 @@ impl Session {
                 },
             }
         }
-        let rest = stderr.finish();
+        let rest = guard.stderr.finish();
         if !rest.is_empty() {
             output.stderr(&rest);
         }
@@ -419,11 +420,24 @@ struct RunGuard {
     inner: Arc<Inner>,
     id: u64,
     writer: Arc<ChannelWriteHalf<Msg>>,
+    reader: Option<ChannelReadHalf>,
+    stderr: StderrFilter,
     permit: Option<OwnedSemaphorePermit>,
     finished: bool,
 }
 
+/// How long a cancelled command's wrapper gets to report its process group
+/// when cancellation came before the report was read.
+const PGID_WAIT: Duration = Duration::from_secs(3);
+
 impl RunGuard {
+    async fn next(&mut self) -> Option<ChannelMsg> {
+        match self.reader.as_mut() {
+            Some(reader) => reader.wait().await,
+            None => None,
+        }
+    }
+
     async fn finish(&mut self) {
         self.finished = true;
         self.inner
@@ -453,9 +467,27 @@ impl Drop for RunGuard {
         };
         let inner = self.inner.clone();
         let writer = self.writer.clone();
+        let reader = self.reader.take();
+        let mut stderr = std::mem::take(&mut self.stderr);
         // The slot stays taken until sshd has seen the process go.
         let permit = self.permit.take();
         let task = runtime.spawn(async move {
+            let mut pgid = pgid;
+            if let (None, Some(mut reader)) = (pgid, reader) {
+                // Cancelled before the wrapper's report was read: read on
+                // (discarding output) until it arrives.
+                let _ = tokio::time::timeout(PGID_WAIT, async {
+                    while let Some(msg) = reader.wait().await {
+                        if let ChannelMsg::ExtendedData { data, ext: 1 } = msg {
+                            if let (Some(found), _) = stderr.push(&data) {
+                                pgid = Some(found);
+                                return;
+                            }
+                        }
+                    }
+                })
+                .await;
+            }
             if let Some(pgid) = pgid {
                 let _ = inner
                     .control(&wrapper::kill_script(&[pgid], KILL_GRACE_TENTHS))
