@@ -18,6 +18,8 @@
 //!   API) and `ops exec`.
 //! - [`ssh`]: the SSH client (russh): ssh_config, auth, host key checks,
 //!   one connection with many channels, remote process-group control.
+//! - [`relay`]: lets local rsync reach the node over ops's own SSH
+//!   session (`ops __relay` is its remote-shell program).
 //! - [`remote`]: the small trait through which plugins and the pipeline use
 //!   the node, so that neither depends on SSH.
 //! - [`plugin`]: the wasmtime runtime: one engine, the on-disk compile
@@ -37,5 +39,6 @@ pub mod node;
 pub mod output;
 pub mod pipeline;
 pub mod plugin;
+pub mod relay;
 pub mod remote;
 pub mod ssh;

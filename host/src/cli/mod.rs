@@ -42,6 +42,11 @@ pub fn main() -> ExitCode {
         }
     };
 
+    // The relay is a byte pipe for rsync: no printer, no async runtime.
+    if let Command::Relay { socket, args } = &cli.command {
+        return crate::relay::client::run(socket, args);
+    }
+
     let format = match cli.global.output {
         OutputFormat::Human => Format::Human,
         OutputFormat::Json => Format::Json,
@@ -87,6 +92,7 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
             .await
             .map(Into::into),
+        Command::Relay { socket, args } => Ok(crate::relay::client::run(&socket, &args)),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "ops", &mut std::io::stdout());
