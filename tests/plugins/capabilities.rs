@@ -125,3 +125,57 @@ async fn a_bad_grant_is_a_config_error() {
     assert_eq!(ExitStatusOf::exit(&err), Exit::Usage);
     assert!(err.to_string().contains("unknown grant `network`"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installed_plugin_replaces_the_builtin_with_only_its_grants() {
+    use ops::config::PluginDecl;
+
+    let git_path = crate::support::repo_root().join("plugins/dist/git.wasm");
+    let decl = |grants: &[&str]| PluginDecl {
+        path: git_path.clone(),
+        name: "git".into(),
+        ..rogue_decl(grants)
+    };
+    let section = crate::support::git_section(
+        "[build]\npath = \"/p\"\n[build.git]\nrepo = \"/srv/repo.git\"\n",
+        &[],
+    );
+    let request = |section| SyncRequest {
+        section,
+        path: "/p".into(),
+        git_ref: None,
+        branch: None,
+    };
+    let (rt, _cache) = runtime(Limits::default());
+
+    let registry = Registry::new(&rt, &[decl(&[])]).unwrap();
+    let names: Vec<&str> = registry.entries().map(|(n, _)| n).collect();
+    assert_eq!(names, ["rsync", "docker", "token-auth", "git"]);
+    let git = registry.sync_strategy("git").await.unwrap();
+    assert_eq!(git.plugin().source(), &PluginSource::Path(git_path.clone()));
+    let node = Arc::new(Recorder::new(|_| Reply::ok()));
+    let err = git
+        .sync(&context(&node), request(&section))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("capability remote-exec refused: not granted to plugin git"),
+        "{err}"
+    );
+    assert!(node.calls().is_empty());
+
+    // Granted remote-exec: it gets as far as running git on the node.
+    let registry = Registry::new(&rt, &[decl(&["remote-exec"])]).unwrap();
+    let git = registry.sync_strategy("git").await.unwrap();
+    let node = Arc::new(Recorder::new(|_| Reply::code(1)));
+    let err = git
+        .sync(&context(&node), request(&section))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("git clone failed (exit code 1)"),
+        "{err}"
+    );
+    assert_eq!(node.argv()[0], "test -d /p/.git");
+}

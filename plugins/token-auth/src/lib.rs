@@ -51,14 +51,15 @@ impl PluginGuest for TokenAuth {
                     "token",
                     "`token` is empty (is its environment variable set to an empty value?)".into(),
                 )),
-            Some(ConfigValue::Secret(_)) | Some(ConfigValue::Text(_)) => {
-                if find(&config, "username").is_none() {
-                    errors.push(error(
-                        "username",
-                        format!("[{SECTION}] has a `token` but no `username`; add `username = \"...\"` (for ghcr.io any name works, e.g. \"oauth2\")"),
-                    ));
-                }
+            Some(ConfigValue::Secret(_)) | Some(ConfigValue::Text(_))
+                if find(&config, "username").is_none() =>
+            {
+                errors.push(error(
+                    "username",
+                    format!("[{SECTION}] has a `token` but no `username`; add `username = \"...\"` (for ghcr.io any name works, e.g. \"oauth2\")"),
+                ));
             }
+            Some(ConfigValue::Secret(_)) | Some(ConfigValue::Text(_)) => {}
             Some(_) => errors.push(error(
                 "token",
                 "`token` must be a string, usually \"$NAME\"".into(),
