@@ -163,4 +163,15 @@ pub trait RemoteNode: Send + Sync {
     /// A private directory, the same for the same name during this run,
     /// removed when the run ends, however it ends.
     fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>>;
+
+    /// A program line that a local program can use as its remote shell
+    /// (rsync's `-e`) to reach this node over the run's own connection,
+    /// valid until the run ends. Nodes that cannot offer one say so.
+    fn remote_shell(&self) -> BoxFuture<'_, Result<String, RemoteError>> {
+        Box::pin(async {
+            Err(RemoteError::InvalidRequest(
+                "this build node offers no remote shell for local programs".into(),
+            ))
+        })
+    }
 }

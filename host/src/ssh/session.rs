@@ -76,6 +76,10 @@ struct Inner {
     pending: Mutex<Vec<JoinHandle<()>>>,
     interrupted: AtomicBool,
     scratch: tokio::sync::Mutex<Scratch>,
+    /// Started on first use by a local program that needs a remote shell
+    /// (rsync); dropped by `close`/`interrupt_all`, which also breaks the
+    /// reference cycle through its accept task.
+    relay: Mutex<Option<crate::relay::RelayServer>>,
     channels_opened: AtomicUsize,
 }
 
@@ -140,6 +144,7 @@ impl Session {
                 pending: Mutex::new(Vec::new()),
                 interrupted: AtomicBool::new(false),
                 scratch: tokio::sync::Mutex::new(Scratch::default()),
+                relay: Mutex::new(None),
                 channels_opened: AtomicUsize::new(0),
             }),
         })
@@ -271,6 +276,7 @@ impl Session {
     /// directories. Commands still running return
     /// [`RemoteError::Interrupted`].
     pub async fn interrupt_all(&self) {
+        self.stop_relay();
         self.inner.interrupted.store(true, Ordering::SeqCst);
         let pgids: Vec<u32> = self.lock_running().values().flatten().copied().collect();
         if !pgids.is_empty() {
@@ -283,9 +289,38 @@ impl Session {
         self.remove_scratch().await;
     }
 
+    /// The `-e` program line through which a local rsync reaches the node
+    /// over this session; the relay starts on first use.
+    pub fn remote_shell(&self) -> Result<String, RemoteError> {
+        let mut relay = self.inner.relay.lock().unwrap_or_else(|p| p.into_inner());
+        if relay.is_none() {
+            let server = crate::relay::RelayServer::start(self.clone()).map_err(|e| {
+                RemoteError::InvalidRequest(format!("cannot start the local relay for rsync: {e}"))
+            })?;
+            *relay = Some(server);
+        }
+        match relay.as_ref() {
+            Some(server) => server.remote_shell().map_err(|e| {
+                RemoteError::InvalidRequest(format!("cannot name the relay program: {e}"))
+            }),
+            None => Err(RemoteError::Protocol("relay vanished".into())),
+        }
+    }
+
+    fn stop_relay(&self) {
+        let server = self
+            .inner
+            .relay
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        drop(server);
+    }
+
     /// Ends the run: waits for cancelled commands to be killed, removes the
     /// scratch directories and disconnects.
     pub async fn close(&self) {
+        self.stop_relay();
         self.wait_pending().await;
         self.remove_scratch().await;
         let _ = self
@@ -653,6 +688,10 @@ impl RemoteNode for Session {
                 .stdin(contents.to_vec());
             self.capture(&command).await.map(|_| ())
         })
+    }
+
+    fn remote_shell(&self) -> BoxFuture<'_, Result<String, RemoteError>> {
+        Box::pin(async move { Session::remote_shell(self) })
     }
 
     fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>> {
