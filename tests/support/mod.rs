@@ -2,6 +2,7 @@
 //! throwaway keys, data directories and config.
 
 pub mod agent;
+pub mod build;
 pub mod docker;
 pub mod git;
 pub mod home;

@@ -1,6 +1,6 @@
 //! The sync itself: clone or fetch, resolve the ref, check out, reset.
 
-use crate::config::GitConfig;
+use crate::config::{GitConfig, UrlKind};
 use crate::exports::ops::plugin::sync::{SyncOutcome, SyncRequest};
 use crate::ops::plugin::node;
 use crate::ops::plugin::types::{ExecOutput, ExecRequest, ExitStatus};
@@ -63,11 +63,16 @@ pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, Str
     // Untracked files go, ignored ones (target/, node_modules/) stay warm.
     git.run(&["clean", "-ffd"], false, None)?;
     git.run(&["submodule", "sync", "--recursive"], false, None)?;
-    git.run(
-        &["submodule", "update", "--init", "--recursive", "--force"],
-        true,
-        Some("git"),
-    )?;
+    // Since git 2.38.1 submodules may not use the file transport unless
+    // allowed, which breaks relative submodule URLs of an origin that is a
+    // path on the node. The user chose that path, so its neighbours are as
+    // trusted as the origin itself; other origins keep git's default.
+    let mut update = Vec::new();
+    if config.kind == UrlKind::Local {
+        update.extend(["-c", "protocol.file.allow=always"]);
+    }
+    update.extend(["submodule", "update", "--init", "--recursive", "--force"]);
+    git.run(&update, true, Some("git"))?;
 
     let short = &commit[..commit.len().min(12)];
     Ok(SyncOutcome {
@@ -131,7 +136,13 @@ impl Git<'_> {
     /// `git -C PATH ARGS`; `remote` adds the credentials' environment.
     fn run(&self, args: &[&str], remote: bool, label: Option<&str>) -> Result<ExecOutput, String> {
         let out = self.exec(args, remote, label)?;
-        check(&out, &format!("git {}", args[0]))?;
+        // Name the subcommand, not a leading `-c NAME=VALUE`.
+        let sub = match args {
+            ["-c", _, sub, ..] => sub,
+            [sub, ..] => sub,
+            [] => "",
+        };
+        check(&out, &format!("git {sub}"))?;
         Ok(out)
     }
 
