@@ -76,7 +76,10 @@ impl PluginState {
                 let _ = stdin.write_all(&bytes).await;
             });
         }
-        let mut capture = Capture::new(request.label, self.ctx.printer.clone());
+        let mut capture = Capture::new(
+            self.output_label(request.label.clone()),
+            self.ctx.printer.clone(),
+        );
         let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
             return Err("the child's output pipes are missing".into());
         };

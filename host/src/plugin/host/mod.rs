@@ -26,4 +26,15 @@ impl PluginState {
     pub(crate) fn host_time_since(&mut self, start: Instant) {
         self.clock.in_host += start.elapsed();
     }
+
+    /// Where a program's output is shown: under the plugin's label, or,
+    /// with `-v`, under the plugin's name when it gave none.
+    pub(crate) fn output_label(&self, label: Option<String>) -> Option<String> {
+        label.or_else(|| {
+            self.ctx
+                .printer
+                .is_verbose()
+                .then(|| self.plugin.to_string())
+        })
+    }
 }

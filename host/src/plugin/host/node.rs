@@ -50,7 +50,10 @@ impl PluginState {
     async fn remote_exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
         self.check(Need::RemoteExec)?;
         let node = self.node()?;
-        let mut capture = Capture::new(request.label.clone(), self.ctx.printer.clone());
+        let mut capture = Capture::new(
+            self.output_label(request.label.clone()),
+            self.ctx.printer.clone(),
+        );
         let command = RemoteCommand {
             program: request.program,
             args: request.args,
