@@ -20,7 +20,8 @@ pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, Str
         auth: &auth,
     };
 
-    if git.has_repository()? {
+    let existing = git.has_repository()?;
+    if existing {
         git.run(&["remote", "set-url", "origin", &config.repo], false, None)?;
         git.run(
             &["fetch", "--prune", "--tags", "--force", "origin"],
@@ -45,6 +46,11 @@ pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, Str
             (branch.clone(), commit)
         }
         (None, None) => {
+            if existing {
+                // A fetch does not move refs/remotes/origin/HEAD, so a
+                // default branch changed since the clone would be missed.
+                git.run(&["remote", "set-head", "origin", "--auto"], true, None)?;
+            }
             let branch = git.default_branch()?;
             let commit = git
                 .rev_parse(&format!("refs/remotes/origin/{branch}"))?
