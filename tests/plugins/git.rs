@@ -17,13 +17,22 @@ fn build(git: &str) -> String {
 }
 
 async fn validate(git: &str, env: &[(&str, &str)]) -> Result<(), ValidationError> {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("deploy_key"), "key").unwrap();
+    validate_in(root.path(), git, env).await
+}
+
+/// Validates with `root` as the project root (where relative paths start).
+async fn validate_in(
+    root: &std::path::Path,
+    git: &str,
+    env: &[(&str, &str)],
+) -> Result<(), ValidationError> {
     let (rt, _dir) = runtime(Limits::default());
     let registry = Registry::builtins(&rt);
     let plugin = registry.sync_strategy("git").await.unwrap();
-    let node = Arc::new(Recorder::new(|_| Reply::ok()));
-    plugin
-        .validate(&context(&node), &git_section(&build(git), env))
-        .await
+    let ctx = ops::plugin::CallContext::new(crate::support::quiet_printer(), root);
+    plugin.validate(&ctx, &git_section(&build(git), env)).await
 }
 
 fn errors(result: Result<(), ValidationError>) -> Vec<String> {
@@ -35,8 +44,9 @@ fn errors(result: Result<(), ValidationError>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_accepts_the_spec_sections() {
+    // `deploy_key` exists in the project root that `validate` sets up.
     validate(
-        "repo = \"git@github.com:org/repo\"\nssh_key = \"~/.ssh/deploy_key\"\n",
+        "repo = \"git@github.com:org/repo\"\nssh_key = \"deploy_key\"\n",
         &[],
     )
     .await
@@ -48,7 +58,7 @@ async fn validate_accepts_the_spec_sections() {
     .await
     .unwrap();
     validate(
-        "repo = \"ssh://git@127.0.0.1:2222/srv/repo.git\"\nssh_key = \"/k\"\nknown_hosts = [\"[127.0.0.1]:2222 ssh-ed25519 AAAA\"]\n",
+        "repo = \"ssh://git@127.0.0.1:2222/srv/repo.git\"\nssh_key = \"deploy_key\"\nknown_hosts = [\"[127.0.0.1]:2222 ssh-ed25519 AAAA\"]\n",
         &[],
     )
     .await
@@ -56,6 +66,28 @@ async fn validate_accepts_the_spec_sections() {
     validate("repo = \"/srv/git/repo.git\"\n", &[])
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_reads_the_ssh_key_before_anything_remote() {
+    let root = tempfile::tempdir().unwrap();
+    let e = errors(
+        validate_in(
+            root.path(),
+            "repo = \"git@github.com:org/repo\"\nssh_key = \"missing_key\"\n",
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    let missing = root.path().join("missing_key");
+    assert_eq!(
+        e[0],
+        format!(
+            "ops.toml:8:11: `build.git.ssh_key`: cannot read {}: No such file or directory (os error 2)",
+            missing.display()
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,8 +42,7 @@ fn ssh_command(config: &GitConfig) -> Result<String, String> {
     }
     let dir = node::scratch_dir("git-ssh")?;
     if let Some(key_path) = &config.ssh_key {
-        let mut key = local::read_file(key_path)
-            .map_err(|e| format!("cannot read ssh_key {key_path}: {e}"))?;
+        let mut key = local::read_file(key_path).map_err(|e| format!("ssh_key: {e}"))?;
         // OpenSSH rejects a private key without its final newline.
         if key.last() != Some(&b'\n') {
             key.push(b'\n');

@@ -41,7 +41,18 @@ impl PluginGuest for Git {
     }
 
     fn validate(config: Config) -> Result<(), Vec<ConfigError>> {
-        config::GitConfig::parse(&config).map(|_| ())
+        let parsed = config::GitConfig::parse(&config)?;
+        // A missing key file is a config error now, not a failed sync after
+        // connecting to the node.
+        if let Some(path) = &parsed.ssh_key {
+            if let Err(e) = ops::plugin::local::read_file(path) {
+                return Err(vec![ConfigError {
+                    key: "ssh_key".into(),
+                    message: e,
+                }]);
+            }
+        }
+        Ok(())
     }
 }
 
