@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod build_failures;
 mod build_refs;
 mod build_spec;
 mod config;

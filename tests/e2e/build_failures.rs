@@ -1,0 +1,137 @@
+//! Failing steps: each has its exit code and clear error, and nothing is
+//! pushed unless every selected image built. Validation errors happen
+//! before anything remote: exit 2 and no SSH login at all.
+
+use crate::support::build::{BuildFixture, SERVICES};
+
+#[test]
+fn failing_build_command_stops_before_any_image() {
+    let mut fx = BuildFixture::new();
+    fx.config.command =
+        "sh build.sh && echo about-to-fail && echo 'compiler says no' >&2 && exit 3".into();
+    let out = fx.build(&[]);
+    out.expect_code(5);
+    // The command's own output, both streams, is visible.
+    assert!(out.stderr.contains("built api"), "{}", out.stderr);
+    assert!(out.stderr.contains("about-to-fail"), "{}", out.stderr);
+    assert!(out.stderr.contains("compiler says no"), "{}", out.stderr);
+    assert!(out.stderr.contains("exit code 3"), "{}", out.stderr);
+    fx.assert_nothing_pushed();
+    assert!(fx.node_images().is_empty(), "{:?}", fx.node_images());
+    assert_eq!(fx.node.logins(), 1);
+}
+
+#[test]
+fn failing_image_build_pushes_nothing() {
+    let mut fx = BuildFixture::new();
+    // build.sh writes no binary for "ghost", so its COPY fails while the
+    // three real services build.
+    fx.image_config().services.push("ghost".into());
+    let out = fx.build(&["-j", "4"]);
+    out.expect_code(6);
+    assert!(out.stderr.contains("ghost"), "{}", out.stderr);
+    assert!(out.stderr.contains("nothing was pushed"), "{}", out.stderr);
+    fx.assert_nothing_pushed();
+    assert!(
+        !fx.registry.log().contains("PUT /v2/"),
+        "something was uploaded:\n{}",
+        fx.registry.log()
+    );
+    // The others did build: the failure is not theirs.
+    let built = fx.node_images();
+    for service in SERVICES {
+        assert!(
+            built.contains(&fx.image(service, "latest")),
+            "{service} was not built: {built:?}"
+        );
+    }
+}
+
+#[test]
+fn missing_ref_is_named() {
+    let fx = BuildFixture::new();
+    let out = fx.build(&["--ref", "no-such-branch"]);
+    out.expect_code(4);
+    assert!(out.stderr.contains("no-such-branch"), "{}", out.stderr);
+    assert!(out.stderr.contains("not found"), "{}", out.stderr);
+
+    // A commit id that is not in the repository, and a missing build.branch.
+    let out = fx.build(&["--ref", "0123456789abcdef0123456789abcdef01234567"]);
+    out.expect_code(4);
+    assert!(
+        out.stderr.contains("0123456789abcdef0123456789abcdef01234567"),
+        "{}",
+        out.stderr
+    );
+    let mut fx = fx;
+    fx.config.branch = Some("gone".into());
+    let out = fx.build(&[]);
+    out.expect_code(4);
+    assert!(out.stderr.contains("`gone`"), "{}", out.stderr);
+    fx.assert_nothing_pushed();
+    assert_eq!(fx.node.logins(), 3);
+}
+
+#[test]
+fn invalid_input_fails_before_connecting() {
+    let mut fx = BuildFixture::new();
+    let usage = |fx: &BuildFixture, args: &[&str], needles: &[&str]| {
+        let out = fx.build(args);
+        out.expect_code(2);
+        for needle in needles {
+            assert!(
+                out.stderr.contains(needle),
+                "ops build {args:?}: stderr lacks {needle:?}:\n{}",
+                out.stderr
+            );
+        }
+    };
+
+    usage(&fx, &["--service", "db"], &["\"db\"", "api, worker, web"]);
+    usage(&fx, &["--tag", "not a tag"], &["not a valid Docker tag"]);
+    usage(&fx, &["--tag=-x"], &["not a valid Docker tag"]);
+    usage(&fx, &["-j", "0"], &["at least 1"]);
+    usage(&fx, &["--ref=-upload-pack=x"], &["not a valid git ref"]);
+
+    let good = fx.config.clone();
+    fx.config.path = String::new();
+    usage(&fx, &[], &["ops.toml:", "build.path"]);
+    fx.config = good.clone();
+    fx.config.command = " ".into();
+    usage(&fx, &[], &["ops.toml:", "build.command"]);
+    fx.config = good.clone();
+    fx.config.repo = String::new();
+    usage(&fx, &[], &["repo"]);
+    fx.config = good.clone();
+    fx.image_config().prefix = String::new();
+    usage(&fx, &[], &["prefix"]);
+
+    // Keys missing from the file altogether.
+    let without = |key: &str| {
+        let text: String = good
+            .to_toml()
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{key} =")))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        fx.home.write("ops.toml", &text);
+        fx.ops().arg("build").run()
+    };
+    for key in ["path", "command", "repo", "prefix", "services"] {
+        let out = without(key);
+        out.expect_code(2);
+        assert!(out.stderr.contains(key), "without {key}:\n{}", out.stderr);
+    }
+    fx.home.write("ops.toml", &format!("target = {:?}\n", fx.node.destination()));
+    let out = fx.ops().arg("build").run();
+    out.expect_code(2);
+    assert!(out.stderr.contains("build"), "{}", out.stderr);
+
+    assert_eq!(
+        fx.node.logins(),
+        0,
+        "a validation error logged in:\n{}",
+        fx.node.log()
+    );
+    assert!(!fx.node.log().contains("Connection from"), "{}", fx.node.log());
+}
