@@ -13,6 +13,10 @@ wit_bindgen::generate!({
     world: "sync-strategy",
 });
 
+// Makes cargo rebuild this crate when the contract changes: the macro
+// above reads the WIT without telling cargo.
+const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
+
 mod auth;
 mod config;
 mod sync;

@@ -11,6 +11,10 @@ wit_bindgen::generate!({
     world: "sync-strategy",
 });
 
+// Makes cargo rebuild this crate when the contract changes: the macro
+// above reads the WIT without telling cargo.
+const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
+
 pub mod args;
 
 use exports::ops::plugin::plugin::Guest as PluginGuest;

@@ -6,6 +6,10 @@ wit_bindgen::generate!({
     world: "registry-auth",
 });
 
+// Makes cargo rebuild this crate when the contract changes: the macro
+// above reads the WIT without telling cargo.
+const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
+
 use exports::ops::plugin::plugin::Guest as PluginGuest;
 use exports::ops::plugin::registry::Guest as RegistryGuest;
 use ops::plugin::types::{

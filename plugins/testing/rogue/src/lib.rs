@@ -9,6 +9,9 @@ wit_bindgen::generate!({
     world: "sync-strategy",
 });
 
+// Makes cargo rebuild this crate when the contract changes.
+const _: &str = include_str!("../../../../wit/v0.1.0/plugin.wit");
+
 use exports::ops::plugin::plugin::Guest as PluginGuest;
 use exports::ops::plugin::sync::{Guest as SyncGuest, SyncOutcome, SyncRequest};
 use ops::plugin::types::{
