@@ -249,3 +249,61 @@ async fn image_section_errors_point_at_the_keys() {
         "{text:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_builds_each_get_their_own_instance() {
+    let section = image_section(IMAGE_TOML, &[("REG_TOKEN", TOKEN)]);
+    let (rt, _cache) = runtime(Limits::default());
+    let docker = Registry::builtins(&rt)
+        .image_builder("docker")
+        .await
+        .unwrap();
+    let node = Arc::new(Recorder::new(|_| Reply {
+        delay: std::time::Duration::from_millis(500),
+        ..Reply::default()
+    }));
+    let ctx = context(&node);
+    let services = ["api", "worker", "web", "cron", "mail"];
+    let start = std::time::Instant::now();
+    let builds = services.map(|service| {
+        let docker = docker.clone();
+        let ctx = ctx.clone();
+        let section = section.clone();
+        tokio::spawn(async move {
+            docker
+                .build(
+                    &ctx,
+                    BuildRequest {
+                        section: &section,
+                        context: "/opt/b/p".into(),
+                        dockerfile: "Dockerfile.prod".into(),
+                        image: format!("r/p/{service}:t"),
+                        build_args: vec![("SERVICE_BINARY".into(), service.into())],
+                        label: service.into(),
+                    },
+                )
+                .await
+        })
+    });
+    for build in builds {
+        build.await.unwrap().unwrap();
+    }
+    // Five 500 ms builds overlapped rather than ran one after another.
+    assert!(
+        start.elapsed() < std::time::Duration::from_millis(2000),
+        "{:?}",
+        start.elapsed()
+    );
+    let mut images: Vec<String> = node.commands().iter().map(|c| c.args[6].clone()).collect();
+    images.sort();
+    assert_eq!(
+        images,
+        [
+            "r/p/api:t",
+            "r/p/cron:t",
+            "r/p/mail:t",
+            "r/p/web:t",
+            "r/p/worker:t"
+        ]
+    );
+}

@@ -93,3 +93,39 @@ async fn a_trap_is_an_error_naming_the_plugin() {
     let ok = run("log", "after the crash", idle_node()).await.unwrap();
     assert_eq!(ok.summary, "logged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_can_be_cancelled_while_the_node_works() {
+    // As on Ctrl-C: the pipeline drops the future of a plugin call that is
+    // waiting on the node. Nothing may panic, and the plugin stays usable.
+    let (rt, _cache) = runtime(SMALL);
+    let registry = Registry::new(&rt, &[rogue_decl(&["remote-exec"])]).unwrap();
+    let rogue = registry.sync_strategy("rogue").await.unwrap();
+    let slow = Arc::new(Recorder::new(|_| Reply {
+        delay: Duration::from_secs(30),
+        ..Reply::default()
+    }));
+    let section = rogue_section("remote-exec", "30");
+    let request = || SyncRequest {
+        section: &section,
+        path: "/p".into(),
+        git_ref: None,
+        branch: None,
+    };
+    let start = Instant::now();
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(300),
+        rogue.sync(&context(&slow), request()),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the call should still be waiting");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(slow.argv(), ["sleep 30"]);
+
+    let fast = Arc::new(Recorder::new(|_| Reply::stdout("done")));
+    let outcome = rogue.sync(&context(&fast), request()).await.unwrap();
+    assert_eq!(
+        outcome.summary,
+        "remote exited with code 0, stdout \"done\""
+    );
+}
