@@ -6,6 +6,7 @@ mod support;
 
 mod build_failures;
 mod build_refs;
+mod build_security;
 mod build_spec;
 mod config;
 mod exec;

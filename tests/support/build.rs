@@ -36,7 +36,9 @@ pub const TOKEN_VAR: &str = "OPS_TEST_REGISTRY_TOKEN";
 /// The example project's services, in ops.toml order.
 pub const SERVICES: [&str; 3] = ["api", "worker", "web"];
 
-/// The values written to `ops.toml`; tests change fields before a run.
+/// The values `ops` should see from `ops.toml`; tests change fields before
+/// a run. `$` is written as `$$` (ops.toml's literal dollar), except in
+/// `image.token`, written verbatim so that it can name a variable.
 #[derive(Debug, Clone)]
 pub struct BuildConfig {
     pub target: String,
@@ -70,7 +72,7 @@ pub fn toml_string(s: &str) -> String {
 
 impl BuildConfig {
     pub fn to_toml(&self) -> String {
-        let q = |s: &str| toml_string(s);
+        let q = |s: &str| toml_string(&s.replace('$', "$$"));
         let mut t = format!("project = \"hello\"\ntarget = {}\n\n", q(&self.target));
         t.push_str(&format!(
             "[build]\npath = {}\ncommand = {}\nsource = {}\n",
@@ -102,7 +104,7 @@ impl BuildConfig {
                 services.join(", ")
             ));
             if let Some(token) = &image.token {
-                t.push_str(&format!("token = {}\n", q(token)));
+                t.push_str(&format!("token = {}\n", toml_string(token)));
             }
         }
         t

@@ -51,6 +51,14 @@ pub fn validate(config: &Config) -> Result<(), Vec<ConfigError>> {
             }
         }
     }
+    if let Some(registry) = text(config, "registry") {
+        if !is_registry_host(registry) {
+            errors.push(error(
+                "registry",
+                format!("`registry` {registry:?} is not a registry host (host[:port], e.g. \"ghcr.io\" or \"127.0.0.1:5000\")"),
+            ));
+        }
+    }
     if let Some(dockerfile) = text(config, "dockerfile") {
         if dockerfile.trim().is_empty() || dockerfile.starts_with('-') {
             errors.push(error(
@@ -134,6 +142,16 @@ fn reference_problem(name: &str) -> Option<&'static str> {
     None
 }
 
+/// `host[:port]` as docker login takes it: a DNS name, IPv4 or bracketed
+/// IPv6 address, optionally with a port.
+fn is_registry_host(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(['-', '.', ':'])
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
 fn is_component(s: &str) -> bool {
     let bytes = s.as_bytes();
     !bytes.is_empty()
@@ -165,6 +183,16 @@ fn error(key: &str, message: String) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_hosts() {
+        for ok in ["ghcr.io", "127.0.0.1:5000", "localhost", "[::1]:5000"] {
+            assert!(is_registry_host(ok), "{ok}");
+        }
+        for bad in ["", "-x", "a b", "127.0.0.1:1;touch x", "h/p", "$(id)"] {
+            assert!(!is_registry_host(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn image_names() {
