@@ -2,7 +2,9 @@
 //! pushed unless every selected image built. Validation errors happen
 //! before anything remote: exit 2 and no SSH login at all.
 
-use crate::support::build::{BuildFixture, SERVICES};
+use std::time::{Duration, Instant};
+
+use crate::support::build::{BuildFixture, SERVICES, TOKEN_VAR};
 
 #[test]
 fn failing_build_command_stops_before_any_image() {
@@ -37,6 +39,8 @@ fn failing_image_build_pushes_nothing() {
         "something was uploaded:\n{}",
         fx.registry.log()
     );
+    // The throwaway docker config (with the login) is gone all the same.
+    assert!(fx.node_tmp_entries().is_empty(), "{:?}", fx.node_tmp_entries());
     // The others did build: the failure is not theirs.
     let built = fx.node_images();
     for service in SERVICES {
@@ -45,6 +49,24 @@ fn failing_image_build_pushes_nothing() {
             "{service} was not built: {built:?}"
         );
     }
+}
+
+#[test]
+fn refused_registry_login_exits_7() {
+    let fx = BuildFixture::new();
+    let wrong = "wrong-token-0123456789";
+    fx.write_config();
+    let out = fx
+        .ops()
+        .env(TOKEN_VAR, wrong)
+        .args(["build", "-v", "--service", "api"])
+        .run();
+    out.expect_code(7);
+    assert!(out.stderr.contains("login"), "{}", out.stderr);
+    assert!(!out.stderr.contains(wrong), "the token was printed");
+    assert!(!out.stdout.contains(wrong), "the token was printed");
+    fx.assert_nothing_pushed();
+    assert!(fx.node_tmp_entries().is_empty(), "{:?}", fx.node_tmp_entries());
 }
 
 #[test]
@@ -134,4 +156,35 @@ fn invalid_input_fails_before_connecting() {
         fx.node.log()
     );
     assert!(!fx.node.log().contains("Connection from"), "{}", fx.node.log());
+}
+
+#[test]
+fn interrupted_run_removes_the_registry_login() {
+    let fx = BuildFixture::new();
+    fx.write_config();
+    let mut child = fx.ops().args(["build", "-j", "1"]).spawn();
+    // Wait for the login's throwaway docker config, then press Ctrl-C.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let logged_in = loop {
+        let found = BuildFixture::files_containing(&[&fx.node_tmp()], "auths");
+        if !found.is_empty() {
+            break true;
+        }
+        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(logged_in, "never saw the registry login on the node");
+    // SAFETY: signalling a child this test spawned and has not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = crate::support::ops::wait(child);
+    out.expect_code(130);
+    assert!(
+        fx.node_tmp_entries().is_empty(),
+        "the docker config with the login survived Ctrl-C: {:?}",
+        fx.node_tmp_entries()
+    );
+    // The push step never started, so nothing reached the registry.
+    fx.assert_nothing_pushed();
 }
