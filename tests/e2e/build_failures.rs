@@ -40,7 +40,11 @@ fn failing_image_build_pushes_nothing() {
         fx.registry.log()
     );
     // The throwaway docker config (with the login) is gone all the same.
-    assert!(fx.node_tmp_entries().is_empty(), "{:?}", fx.node_tmp_entries());
+    assert!(
+        fx.node_tmp_entries().is_empty(),
+        "{:?}",
+        fx.node_tmp_entries()
+    );
     // The others did build: the failure is not theirs.
     let built = fx.node_images();
     for service in SERVICES {
@@ -66,7 +70,11 @@ fn refused_registry_login_exits_7() {
     assert!(!out.stderr.contains(wrong), "the token was printed");
     assert!(!out.stdout.contains(wrong), "the token was printed");
     fx.assert_nothing_pushed();
-    assert!(fx.node_tmp_entries().is_empty(), "{:?}", fx.node_tmp_entries());
+    assert!(
+        fx.node_tmp_entries().is_empty(),
+        "{:?}",
+        fx.node_tmp_entries()
+    );
 }
 
 #[test]
@@ -81,7 +89,8 @@ fn missing_ref_is_named() {
     let out = fx.build(&["--ref", "0123456789abcdef0123456789abcdef01234567"]);
     out.expect_code(4);
     assert!(
-        out.stderr.contains("0123456789abcdef0123456789abcdef01234567"),
+        out.stderr
+            .contains("0123456789abcdef0123456789abcdef01234567"),
         "{}",
         out.stderr
     );
@@ -144,7 +153,10 @@ fn invalid_input_fails_before_connecting() {
         out.expect_code(2);
         assert!(out.stderr.contains(key), "without {key}:\n{}", out.stderr);
     }
-    fx.home.write("ops.toml", &format!("target = {:?}\n", fx.node.destination()));
+    fx.home.write(
+        "ops.toml",
+        &format!("target = {:?}\n", fx.node.destination()),
+    );
     let out = fx.ops().arg("build").run();
     out.expect_code(2);
     assert!(out.stderr.contains("build"), "{}", out.stderr);
@@ -155,7 +167,11 @@ fn invalid_input_fails_before_connecting() {
         "a validation error logged in:\n{}",
         fx.node.log()
     );
-    assert!(!fx.node.log().contains("Connection from"), "{}", fx.node.log());
+    assert!(
+        !fx.node.log().contains("Connection from"),
+        "{}",
+        fx.node.log()
+    );
 }
 
 #[test]

@@ -26,7 +26,12 @@ fn every_kind_of_ref() {
         ("sha", release.clone(), &release, "hello 1.0.0"),
         ("short", release[..10].to_owned(), &release, "hello 1.0.0"),
         ("branch", git::FEATURE.to_owned(), &feature, "hello feature"),
-        ("annotated", git::RELEASE_TAG.to_owned(), &release, "hello 1.0.0"),
+        (
+            "annotated",
+            git::RELEASE_TAG.to_owned(),
+            &release,
+            "hello 1.0.0",
+        ),
         ("light", git::LIGHT_TAG.to_owned(), &main, "hello main"),
     ];
     for (tag, git_ref, commit, version) in &runs {
@@ -36,10 +41,7 @@ fn every_kind_of_ref() {
         assert_eq!(info.version, *version, "--ref {git_ref}");
     }
     // The tree on the node is exactly the last ref's.
-    assert_eq!(
-        git::git(&fx.build_path(), &["rev-parse", "HEAD"]),
-        main
-    );
+    assert_eq!(git::git(&fx.build_path(), &["rev-parse", "HEAD"]), main);
     assert_eq!(
         git::git(&fx.build_path(), &["status", "--porcelain"]),
         "",
@@ -57,7 +59,14 @@ fn build_branch_is_the_default_ref() {
     assert_eq!(info.version, "hello feature");
 
     // --ref wins over build.branch.
-    fx.build_ok(&["--service", "api", "--tag", "pinned", "--ref", git::RELEASE_TAG]);
+    fx.build_ok(&[
+        "--service",
+        "api",
+        "--tag",
+        "pinned",
+        "--ref",
+        git::RELEASE_TAG,
+    ]);
     assert_eq!(fx.service_info("api", "pinned").version, "hello 1.0.0");
 }
 
@@ -102,9 +111,7 @@ fn rerun_fetches_new_commits_and_keeps_ignored_files() {
     fs::write(path.join("stray.txt"), "untracked\n").unwrap();
     fs::write(path.join("VERSION"), "edited on the node\n").unwrap();
 
-    let next = fx
-        .origin
-        .commit("hello 2", &[("VERSION", "hello 2\n")]);
+    let next = fx.origin.commit("hello 2", &[("VERSION", "hello 2\n")]);
     fx.build_ok(&["--service", "api", "--tag", "two"]);
     let second = fx.service_info("api", "two");
     assert_eq!(second.commit, next);

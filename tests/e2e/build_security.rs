@@ -58,7 +58,11 @@ fn hostile_command_line_values_execute_nothing() {
         let out = fx.build(&[&format!("--tag={payload}")]);
         out.expect_code(2);
         assert_not_executed(&marker, &out);
-        assert!(out.stderr.contains("not a valid Docker tag"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("not a valid Docker tag"),
+            "{}",
+            out.stderr
+        );
 
         let out = fx.build(&[&format!("--service={payload}")]);
         out.expect_code(2);
@@ -122,7 +126,13 @@ fn hostile_config_values_execute_nothing() {
         (
             Box::new({
                 let m = m.clone();
-                move |c| c.image.as_mut().unwrap().prefix.push_str(&format!(";touch {m}"))
+                move |c| {
+                    c.image
+                        .as_mut()
+                        .unwrap()
+                        .prefix
+                        .push_str(&format!(";touch {m}"))
+                }
             }),
             2,
             "prefix".into(),
@@ -146,7 +156,9 @@ fn hostile_config_values_execute_nothing() {
         (
             Box::new({
                 let m = m.clone();
-                move |c| c.image.as_mut().unwrap().dockerfile = format!("Dockerfile.prod; touch {m}")
+                move |c| {
+                    c.image.as_mut().unwrap().dockerfile = format!("Dockerfile.prod; touch {m}")
+                }
             }),
             6,
             "Dockerfile.prod; touch".into(),
@@ -201,9 +213,8 @@ fn odd_build_path_and_command_are_taken_literally() {
         .dir()
         .join(format!("it's a \"build\" dir $(touch${{IFS}}{m})/hello"));
     fx.config.path = path.display().to_string();
-    fx.config.command = format!(
-        "sh build.sh && printf '%s\\n' 'single $(touch {m})' \"double \\$(touch {m})\""
-    );
+    fx.config.command =
+        format!("sh build.sh && printf '%s\\n' 'single $(touch {m})' \"double \\$(touch {m})\"");
     let out = fx.build_ok(&["--service", "api"]);
     assert_not_executed(&marker, &out);
     assert!(path.join("target/release/api.txt").is_file());
@@ -242,7 +253,15 @@ fn git_over_ssh_with_a_deploy_key_leaves_no_key_behind() {
 
     // Re-run: fetch over SSH works the same way.
     fx.origin.commit("over ssh", &[("VERSION", "hello ssh\n")]);
-    let again = fx.build_ok(&["--service", "api", "--tag", "again", "-v", "--output", "json"]);
+    let again = fx.build_ok(&[
+        "--service",
+        "api",
+        "--tag",
+        "again",
+        "-v",
+        "--output",
+        "json",
+    ]);
     assert_eq!(fx.service_info("api", "again").version, "hello ssh");
 
     // The key's secret lines, searched for everywhere.
@@ -279,8 +298,16 @@ fn git_over_ssh_with_a_deploy_key_leaves_no_key_behind() {
         "{}",
         out.stderr
     );
-    assert_eq!(ssh.sshd().logins(), before, "git logged in to an unknown host");
-    assert!(fx.registry.tags(&fx.repo("api")).iter().all(|t| t != "unpinned"));
+    assert_eq!(
+        ssh.sshd().logins(),
+        before,
+        "git logged in to an unknown host"
+    );
+    assert!(fx
+        .registry
+        .tags(&fx.repo("api"))
+        .iter()
+        .all(|t| t != "unpinned"));
 }
 
 /// Every pid's command line, joined, for a quick search.

@@ -59,9 +59,7 @@ fn build_only_one_service() {
     assert_eq!(fx.registry.catalog(), [fx.repo("api")]);
     assert_eq!(fx.service_info("api", "latest").service, "api");
     assert!(
-        fx.node_images()
-            .iter()
-            .all(|image| image.contains("/api:")),
+        fx.node_images().iter().all(|image| image.contains("/api:")),
         "other services were built: {:?}",
         fx.node_images()
     );
@@ -83,7 +81,9 @@ fn build_with_custom_tag_without_pushing() {
     assert_eq!(sorted(fx.node_images()), sorted(expected.clone()));
     // The images on the node hold what this build produced.
     for image in &expected {
-        let labels = fx.docker.run(&["image", "inspect", "--format", "{{.Id}}", image]);
+        let labels = fx
+            .docker
+            .run(&["image", "inspect", "--format", "{{.Id}}", image]);
         assert!(labels.trim().starts_with("sha256:"), "{labels}");
     }
     assert!(out.stderr.contains("abc123"), "{}", out.stderr);
