@@ -212,3 +212,29 @@ fn dry_run_touches_nothing() {
     fx.assert_nothing_pushed();
     assert!(fx.node_images().is_empty());
 }
+
+/// Without `[build.image]`: sync and build command only.
+#[test]
+fn no_image_section_means_sync_and_build_only() {
+    let mut fx = BuildFixture::new();
+    fx.config.image = None;
+    fx.build_ok(&[]);
+    assert!(fx.build_path().join("target/release/api.txt").is_file());
+    fx.assert_nothing_pushed();
+    assert!(fx.node_images().is_empty());
+}
+
+/// `build.path = "~/..."` is under the node user's home, as in a shell.
+#[test]
+fn build_path_under_the_node_home() {
+    let mut fx = BuildFixture::new();
+    fx.config.path = "~/builds/hello".into();
+    fx.build_ok(&["--service", "api"]);
+    assert!(
+        fx.node_home()
+            .join("builds/hello/target/release/api.txt")
+            .is_file(),
+        "not built under the node's home"
+    );
+    assert_eq!(fx.service_info("api", "latest").service, "api");
+}

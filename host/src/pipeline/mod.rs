@@ -53,6 +53,11 @@ pub async fn run(args: BuildArgs, printer: Arc<Printer>) -> Result<Exit, Failure
         home: None,
     };
     let session = Session::connect(&target, &options, &printer).await?;
+    let mut job = job;
+    if let Err(failure) = steps::resolve_build_path(&session, &mut job).await {
+        session.close().await;
+        return Err(failure);
+    }
 
     let run = steps::Run {
         job: &job,

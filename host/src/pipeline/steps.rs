@@ -281,6 +281,32 @@ impl Run<'_> {
     }
 }
 
+/// `build.path` as the node sees it: a leading `~` or `~/` is the node
+/// user's home, as it would be in a shell there. Every later step quotes the
+/// path, so without this a literal `~` directory would be created.
+pub async fn resolve_build_path(session: &Session, job: &mut BuildJob) -> Result<(), Failure> {
+    let rest = match job.path.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest.to_owned(),
+        _ => return Ok(()),
+    };
+    let home = session
+        .capture(&RemoteCommand::new("sh").args(["-c", "printf '%s' \"$HOME\""]))
+        .await
+        .map_err(remote_failure)?;
+    if !home.starts_with('/') || home.contains('\n') {
+        return Err(Failure::new(
+            Exit::Connection,
+            anyhow!(
+                "build.path {:?} starts with `~`, but the node's $HOME is {home:?}; use an \
+                 absolute path",
+                job.path
+            ),
+        ));
+    }
+    job.path = format!("{}{rest}", home.trim_end_matches('/'));
+    Ok(())
+}
+
 fn remote_failure(error: RemoteError) -> Failure {
     let exit = match error {
         RemoteError::Interrupted => Exit::Interrupted,
