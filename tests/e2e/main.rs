@@ -11,4 +11,5 @@ mod build_spec;
 mod config;
 mod exec;
 mod infra;
+mod push;
 mod resolve;

@@ -18,7 +18,8 @@ pub fn check_pattern(pattern: &str) -> Result<(), &'static str> {
 ///   deleted locally, and `--delete-excluded` is deliberately absent so that
 ///   what the filters exclude (a warm `target/`) survives on the node.
 /// - `.gitignore` files at every level become per-directory filter rules;
-///   `.git/` never travels.
+///   `.git` (the repository, or a submodule's link file) never travels.
+/// - `--stats` ends the output with the counts the sync reports.
 /// - Every user pattern is an explicit `--exclude=` rule, so that a
 ///   pattern starting with `-` or `+` is not read as a filter command.
 pub fn rsync_args(
@@ -31,8 +32,9 @@ pub fn rsync_args(
     let mut args = vec![
         "-az".to_owned(),
         "--delete".to_owned(),
+        "--stats".to_owned(),
         "--filter=:- .gitignore".to_owned(),
-        "--exclude=/.git/".to_owned(),
+        "--exclude=.git".to_owned(),
     ];
     args.extend(excludes.iter().map(|p| format!("--exclude={p}")));
     args.push("--rsh".to_owned());
@@ -48,6 +50,27 @@ pub fn rsync_args(
     args
 }
 
+/// What rsync's `--stats` says about a run: files transferred and bytes
+/// sent, when it says so.
+pub fn parse_stats(stdout: &str) -> (Option<u64>, Option<u64>) {
+    let number = |line: &str, label: &str| -> Option<u64> {
+        let rest = line.strip_prefix(label)?.trim();
+        let digits: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+            .filter(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok()
+    };
+    let mut files = None;
+    let mut sent = None;
+    for line in stdout.lines() {
+        files = files.or_else(|| number(line, "Number of regular files transferred:"));
+        sent = sent.or_else(|| number(line, "Total bytes sent:"));
+    }
+    (files, sent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,8 +83,9 @@ mod tests {
             [
                 "-az",
                 "--delete",
+                "--stats",
                 "--filter=:- .gitignore",
-                "--exclude=/.git/",
+                "--exclude=.git",
                 "--rsh",
                 "ops-rsh",
                 "--",
@@ -79,6 +103,14 @@ mod tests {
         assert!(args.contains(&"--exclude=- evil".to_owned()));
         assert!(!args.contains(&"--delete-excluded".to_owned()));
         assert_eq!(args.iter().filter(|a| a.as_str() == "/p/").count(), 1);
+    }
+
+    #[test]
+    fn stats() {
+        let out = "Number of files: 12 (reg: 10, dir: 2)\nNumber of regular files transferred: 3\n\
+                   Total bytes sent: 1,234\nTotal bytes received: 99\n";
+        assert_eq!(parse_stats(out), (Some(3), Some(1234)));
+        assert_eq!(parse_stats("nothing"), (None, None));
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! to `build.path` with delta transfer, honouring `.gitignore` and
 //! `[build.push] exclude`.
 //!
-//! Its transport must be the SSH connection ops already verified (ops as
-//! rsync's remote-shell program), which the host does not offer yet; until
-//! it does, `sync` says so instead of pretending to have synced anything.
+//! Its transport is the SSH connection ops already opened and verified:
+//! `node.remote-shell` gives the program line that local rsync uses as `-e`,
+//! so host keys, auth, ProxyJump and "one login per run" hold as for every
+//! other step.
 
 wit_bindgen::generate!({
     path: "../../wit/v0.1.0",
@@ -20,8 +21,10 @@ pub mod args;
 use exports::ops::plugin::plugin::Guest as PluginGuest;
 use exports::ops::plugin::sync::{Guest as SyncGuest, SyncOutcome, SyncRequest};
 use ops::plugin::types::{
-    Capability, Config, ConfigError, ConfigValue, PluginKind, PluginMetadata,
+    Capability, Config, ConfigError, ConfigValue, ExecRequest, ExitStatus, PluginKind,
+    PluginMetadata,
 };
+use ops::plugin::{local, node};
 use ops_plugin_common::unknown_key_message;
 
 const SECTION: &str = "build.push";
@@ -37,7 +40,10 @@ impl PluginGuest for Rsync {
             api_version: "0.1.0".into(),
             kind: PluginKind::SyncStrategy,
             description: "Push the local project tree to the build node with rsync".into(),
-            capabilities: vec![Capability::LocalExec(vec!["rsync".into()])],
+            capabilities: vec![
+                Capability::LocalExec(vec!["rsync".into()]),
+                Capability::RemoteExec,
+            ],
         }
     }
 
@@ -48,18 +54,99 @@ impl PluginGuest for Rsync {
 
 impl SyncGuest for Rsync {
     fn sync(request: SyncRequest) -> Result<SyncOutcome, String> {
-        excludes(&request.config).map_err(|errors| {
+        let excludes = excludes(&request.config).map_err(|errors| {
             errors
                 .into_iter()
                 .map(|e| e.message)
                 .collect::<Vec<_>>()
                 .join("; ")
         })?;
-        Err(format!(
-            "source = \"push\" cannot sync to {} yet: this ops version has no rsync transport over its SSH connection; use source = \"git\"",
-            request.path
-        ))
+        if request.git_ref.is_some() {
+            return Err(
+                "--ref cannot be used with source = \"push\": the local working tree is sent as it is"
+                    .into(),
+            );
+        }
+        prepare_node(&request.path)?;
+        let rsh = node::remote_shell()?;
+        let root = local::project_root();
+        let out = local::exec(&ExecRequest {
+            program: "rsync".into(),
+            args: args::rsync_args(&rsh, &root, "build-node", &request.path, &excludes),
+            env: Vec::new(),
+            cwd: Some(root.clone()),
+            stdin: None,
+            label: None,
+        })
+        .map_err(|e| {
+            if e.contains("No such file or directory") {
+                "rsync is not installed on this machine; install it (Debian/Ubuntu: apt-get install rsync, macOS: brew install rsync)".to_owned()
+            } else {
+                e
+            }
+        })?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match out.status {
+            ExitStatus::Code(0) => {}
+            ExitStatus::Code(code) => {
+                return Err(format!(
+                    "rsync of {root} to {} failed with exit code {code}: {}",
+                    request.path,
+                    tail(&stderr)
+                ))
+            }
+            ExitStatus::Signal(sig) => {
+                return Err(format!("rsync was killed by signal SIG{sig}"))
+            }
+        }
+        let (files, sent) = args::parse_stats(&String::from_utf8_lossy(&out.stdout));
+        let mut summary = format!("pushed {root}");
+        if let Some(files) = files {
+            summary.push_str(&format!(", {files} files changed"));
+        }
+        if let Some(sent) = sent {
+            summary.push_str(&format!(", {sent} bytes sent"));
+        }
+        Ok(SyncOutcome {
+            commit: None,
+            summary,
+        })
     }
+}
+
+/// Checks that the node has rsync (its `--server` side is needed) and
+/// creates the destination, in one round trip.
+fn prepare_node(path: &str) -> Result<(), String> {
+    let out = node::exec(&ExecRequest {
+        program: "sh".into(),
+        args: vec![
+            "-c".into(),
+            "command -v rsync >/dev/null 2>&1 || exit 127; mkdir -p -- \"$1\"".into(),
+            "sh".into(),
+            path.into(),
+        ],
+        env: Vec::new(),
+        cwd: None,
+        stdin: None,
+        label: None,
+    })?;
+    match out.status {
+        ExitStatus::Code(0) => Ok(()),
+        ExitStatus::Code(127) => Err(
+            "rsync is not installed on the build node; install it there (Debian/Ubuntu: apt-get install rsync)"
+                .into(),
+        ),
+        _ => Err(format!(
+            "cannot create {path} on the build node: {}",
+            tail(&String::from_utf8_lossy(&out.stderr))
+        )),
+    }
+}
+
+/// The last lines of a program's error output, which say what went wrong.
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(5)..].join("\n")
 }
 
 fn excludes(config: &Config) -> Result<Vec<String>, Vec<ConfigError>> {

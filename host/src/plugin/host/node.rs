@@ -1,6 +1,6 @@
 //! `node`: the build node, through [`RemoteNode`](crate::remote::RemoteNode).
-//! `exec` needs `remote-exec`; `write-file` and `scratch-dir` need
-//! `remote-files`.
+//! `exec` and `remote-shell` need `remote-exec`; `write-file` and
+//! `scratch-dir` need `remote-files`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -35,6 +35,13 @@ impl Host for PluginState {
     async fn scratch_dir(&mut self, name: String) -> Result<String, String> {
         let start = Instant::now();
         let result = self.remote_scratch(name).await;
+        self.host_time_since(start);
+        result
+    }
+
+    async fn remote_shell(&mut self) -> Result<String, String> {
+        let start = Instant::now();
+        let result = self.remote_shell_line().await;
         self.host_time_since(start);
         result
     }
@@ -96,6 +103,12 @@ impl PluginState {
         node.write_file(&path, &contents, mode)
             .await
             .map_err(|e| e.to_string())
+    }
+
+    async fn remote_shell_line(&mut self) -> Result<String, String> {
+        self.check(Need::RemoteExec)?;
+        let node = self.node()?;
+        node.remote_shell().await.map_err(|e| e.to_string())
     }
 
     async fn remote_scratch(&mut self, name: String) -> Result<String, String> {

@@ -1,0 +1,173 @@
+//! `source = "push"`: local rsync sends the working tree to the node over
+//! ops's own SSH connection (ops is rsync's remote shell). Results are read
+//! back from the registry and from the node's build path.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::support::build::BuildFixture;
+use crate::support::git::{copy_tree, example_dir, git};
+use crate::support::ops::OpsOutput;
+
+/// A git project in the client's home holding the example, with ops.toml
+/// beside it using `source = "push"`.
+struct PushProject {
+    fx: BuildFixture,
+    root: PathBuf,
+    extra_config: String,
+}
+
+impl PushProject {
+    fn new() -> PushProject {
+        let mut fx = BuildFixture::new();
+        fx.config.source = "push".into();
+        let root = fx.home.path().join("project");
+        copy_tree(&example_dir(), &root);
+        git(&root, &["init", "-q", "-b", "main"]);
+        git(&root, &["add", "-A"]);
+        git(&root, &["commit", "-q", "-m", "example"]);
+        PushProject {
+            fx,
+            root,
+            extra_config: String::new(),
+        }
+    }
+
+    fn write(&self, relative: &str, contents: &str) {
+        let path = self.root.join(relative);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+
+    fn node_file(&self, relative: &str) -> PathBuf {
+        self.fx.build_path().join(relative)
+    }
+
+    fn build(&self, args: &[&str]) -> OpsOutput {
+        let config = format!("{}{}", self.fx.config.to_toml(), self.extra_config);
+        fs::write(self.root.join("ops.toml"), config).unwrap();
+        self.fx
+            .ops()
+            .arg("build")
+            .args(["-f", "project/ops.toml"])
+            .args(args)
+            .run()
+    }
+
+    #[track_caller]
+    fn build_ok(&self, args: &[&str]) -> OpsOutput {
+        let before = self.fx.node.logins();
+        let out = self.build(args);
+        out.expect_success();
+        assert_eq!(
+            self.fx.node.logins() - before,
+            1,
+            "rsync must ride on the run's one SSH login; sshd log:\n{}",
+            self.fx.node.log()
+        );
+        out
+    }
+}
+
+fn exists(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+}
+
+#[test]
+fn uncommitted_changes_are_built_and_ignored_files_stay_home() {
+    let mut p = PushProject::new();
+    // Uncommitted: a changed tracked file and a new untracked one.
+    p.write("VERSION", "hello uncommitted\n");
+    p.write("notes/new.txt", "not committed yet\n");
+    // Ignored at the top level, in a nested .gitignore, and by the
+    // [build.push] exclude list.
+    p.write(".gitignore", "target/\nsecret.env\n");
+    p.write("secret.env", "TOKEN=do-not-send\n");
+    p.write("nested/.gitignore", "local.txt\n");
+    p.write("nested/local.txt", "stays here\n");
+    p.write("nested/kept.txt", "goes\n");
+    p.write("debug.log", "excluded by config\n");
+    p.extra_config = "\n[build.push]\nexclude = [\"*.log\"]\n".into();
+
+    p.build_ok(&["--service", "api"]);
+
+    let info = p.fx.service_info("api", "latest");
+    assert_eq!(info.version, "hello uncommitted");
+    assert!(exists(&p.node_file("notes/new.txt")));
+    assert!(exists(&p.node_file("nested/kept.txt")));
+    for never in ["secret.env", "nested/local.txt", "debug.log", ".git"] {
+        assert!(
+            !exists(&p.node_file(never)),
+            "{never} must not reach the node"
+        );
+    }
+}
+
+#[test]
+fn deletions_propagate_and_the_warm_target_survives() {
+    let mut p = PushProject::new();
+    p.fx.config.image = None;
+    p.write("extra.txt", "to be deleted\n");
+    p.build_ok(&[]);
+    assert!(exists(&p.node_file("extra.txt")));
+    let counter = p.node_file("target/release/build-count");
+    assert_eq!(fs::read_to_string(&counter).unwrap(), "1\n");
+
+    fs::remove_file(p.root.join("extra.txt")).unwrap();
+    p.build_ok(&[]);
+    assert!(
+        !exists(&p.node_file("extra.txt")),
+        "a file deleted locally must disappear on the node"
+    );
+    // target/ is git-ignored: never sent, never deleted, so the build on
+    // the node sees its previous output.
+    assert_eq!(
+        fs::read_to_string(&counter).unwrap(),
+        "2\n",
+        "the node's target/ did not survive the sync"
+    );
+}
+
+#[test]
+fn warm_target_shows_in_the_image_build_number() {
+    let p = PushProject::new();
+    p.build_ok(&["--service", "web"]);
+    assert_eq!(p.fx.service_info("web", "latest").build, 1);
+    p.build_ok(&["--service", "web"]);
+    assert_eq!(p.fx.service_info("web", "latest").build, 2);
+}
+
+#[test]
+fn changed_host_key_is_refused_and_nothing_is_sent() {
+    let p = PushProject::new();
+    // Replace the trusted key with another (valid) key for the same host.
+    let known = p.fx.home.known_hosts();
+    let other_key =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMV0QpHSQhuYGVpiZ1GS6e3hTsEnfJ1uGMZbKm1aODVT";
+    let forged: String = known
+        .lines()
+        .map(|line| {
+            let host = line.split_whitespace().next().unwrap_or_default();
+            format!("{host} {other_key}\n")
+        })
+        .collect();
+    fs::write(p.fx.home.known_hosts_path(), forged).unwrap();
+
+    let out = p.build(&[]);
+    out.expect_code(3);
+    out.expect_stderr_contains("SHA256:");
+    assert!(
+        !exists(&p.fx.build_path()),
+        "nothing may reach a node whose host key changed"
+    );
+}
+
+#[test]
+fn ref_is_refused_with_push() {
+    let p = PushProject::new();
+    let before = p.fx.node.logins();
+    let out = p.build(&["--ref", "main"]);
+    out.expect_code(2);
+    out.expect_stderr_contains("--ref cannot be used with source = \"push\"");
+    assert_eq!(p.fx.node.logins(), before, "refused before connecting");
+}
