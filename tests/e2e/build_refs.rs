@@ -32,6 +32,18 @@ fn every_kind_of_ref() {
             &release,
             "hello 1.0.0",
         ),
+        (
+            "fullbranch",
+            format!("refs/heads/{}", git::FEATURE),
+            &feature,
+            "hello feature",
+        ),
+        (
+            "fulltag",
+            format!("refs/tags/{}", git::RELEASE_TAG),
+            &release,
+            "hello 1.0.0",
+        ),
         ("light", git::LIGHT_TAG.to_owned(), &main, "hello main"),
     ];
     for (tag, git_ref, commit, version) in &runs {

@@ -203,7 +203,8 @@ fn hostile_config_values_execute_nothing() {
 }
 
 /// A build path with spaces, quotes and `$(...)` is just a directory name,
-/// and the build command goes through exactly one shell.
+/// and the build command goes through exactly one shell (with its stdin
+/// closed: `cat` would wait forever otherwise).
 #[test]
 fn odd_build_path_and_command_are_taken_literally() {
     let mut fx = BuildFixture::new();
@@ -214,7 +215,7 @@ fn odd_build_path_and_command_are_taken_literally() {
         .join(format!("it's a \"build\" dir $(touch${{IFS}}{m})/hello"));
     fx.config.path = path.display().to_string();
     fx.config.command =
-        format!("sh build.sh && printf '%s\\n' 'single $(touch {m})' \"double \\$(touch {m})\"");
+        format!("cat >/dev/null && sh build.sh && printf '%s\\n' 'single $(touch {m})' \"double \\$(touch {m})\"");
     let out = fx.build_ok(&["--service", "api"]);
     assert_not_executed(&marker, &out);
     assert!(path.join("target/release/api.txt").is_file());
@@ -308,6 +309,16 @@ fn git_over_ssh_with_a_deploy_key_leaves_no_key_behind() {
         .tags(&fx.repo("api"))
         .iter()
         .all(|t| t != "unpinned"));
+    // A failed sync removes the key too.
+    for line in &secret_lines {
+        assert!(!out.stderr.contains(line), "deploy key in output");
+        let found = BuildFixture::files_containing(&[fx.dir()], line);
+        assert!(
+            found.is_empty(),
+            "deploy key left after a failed sync: {found:?}"
+        );
+    }
+    assert!(fx.node_tmp_entries().is_empty());
 }
 
 /// Every pid's command line, joined, for a quick search.

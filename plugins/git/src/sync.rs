@@ -186,7 +186,15 @@ impl Git<'_> {
     /// `--ref`: a branch on the remote, a tag, or a commit id (fetched by id
     /// when no fetched ref contains it).
     fn resolve_ref(&self, r: &str, repo: &str) -> Result<String, String> {
-        for candidate in [format!("refs/remotes/origin/{r}"), format!("refs/tags/{r}")] {
+        // A full ref name means exactly that branch or tag on the remote.
+        let candidates = if let Some(branch) = r.strip_prefix("refs/heads/") {
+            vec![format!("refs/remotes/origin/{branch}")]
+        } else if r.starts_with("refs/tags/") {
+            vec![r.to_owned()]
+        } else {
+            vec![format!("refs/remotes/origin/{r}"), format!("refs/tags/{r}")]
+        };
+        for candidate in candidates {
             if let Some(sha) = self.rev_parse(&candidate)? {
                 return Ok(sha);
             }
