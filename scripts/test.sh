@@ -19,6 +19,10 @@ ops_ensure_dockerd
 ops_log "cargo xtask plugins --check"
 cargo xtask plugins --check
 
+# The plugins' own unit tests (argument building, config checks), natively.
+ops_log "cargo test (plugins workspace)"
+cargo test --manifest-path plugins/Cargo.toml --workspace --lib
+
 # One build of the world: the default (dev) profile and default features,
 # the same the quick start's `cargo build` uses.
 ops_log "cargo test --workspace"

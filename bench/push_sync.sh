@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Benchmark: `ops build` with source = "push" (rsync over ops's own SSH
+# session) against plain `rsync -az -e ssh` to the same node, in one run.
+#
+#   bench/push_sync.sh [FILES] [TOTAL_MB]     defaults: 10000 files, 200 MB
+#
+# Uses the quick start's throwaway node (scripts/quickstart.sh --setup-only).
+# Three cases, each for both tools: the initial sync, a re-sync with no
+# change (median of 5), and a re-sync after changing one file. Prints wall
+# times and the bytes rsync reports as sent. Timing is wall clock on a shared
+# machine: compare the ratios within one run, not numbers across runs.
+set -euo pipefail
+
+FILES="${1:-10000}"
+TOTAL_MB="${2:-200}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+QS_DIR="${OPS_QUICKSTART_DIR:-/tmp/ops-quickstart}"
+WORK="${OPS_BENCH_DIR:-/tmp/ops-bench-push}"
+ALIAS="ops-quickstart"
+
+"$ROOT/scripts/quickstart.sh" --setup-only >/dev/null
+OPS="$QS_DIR/bin/ops"
+SSH_CONFIG="$QS_DIR/home/.ssh/config"
+
+rm -rf "$WORK"
+mkdir -p "$WORK/tree" "$WORK/node"
+echo "==> generating $FILES files, $TOTAL_MB MB in $WORK/tree"
+python3 - "$WORK/tree" "$FILES" "$TOTAL_MB" <<'PY'
+import os, random, sys
+root, files, total_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+size = total_mb * 1024 * 1024 // files
+rng = random.Random(42)
+# Half text-like (compressible), half random bytes, like a source tree with
+# some binary assets.
+words = [b"fn", b"let", b"struct", b"impl", b"return", b"match", b"self", b"pub"]
+for i in range(files):
+    d = os.path.join(root, f"d{i // 100:03d}")
+    os.makedirs(d, exist_ok=True)
+    if i % 2:
+        data = rng.randbytes(size)
+    else:
+        out = bytearray()
+        while len(out) < size:
+            out += rng.choice(words) + b" " + str(rng.randrange(10**6)).encode() + b"\n"
+        data = bytes(out[:size])
+    with open(os.path.join(d, f"f{i:05d}.dat"), "wb") as f:
+        f.write(data)
+PY
+printf 'target/\n' >"$WORK/tree/.gitignore"
+cat >"$WORK/tree/ops.toml" <<EOF
+target = "$ALIAS"
+[build]
+path = "$WORK/node/ops"
+command = "true"
+source = "push"
+EOF
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
+
+# Runs one ops build; prints "SECONDS BYTES_SENT".
+ops_sync() {
+	local start end out
+	start=$(now)
+	out=$(cd "$WORK/tree" && "$OPS" build 2>&1) || {
+		echo "$out" >&2
+		exit 1
+	}
+	end=$(now)
+	local sent
+	sent=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) bytes sent.*/\1/p' | tail -n 1)
+	echo "$(elapsed "$start" "$end") ${sent:-?}"
+}
+
+# Runs one plain rsync; prints "SECONDS BYTES_SENT".
+plain_sync() {
+	local start end out
+	start=$(now)
+	out=$(HOME="$QS_DIR/home" rsync -az --delete --stats --filter=':- .gitignore' \
+		-e "ssh -F $SSH_CONFIG" "$WORK/tree/" "$ALIAS:$WORK/node/plain/") || exit 1
+	end=$(now)
+	local sent
+	sent=$(printf '%s\n' "$out" | sed -n 's/^Total bytes sent: \([0-9,]*\).*/\1/p' | tr -d ,)
+	echo "$(elapsed "$start" "$end") ${sent:-?}"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "==> initial sync"
+read -r ops_init ops_init_bytes < <(ops_sync)
+read -r plain_init plain_init_bytes < <(plain_sync)
+
+echo "==> no-change re-sync (5 runs each, interleaved)"
+ops_times=()
+plain_times=()
+for _ in 1 2 3 4 5; do
+	read -r t b < <(ops_sync)
+	ops_times+=("$t")
+	ops_nochange_bytes=$b
+	read -r t b < <(plain_sync)
+	plain_times+=("$t")
+	plain_nochange_bytes=$b
+done
+ops_nochange=$(printf '%s\n' "${ops_times[@]}" | median)
+plain_nochange=$(printf '%s\n' "${plain_times[@]}" | median)
+
+echo "==> one-file change"
+python3 -c "
+import sys
+p = sys.argv[1]
+data = bytearray(open(p, 'rb').read())
+data[len(data) // 2] ^= 0xff
+open(p, 'wb').write(bytes(data))
+" "$WORK/tree/d000/f00000.dat"
+read -r ops_one ops_one_bytes < <(ops_sync)
+read -r plain_one plain_one_bytes < <(plain_sync)
+
+ratio() { python3 -c "print(f'{$1 / $2:.2f}x' if $2 else 'n/a')"; }
+printf '\n%-22s %12s %12s %14s %14s %8s %8s\n' case "ops s" "rsync s" "ops bytes" "rsync bytes" "time" "bytes"
+printf '%-22s %12s %12s %14s %14s %8s %8s\n' initial "$ops_init" "$plain_init" "$ops_init_bytes" "$plain_init_bytes" "$(ratio "$ops_init" "$plain_init")" "$(ratio "$ops_init_bytes" "$plain_init_bytes")"
+printf '%-22s %12s %12s %14s %14s %8s %8s\n' "no change (median/5)" "$ops_nochange" "$plain_nochange" "$ops_nochange_bytes" "$plain_nochange_bytes" "$(ratio "$ops_nochange" "$plain_nochange")" "$(ratio "$ops_nochange_bytes" "$plain_nochange_bytes")"
+printf '%-22s %12s %12s %14s %14s %8s %8s\n' "one file changed" "$ops_one" "$plain_one" "$ops_one_bytes" "$plain_one_bytes" "$(ratio "$ops_one" "$plain_one")" "$(ratio "$ops_one_bytes" "$plain_one_bytes")"
+echo
+echo "targets: no-change time <= 1.10x plain rsync; one-file bytes <= 2x plain rsync"
+diff -r -q "$WORK/node/ops" "$WORK/node/plain" >/dev/null && echo "both destinations identical" || {
+	echo "destinations differ" >&2
+	exit 1
+}
