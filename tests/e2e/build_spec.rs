@@ -16,7 +16,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 #[test]
 fn build_everything_pushes_every_service() {
     let fx = BuildFixture::new();
-    fx.build_ok(&[]);
+    let out = fx.build_ok(&[]);
 
     let main = fx.origin.rev_parse(git::MAIN);
     assert_eq!(
@@ -31,6 +31,16 @@ fn build_everything_pushes_every_service() {
         assert_eq!(info.commit, main);
         assert_eq!(info.vendored, "greeting 0.1", "submodule content missing");
         assert_eq!(info.build, 1);
+        // The closing summary names each image with the registry's digest.
+        let digest = fx.registry.digest(&fx.repo(service), "latest").unwrap();
+        let image = fx.image(service, "latest");
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.contains(&image) && l.contains(&digest) && !l.contains("pushed")),
+            "no summary line for {image} with {digest}:\n{}",
+            out.stderr
+        );
     }
 }
 
