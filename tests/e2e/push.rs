@@ -171,3 +171,58 @@ fn ref_is_refused_with_push() {
     out.expect_stderr_contains("--ref cannot be used with source = \"push\"");
     assert_eq!(p.fx.node.logins(), before, "refused before connecting");
 }
+
+/// A node whose PATH lacks rsync (a real sshd; `SetEnv PATH` points at a
+/// folder with only the tools the session needs), and a project to push.
+#[test]
+fn rsync_missing_on_the_node_is_named_with_a_hint() {
+    use crate::support::home::TestHome;
+    use crate::support::sshd::Sshd;
+
+    let home = TestHome::new();
+    let bin = home.path().join("node-bin");
+    fs::create_dir_all(&bin).unwrap();
+    for tool in [
+        "sh", "mkdir", "cat", "kill", "sleep", "rm", "chmod", "mv", "mktemp",
+    ] {
+        let real = Path::new("/bin").join(tool);
+        if real.exists() {
+            std::os::unix::fs::symlink(&real, bin.join(tool)).unwrap();
+        }
+    }
+    let node = Sshd::builder()
+        .authorize(home.user_public_key())
+        .config_line(&format!("SetEnv PATH={}", bin.display()))
+        .start();
+    home.trust(&node);
+    let dest = home.path().join("dest");
+    home.write("project/file.txt", "x\n");
+    let config = format!(
+        "target = {:?}\n[build]\npath = {:?}\ncommand = \"true\"\nsource = \"push\"\n",
+        node.destination(),
+        dest.display().to_string()
+    );
+    home.write("project/ops.toml", &config);
+
+    let out = home.ops().args(["build", "-f", "project/ops.toml"]).run();
+    out.expect_code(4);
+    out.expect_stderr_contains("rsync is not installed on the build node");
+    out.expect_stderr_contains("apt-get install rsync");
+}
+
+#[test]
+fn rsync_missing_locally_is_named_with_a_hint() {
+    let p = PushProject::new();
+    let empty = p.fx.dir().join("empty-path");
+    fs::create_dir_all(&empty).unwrap();
+    let config = p.fx.config.to_toml();
+    fs::write(p.root.join("ops.toml"), config).unwrap();
+    let out =
+        p.fx.ops()
+            .env("PATH", &empty)
+            .args(["build", "-f", "project/ops.toml"])
+            .run();
+    out.expect_code(4);
+    out.expect_stderr_contains("rsync is not installed on this machine");
+    assert!(!exists(&p.node_file("VERSION")), "nothing was synced");
+}

@@ -22,6 +22,9 @@ pub fn check_pattern(pattern: &str) -> Result<(), &'static str> {
 /// - `--stats` ends the output with the counts the sync reports.
 /// - Every user pattern is an explicit `--exclude=` rule, so that a
 ///   pattern starting with `-` or `+` is not read as a filter command.
+/// - `--rsync-path` creates the destination on the node in the same remote
+///   command that starts rsync there, saving a round trip (rsync hands that
+///   value to the remote shell unescaped, hence the quoting).
 pub fn rsync_args(
     rsh: &str,
     source: &str,
@@ -30,6 +33,10 @@ pub fn rsync_args(
     excludes: &[String],
 ) -> Vec<String> {
     let mut args = vec![
+        format!(
+            "--rsync-path=mkdir -p -- {} && rsync",
+            ops_plugin_common::sh_quote(dest)
+        ),
         "-az".to_owned(),
         "--delete".to_owned(),
         "--stats".to_owned(),
@@ -81,6 +88,7 @@ mod tests {
         assert_eq!(
             args,
             [
+                "--rsync-path=mkdir -p -- /opt/builds/p && rsync",
                 "-az",
                 "--delete",
                 "--stats",
@@ -103,6 +111,12 @@ mod tests {
         assert!(args.contains(&"--exclude=- evil".to_owned()));
         assert!(!args.contains(&"--delete-excluded".to_owned()));
         assert_eq!(args.iter().filter(|a| a.as_str() == "/p/").count(), 1);
+    }
+
+    #[test]
+    fn destination_is_quoted_for_the_remote_shell() {
+        let args = rsync_args("r", "/p", "h", "/b/it's $(id)", &[]);
+        assert_eq!(args[0], r"--rsync-path=mkdir -p -- '/b/it'\''s $(id)' && rsync");
     }
 
     #[test]

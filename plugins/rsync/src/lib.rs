@@ -67,7 +67,6 @@ impl SyncGuest for Rsync {
                     .into(),
             );
         }
-        prepare_node(&request.path)?;
         let rsh = node::remote_shell()?;
         let root = local::project_root();
         let out = local::exec(&ExecRequest {
@@ -88,6 +87,14 @@ impl SyncGuest for Rsync {
         let stderr = String::from_utf8_lossy(&out.stderr);
         match out.status {
             ExitStatus::Code(0) => {}
+            // The node's shell could not find rsync (`sh: 1: rsync: not
+            // found`); local rsync then only says the connection closed.
+            ExitStatus::Code(_) if rsync_missing_on_node(&stderr) => {
+                return Err(
+                    "rsync is not installed on the build node; install it there (Debian/Ubuntu: apt-get install rsync)"
+                        .into(),
+                )
+            }
             ExitStatus::Code(code) => {
                 return Err(format!(
                     "rsync of {root} to {} failed with exit code {code}: {}",
@@ -114,33 +121,10 @@ impl SyncGuest for Rsync {
     }
 }
 
-/// Checks that the node has rsync (its `--server` side is needed) and
-/// creates the destination, in one round trip.
-fn prepare_node(path: &str) -> Result<(), String> {
-    let out = node::exec(&ExecRequest {
-        program: "sh".into(),
-        args: vec![
-            "-c".into(),
-            "command -v rsync >/dev/null 2>&1 || exit 127; mkdir -p -- \"$1\"".into(),
-            "sh".into(),
-            path.into(),
-        ],
-        env: Vec::new(),
-        cwd: None,
-        stdin: None,
-        label: None,
-    })?;
-    match out.status {
-        ExitStatus::Code(0) => Ok(()),
-        ExitStatus::Code(127) => Err(
-            "rsync is not installed on the build node; install it there (Debian/Ubuntu: apt-get install rsync)"
-                .into(),
-        ),
-        _ => Err(format!(
-            "cannot create {path} on the build node: {}",
-            tail(&String::from_utf8_lossy(&out.stderr))
-        )),
-    }
+fn rsync_missing_on_node(stderr: &str) -> bool {
+    stderr.lines().any(|line| {
+        line.contains("rsync: not found") || line.contains("rsync: command not found")
+    })
 }
 
 /// The last lines of a program's error output, which say what went wrong.
