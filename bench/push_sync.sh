@@ -58,18 +58,23 @@ EOF
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 
-# Runs one ops build; prints "SECONDS BYTES_SENT".
+# Runs one ops build; prints "SECONDS SYNC_SECONDS BYTES_SENT MAX_RSS_KB".
+# SYNC_SECONDS is the whole run minus the build-command step (the step plain
+# rsync does not do): process start, plugin load, connect, rsync, teardown.
 ops_sync() {
 	local start end out
 	start=$(now)
-	out=$(cd "$WORK/tree" && "$OPS" build 2>&1) || {
+	out=$(cd "$WORK/tree" && /usr/bin/time -f 'maxrss=%M' "$OPS" --output json build 2>&1) || {
 		echo "$out" >&2
 		exit 1
 	}
 	end=$(now)
-	local sent
+	local total sent build rss
+	total=$(elapsed "$start" "$end")
 	sent=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) bytes sent.*/\1/p' | tail -n 1)
-	echo "$(elapsed "$start" "$end") ${sent:-?}"
+	build=$(printf '%s\n' "$out" | sed -n 's/.*"step_finished","step":"build","seconds":\([0-9.e-]*\).*/\1/p')
+	rss=$(printf '%s\n' "$out" | sed -n 's/^maxrss=//p')
+	echo "$total $(python3 -c "print(f'{$total - ${build:-0}:.3f}')") ${sent:-?} ${rss:-?}"
 }
 
 # Runs one plain rsync; prints "SECONDS BYTES_SENT".
@@ -87,21 +92,24 @@ plain_sync() {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "==> initial sync"
-read -r ops_init ops_init_bytes < <(ops_sync)
+read -r ops_init ops_init_sync ops_init_bytes ops_init_rss < <(ops_sync)
 read -r plain_init plain_init_bytes < <(plain_sync)
 
 echo "==> no-change re-sync (5 runs each, interleaved)"
 ops_times=()
+ops_sync_times=()
 plain_times=()
 for _ in 1 2 3 4 5; do
-	read -r t b < <(ops_sync)
+	read -r t ts b _ < <(ops_sync)
 	ops_times+=("$t")
+	ops_sync_times+=("$ts")
 	ops_nochange_bytes=$b
 	read -r t b < <(plain_sync)
 	plain_times+=("$t")
 	plain_nochange_bytes=$b
 done
 ops_nochange=$(printf '%s\n' "${ops_times[@]}" | median)
+ops_nochange_sync=$(printf '%s\n' "${ops_sync_times[@]}" | median)
 plain_nochange=$(printf '%s\n' "${plain_times[@]}" | median)
 
 echo "==> one-file change"
@@ -112,14 +120,19 @@ data = bytearray(open(p, 'rb').read())
 data[len(data) // 2] ^= 0xff
 open(p, 'wb').write(bytes(data))
 " "$WORK/tree/d000/f00000.dat"
-read -r ops_one ops_one_bytes < <(ops_sync)
+read -r ops_one ops_one_sync ops_one_bytes _ < <(ops_sync)
 read -r plain_one plain_one_bytes < <(plain_sync)
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x' if $2 else 'n/a')"; }
-printf '\n%-22s %12s %12s %14s %14s %8s %8s\n' case "ops s" "rsync s" "ops bytes" "rsync bytes" "time" "bytes"
-printf '%-22s %12s %12s %14s %14s %8s %8s\n' initial "$ops_init" "$plain_init" "$ops_init_bytes" "$plain_init_bytes" "$(ratio "$ops_init" "$plain_init")" "$(ratio "$ops_init_bytes" "$plain_init_bytes")"
-printf '%-22s %12s %12s %14s %14s %8s %8s\n' "no change (median/5)" "$ops_nochange" "$plain_nochange" "$ops_nochange_bytes" "$plain_nochange_bytes" "$(ratio "$ops_nochange" "$plain_nochange")" "$(ratio "$ops_nochange_bytes" "$plain_nochange_bytes")"
-printf '%-22s %12s %12s %14s %14s %8s %8s\n' "one file changed" "$ops_one" "$plain_one" "$ops_one_bytes" "$plain_one_bytes" "$(ratio "$ops_one" "$plain_one")" "$(ratio "$ops_one_bytes" "$plain_one_bytes")"
+row() { printf '%-22s %10s %10s %10s %13s %13s %8s %8s\n' "$@"; }
+echo
+row case "ops s" "ops sync s" "rsync s" "ops bytes" "rsync bytes" "sync/rs" "bytes"
+row initial "$ops_init" "$ops_init_sync" "$plain_init" "$ops_init_bytes" "$plain_init_bytes" "$(ratio "$ops_init_sync" "$plain_init")" "$(ratio "$ops_init_bytes" "$plain_init_bytes")"
+row "no change (median/5)" "$ops_nochange" "$ops_nochange_sync" "$plain_nochange" "$ops_nochange_bytes" "$plain_nochange_bytes" "$(ratio "$ops_nochange_sync" "$plain_nochange")" "$(ratio "$ops_nochange_bytes" "$plain_nochange_bytes")"
+row "one file changed" "$ops_one" "$ops_one_sync" "$plain_one" "$ops_one_bytes" "$plain_one_bytes" "$(ratio "$ops_one_sync" "$plain_one")" "$(ratio "$ops_one_bytes" "$plain_one_bytes")"
+echo
+echo "ops s: the whole ops build (sync + a build command of 'true'); ops sync s: minus the build step."
+echo "ops peak RSS during the initial sync: ${ops_init_rss} KB"
 echo
 echo "targets: no-change time <= 1.10x plain rsync; one-file bytes <= 2x plain rsync"
 diff -r -q "$WORK/node/ops" "$WORK/node/plain" >/dev/null && echo "both destinations identical" || {
