@@ -143,6 +143,12 @@ impl ServiceInfo {
     }
 }
 
+/// The images a fixture's builds leave in the shared dockerd are not removed:
+/// the legacy builder reuses identical layers across concurrent builds (the
+/// example's intermediate steps are the same for every test), and removing
+/// an image while another build takes it from the cache fails that build
+/// ("unknown parent image ID"). They are tiny and tagged under the
+/// fixture's own registry port and namespace.
 pub struct BuildFixture {
     pub home: TestHome,
     pub node: Sshd,
@@ -356,14 +362,6 @@ impl BuildFixture {
                     .collect()
             })
             .unwrap_or_default()
-    }
-}
-
-impl Drop for BuildFixture {
-    fn drop(&mut self) {
-        for image in self.node_images() {
-            self.docker.remove_image(&image);
-        }
     }
 }
 

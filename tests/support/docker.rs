@@ -210,8 +210,9 @@ impl Docker {
             .success()
     }
 
-    /// Removes an image from the daemon; absent images are fine.
+    /// Removes an image from the daemon; absent images are fine. Untagged
+    /// parents stay: concurrent builds may be reusing them as cache.
     pub fn remove_image(&self, reference: &str) {
-        let _ = self.output(&["image", "rm", "-f", reference]);
+        let _ = self.output(&["image", "rm", "-f", "--no-prune", reference]);
     }
 }
