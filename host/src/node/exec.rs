@@ -3,12 +3,9 @@
 //! remote exit status (128+N for signal N) as ops's own.
 
 use std::io::Write;
-use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::mpsc;
 
 use crate::cli::args::ExecArgs;
@@ -16,7 +13,7 @@ use crate::config::Config;
 use crate::exit::{Exit, Failure, OrExit};
 use crate::output::Printer;
 use crate::remote::{OutputSink, RemoteCommand, RemoteError};
-use crate::ssh::{ConnectOptions, Session, Stdin};
+use crate::ssh::{ChannelReader, ConnectOptions, Session, Stdin};
 
 pub async fn run(args: ExecArgs, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
     let config = Config::load(&args.node.file, printer.redactor())?;
@@ -118,33 +115,5 @@ fn local_stdin() -> ChannelReader {
         });
     // Without the thread the remote side simply sees end of file.
     let _ = spawned;
-    ChannelReader {
-        rx,
-        pending: Vec::new(),
-    }
-}
-
-struct ChannelReader {
-    rx: mpsc::Receiver<Vec<u8>>,
-    pending: Vec<u8>,
-}
-
-impl AsyncRead for ChannelReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        if self.pending.is_empty() {
-            match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(chunk)) => self.pending = chunk,
-                Poll::Ready(None) => return Poll::Ready(Ok(())),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        let n = self.pending.len().min(buf.remaining());
-        buf.put_slice(&self.pending[..n]);
-        self.pending.drain(..n);
-        Poll::Ready(Ok(()))
-    }
+    ChannelReader::new(rx)
 }

@@ -3,17 +3,15 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::frame;
 use crate::remote::{OutputSink, RemoteCommand, RemoteExit};
-use crate::ssh::{Session, Stdin};
+use crate::ssh::{ChannelReader, Session, Stdin};
 
 /// Listens while it lives; the socket's directory is removed on drop.
 pub struct RelayServer {
@@ -185,48 +183,5 @@ impl OutputSink for FrameSink {
 
     fn stderr(&mut self, chunk: &[u8]) {
         self.send(frame::STDERR, chunk);
-    }
-}
-
-/// An `AsyncRead` over chunks arriving on a channel; end of file when the
-/// sender is dropped.
-pub struct ChannelReader {
-    rx: mpsc::Receiver<Vec<u8>>,
-    pending: Vec<u8>,
-    offset: usize,
-}
-
-impl ChannelReader {
-    pub fn new(rx: mpsc::Receiver<Vec<u8>>) -> ChannelReader {
-        ChannelReader {
-            rx,
-            pending: Vec::new(),
-            offset: 0,
-        }
-    }
-}
-
-impl AsyncRead for ChannelReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        // An empty read means end of file, so empty chunks are skipped.
-        while self.offset >= self.pending.len() {
-            match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(chunk)) => {
-                    self.pending = chunk;
-                    self.offset = 0;
-                }
-                Poll::Ready(None) => return Poll::Ready(Ok(())),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        let start = self.offset;
-        let n = (self.pending.len() - start).min(buf.remaining());
-        buf.put_slice(&self.pending[start..start + n]);
-        self.offset += n;
-        Poll::Ready(Ok(()))
     }
 }

@@ -17,6 +17,7 @@ pub mod host_config;
 pub mod known_hosts;
 mod passphrase;
 mod session;
+mod stdin;
 pub mod wrapper;
 
 pub use destination::Destination;
@@ -25,3 +26,4 @@ pub use host_config::{HostConfig, SshConfigFile};
 pub use session::{
     dead_node_timeout, Capture, ConnectOptions, Session, Stdin, CONTROL_CHANNELS, MAX_CHANNELS,
 };
+pub use stdin::ChannelReader;
