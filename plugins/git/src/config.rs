@@ -12,7 +12,8 @@ const KEYS: &[&str] = &["repo", "ssh_key", "token", "known_hosts"];
 pub enum UrlKind {
     /// `ssh://...` or scp-like `user@host:path`.
     Ssh,
-    /// `https://...` (or plain `http://`).
+    /// `https://...` (or plain `http://`, where a token is refused unless
+    /// the host is a loopback address).
     Https,
     /// A path or `file://` URL on the node itself.
     Local,
@@ -109,6 +110,17 @@ impl GitConfig {
                         _ => "`token` authenticates HTTPS only; this repo is a path on the node and needs no token".into(),
                     },
                 ));
+            } else if let Some(repo) = repo.as_deref().filter(|_| kind == UrlKind::Https) {
+                if let Some(host) = cleartext_remote_host(repo) {
+                    errors.push(error(
+                        "token",
+                        format!(
+                            "`token` would travel in clear text: `repo` is http:// to `{host}`; \
+                             use an https:// URL (plain http:// takes a token only for a loopback \
+                             host: 127.0.0.0/8, ::1 or localhost)"
+                        ),
+                    ));
+                }
             }
         }
         if known_hosts.is_some() && repo.is_some() && kind != UrlKind::Ssh {
@@ -154,6 +166,30 @@ pub fn url_kind(repo: &str) -> UrlKind {
     }
 }
 
+/// The host of a plain `http://` URL unless it is a loopback address
+/// (127.0.0.0/8, ::1, localhost), where nothing crosses the network.
+/// `None` for every other URL.
+pub fn cleartext_remote_host(repo: &str) -> Option<&str> {
+    const SCHEME: &str = "http://";
+    let head = repo.get(..SCHEME.len())?;
+    if !head.eq_ignore_ascii_case(SCHEME) {
+        return None;
+    }
+    let rest = &repo[SCHEME.len()..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    // Credentials in the URL come before the last `@`.
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(bracketed),
+        None => host_port.split(':').next().unwrap_or(host_port),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then_some(host_port)
+}
+
 /// `scheme://host[:port]` of an HTTPS URL, to scope the auth header to it.
 pub fn https_origin(repo: &str) -> Option<&str> {
     let rest_at = repo.find("://")? + 3;
@@ -194,6 +230,72 @@ mod tests {
         assert_eq!(url_kind("/srv/git/repo.git"), UrlKind::Local);
         assert_eq!(url_kind("./a:b"), UrlKind::Local);
         assert_eq!(url_kind("file:///srv/git/repo.git"), UrlKind::Local);
+    }
+
+    fn config(entries: &[(&str, &str)]) -> Config {
+        entries
+            .iter()
+            .map(|(key, value)| crate::ops::plugin::types::ConfigEntry {
+                key: (*key).into(),
+                value: ConfigValue::Text((*value).into()),
+            })
+            .collect()
+    }
+
+    fn errors(entries: &[(&str, &str)]) -> Vec<(String, String)> {
+        match GitConfig::parse(&config(entries)) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| (e.key, e.message)).collect(),
+        }
+    }
+
+    #[test]
+    fn token_over_plain_http_only_to_loopback() {
+        for repo in [
+            "http://127.0.0.1:8080/hello.git",
+            "http://127.1.2.3/hello.git",
+            "HTTP://LOCALHOST:3000/org/repo",
+            "http://localhost/repo",
+            "http://[::1]:8080/hello.git",
+            "http://user@127.0.0.1/repo",
+            "https://github.com/org/repo",
+            "https://10.0.0.5/repo",
+        ] {
+            assert_eq!(
+                errors(&[("repo", repo), ("token", "t0k3n")]),
+                Vec::new(),
+                "{repo}"
+            );
+        }
+        for (repo, host) in [
+            ("http://github.com/org/repo", "github.com"),
+            ("http://10.0.0.5:8080/repo.git", "10.0.0.5:8080"),
+            ("Http://git.example.com", "git.example.com"),
+            (
+                "http://127.0.0.1.evil.example/repo",
+                "127.0.0.1.evil.example",
+            ),
+            (
+                "http://localhost.evil.example/repo",
+                "localhost.evil.example",
+            ),
+            ("http://127.0.0.1@evil.example/repo", "evil.example"),
+            ("http://[::2]/repo", "[::2]"),
+            ("http://0.0.0.0/repo", "0.0.0.0"),
+        ] {
+            let found = errors(&[("repo", repo), ("token", "t0k3n")]);
+            assert_eq!(found.len(), 1, "{repo}: {found:?}");
+            let (key, message) = &found[0];
+            assert_eq!(key, "token", "{repo}");
+            assert!(message.contains("clear text"), "{repo}: {message}");
+            assert!(message.contains(&format!("`{host}`")), "{repo}: {message}");
+            assert!(!message.contains("t0k3n"), "{message}");
+        }
+        // Without a token nothing secret travels, so http:// stays allowed.
+        assert_eq!(
+            errors(&[("repo", "http://github.com/org/repo")]),
+            Vec::new()
+        );
     }
 
     #[test]
