@@ -156,6 +156,11 @@ impl Sshd {
         false
     }
 
+    /// The listening sshd's process id (connections are its children).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
