@@ -1,6 +1,8 @@
 //! Every way of naming the build node, and host key checks, against real
 //! sshd servers and a real HTTP server for the API.
 
+use std::time::{Duration, Instant};
+
 use crate::support::agent::SshAgent;
 use crate::support::home::{generate_key, TestHome};
 use crate::support::http::HttpServer;
@@ -359,4 +361,106 @@ fn hashed_known_hosts_entries_are_honoured() {
         &format!("target = \"{}\"\n", sshd.destination()),
     );
     assert_reaches(&home, &sshd);
+}
+
+/// An encrypted default key: ops asks for its passphrase on the terminal
+/// (a real pty from util-linux `script`), like ssh; without a terminal it
+/// says what to do instead of hanging.
+#[test]
+fn encrypted_key_prompts_on_a_terminal_and_explains_without_one() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let home = TestHome::with_key_elsewhere();
+    let key = home.ssh_dir().join("id_ed25519");
+    let status = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "open sesame",
+            "-C",
+            "enc",
+            "-f",
+        ])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let sshd = Sshd::builder().authorize(public.trim()).start();
+    home.trust(&sshd);
+    home.write(
+        "ops.toml",
+        &format!("target = \"{}\"\n", sshd.destination()),
+    );
+
+    // No terminal: a clear refusal naming the key, exit 3, nothing run.
+    let out = home.ops().args(["exec", "--", "echo", "ran"]).run();
+    out.expect_code(3);
+    assert!(out.stderr.contains("id_ed25519"), "{}", out.stderr);
+    assert!(!out.stdout.contains("ran"));
+
+    let run_on_tty = |passphrase: &str| {
+        let line = format!(
+            "{} exec -- echo passphrase-accepted",
+            crate::support::ops::ops_binary().display()
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("TERM", "dumb")
+            .current_dir(home.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("util-linux script runs");
+        // Type the passphrase only once the prompt is on the screen, as a
+        // person would: type-ahead would be echoed by the terminal before
+        // ops turns echo off.
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut screen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !String::from_utf8_lossy(&screen).contains("Enter passphrase") {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(chunk) => screen.extend(chunk),
+                Err(_) => panic!("no prompt: {}", String::from_utf8_lossy(&screen)),
+            }
+        }
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(format!("{passphrase}\n").as_bytes())
+            .unwrap();
+        let status = child.wait().unwrap();
+        drop(stdin);
+        reader.join().unwrap();
+        screen.extend(rx.try_iter().flatten());
+        (status.code(), String::from_utf8_lossy(&screen).into_owned())
+    };
+    let (code, screen) = run_on_tty("open sesame");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("Enter passphrase for key"), "{screen}");
+    assert!(screen.contains("passphrase-accepted"), "{screen}");
+    assert!(
+        !screen.contains("open sesame"),
+        "the passphrase was echoed: {screen}"
+    );
+
+    let (code, screen) = run_on_tty("wrong");
+    assert_eq!(code, Some(3), "{screen}");
+    assert!(!screen.contains("passphrase-accepted"), "{screen}");
 }
