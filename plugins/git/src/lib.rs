@@ -66,7 +66,7 @@ impl SyncGuest for Git {
             let lines: Vec<String> = errors.into_iter().map(|e| e.message).collect();
             lines.join("; ")
         })?;
-        sync::run(&config, &request)
+        sync::run(&config, &request).map_err(|e| auth::explain_refusal(&config, e))
     }
 }
 
