@@ -8,6 +8,7 @@ mod build_failures;
 mod build_refs;
 mod build_security;
 mod build_spec;
+mod build_token;
 mod config;
 mod exec;
 mod infra;

@@ -38,7 +38,8 @@ pub const SERVICES: [&str; 3] = ["api", "worker", "web"];
 
 /// The values `ops` should see from `ops.toml`; tests change fields before
 /// a run. `$` is written as `$$` (ops.toml's literal dollar), except in
-/// `image.token`, written verbatim so that it can name a variable.
+/// `token` and `image.token`, written verbatim so that they can name a
+/// variable.
 #[derive(Debug, Clone)]
 pub struct BuildConfig {
     pub target: String,
@@ -49,6 +50,8 @@ pub struct BuildConfig {
     pub repo: String,
     pub ssh_key: Option<String>,
     pub known_hosts: Option<Vec<String>>,
+    /// `[build.git] token`, written verbatim (normally `$VAR`).
+    pub token: Option<String>,
     /// `None`: no `[build.image]` section.
     pub image: Option<ImageConfig>,
 }
@@ -90,6 +93,9 @@ impl BuildConfig {
         if let Some(lines) = &self.known_hosts {
             let lines: Vec<String> = lines.iter().map(|l| q(l)).collect();
             t.push_str(&format!("known_hosts = [{}]\n", lines.join(", ")));
+        }
+        if let Some(token) = &self.token {
+            t.push_str(&format!("token = {}\n", toml_string(token)));
         }
         if let Some(image) = &self.image {
             let services: Vec<String> = image.services.iter().map(|s| q(s)).collect();
@@ -203,6 +209,7 @@ impl BuildFixture {
             repo: origin.url(),
             ssh_key: None,
             known_hosts: None,
+            token: None,
             image: Some(ImageConfig {
                 dockerfile: "Dockerfile.prod".into(),
                 registry: registry.host(),

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod build;
 pub mod docker;
 pub mod git;
+pub mod git_http;
 pub mod home;
 pub mod http;
 pub mod ops;
