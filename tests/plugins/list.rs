@@ -74,7 +74,7 @@ fn lists_builtins_and_installed_plugins() {
         tmp.path(),
     );
     assert!(out.status.success());
-    let table = String::from_utf8(out.stderr).unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 5, "{table}");
     assert!(
@@ -87,6 +87,14 @@ fn lists_builtins_and_installed_plugins() {
     );
     let docker_sha = sha(&dist.join("docker.wasm"));
     assert!(lines[3].contains(&docker_sha[..12]), "{table}");
+
+    // The listing is the command's result: -q does not hide it.
+    let quiet = ops(
+        &["-q", "plugin", "list", "-f", "/nonexistent/ops.toml"],
+        tmp.path(),
+    );
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8(quiet.stdout).unwrap(), table);
 }
 
 #[test]
@@ -101,9 +109,11 @@ fn a_broken_installed_plugin_fails_the_listing_with_exit_8() {
         tmp.path(),
     );
     assert_eq!(out.status.code(), Some(8));
+    let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stdout.contains("git "), "{stdout}");
     assert!(
-        stderr.contains("git ") && stderr.contains("error: plugin bad is not a valid ops plugin"),
+        stderr.contains("error: plugin bad is not a valid ops plugin"),
         "{stderr}"
     );
 }

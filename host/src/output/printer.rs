@@ -161,6 +161,12 @@ impl Printer {
         });
     }
 
+    /// A command's result for people (a table, a listing): stdout, shown
+    /// even with `-q`, since it is what the command was run for.
+    pub fn data(&self, text: &str) {
+        self.write_stdout_line(&self.redactor.redact(text));
+    }
+
     /// Shown only with `-v`: what ops is doing under the hood.
     pub fn debug(&self, message: impl AsRef<str>) {
         if self.is_verbose() && self.format == Format::Human {

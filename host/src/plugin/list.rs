@@ -45,7 +45,7 @@ pub async fn run(file: &Path, printer: &Printer) -> Result<Exit, Failure> {
 
     match printer.format() {
         Format::Json => rows.iter().for_each(|row| printer.emit(row)),
-        Format::Human => printer.info(table(&rows)),
+        Format::Human => printer.data(&table(&rows)),
     }
     if failures.is_empty() {
         return Ok(Exit::Success);
