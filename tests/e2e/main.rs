@@ -5,6 +5,7 @@
 mod support;
 
 mod build_failures;
+mod build_lock;
 mod build_refs;
 mod build_security;
 mod build_spec;

@@ -13,6 +13,7 @@
 //! and exits 130.
 
 pub mod job;
+mod lock;
 pub mod plan;
 mod plugins;
 mod project;

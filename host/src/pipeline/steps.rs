@@ -30,6 +30,8 @@ impl Run<'_> {
         let node: Arc<dyn RemoteNode> = Arc::new(self.session.clone());
         let ctx = self.plugins.context.clone().with_node(node);
 
+        // Held until the run ends, however it ends.
+        let _lock = super::lock::acquire(self.session, &self.job.path, self.printer).await?;
         self.sync(&ctx).await?;
         self.build_command().await?;
         let images = match (&self.job.images, &self.plugins.images) {
