@@ -3,6 +3,7 @@
 # session) against plain `rsync -az -e ssh` to the same node, in one run.
 #
 #   bench/push_sync.sh [FILES] [TOTAL_MB]     defaults: 10000 files, 200 MB
+#   OPS_BIN=target/release/ops bench/push_sync.sh   measure another ops binary
 #
 # Uses the quick start's throwaway node (scripts/quickstart.sh --setup-only).
 # Three cases, each for both tools: the initial sync, a re-sync with no
@@ -19,11 +20,16 @@ WORK="${OPS_BENCH_DIR:-/tmp/ops-bench-push}"
 ALIAS="ops-quickstart"
 
 "$ROOT/scripts/quickstart.sh" --setup-only >/dev/null
-OPS="$QS_DIR/bin/ops"
+OPS_BIN="$(realpath "${OPS_BIN:-$ROOT/target/debug/ops}")"
+# ops with the quick start's private HOME (its ssh config and known_hosts).
+OPS="$WORK/ops"
 SSH_CONFIG="$QS_DIR/home/.ssh/config"
 
 rm -rf "$WORK"
 mkdir -p "$WORK/tree" "$WORK/node"
+printf '#!/bin/sh\nunset SSH_AUTH_SOCK\nHOME=%s exec %s "$@"\n' "$QS_DIR/home" "$OPS_BIN" >"$OPS"
+chmod +x "$OPS"
+echo "==> ops binary: $OPS_BIN"
 echo "==> generating $FILES files, $TOTAL_MB MB in $WORK/tree"
 python3 - "$WORK/tree" "$FILES" "$TOTAL_MB" <<'PY'
 import os, random, sys
