@@ -166,27 +166,22 @@ impl SyncStrategy {
             convert::readable_paths(request.section),
             |b, store| { b.ops_plugin_sync().call_sync(&mut store, &wit) }
         );
-        match result {
-            Err(e) => Err(inner.call_error(op, &store, e)),
-            Ok(Err(message)) => Err(inner.failed(op, &store, message)),
-            Ok(Ok(outcome)) => {
-                if let Some(commit) = &outcome.commit {
-                    let hex = commit.bytes().all(|b| b.is_ascii_hexdigit());
-                    if !(hex && (commit.len() == 40 || commit.len() == 64)) {
-                        return Err(PluginError::Contract {
-                            plugin: inner.name.clone(),
-                            message: format!(
-                                "sync reported {commit:?} as the commit, which is not a commit id"
-                            ),
-                        });
-                    }
-                }
-                Ok(SyncOutcome {
-                    commit: outcome.commit,
-                    summary: outcome.summary,
-                })
+        let outcome = inner.settle(op, &store, result)?;
+        if let Some(commit) = &outcome.commit {
+            let hex = commit.bytes().all(|b| b.is_ascii_hexdigit());
+            if !(hex && (commit.len() == 40 || commit.len() == 64)) {
+                return Err(PluginError::Contract {
+                    plugin: inner.name.clone(),
+                    message: format!(
+                        "sync reported {commit:?} as the commit, which is not a commit id"
+                    ),
+                });
             }
         }
+        Ok(SyncOutcome {
+            commit: outcome.commit,
+            summary: outcome.summary,
+        })
     }
 }
 
@@ -250,26 +245,20 @@ impl RegistryAuth {
                     .call_get_credentials(&mut store, &config, registry)
             }
         );
-        match result {
-            Err(e) => Err(inner.call_error(op, &store, e)),
-            Ok(Err(message)) => Err(inner.failed(op, &store, message)),
-            Ok(Ok(c)) => {
-                ctx.redactor.add(&c.secret);
-                if c.registry.trim().is_empty() || c.username.is_empty() || c.secret.is_empty() {
-                    return Err(PluginError::Contract {
-                        plugin: inner.name.clone(),
-                        message:
-                            "it returned credentials with an empty registry, username or secret"
-                                .into(),
-                    });
-                }
-                Ok(Credentials {
-                    registry: c.registry,
-                    username: c.username,
-                    secret: c.secret,
-                })
-            }
+        let c = inner.settle(op, &store, result)?;
+        ctx.redactor.add(&c.secret);
+        if c.registry.trim().is_empty() || c.username.is_empty() || c.secret.is_empty() {
+            return Err(PluginError::Contract {
+                plugin: inner.name.clone(),
+                message: "it returned credentials with an empty registry, username or secret"
+                    .into(),
+            });
         }
+        Ok(Credentials {
+            registry: c.registry,
+            username: c.username,
+            secret: c.secret,
+        })
     }
 }
 
@@ -339,11 +328,7 @@ impl ImageBuilder {
             convert::readable_paths(section),
             |b, store| { b.ops_plugin_image().call_login(&mut store, &config, &wit) }
         );
-        match result {
-            Err(e) => Err(inner.call_error(op, &store, e)),
-            Ok(Err(message)) => Err(inner.failed(op, &store, message)),
-            Ok(Ok(())) => Ok(()),
-        }
+        inner.settle(op, &store, result)
     }
 
     pub async fn build(
@@ -368,11 +353,7 @@ impl ImageBuilder {
             convert::readable_paths(request.section),
             |b, store| { b.ops_plugin_image().call_build(&mut store, &wit) }
         );
-        match result {
-            Err(e) => Err(inner.call_error(op, &store, e)),
-            Ok(Err(message)) => Err(inner.failed(op, &store, message)),
-            Ok(Ok(())) => Ok(()),
-        }
+        inner.settle(op, &store, result)
     }
 
     /// Pushes and returns the manifest digest (`sha256:<64 hex>`).
@@ -395,21 +376,16 @@ impl ImageBuilder {
             convert::readable_paths(request.section),
             |b, store| { b.ops_plugin_image().call_push(&mut store, &wit) }
         );
-        match result {
-            Err(e) => Err(inner.call_error(op, &store, e)),
-            Ok(Err(message)) => Err(inner.failed(op, &store, message)),
-            Ok(Ok(outcome)) => {
-                let valid = outcome.digest.strip_prefix("sha256:").is_some_and(|h| {
-                    h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-                });
-                if !valid {
-                    return Err(PluginError::Contract {
-                        plugin: inner.name.clone(),
-                        message: format!("push returned {:?}, not a sha256 digest", outcome.digest),
-                    });
-                }
-                Ok(outcome.digest)
-            }
+        let outcome = inner.settle(op, &store, result)?;
+        let valid = outcome.digest.strip_prefix("sha256:").is_some_and(|h| {
+            h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        });
+        if !valid {
+            return Err(PluginError::Contract {
+                plugin: inner.name.clone(),
+                message: format!("push returned {:?}, not a sha256 digest", outcome.digest),
+            });
         }
+        Ok(outcome.digest)
     }
 }

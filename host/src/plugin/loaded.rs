@@ -163,6 +163,21 @@ impl PluginInner {
 
     /// A plugin's own error, with the capability refusals that probably
     /// caused it.
+    /// The result of an export call as the host sees it: a trap or limit
+    /// (`call_error`), the plugin's own failure (`failed`), or its value.
+    pub(crate) fn settle<T>(
+        &self,
+        operation: Operation,
+        store: &Store<PluginState>,
+        result: Result<Result<T, String>, wasmtime::Error>,
+    ) -> Result<T, PluginError> {
+        match result {
+            Err(e) => Err(self.call_error(operation, store, e)),
+            Ok(Err(message)) => Err(self.failed(operation, store, message)),
+            Ok(Ok(value)) => Ok(value),
+        }
+    }
+
     pub(crate) fn failed(
         &self,
         operation: Operation,
