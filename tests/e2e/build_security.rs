@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use crate::support::build::{json_events, BuildFixture, TOKEN_VAR};
+use crate::support::build::{all_argv, json_events, BuildFixture, TOKEN_VAR};
 use crate::support::git;
 use crate::support::ops::OpsOutput;
 
@@ -319,20 +319,6 @@ fn git_over_ssh_with_a_deploy_key_leaves_no_key_behind() {
         );
     }
     assert!(fx.node_tmp_entries().is_empty());
-}
-
-/// Every pid's command line, joined, for a quick search.
-fn all_argv() -> String {
-    let mut all = String::new();
-    if let Ok(entries) = fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            if let Ok(bytes) = fs::read(entry.path().join("cmdline")) {
-                all.push_str(&String::from_utf8_lossy(&bytes).replace('\0', " "));
-                all.push('\n');
-            }
-        }
-    }
-    all
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::support::build::{json_events, BuildFixture};
+use crate::support::build::{all_argv, json_events, BuildFixture};
 use crate::support::git::{self, GitOrigin};
 use crate::support::git_http::{basic_authorization, GitHttpServer};
 use crate::support::ops::{wait, OpsOutput};
@@ -18,20 +18,6 @@ use crate::support::registry::random_hex;
 
 /// The variable ops.toml names for the git token.
 const GIT_TOKEN_VAR: &str = "OPS_TEST_GIT_TOKEN";
-
-/// Every pid's command line, joined, for a quick search.
-fn all_argv() -> String {
-    let mut all = String::new();
-    if let Ok(entries) = fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            if let Ok(bytes) = fs::read(entry.path().join("cmdline")) {
-                all.push_str(&String::from_utf8_lossy(&bytes).replace('\0', " "));
-                all.push('\n');
-            }
-        }
-    }
-    all
-}
 
 /// A fixture whose origin is served over http://127.0.0.1 by a server that
 /// accepts `token` only, and whose ops.toml names `$OPS_TEST_GIT_TOKEN`.
