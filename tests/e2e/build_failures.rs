@@ -204,3 +204,36 @@ fn interrupted_run_removes_the_registry_login() {
     // The push step never started, so nothing reached the registry.
     fx.assert_nothing_pushed();
 }
+
+/// Even when ops itself is killed outright (SIGKILL: no cleanup code runs),
+/// the registry login does not outlive the run: the scratch directory's
+/// guardian on the node removes it as soon as the connection goes.
+#[test]
+fn killed_ops_leaves_no_registry_login_behind() {
+    let fx = BuildFixture::new();
+    fx.write_config();
+    let mut child = fx.ops().args(["build", "-j", "1"]).spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let logged_in = loop {
+        if !BuildFixture::files_containing(&[&fx.node_tmp()], "auths").is_empty() {
+            break true;
+        }
+        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(logged_in, "never saw the registry login on the node");
+    // SAFETY: signalling a child this test spawned and has not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !fx.node_tmp_entries().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the docker config with the login survived a killed ops: {:?}",
+            fx.node_tmp_entries()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -16,6 +16,7 @@ mod error;
 pub mod host_config;
 pub mod known_hosts;
 mod passphrase;
+mod scratch;
 mod session;
 mod stdin;
 pub mod wrapper;

@@ -85,7 +85,7 @@ struct Inner {
 
 #[derive(Default)]
 struct Scratch {
-    root: Option<String>,
+    root: Option<super::scratch::ScratchRoot>,
     dirs: HashMap<String, String>,
 }
 
@@ -352,10 +352,15 @@ impl Session {
             scratch.root.take()
         };
         if let Some(root) = root {
-            let _ = self
-                .inner
-                .control(&format!("rm -rf -- {}", quote(&root)))
-                .await;
+            let dir = root.dir.clone();
+            // The guardian removes it; if it could not (killed mid-way, a
+            // stuck channel), remove it directly.
+            if !root.remove().await {
+                let _ = self
+                    .inner
+                    .control(&format!("rm -rf -- {}", quote(&dir)))
+                    .await;
+            }
         }
     }
 
@@ -383,22 +388,12 @@ impl Session {
             return Ok(dir.clone());
         }
         let root = match &scratch.root {
-            Some(root) => root.clone(),
+            Some(root) => root.dir.clone(),
             None => {
-                let made = self
-                    .capture(&RemoteCommand::new("sh").args([
-                        "-c",
-                        "umask 077 && mktemp -d \"${TMPDIR:-/tmp}/ops.XXXXXXXXXX\"",
-                    ]))
-                    .await?;
-                let root = made.trim().to_owned();
-                if !root.starts_with('/') {
-                    return Err(RemoteError::Protocol(format!(
-                        "mktemp printed {root:?} instead of a directory"
-                    )));
-                }
-                scratch.root = Some(root.clone());
-                root
+                let root = super::scratch::ScratchRoot::create(self.clone()).await?;
+                let dir = root.dir.clone();
+                scratch.root = Some(root);
+                dir
             }
         };
         let dir = format!("{root}/{name}");
