@@ -57,14 +57,6 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Remote-shell program for rsync while `ops build` runs (internal)
-    #[command(name = "__relay", hide = true)]
-    Relay {
-        socket: PathBuf,
-        /// `[-l USER] HOST COMMAND...`, as rsync passes them
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
 }
 
 /// Options shared by every command that reaches the build node.

@@ -29,7 +29,23 @@ Exit codes:
   130  interrupted (Ctrl-C); remote work was stopped
   ops exec exits with the remote command's status (128+N for signal N).";
 
+/// The argument that makes `ops` rsync's remote-shell program
+/// (`ops __relay SOCKET [-l USER] HOST COMMAND...`). Kept out of the clap
+/// definitions so that help and shell completions never offer it.
+pub const RELAY_ARG: &str = "__relay";
+
 pub fn main() -> ExitCode {
+    // The relay is a byte pipe for rsync: no printer, no async runtime.
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next().as_deref() == Some(std::ffi::OsStr::new(RELAY_ARG)) {
+        let socket = argv
+            .next()
+            .map(std::path::PathBuf::from)
+            .unwrap_or_default();
+        let rest: Vec<String> = argv.map(|a| a.to_string_lossy().into_owned()).collect();
+        return crate::relay::client::run(&socket, &rest);
+    }
+
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -41,11 +57,6 @@ pub fn main() -> ExitCode {
             };
         }
     };
-
-    // The relay is a byte pipe for rsync: no printer, no async runtime.
-    if let Command::Relay { socket, args } = &cli.command {
-        return crate::relay::client::run(socket, args);
-    }
 
     let format = match cli.global.output {
         OutputFormat::Human => Format::Human,
@@ -92,7 +103,6 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
             .await
             .map(Into::into),
-        Command::Relay { socket, args } => Ok(crate::relay::client::run(&socket, &args)),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "ops", &mut std::io::stdout());
@@ -104,6 +114,22 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn completions_cover_the_commands_and_hide_the_relay() {
+        for shell in [clap_complete::Shell::Bash, clap_complete::Shell::Zsh] {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ops", &mut out);
+            let script = String::from_utf8(out).unwrap();
+            for word in ["build", "exec", "plugin", "--no-push", "--jobs"] {
+                assert!(script.contains(word), "{shell:?} completion lacks {word}");
+            }
+            assert!(
+                !script.contains("__relay"),
+                "{shell:?} offers the internal relay"
+            );
+        }
+    }
 
     #[test]
     fn exit_code_help_matches_the_enum() {

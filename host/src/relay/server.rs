@@ -67,7 +67,11 @@ impl RelayServer {
                 "the ops executable's path {exe:?} contains whitespace, which rsync's -e cannot carry"
             )));
         }
-        Ok(format!("{exe} __relay {}", self.socket.display()))
+        Ok(format!(
+            "{exe} {} {}",
+            crate::cli::RELAY_ARG,
+            self.socket.display()
+        ))
     }
 }
 
