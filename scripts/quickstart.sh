@@ -58,7 +58,7 @@ ops_log "building ops (cargo build, debug profile)"
 (cd "$OPS_REPO_ROOT" && cargo build --package ops) || ops_die "cargo build failed"
 OPS_BIN="$OPS_REPO_ROOT/target/debug/ops"
 
-mkdir -p "$QS_DIR" "$QS_HOME/.ssh" "$NODE_DIR/builds" "$REG_DIR" "$QS_DIR/origin" "$QS_DIR/bin"
+mkdir -p "$QS_DIR" "$QS_HOME/.ssh" "$NODE_DIR/builds" "$NODE_DIR/home" "$REG_DIR" "$QS_DIR/origin" "$QS_DIR/bin"
 chmod 700 "$QS_DIR" "$QS_HOME" "$QS_HOME/.ssh"
 
 # --- the build node: sshd on 127.0.0.1 --------------------------------------
@@ -91,6 +91,10 @@ else
 		StrictModes no
 		PrintMotd no
 		LogLevel VERBOSE
+		# Sessions get a home of their own, so the node does not depend on
+		# this machine's dotfiles (a slow shell profile would slow every
+		# remote step) and leaves nothing in the real home.
+		SetEnv HOME=$NODE_DIR/home
 	EOF
 	# sshd's privilege separation directory; init systems create it, so
 	# machines without one may lack it.
