@@ -32,6 +32,7 @@ pub struct ImageJob {
     pub dockerfile: String,
     /// `binary_arg`; without it every image gets the same build.
     pub binary_arg: Option<String>,
+    /// `registry`, else the host part of `prefix` (as docker reads it).
     pub registry: Option<String>,
     /// Whether `token` is set, so a registry login is needed before pushing.
     pub login: bool,
@@ -232,10 +233,15 @@ fn image_job(
         .clone()
         .unwrap_or_else(|| DEFAULT_DOCKERFILE.to_owned());
     let plans = plan::plan_images(prefix, services, args.service.as_deref(), &args.tag)?;
+    // Like docker: without `registry`, the registry is the prefix's host.
+    let registry = image
+        .registry
+        .clone()
+        .or_else(|| Some(plan::registry_of(prefix).to_owned()));
     Ok(ImageJob {
         dockerfile,
         binary_arg: image.binary_arg.clone(),
-        registry: image.registry.clone(),
+        registry,
         login: image.token.is_some(),
         plans,
         section: image.section.clone(),
@@ -345,6 +351,16 @@ services = ["api", "worker", "web"]
         let e = error("project = \"x\"\n", "build");
         assert!(e.starts_with("ops.toml:1:1:"), "{e}");
         assert!(e.contains("build"), "{e}");
+    }
+
+    #[test]
+    fn registry_defaults_to_the_prefix_host() {
+        let text = SPEC_EXAMPLE.replace("registry = \"ghcr.io\"\n", "");
+        let job = BuildJob::new(&config(&text), &args("build")).unwrap();
+        assert_eq!(job.images.unwrap().registry.as_deref(), Some("ghcr.io"));
+        let text = text.replace("ghcr.io/org/project", "org/project");
+        let job = BuildJob::new(&config(&text), &args("build")).unwrap();
+        assert_eq!(job.images.unwrap().registry.as_deref(), Some("docker.io"));
     }
 
     #[test]

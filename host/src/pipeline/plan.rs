@@ -130,6 +130,18 @@ pub fn is_valid_image_prefix(prefix: &str) -> bool {
     any
 }
 
+/// The registry an image prefix lives in, read as docker reads a reference:
+/// the first component when it looks like a host (has a '.' or ':', or is
+/// `localhost`), else Docker Hub.
+pub fn registry_of(prefix: &str) -> &str {
+    match prefix.split_once('/') {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            first
+        }
+        _ => "docker.io",
+    }
+}
+
 /// Picks the images to build: all services, or the one `--service` names.
 pub fn plan_images(
     prefix: &str,
@@ -253,6 +265,15 @@ mod tests {
         ] {
             assert!(validate_ref(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn registry_hosts_of_prefixes() {
+        assert_eq!(registry_of("ghcr.io/org/project"), "ghcr.io");
+        assert_eq!(registry_of("127.0.0.1:5000/demo"), "127.0.0.1:5000");
+        assert_eq!(registry_of("localhost/x"), "localhost");
+        assert_eq!(registry_of("org/project"), "docker.io");
+        assert_eq!(registry_of("project"), "docker.io");
     }
 
     #[test]
