@@ -159,7 +159,14 @@ fn fresh_node(exists: bool) -> Arc<Recorder> {
     Arc::new(Recorder::new(move |cmd| {
         let args: Vec<&str> = cmd.args.iter().map(String::as_str).collect();
         match (cmd.program.as_str(), args.as_slice()) {
-            ("test", ["-d", _]) => Reply::code(if exists { 0 } else { 1 }),
+            // The fetch-or-clone script says when it found a clone.
+            ("sh", ["-c", script, "sh", path, ..]) if script.contains("git clone") => {
+                if exists {
+                    Reply::stdout(&format!("updating the existing clone in {path}\n"))
+                } else {
+                    Reply::ok()
+                }
+            }
             ("git", ["-C", _, "symbolic-ref", ..]) => Reply::stdout("refs/remotes/origin/main\n"),
             ("git", ["-C", _, "rev-parse", "--verify", "--quiet", rev]) => match *rev {
                 "refs/remotes/origin/main^{commit}" => Reply::stdout(&format!("{SHA}\n")),
@@ -218,24 +225,33 @@ async fn sync_clones_with_the_deploy_key_in_scratch_only() {
         matches!(&calls[2], Call::Write { path, mode: 0o600, .. } if *path == format!("{scratch}/known_hosts"))
     );
 
+    // Three round trips: fetch or clone, resolve the ref, check out.
+    let commands = node.commands();
+    assert_eq!(commands.len(), 4, "{:?}", node.argv());
+    let script_args = |i: usize| commands[i].args[3..].to_vec();
+    assert!(commands[0].args[1].contains("git clone --no-checkout --origin origin"));
+    assert_eq!(script_args(0), ["/opt/b/p", "git@git.example.com:org/repo"]);
     assert_eq!(
-        node.argv(),
+        node.argv()[1..3],
         [
-            "test -d /opt/b/p/.git".to_owned(),
-            "git clone --no-checkout --origin origin -- git@git.example.com:org/repo /opt/b/p"
-                .to_owned(),
             "git -C /opt/b/p symbolic-ref --quiet refs/remotes/origin/HEAD".to_owned(),
             "git -C /opt/b/p rev-parse --verify --quiet refs/remotes/origin/main^{commit}"
                 .to_owned(),
-            format!("git -C /opt/b/p checkout --force --detach {SHA}"),
-            format!("git -C /opt/b/p reset --hard {SHA}"),
-            "git -C /opt/b/p clean -ffd".to_owned(),
-            "git -C /opt/b/p submodule sync --recursive".to_owned(),
-            "git -C /opt/b/p submodule update --init --recursive --force".to_owned(),
         ]
     );
-    let commands = node.commands();
-    let clone = &commands[1];
+    let check_out = &commands[3].args[1];
+    for step in [
+        "checkout --quiet --force --detach \"$commit\"",
+        "reset --quiet --hard \"$commit\"",
+        "clean -ffdq",
+        "submodule --quiet sync --recursive",
+        "submodule update --init --recursive --force",
+    ] {
+        assert!(check_out.contains(step), "{step} missing from {check_out}");
+    }
+    // An SSH origin is not a local path: git's file-transport rule stays.
+    assert_eq!(script_args(3), ["/opt/b/p", SHA]);
+    let clone = &commands[0];
     let ssh = clone
         .env
         .iter()
@@ -249,9 +265,10 @@ async fn sync_clones_with_the_deploy_key_in_scratch_only() {
         )
     );
     assert!(!ssh.contains("StrictHostKeyChecking=no"));
-    // Network commands carry the auth env; local ones do not need it.
-    assert!(commands[8].env.iter().any(|(k, _)| k == "GIT_SSH_COMMAND"));
-    assert!(commands[4].env.is_empty());
+    // Network commands carry the auth env (submodules fetch too); local
+    // look-ups do not need it.
+    assert!(commands[3].env.iter().any(|(k, _)| k == "GIT_SSH_COMMAND"));
+    assert!(commands[2].env.is_empty());
     for cmd in &commands {
         for arg in &cmd.args {
             assert!(!arg.contains("secret-key-material"), "key in argv: {arg}");
@@ -284,29 +301,26 @@ async fn sync_fetches_a_tag_with_the_token_only_in_env() {
         .unwrap();
     assert_eq!(outcome.commit.as_deref(), Some(TAG_SHA));
     let argv = node.argv();
+    let commands = node.commands();
+    assert!(commands[0].args[1].contains("remote set-url origin \"$repo\""));
+    assert!(commands[0].args[1].contains("fetch --prune --tags --force origin"));
+    assert_eq!(
+        commands[0].args[3..],
+        ["/opt/b/p", "https://git.example.com/org/repo.git"]
+    );
     assert_eq!(
         argv[1],
-        "git -C /opt/b/p remote set-url origin https://git.example.com/org/repo.git"
-    );
-    assert_eq!(
-        argv[2],
-        "git -C /opt/b/p fetch --prune --tags --force origin"
-    );
-    assert_eq!(
-        argv[3],
         "git -C /opt/b/p rev-parse --verify --quiet refs/remotes/origin/v1.2.0^{commit}"
     );
     assert_eq!(
-        argv[4],
+        argv[2],
         "git -C /opt/b/p rev-parse --verify --quiet refs/tags/v1.2.0^{commit}"
     );
-    assert_eq!(
-        argv[5],
-        format!("git -C /opt/b/p checkout --force --detach {TAG_SHA}")
-    );
+    assert!(commands[3].args[1].contains("checkout --quiet --force --detach"));
+    assert_eq!(commands[3].args[3..], ["/opt/b/p", TAG_SHA]);
 
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{token}"));
-    let fetch = &node.commands()[2];
+    let fetch = &node.commands()[0];
     assert!(fetch.env.contains(&("GIT_CONFIG_COUNT".into(), "1".into())));
     assert!(fetch.env.contains(&(
         "GIT_CONFIG_KEY_0".into(),
@@ -352,7 +366,7 @@ async fn sync_of_a_missing_ref_names_it() {
         "git: failed to sync: ref `no-such-branch` not found in /srv/git/repo.git: it is not a branch, tag or commit there"
     );
     assert_eq!(ExitStatusOf::exit(&err), Exit::Sync);
-    assert!(!node.argv().iter().any(|a| a.contains("checkout")));
+    assert!(!node.argv().iter().any(|a| a.contains("checkout --quiet")));
 
     let err = git
         .sync(

@@ -20,17 +20,7 @@ pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, Str
         auth: &auth,
     };
 
-    let existing = git.has_repository()?;
-    if existing {
-        git.run(&["remote", "set-url", "origin", &config.repo], false, None)?;
-        git.run(
-            &["fetch", "--prune", "--tags", "--force", "origin"],
-            true,
-            Some("git"),
-        )?;
-    } else {
-        git.clone(&config.repo)?;
-    }
+    let existing = git.fetch_or_clone(&config.repo)?;
 
     let (what, commit) = match (&request.git_ref, &request.branch) {
         (Some(r), _) => (r.clone(), git.resolve_ref(r, &config.repo)?),
@@ -64,22 +54,16 @@ pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, Str
         }
     };
 
-    git.run(&["checkout", "--force", "--detach", &commit], false, None)?;
-    git.run(&["reset", "--hard", &commit], false, None)?;
-    // Untracked files go, ignored ones (target/, node_modules/) stay warm.
-    git.run(&["clean", "-ffd"], false, None)?;
-    git.run(&["submodule", "sync", "--recursive"], false, None)?;
     // Since git 2.38.1 submodules may not use the file transport unless
     // allowed, which breaks relative submodule URLs of an origin that is a
     // path on the node. The user chose that path, so its neighbours are as
     // trusted as the origin itself; other origins keep git's default.
-    let mut update = Vec::new();
-    if config.kind == UrlKind::Local {
-        update.extend(["-c", "protocol.file.allow=always"]);
-    }
-    update.extend(["submodule", "update", "--init", "--recursive", "--force"]);
-    git.run(&update, true, Some("git"))?;
-
+    let file_transport: &[&str] = if config.kind == UrlKind::Local {
+        &["-c", "protocol.file.allow=always"]
+    } else {
+        &[]
+    };
+    git.check_out(&commit, file_transport)?;
     let short = &commit[..commit.len().min(12)];
     Ok(SyncOutcome {
         summary: format!("{what} @ {short}"),
@@ -99,44 +83,64 @@ fn check_ref_name(what: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What FETCH_OR_CLONE prints first when the clone exists.
+const UPDATING: &str = "updating the existing clone";
+
+const FETCH_OR_CLONE: &str = r#"p=$1 repo=$2
+if [ -d "$p/.git" ]; then
+    echo "updating the existing clone in $p"
+    git -C "$p" remote set-url origin "$repo" || exit
+    exec git -C "$p" fetch --prune --tags --force origin
+fi
+exec git clone --no-checkout --origin origin -- "$repo" "$p""#;
+
+const CHECK_OUT: &str = r#"p=$1 commit=$2
+shift 2
+git -C "$p" checkout --quiet --force --detach "$commit" &&
+    git -C "$p" reset --quiet --hard "$commit" &&
+    git -C "$p" clean -ffdq &&
+    git -C "$p" submodule --quiet sync --recursive &&
+    git -C "$p" "$@" submodule update --init --recursive --force"#;
+
 struct Git<'a> {
     path: &'a str,
     auth: &'a [(String, String)],
 }
 
 impl Git<'_> {
-    fn has_repository(&self) -> Result<bool, String> {
-        let out = exec(ExecRequest {
-            program: "test".into(),
-            args: vec!["-d".into(), format!("{}/.git", self.path)],
-            env: Vec::new(),
-            cwd: None,
-            stdin: None,
-            label: None,
-        })?;
-        Ok(matches!(out.status, ExitStatus::Code(0)))
+    /// Fetches into the existing clone at the path, or clones there; one
+    /// round trip either way. True when the clone existed.
+    fn fetch_or_clone(&self, repo: &str) -> Result<bool, String> {
+        let out = self.script(FETCH_OR_CLONE, &[repo])?;
+        let existing = String::from_utf8_lossy(&out.stdout).starts_with(UPDATING);
+        check(&out, if existing { "git fetch" } else { "git clone" })?;
+        Ok(existing)
     }
 
-    fn clone(&self, repo: &str) -> Result<(), String> {
-        let out = exec(ExecRequest {
-            program: "git".into(),
-            args: [
-                "clone",
-                "--no-checkout",
-                "--origin",
-                "origin",
-                "--",
-                repo,
-                self.path,
-            ]
-            .map(String::from)
-            .to_vec(),
+    /// Checks out `commit` exactly (tracked files reset, untracked ones
+    /// removed, ignored ones such as target/ kept warm) with its
+    /// submodules, in one round trip.
+    fn check_out(&self, commit: &str, submodule_options: &[&str]) -> Result<(), String> {
+        let mut args = vec![commit];
+        args.extend_from_slice(submodule_options);
+        let out = self.script(CHECK_OUT, &args)?;
+        check(&out, &format!("git checkout of {commit}"))
+    }
+
+    /// Runs one of the scripts below with `$1` = the path and the rest as
+    /// `$2...`, with the credentials' environment and live output.
+    fn script(&self, script: &str, args: &[&str]) -> Result<ExecOutput, String> {
+        let mut argv = vec!["-c".to_owned(), script.to_owned(), "sh".to_owned()];
+        argv.push(self.path.to_owned());
+        argv.extend(args.iter().map(|a| (*a).to_owned()));
+        exec(ExecRequest {
+            program: "sh".into(),
+            args: argv,
             env: self.auth.to_vec(),
             cwd: None,
             stdin: None,
             label: Some("git".into()),
-        })?;
-        check(&out, "git clone")
+        })
     }
 
     /// `git -C PATH ARGS`; `remote` adds the credentials' environment.
