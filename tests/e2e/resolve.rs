@@ -434,7 +434,7 @@ fn encrypted_key_prompts_on_a_terminal_and_explains_without_one() {
         });
         let mut screen = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !String::from_utf8_lossy(&screen).contains("Enter passphrase") {
+        while !String::from_utf8_lossy(&screen).contains("': ") {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(chunk) => screen.extend(chunk),

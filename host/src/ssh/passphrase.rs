@@ -22,11 +22,13 @@ pub fn ask(key: &Path) -> Option<String> {
     let mut silent = saved;
     silent.c_lflag &= !libc::ECHO;
     silent.c_lflag |= libc::ECHONL;
+    // Echo goes off before the prompt appears, so that nothing typed in
+    // answer to the prompt can ever be echoed.
+    // SAFETY: fd is open for the lifetime of `tty`; both structs are valid.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &silent) };
     let mut out = &tty;
     let _ = write!(out, "Enter passphrase for key '{}': ", key.display());
     let _ = out.flush();
-    // SAFETY: fd is open for the lifetime of `tty`; both structs are valid.
-    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &silent) };
     let mut line = String::new();
     let read = BufReader::new(&tty).read_line(&mut line);
     // SAFETY: as above; restores what tcgetattr returned.
