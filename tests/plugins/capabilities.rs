@@ -177,5 +177,11 @@ async fn an_installed_plugin_replaces_the_builtin_with_only_its_grants() {
         err.to_string().contains("git clone failed (exit code 1)"),
         "{err}"
     );
-    assert_eq!(node.argv()[0], "test -d /p/.git");
+    let first = &node.commands()[0];
+    assert_eq!(first.program, "sh");
+    assert!(
+        first.args[1].contains("git clone --no-checkout"),
+        "{first:?}"
+    );
+    assert_eq!(first.args[3..], ["/p", "/srv/repo.git"]);
 }
