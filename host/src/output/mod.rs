@@ -5,9 +5,11 @@
 //! or a remote command cannot be printed back.
 
 mod event;
+mod live;
 mod printer;
 mod redact;
 
 pub use event::{Event, ImageSummary};
+pub use live::LiveOutput;
 pub use printer::{Format, LineSplitter, Printer, Verbosity};
 pub use redact::Redactor;

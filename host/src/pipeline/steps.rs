@@ -7,9 +7,9 @@ use anyhow::anyhow;
 
 use crate::exit::{Exit, Failure};
 use crate::node::NodeTarget;
-use crate::output::{Event, ImageSummary, LineSplitter, Printer};
+use crate::output::{Event, ImageSummary, LiveOutput, Printer};
 use crate::plugin::{BuildRequest, PushRequest, SyncRequest};
-use crate::remote::{OutputSink, RemoteCommand, RemoteError, RemoteNode};
+use crate::remote::{RemoteCommand, RemoteError, RemoteNode};
 use crate::ssh::{Session, Stdin};
 
 use super::job::{BuildJob, ImageJob};
@@ -80,12 +80,13 @@ impl Run<'_> {
         let remote = RemoteCommand::new("sh")
             .args(["-c", command.as_str()])
             .cwd(self.job.path.clone());
-        let mut output = Labelled::new("build", self.printer.clone());
+        let mut output = LiveOutput::new(Some("build".into()), self.printer.clone());
         let result = self
             .session
             .run(&remote, Stdin::Bytes(None), &mut output)
             .await;
-        output.finish();
+        // Only shown, not inspected: the output is already on the screen.
+        let _ = output.finish();
         let exit = result.map_err(remote_failure)?;
         if !exit.success() {
             return Err(Failure::new(
@@ -323,55 +324,6 @@ fn plural(n: usize, what: &str) -> String {
         format!("1 {what}")
     } else {
         format!("{n} {what}s")
-    }
-}
-
-/// Streams a remote program's output line by line under a label.
-struct Labelled {
-    label: String,
-    printer: Arc<Printer>,
-    stdout: LineSplitter,
-    stderr: LineSplitter,
-}
-
-impl Labelled {
-    fn new(label: &str, printer: Arc<Printer>) -> Labelled {
-        Labelled {
-            label: label.to_owned(),
-            printer,
-            stdout: LineSplitter::default(),
-            stderr: LineSplitter::default(),
-        }
-    }
-
-    fn emit(label: &str, printer: &Printer, stream: &str, line: &str) {
-        printer.emit(&Event::Output {
-            label: label.to_owned(),
-            stream: stream.to_owned(),
-            line: line.to_owned(),
-        });
-    }
-
-    fn finish(&mut self) {
-        let (label, printer) = (&self.label, &self.printer);
-        self.stdout
-            .finish(|line| Self::emit(label, printer, "stdout", line));
-        self.stderr
-            .finish(|line| Self::emit(label, printer, "stderr", line));
-    }
-}
-
-impl OutputSink for Labelled {
-    fn stdout(&mut self, chunk: &[u8]) {
-        let (label, printer) = (&self.label, &self.printer);
-        self.stdout
-            .push(chunk, |line| Self::emit(label, printer, "stdout", line));
-    }
-
-    fn stderr(&mut self, chunk: &[u8]) {
-        let (label, printer) = (&self.label, &self.printer);
-        self.stderr
-            .push(chunk, |line| Self::emit(label, printer, "stderr", line));
     }
 }
 

@@ -86,7 +86,7 @@ impl Plugin {
 /// Runs `$call` on a fresh instance of world `$variant`, mapping traps and
 /// limits to [`PluginError`]. Yields `(store, Result<T, wasmtime::Error>)`.
 macro_rules! call_plugin {
-    ($plugin:expr, $variant:ident, $ctx:expr, $readable:expr, |$b:ident, $store:ident| $call:expr) => {{
+    ($plugin:expr, $variant:ident, $op:expr, $ctx:expr, $readable:expr, |$b:ident, $store:ident| $call:expr) => {{
         let inner = &$plugin.inner;
         let Pre::$variant(pre) = &inner.pre else {
             // The typed handles are only built after the kind check.
@@ -101,7 +101,7 @@ macro_rules! call_plugin {
             Ok($b) => $call.await,
             Err(e) => Err(e),
         };
-        ($store, result)
+        inner.settle($op, &$store, result)
     }};
 }
 
@@ -157,16 +157,15 @@ impl SyncStrategy {
             git_ref: request.git_ref,
             branch: request.branch,
         };
-        let op = Operation::Sync;
         let inner = &self.plugin.inner;
-        let (store, result) = call_plugin!(
+        let outcome = call_plugin!(
             self.plugin,
             Sync,
+            Operation::Sync,
             ctx,
             convert::readable_paths(request.section),
             |b, store| { b.ops_plugin_sync().call_sync(&mut store, &wit) }
-        );
-        let outcome = inner.settle(op, &store, result)?;
+        )?;
         if let Some(commit) = &outcome.commit {
             let hex = commit.bytes().all(|b| b.is_ascii_hexdigit());
             if !(hex && (commit.len() == 40 || commit.len() == 64)) {
@@ -233,19 +232,18 @@ impl RegistryAuth {
         registry: &str,
     ) -> Result<Credentials, PluginError> {
         let config = convert::to_wit(section);
-        let op = Operation::Credentials;
         let inner = &self.plugin.inner;
-        let (store, result) = call_plugin!(
+        let c = call_plugin!(
             self.plugin,
             Auth,
+            Operation::Credentials,
             ctx,
             convert::readable_paths(section),
             |b, store| {
                 b.ops_plugin_registry()
                     .call_get_credentials(&mut store, &config, registry)
             }
-        );
-        let c = inner.settle(op, &store, result)?;
+        )?;
         ctx.redactor.add(&c.secret);
         if c.registry.trim().is_empty() || c.username.is_empty() || c.secret.is_empty() {
             return Err(PluginError::Contract {
@@ -319,16 +317,14 @@ impl ImageBuilder {
             username: credentials.username.clone(),
             secret: credentials.secret.clone(),
         };
-        let op = Operation::Login;
-        let inner = &self.plugin.inner;
-        let (store, result) = call_plugin!(
+        call_plugin!(
             self.plugin,
             Image,
+            Operation::Login,
             ctx,
             convert::readable_paths(section),
             |b, store| { b.ops_plugin_image().call_login(&mut store, &config, &wit) }
-        );
-        inner.settle(op, &store, result)
+        )
     }
 
     pub async fn build(
@@ -344,16 +340,14 @@ impl ImageBuilder {
             build_args: request.build_args,
             label: request.label,
         };
-        let op = Operation::Build;
-        let inner = &self.plugin.inner;
-        let (store, result) = call_plugin!(
+        call_plugin!(
             self.plugin,
             Image,
+            Operation::Build,
             ctx,
             convert::readable_paths(request.section),
             |b, store| { b.ops_plugin_image().call_build(&mut store, &wit) }
-        );
-        inner.settle(op, &store, result)
+        )
     }
 
     /// Pushes and returns the manifest digest (`sha256:<64 hex>`).
@@ -367,16 +361,15 @@ impl ImageBuilder {
             image: request.image,
             label: request.label,
         };
-        let op = Operation::Push;
         let inner = &self.plugin.inner;
-        let (store, result) = call_plugin!(
+        let outcome = call_plugin!(
             self.plugin,
             Image,
+            Operation::Push,
             ctx,
             convert::readable_paths(request.section),
             |b, store| { b.ops_plugin_image().call_push(&mut store, &wit) }
-        );
-        let outcome = inner.settle(op, &store, result)?;
+        )?;
         let valid = outcome.digest.strip_prefix("sha256:").is_some_and(|h| {
             h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
         });

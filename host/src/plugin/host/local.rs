@@ -10,7 +10,7 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::node::exit_status;
-use super::Capture;
+use crate::output::LiveOutput;
 use crate::plugin::bindings::sync::ops::plugin::local::Host;
 use crate::plugin::bindings::types::{ExecOutput, ExecRequest};
 use crate::plugin::capability::Need;
@@ -76,7 +76,7 @@ impl PluginState {
                 let _ = stdin.write_all(&bytes).await;
             });
         }
-        let mut capture = Capture::new(
+        let mut capture = LiveOutput::new(
             self.output_label(request.label.clone()),
             self.ctx.printer.clone(),
         );

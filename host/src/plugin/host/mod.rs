@@ -6,13 +6,10 @@
 //! Each function also adds its duration to the call's host time, so that
 //! the guest-time deadline does not count a slow `docker build`.
 
-mod capture;
 mod environment;
 mod local;
 mod log;
 mod node;
-
-pub(crate) use capture::Capture;
 
 use std::time::Instant;
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::Capture;
+use crate::output::LiveOutput;
 use crate::plugin::bindings::sync::ops::plugin::node::Host;
 use crate::plugin::bindings::types::{ExecOutput, ExecRequest, ExitStatus};
 use crate::plugin::capability::Need;
@@ -57,7 +57,7 @@ impl PluginState {
     async fn remote_exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
         self.check(Need::RemoteExec)?;
         let node = self.node()?;
-        let mut capture = Capture::new(
+        let mut capture = LiveOutput::new(
             self.output_label(request.label.clone()),
             self.ctx.printer.clone(),
         );

@@ -1,16 +1,17 @@
-//! Output of a program run for a plugin: streamed to the user under a
-//! label (when the plugin gave one) and captured, bounded, for the plugin.
+//! Output of a running program (a plugin's command, the build command):
+//! streamed to the user line by line under a label, when there is one, and
+//! captured, bounded, for whoever needs to read it afterwards.
 
 use std::sync::Arc;
 
-use crate::output::{Event, LineSplitter, Printer};
+use super::{Event, LineSplitter, Printer};
 use crate::remote::OutputSink;
 
 /// What is kept of each stream. Build logs can be huge; the end is what
 /// explains a failure and what holds a pushed digest.
 const KEEP: usize = 1 << 20;
 
-pub(crate) struct Capture {
+pub struct LiveOutput {
     label: Option<String>,
     printer: Arc<Printer>,
     stdout: Stream,
@@ -42,9 +43,9 @@ impl Stream {
     }
 }
 
-impl Capture {
-    pub(crate) fn new(label: Option<String>, printer: Arc<Printer>) -> Capture {
-        Capture {
+impl LiveOutput {
+    pub fn new(label: Option<String>, printer: Arc<Printer>) -> LiveOutput {
+        LiveOutput {
             label: label.filter(|l| !l.is_empty()),
             printer,
             stdout: Stream::default(),
@@ -73,7 +74,7 @@ impl Capture {
     }
 
     /// Flushes partial lines; returns (stdout, stderr, truncated).
-    pub(crate) fn finish(mut self) -> (Vec<u8>, Vec<u8>, bool) {
+    pub fn finish(mut self) -> (Vec<u8>, Vec<u8>, bool) {
         if let Some(label) = &self.label {
             for (stream, name) in [(&mut self.stdout, "stdout"), (&mut self.stderr, "stderr")] {
                 let printer = &self.printer;
@@ -93,7 +94,7 @@ impl Capture {
     }
 }
 
-impl OutputSink for Capture {
+impl OutputSink for LiveOutput {
     fn stdout(&mut self, chunk: &[u8]) {
         self.push(false, chunk);
     }
@@ -115,7 +116,7 @@ mod tests {
             Verbosity::Quiet,
             Redactor::new(),
         ));
-        let mut c = Capture::new(None, printer);
+        let mut c = LiveOutput::new(None, printer);
         let block = vec![b'a'; KEEP];
         c.stdout(&block);
         c.stdout(&block);
