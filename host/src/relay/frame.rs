@@ -43,6 +43,14 @@ pub fn read_frame(input: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
         Err(e) => return Err(e),
     }
     input.read_exact(&mut header[1..])?;
+    let len = payload_len(&header)?;
+    let mut payload = vec![0u8; len];
+    input.read_exact(&mut payload)?;
+    Ok(Some((header[0], payload)))
+}
+
+/// The payload length a frame header announces, refused when too large.
+pub fn payload_len(header: &[u8; 5]) -> io::Result<usize> {
     let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
     if len > MAX_PAYLOAD {
         return Err(io::Error::new(
@@ -50,9 +58,7 @@ pub fn read_frame(input: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
             format!("relay frame of {len} bytes is too large"),
         ));
     }
-    let mut payload = vec![0u8; len];
-    input.read_exact(&mut payload)?;
-    Ok(Some((header[0], payload)))
+    Ok(len)
 }
 
 /// Encodes a frame into a buffer (for the async side, which writes whole

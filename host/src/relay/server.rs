@@ -89,13 +89,7 @@ async fn read_frame(stream: &mut (impl AsyncRead + Unpin)) -> io::Result<Option<
         Err(e) => return Err(e),
     }
     stream.read_exact(&mut header[1..]).await?;
-    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
-    if len > frame::MAX_PAYLOAD {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "relay frame too large",
-        ));
-    }
+    let len = frame::payload_len(&header)?;
     let mut payload = vec![0u8; len];
     stream.read_exact(&mut payload).await?;
     Ok(Some((header[0], payload)))
