@@ -92,7 +92,7 @@ pub trait ExitStatusOf {
 
 /// A failed command at the edge: the error to print and the code to exit
 /// with. Library errors become a `Failure` through [`ExitStatusOf`] (with
-/// `?`) or explicitly with [`OrExit::or_exit`].
+/// `?`).
 #[derive(Debug)]
 pub struct Failure {
     pub exit: Exit,
@@ -120,13 +120,21 @@ where
     }
 }
 
-pub trait OrExit<T> {
-    /// Attaches the exit code this error deserves.
-    fn or_exit(self, exit: Exit) -> Result<T, Failure>;
-}
-
-impl<T, E: Into<anyhow::Error>> OrExit<T> for Result<T, E> {
-    fn or_exit(self, exit: Exit) -> Result<T, Failure> {
-        self.map_err(|e| Failure::new(exit, e))
+/// Resolves when the user asks ops to stop: SIGINT (Ctrl-C) or SIGTERM.
+/// Every command that reaches the node listens for the same signals, and
+/// each then stops its remote work and exits with [`Exit::Interrupted`].
+pub async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        // Without a SIGTERM handler Ctrl-C still works.
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

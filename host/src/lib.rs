@@ -8,26 +8,32 @@
 //! authenticates, how an image is built) are WebAssembly components that
 //! can only act through host calls the host checks.
 //!
-//! Where things live:
+//! Where things live, from the bottom layer up. Each module uses only
+//! modules above it in this list; `tests/architecture.rs` holds that table.
 //!
-//! - [`cli`]: command-line definitions (`cli::args`) and the thin edge that
-//!   turns results into output and exit codes.
+//! - [`exit`]: the documented exit codes, and the signals that end a run.
+//! - [`remote`]: the build node as everyone sees it, the one road to it:
+//!   [`remote::RemoteNode`] (run a command with streamed stdin and output,
+//!   write a file, scratch directories), processes held open until the
+//!   session ends (the build lock and the scratch guardian share them).
+//! - [`output`]: the printer (human or JSON events), live output of running
+//!   programs, secret redaction.
 //! - [`config`]: `ops.toml` loading, `$ENV` interpolation, validation with
 //!   file:line:column errors.
-//! - [`node`]: which build node to use (inventory, `target`, control-plane
-//!   API) and `ops exec`.
-//! - [`ssh`]: the SSH client (russh): ssh_config, auth, host key checks,
-//!   one connection with many channels, remote process-group control.
-//! - [`relay`]: lets local rsync reach the node over ops's own SSH
-//!   session (`ops __relay` is its remote-shell program).
-//! - [`remote`]: the small trait through which plugins and the pipeline use
-//!   the node, so that neither depends on SSH.
+//! - [`ssh`]: the SSH transport behind `RemoteNode` (russh): ssh_config,
+//!   auth, host key checks, one connection with many channels, remote
+//!   process-group control.
+//! - `relay`: lets local rsync reach the node over the run's own session
+//!   (`ops __relay` is its remote-shell program).
 //! - [`plugin`]: the wasmtime runtime: one engine, the on-disk compile
 //!   cache, capability checks, one host module per WIT interface, the
 //!   embedded built-in plugins.
-//! - [`pipeline`]: the steps of `ops build` and their scheduling.
-//! - [`output`]: the printer (human or JSON events) and secret redaction.
-//! - [`exit`]: the documented exit codes.
+//! - `node`: which build node to use (inventory, `target`, control-plane
+//!   API), connecting to it, and `ops exec`.
+//! - `pipeline`: the steps of `ops build` and their scheduling, on any
+//!   `RemoteNode` (its unit tests use one in memory).
+//! - [`cli`]: clap definitions, their conversion into each command's
+//!   settings, and the edge that turns results into output and exit codes.
 //!
 //! The WIT contract is in `wit/`, the plugins' sources in `plugins/`, and the
 //! compiled built-ins in `plugins/dist/`.
@@ -35,10 +41,10 @@
 pub mod cli;
 pub mod config;
 pub mod exit;
-pub mod node;
+mod node;
 pub mod output;
-pub mod pipeline;
+mod pipeline;
 pub mod plugin;
-pub mod relay;
+mod relay;
 pub mod remote;
 pub mod ssh;

@@ -5,10 +5,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ops::node::NodeTarget;
 use ops::output::{Format, Printer, Redactor, Verbosity};
-use ops::remote::{RemoteCommand, RemoteExit, RemoteNode};
-use ops::ssh::{Capture, ConnectOptions, Session};
+use ops::remote::{Capture, RemoteCommand, RemoteExit, RemoteNode};
+use ops::ssh::{ConnectOptions, Session, Target};
 
 use crate::support::home::TestHome;
 use crate::support::ops::wait;
@@ -177,15 +176,12 @@ fn printer() -> Printer {
     Printer::new(Format::Human, Verbosity::Quiet, Redactor::new())
 }
 
-fn target(sshd: &Sshd) -> NodeTarget {
-    NodeTarget {
+fn target(sshd: &Sshd) -> Target {
+    Target {
         host: sshd.host().to_owned(),
         user: Some(sshd.user().to_owned()),
         port: Some(sshd.port()),
         host_key: None,
-        id: None,
-        name: None,
-        origin: "test".into(),
     }
 }
 

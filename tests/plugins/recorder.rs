@@ -5,7 +5,9 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ops::remote::{BoxFuture, OutputSink, RemoteCommand, RemoteError, RemoteExit, RemoteNode};
+use ops::remote::{
+    BoxFuture, OutputSink, RemoteCommand, RemoteError, RemoteExit, RemoteNode, Stdin,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
@@ -92,14 +94,19 @@ impl Recorder {
 pub const SCRATCH: &str = "/run/ops-scratch";
 
 impl RemoteNode for Recorder {
-    fn exec<'a>(
+    fn label(&self) -> &str {
+        "recorder"
+    }
+
+    fn run<'a>(
         &'a self,
-        command: RemoteCommand,
+        command: &'a RemoteCommand,
+        _stdin: Stdin<'a>,
         output: &'a mut dyn OutputSink,
     ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>> {
         Box::pin(async move {
-            let reply = (self.script)(&command);
-            self.calls.lock().unwrap().push(Call::Exec(command));
+            let reply = (self.script)(command);
+            self.calls.lock().unwrap().push(Call::Exec(command.clone()));
             if !reply.delay.is_zero() {
                 tokio::time::sleep(reply.delay).await;
             }

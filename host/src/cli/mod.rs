@@ -3,7 +3,8 @@
 //! code. Library code below returns typed errors; only here do they become
 //! text.
 
-pub mod args;
+mod args;
+mod settings;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use crate::output::{Format, Printer, Redactor, Verbosity};
 use args::{Cli, Command, OutputFormat, PluginCommand};
 
 /// Kept in step with [`Exit`] by a test.
-pub const EXIT_CODES_HELP: &str = "\
+const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    success
   1    internal or local I/O error
@@ -29,15 +30,10 @@ Exit codes:
   130  interrupted (Ctrl-C); remote work was stopped
   ops exec exits with the remote command's status (128+N for signal N).";
 
-/// The argument that makes `ops` rsync's remote-shell program
-/// (`ops __relay SOCKET [-l USER] HOST COMMAND...`). Kept out of the clap
-/// definitions so that help and shell completions never offer it.
-pub const RELAY_ARG: &str = "__relay";
-
 pub fn main() -> ExitCode {
     // The relay is a byte pipe for rsync: no printer, no async runtime.
     let mut argv = std::env::args_os().skip(1);
-    if argv.next().as_deref() == Some(std::ffi::OsStr::new(RELAY_ARG)) {
+    if argv.next().as_deref() == Some(std::ffi::OsStr::new(crate::relay::RELAY_ARG)) {
         let socket = argv
             .next()
             .map(std::path::PathBuf::from)
@@ -98,8 +94,10 @@ pub fn main() -> ExitCode {
 
 async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
     match command {
-        Command::Build(args) => crate::pipeline::run(args, printer).await.map(Into::into),
-        Command::Exec(args) => crate::node::exec::run(args, printer).await,
+        Command::Build(args) => crate::pipeline::run(settings::build(args), printer)
+            .await
+            .map(Into::into),
+        Command::Exec(args) => crate::node::exec::run(settings::exec(args), printer).await,
         Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
             .await
             .map(Into::into),

@@ -3,6 +3,8 @@
 //! `$$` stands for a literal `$`, so a value can still carry a dollar sign
 //! (for example a shell variable meant for the build node).
 
+use crate::remote::is_identifier;
+
 /// A string after interpolation, with the values that came from the
 /// environment (they are treated as secrets).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,13 +59,6 @@ pub fn interpolate(
     }
     text.push_str(rest);
     Ok(Interpolated { text, secrets })
-}
-
-/// A POSIX shell variable name: a letter or `_`, then letters, digits, `_`.
-pub fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

@@ -12,12 +12,12 @@
 
 mod error;
 mod interpolate;
+mod parse;
 mod reader;
 mod schema;
 mod section;
 
-pub use error::{ConfigError, ConfigErrorKind};
-pub use interpolate::is_identifier;
+pub use error::ConfigError;
 pub use schema::{
     ApiConfig, BuildConfig, Config, ImageConfig, NodeEntry, NodeRef, PluginDecl, SyncSource,
 };

@@ -21,7 +21,6 @@ pub(super) struct Reader<'a> {
     env: Env<'a>,
     pub secrets: Vec<String>,
     pub locations: BTreeMap<String, Location>,
-    pub secret_keys: Vec<String>,
 }
 
 /// A string value with whether it came (partly) from the environment.
@@ -41,7 +40,6 @@ impl<'a> Reader<'a> {
             env,
             secrets: Vec::new(),
             locations: BTreeMap::new(),
-            secret_keys: Vec::new(),
         }
     }
 
@@ -142,9 +140,6 @@ impl<'a> Reader<'a> {
         match interpolate(raw, env) {
             Ok(out) => {
                 let secret = !out.secrets.is_empty();
-                if secret {
-                    self.secret_keys.push(key.to_owned());
-                }
                 self.secrets.extend(out.secrets);
                 Ok(Text {
                     value: out.text,

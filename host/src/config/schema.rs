@@ -1,14 +1,10 @@
-//! The typed shape of `ops.toml` and how it is read.
+//! The typed shape of `ops.toml` and what it answers; reading it is
+//! [`parse`](super::parse).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use toml::de::{DeTable, DeValue};
-
-use super::error::{ConfigError, ConfigErrorKind};
-use super::reader::{join, Reader};
 use super::section::{Location, PluginSection};
-use crate::output::Redactor;
 
 /// A loaded `ops.toml`.
 #[derive(Debug, Clone)]
@@ -27,9 +23,8 @@ pub struct Config {
     pub build: Option<BuildConfig>,
     /// `[plugins.<name>]`: installed plugins, kept raw for the runtime.
     pub plugins: Vec<PluginDecl>,
-    locations: BTreeMap<String, Location>,
-    secret_keys: Vec<String>,
-    secrets: Vec<String>,
+    pub(super) locations: BTreeMap<String, Location>,
+    pub(super) secrets: Vec<String>,
 }
 
 /// A reference to a node: `4` or `"build-1"` (for `target`, a string may
@@ -129,123 +124,7 @@ pub struct PluginDecl {
     pub location: Location,
 }
 
-const TOP_KEYS: &[&str] = &["project", "target", "nodes", "api", "build", "plugins"];
-const NODE_KEYS: &[&str] = &["host", "user", "port", "host_key", "name"];
-const API_KEYS: &[&str] = &["url", "token"];
-const BUILD_KEYS: &[&str] = &[
-    "node", "path", "command", "source", "branch", "git", "image", "push",
-];
-const IMAGE_KEYS: &[&str] = &[
-    "dockerfile",
-    "registry",
-    "token",
-    "username",
-    "prefix",
-    "binary_arg",
-    "services",
-];
-const PLUGIN_KEYS: &[&str] = &["path", "grant"];
-
 impl Config {
-    /// Reads `path`, interpolates `$NAME` from the process environment and
-    /// registers every interpolated value (and the API token) with
-    /// `redactor`.
-    pub fn load(path: &Path, redactor: &Redactor) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            ConfigError::new(
-                Location {
-                    file: path.to_path_buf(),
-                    line: 1,
-                    column: 1,
-                },
-                ConfigErrorKind::Read(err),
-            )
-        })?;
-        let env = |name: &str| std::env::var(name).ok();
-        let config = Config::parse(path, &text, &env)?;
-        for secret in config.secrets() {
-            redactor.add(secret);
-        }
-        Ok(config)
-    }
-
-    /// Parses `text` as if read from `path`, with `env` as the environment.
-    /// Secrets are returned by [`Config::secrets`], not registered.
-    pub fn parse(
-        path: &Path,
-        text: &str,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
-        let mut r = Reader::new(path, text, env);
-        let doc = DeTable::parse(text).map_err(|err| {
-            let location = err
-                .span()
-                .map(|span| r.location(span.start))
-                .unwrap_or_else(|| r.file_location());
-            ConfigError::new(location, ConfigErrorKind::Syntax(err.message().to_owned()))
-        })?;
-        let root = doc.get_ref();
-        r.check_keys(root, "", TOP_KEYS)?;
-
-        let project = r.string(root, "", "project")?;
-        let target = node_ref(&mut r, root, "", "target")?;
-
-        let mut nodes = Vec::new();
-        if let Some(value) = r.get(root, "", "nodes") {
-            let table = r.table(value, "nodes")?;
-            let mut items: Vec<_> = table.iter().collect();
-            items.sort_by_key(|(k, _)| k.span().start);
-            for (key, value) in items {
-                nodes.push(node_entry(&mut r, key.get_ref(), value)?);
-            }
-        }
-
-        let mut api = ApiConfig::default();
-        if let Some(value) = r.get(root, "", "api") {
-            let table = r.table(value, "api")?;
-            r.check_keys(table, "api", API_KEYS)?;
-            api.url = r.string(table, "api", "url")?;
-            api.token = r.string(table, "api", "token")?;
-        }
-        if api.url.is_none() {
-            api.url = env("OPS_API_URL").filter(|v| !v.is_empty());
-        }
-        if api.token.is_none() {
-            api.token = env("OPS_API_TOKEN").filter(|v| !v.is_empty());
-        }
-        if let Some(token) = &api.token {
-            r.secrets.push(token.clone());
-        }
-
-        let build = match r.get(root, "", "build") {
-            Some(value) => Some(build_config(&mut r, value)?),
-            None => None,
-        };
-
-        let mut plugins = Vec::new();
-        if let Some(value) = r.get(root, "", "plugins") {
-            let table = r.table(value, "plugins")?;
-            let mut items: Vec<_> = table.iter().collect();
-            items.sort_by_key(|(k, _)| k.span().start);
-            for (key, value) in items {
-                plugins.push(plugin_decl(&mut r, path, key.get_ref(), value)?);
-            }
-        }
-
-        Ok(Config {
-            file: path.to_path_buf(),
-            project,
-            target,
-            nodes,
-            api,
-            build,
-            plugins,
-            locations: std::mem::take(&mut r.locations),
-            secret_keys: std::mem::take(&mut r.secret_keys),
-            secrets: std::mem::take(&mut r.secrets),
-        })
-    }
-
     /// Where a dotted key (`build.path`, `build.image.services`,
     /// `nodes.4.host`) or section (`build`, `build.image`) is in the file.
     /// For a missing key, the nearest enclosing section that exists, and
@@ -270,16 +149,6 @@ impl Config {
         }
     }
 
-    /// Whether the key is present in the file (as opposed to defaulted).
-    pub fn has(&self, key: &str) -> bool {
-        self.locations.contains_key(key)
-    }
-
-    /// Whether the value of `key` came from `$NAME` interpolation.
-    pub fn is_secret(&self, key: &str) -> bool {
-        self.secret_keys.iter().any(|k| k == key)
-    }
-
     /// Every value read from the environment, plus the API token.
     pub fn secrets(&self) -> &[String] {
         &self.secrets
@@ -300,179 +169,4 @@ impl Config {
             NodeRef::Name(name) => n.name.as_deref() == Some(name) || &n.key == name,
         })
     }
-}
-
-fn node_ref(
-    r: &mut Reader,
-    table: &DeTable,
-    prefix: &str,
-    key: &str,
-) -> Result<Option<NodeRef>, ConfigError> {
-    let path = join(prefix, key);
-    let Some(value) = r.get(table, prefix, key) else {
-        return Ok(None);
-    };
-    match value.get_ref() {
-        DeValue::Integer(_) => {
-            let id = r.integer(table, prefix, key)?.unwrap_or_default();
-            u64::try_from(id)
-                .map(|id| Some(NodeRef::Id(id)))
-                .map_err(|_| r.wrong_type(value, &path, "a node id (0 or more) or a name"))
-        }
-        DeValue::String(s) => {
-            let text = r.text_of(s, value, &path)?;
-            if text.value.is_empty() {
-                return Err(ConfigError::invalid(
-                    r.span_location(value),
-                    path,
-                    "must not be empty",
-                ));
-            }
-            Ok(Some(NodeRef::Name(text.value)))
-        }
-        _ => Err(r.wrong_type(value, &path, "a node id (integer) or a name (string)")),
-    }
-}
-
-fn node_entry(
-    r: &mut Reader,
-    key: &str,
-    value: &serde_spanned::Spanned<DeValue>,
-) -> Result<NodeEntry, ConfigError> {
-    let prefix = format!("nodes.{key}");
-    let table = r.table(value, &prefix)?;
-    let location = r.span_location(value);
-    r.check_keys(table, &prefix, NODE_KEYS)?;
-    let host = r
-        .string(table, &prefix, "host")?
-        .ok_or_else(|| ConfigError::missing(location.clone(), format!("{prefix}.host")))?;
-    let port = match r.integer(table, &prefix, "port")? {
-        None => None,
-        Some(port) => Some(u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| {
-            ConfigError::new(
-                r.location_of_key(&format!("{prefix}.port")),
-                ConfigErrorKind::WrongType {
-                    key: format!("{prefix}.port"),
-                    expected: "a port number between 1 and 65535".into(),
-                },
-            )
-        })?),
-    };
-    Ok(NodeEntry {
-        key: key.to_owned(),
-        id: key.parse().ok(),
-        name: r.string(table, &prefix, "name")?,
-        host,
-        user: r.string(table, &prefix, "user")?,
-        port,
-        host_key: r.string(table, &prefix, "host_key")?,
-        location,
-    })
-}
-
-fn build_config(
-    r: &mut Reader,
-    value: &serde_spanned::Spanned<DeValue>,
-) -> Result<BuildConfig, ConfigError> {
-    let table = r.table(value, "build")?;
-    let location = r.span_location(value);
-    r.check_keys(table, "build", BUILD_KEYS)?;
-    let source = match r.text(table, "build", "source")? {
-        None => None,
-        Some(text) => Some(match text.value.as_str() {
-            "git" => SyncSource::Git,
-            "push" => SyncSource::Push,
-            other => {
-                return Err(ConfigError::invalid(
-                    r.location_of_key("build.source"),
-                    "build.source",
-                    format!("must be \"git\" or \"push\", not {other:?}"),
-                ))
-            }
-        }),
-    };
-    let git = match r.get(table, "build", "git") {
-        Some(v) => Some(r.plugin_section(v, "build.git")?),
-        None => None,
-    };
-    let push = match r.get(table, "build", "push") {
-        Some(v) => Some(r.plugin_section(v, "build.push")?),
-        None => None,
-    };
-    let image = match r.get(table, "build", "image") {
-        Some(v) => {
-            let section = r.plugin_section(v, "build.image")?;
-            let t = r.table(v, "build.image")?;
-            r.check_keys(t, "build.image", IMAGE_KEYS)?;
-            let p = "build.image";
-            Some(ImageConfig {
-                dockerfile: r.string(t, p, "dockerfile")?,
-                registry: r.string(t, p, "registry")?,
-                token: r.string(t, p, "token")?,
-                username: r.string(t, p, "username")?,
-                prefix: r.string(t, p, "prefix")?,
-                binary_arg: r.string(t, p, "binary_arg")?,
-                services: r.string_list(t, p, "services")?,
-                section,
-            })
-        }
-        None => None,
-    };
-    Ok(BuildConfig {
-        node: node_ref(r, table, "build", "node")?,
-        path: r.string(table, "build", "path")?,
-        command: r.string(table, "build", "command")?,
-        source,
-        branch: r.string(table, "build", "branch")?,
-        git,
-        image,
-        push,
-        location,
-    })
-}
-
-fn plugin_decl(
-    r: &mut Reader,
-    file: &Path,
-    name: &str,
-    value: &serde_spanned::Spanned<DeValue>,
-) -> Result<PluginDecl, ConfigError> {
-    let prefix = format!("plugins.{name}");
-    let table = r.table(value, &prefix)?;
-    let location = r.span_location(value);
-    r.check_keys(table, &prefix, PLUGIN_KEYS)?;
-    let raw = r
-        .string(table, &prefix, "path")?
-        .ok_or_else(|| ConfigError::missing(location.clone(), format!("{prefix}.path")))?;
-    let path_location = r.location_of_key(&format!("{prefix}.path"));
-    let raw = PathBuf::from(raw);
-    let path = if raw.is_absolute() {
-        raw
-    } else {
-        file.parent().unwrap_or(Path::new("")).join(raw)
-    };
-    let mut grants = Vec::new();
-    if let Some(list) = r.get(table, &prefix, "grant") {
-        let DeValue::Array(items) = list.get_ref() else {
-            return Err(r.wrong_type(list, &format!("{prefix}.grant"), "a list of strings"));
-        };
-        for item in items.iter() {
-            match item.get_ref() {
-                DeValue::String(s) => {
-                    let text = r.text_of(s, item, &format!("{prefix}.grant"))?;
-                    grants.push((text.value, r.span_location(item)));
-                }
-                _ => {
-                    return Err(r.wrong_type(item, &format!("{prefix}.grant"), "a list of strings"))
-                }
-            }
-        }
-    }
-    Ok(PluginDecl {
-        name: name.to_owned(),
-        path,
-        path_location,
-        grants,
-        location,
-    })
 }

@@ -50,10 +50,6 @@ pub struct PluginSection {
 }
 
 impl PluginSection {
-    pub fn get(&self, key: &str) -> Option<&SectionValue> {
-        self.entries.iter().find(|e| e.key == key).map(|e| &e.value)
-    }
-
     /// The location of `key`, or of the section when the key is absent.
     pub fn location_of(&self, key: &str) -> &Location {
         self.entries

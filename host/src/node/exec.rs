@@ -3,74 +3,70 @@
 //! remote exit status (128+N for signal N) as ops's own.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::cli::args::ExecArgs;
+use super::{connect, ReachSettings};
 use crate::config::Config;
-use crate::exit::{Exit, Failure, OrExit};
+use crate::exit::{interrupted, Exit, Failure};
 use crate::output::Printer;
-use crate::remote::{OutputSink, RemoteCommand, RemoteError};
-use crate::ssh::{ChannelReader, ConnectOptions, Session, Stdin};
+use crate::remote::{ChannelReader, OutputSink, RemoteCommand, Stdin};
 
-pub async fn run(args: ExecArgs, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
-    let config = Config::load(&args.node.file, printer.redactor())?;
+/// What `ops exec` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ExecSettings {
+    pub config_file: PathBuf,
+    pub reach: ReachSettings,
+    /// The program and its arguments, each passed literally.
+    pub command: Vec<String>,
+}
+
+pub async fn run(settings: ExecSettings, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
+    let config = Config::load(&settings.config_file, printer.redactor())?;
     let target = super::resolve(&config).await?;
-    let (program, rest) = args
+    let (program, rest) = settings
         .command
         .split_first()
         .ok_or_else(|| Failure::new(Exit::Usage, anyhow::anyhow!("no command given")))?;
     let command = RemoteCommand::new(program.clone()).args(rest.iter().cloned());
 
-    let options = ConnectOptions {
-        accept_new_host_key: args.node.accept_new_host_key,
-        home: None,
-    };
-    let session = Session::connect(&target, &options, &printer).await?;
+    let node = connect(&target, &settings.reach, &printer).await?;
     printer.debug(format!(
         "running on {}: {:?}",
-        session.label(),
-        args.command
+        node.label(),
+        settings.command
     ));
 
     let mut output = Passthrough;
     let result = {
-        let running = session.run(
+        let running = node.run(
             &command,
             Stdin::Stream(Box::new(local_stdin())),
             &mut output,
         );
         tokio::select! {
             result = running => Some(result),
-            _ = tokio::signal::ctrl_c() => None,
+            () = interrupted() => None,
         }
     };
-    let result = match result {
-        Some(result) => result,
-        None => {
-            // The command's future is gone; its drop started the kill.
-            session.interrupt_all().await;
-            session.close().await;
-            return Err(Failure::new(
-                Exit::Interrupted,
-                anyhow::anyhow!("interrupted; the remote command was stopped"),
-            ));
-        }
+    let Some(result) = result else {
+        // The command's future is gone; its drop started the kill.
+        node.interrupt().await;
+        node.close().await;
+        return Err(Failure::new(
+            Exit::Interrupted,
+            anyhow::anyhow!("interrupted; the remote command was stopped"),
+        ));
     };
-    session.close().await;
-    match result {
-        Ok(exit) => {
-            if !exit.success() {
-                printer.debug(format!("remote command ended with {exit}"));
-            }
-            Ok(ExitCode::from(exit.shell_code().clamp(0, 255) as u8))
-        }
-        Err(err @ RemoteError::InvalidRequest(_)) => Err(err).or_exit(Exit::Usage),
-        Err(RemoteError::Interrupted) => Err(RemoteError::Interrupted).or_exit(Exit::Interrupted),
-        Err(err) => Err(err).or_exit(Exit::Connection),
+    node.close().await;
+    let exit = result.map_err(Failure::from)?;
+    if !exit.success() {
+        printer.debug(format!("remote command ended with {exit}"));
     }
+    Ok(ExitCode::from(exit.shell_code().clamp(0, 255) as u8))
 }
 
 /// The remote program's output is data, not ops's messages: it goes to

@@ -1,10 +1,11 @@
-//! Which build node to use ([`resolve`]), and `ops exec`.
+//! Which build node to use ([`resolve`]), how to reach it ([`connect`]),
+//! and `ops exec`.
 
 mod api;
+mod connect;
 mod error;
 pub mod exec;
 mod resolve;
 
-pub use api::{ApiClient, ApiNode, ApiProject, API_TIMEOUT};
-pub use error::ResolveError;
-pub use resolve::{resolve, resolve_with, NodeTarget};
+pub use connect::{connect, ReachSettings};
+pub use resolve::{resolve, NodeTarget};

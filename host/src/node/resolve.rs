@@ -12,8 +12,7 @@
 use super::api::{ApiClient, ApiNode};
 use super::error::ResolveError;
 use crate::config::{Config, NodeEntry, NodeRef};
-use crate::ssh::host_config::home_dir;
-use crate::ssh::{Destination, SshConfigFile};
+use crate::ssh::{home_dir, Destination, SshConfigFile};
 
 /// The node to connect to. `host` goes through `~/.ssh/config` like a host
 /// given to `ssh`; `user` and `port`, when set, win over it.
@@ -125,51 +124,60 @@ pub async fn resolve_with(
     }
 
     if let Some(project) = &config.project {
-        let Some(api) = &api else {
-            return Err(ResolveError::ProjectWithoutApi {
-                project: project.clone(),
-                location: config.location_of("project"),
-            });
-        };
-        let answer = api.project(project).await?;
-        let url = format!("{}/v1/projects/{project}", api.base());
-        let node = match answer.build_node {
-            Some(serde_json::Value::Number(n)) => {
-                n.as_u64()
-                    .map(NodeRef::Id)
-                    .ok_or_else(|| ResolveError::ApiResponse {
-                        url: url.clone(),
-                        message: format!("build_node {n} is not a node id"),
-                    })?
-            }
-            Some(serde_json::Value::String(s)) if !s.is_empty() => NodeRef::Name(s),
-            Some(serde_json::Value::Null) | None => return Err(ResolveError::NoBuildNode { url }),
-            Some(other) => {
-                return Err(ResolveError::ApiResponse {
-                    url,
-                    message: format!("build_node {other} is neither an id nor a name"),
-                })
-            }
-        };
-        if let Some(entry) = config.node(&node) {
-            return Ok(NodeTarget::from_entry(
-                entry,
-                format!(
-                    "project {project:?} via the API, then [nodes.{}]",
-                    entry.key
-                ),
-            ));
-        }
-        let found = api.node(&node).await?;
-        return Ok(NodeTarget::from_api(
-            found,
-            format!("project {project:?} via {}", api.base()),
-        ));
+        return by_project(config, api.as_ref(), project).await;
     }
 
     Err(ResolveError::NothingConfigured {
         location: config.location_of(""),
     })
+}
+
+/// Step 3: the project's build node, from the API.
+async fn by_project(
+    config: &Config,
+    api: Option<&ApiClient>,
+    project: &str,
+) -> Result<NodeTarget, ResolveError> {
+    let Some(api) = api else {
+        return Err(ResolveError::ProjectWithoutApi {
+            project: project.to_owned(),
+            location: config.location_of("project"),
+        });
+    };
+    let answer = api.project(project).await?;
+    let url = format!("{}/v1/projects/{project}", api.base());
+    let node = match answer.build_node {
+        Some(serde_json::Value::Number(n)) => {
+            n.as_u64()
+                .map(NodeRef::Id)
+                .ok_or_else(|| ResolveError::ApiResponse {
+                    url: url.clone(),
+                    message: format!("build_node {n} is not a node id"),
+                })?
+        }
+        Some(serde_json::Value::String(s)) if !s.is_empty() => NodeRef::Name(s),
+        Some(serde_json::Value::Null) | None => return Err(ResolveError::NoBuildNode { url }),
+        Some(other) => {
+            return Err(ResolveError::ApiResponse {
+                url,
+                message: format!("build_node {other} is neither an id nor a name"),
+            })
+        }
+    };
+    if let Some(entry) = config.node(&node) {
+        return Ok(NodeTarget::from_entry(
+            entry,
+            format!(
+                "project {project:?} via the API, then [nodes.{}]",
+                entry.key
+            ),
+        ));
+    }
+    let found = api.node(&node).await?;
+    Ok(NodeTarget::from_api(
+        found,
+        format!("project {project:?} via {}", api.base()),
+    ))
 }
 
 /// Step 1: the inventory, else the API.

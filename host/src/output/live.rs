@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use super::{Event, LineSplitter, Printer};
+use super::{Event, Printer};
+use crate::remote::LineSplitter;
 use crate::remote::OutputSink;
 
 /// What is kept of each stream. Build logs can be huge; the end is what

@@ -11,5 +11,5 @@ mod redact;
 
 pub use event::{Event, ImageSummary};
 pub use live::LiveOutput;
-pub use printer::{Format, LineSplitter, Printer, Verbosity};
+pub use printer::{Format, Printer, Verbosity};
 pub use redact::Redactor;

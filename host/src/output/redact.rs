@@ -40,10 +40,6 @@ impl Redactor {
         }
         out
     }
-
-    pub fn redact_bytes(&self, bytes: &[u8]) -> String {
-        self.redact(&String::from_utf8_lossy(bytes))
-    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 //! are config or usage errors (exit 2) that point at the file, line and
 //! column, or name the bad option.
 
-use crate::cli::args::BuildArgs;
-use crate::config::{Config, ConfigError, PluginSection, SyncSource};
+use crate::config::{BuildConfig, Config, ConfigError, PluginSection, SyncSource};
 use crate::exit::{Exit, ExitStatusOf};
 
-use super::plan::{self, ImagePlan, PlanError};
+use super::image_job::ImageJob;
+use super::plan::{self, PlanError};
+use super::BuildSettings;
 
 /// A checked build.
 #[derive(Debug, Clone)]
@@ -25,19 +26,6 @@ pub struct BuildJob {
     pub images: Option<ImageJob>,
     pub push: bool,
     pub jobs: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct ImageJob {
-    pub dockerfile: String,
-    /// `binary_arg`; without it every image gets the same build.
-    pub binary_arg: Option<String>,
-    /// `registry`, else the host part of `prefix` (as docker reads it).
-    pub registry: Option<String>,
-    /// Whether `token` is set, so a registry login is needed before pushing.
-    pub login: bool,
-    pub plans: Vec<ImagePlan>,
-    pub section: PluginSection,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,17 +48,15 @@ impl ExitStatusOf for PlanError {
     }
 }
 
-const DEFAULT_DOCKERFILE: &str = "Dockerfile";
-
 impl BuildJob {
-    pub fn new(config: &Config, args: &BuildArgs) -> Result<BuildJob, JobError> {
+    pub fn new(config: &Config, settings: &BuildSettings) -> Result<BuildJob, JobError> {
         // Command-line checks first: they need no config and are the cheapest
         // to fix.
-        if args.jobs == 0 {
+        if settings.jobs == 0 {
             return Err(PlanError::ZeroJobs.into());
         }
-        plan::validate_tag(&args.tag)?;
-        if let Some(git_ref) = &args.git_ref {
+        plan::validate_tag(&settings.tag)?;
+        if let Some(git_ref) = &settings.git_ref {
             plan::validate_ref(git_ref)?;
         }
 
@@ -89,37 +75,7 @@ impl BuildJob {
         }
 
         let source = build.source.unwrap_or(SyncSource::Git);
-        let (section_name, section) = match source {
-            SyncSource::Git => ("build.git", build.git.clone()),
-            SyncSource::Push => ("build.push", build.push.clone()),
-        };
-        let sync_section = match section {
-            Some(section) => section,
-            None if source == SyncSource::Git => {
-                return Err(ConfigError::missing(
-                    config.location_of("build"),
-                    "build.git (with `repo`, for source = \"git\")",
-                )
-                .into())
-            }
-            None => PluginSection {
-                path: section_name.to_owned(),
-                entries: Vec::new(),
-                location: config.location_of("build"),
-            },
-        };
-        if source == SyncSource::Push && args.git_ref.is_some() {
-            // The pushed tree is the working tree as it is; building another
-            // ref from it would silently build something else.
-            return Err(ConfigError::invalid(
-                config.location_of("build.source"),
-                "build.source",
-                "--ref cannot be used with source = \"push\", which sends the local working \
-                 tree as it is (uncommitted changes included); check out the ref locally, or \
-                 use source = \"git\"",
-            )
-            .into());
-        }
+        let sync_section = sync_section(config, build, source, settings)?;
         if let Some(branch) = &build.branch {
             plan::validate_ref(branch).map_err(|_| {
                 ConfigError::invalid(
@@ -131,9 +87,9 @@ impl BuildJob {
         }
 
         let images = match &build.image {
-            Some(image) => Some(image_job(config, image, args)?),
+            Some(image) => Some(ImageJob::new(config, image, settings)?),
             None => {
-                if let Some(service) = &args.service {
+                if let Some(service) = &settings.service {
                     return Err(PlanError::ServiceWithoutImages(service.clone()).into());
                 }
                 None
@@ -145,16 +101,52 @@ impl BuildJob {
             command: command.to_owned(),
             source,
             sync_section,
-            git_ref: args.git_ref.clone(),
+            git_ref: settings.git_ref.clone(),
             branch: build.branch.clone(),
             images,
-            push: !args.no_push,
-            jobs: args.jobs,
+            push: settings.push,
+            jobs: settings.jobs,
         })
     }
 }
 
-fn required<'a>(
+/// The section the sync plugin for `source` validates and receives.
+fn sync_section(
+    config: &Config,
+    build: &BuildConfig,
+    source: SyncSource,
+    settings: &BuildSettings,
+) -> Result<PluginSection, ConfigError> {
+    let (section_name, section) = match source {
+        SyncSource::Git => ("build.git", build.git.clone()),
+        SyncSource::Push => ("build.push", build.push.clone()),
+    };
+    if source == SyncSource::Push && settings.git_ref.is_some() {
+        // The pushed tree is the working tree as it is; building another
+        // ref from it would silently build something else.
+        return Err(ConfigError::invalid(
+            config.location_of("build.source"),
+            "build.source",
+            "--ref cannot be used with source = \"push\", which sends the local working \
+             tree as it is (uncommitted changes included); check out the ref locally, or \
+             use source = \"git\"",
+        ));
+    }
+    match section {
+        Some(section) => Ok(section),
+        None if source == SyncSource::Git => Err(ConfigError::missing(
+            config.location_of("build"),
+            "build.git (with `repo`, for source = \"git\")",
+        )),
+        None => Ok(PluginSection {
+            path: section_name.to_owned(),
+            entries: Vec::new(),
+            location: config.location_of("build"),
+        }),
+    }
+}
+
+pub(super) fn required<'a>(
     config: &Config,
     key: &str,
     value: Option<&'a str>,
@@ -170,88 +162,9 @@ fn required<'a>(
     }
 }
 
-fn image_job(
-    config: &Config,
-    image: &crate::config::ImageConfig,
-    args: &BuildArgs,
-) -> Result<ImageJob, JobError> {
-    let prefix = required(config, "build.image.prefix", image.prefix.as_deref())?;
-    if !plan::is_valid_image_prefix(prefix) {
-        return Err(ConfigError::invalid(
-            config.location_of("build.image.prefix"),
-            "build.image.prefix",
-            format!(
-                "{prefix:?} is not a valid image name prefix (registry host, then lowercase \
-                 path components such as `ghcr.io/org/project`)"
-            ),
-        )
-        .into());
-    }
-    let services = match &image.services {
-        Some(services) if !services.is_empty() => services,
-        Some(_) => {
-            return Err(ConfigError::invalid(
-                config.location_of("build.image.services"),
-                "build.image.services",
-                "must list at least one service",
-            )
-            .into())
-        }
-        None => {
-            return Err(ConfigError::missing(
-                config.location_of("build.image"),
-                "build.image.services",
-            )
-            .into())
-        }
-    };
-    for service in services {
-        if !plan::is_valid_image_component(service) {
-            return Err(ConfigError::invalid(
-                config.location_of("build.image.services"),
-                "build.image.services",
-                format!(
-                    "{service:?} is not a valid image name component (lowercase letters and \
-                     digits, separated by '.', '_' or '-')"
-                ),
-            )
-            .into());
-        }
-    }
-    if let Some(arg) = &image.binary_arg {
-        if !crate::config::is_identifier(arg) {
-            return Err(ConfigError::invalid(
-                config.location_of("build.image.binary_arg"),
-                "build.image.binary_arg",
-                format!("{arg:?} is not a valid Dockerfile ARG name"),
-            )
-            .into());
-        }
-    }
-    let dockerfile = image
-        .dockerfile
-        .clone()
-        .unwrap_or_else(|| DEFAULT_DOCKERFILE.to_owned());
-    let plans = plan::plan_images(prefix, services, args.service.as_deref(), &args.tag)?;
-    // Like docker: without `registry`, the registry is the prefix's host.
-    let registry = image
-        .registry
-        .clone()
-        .or_else(|| Some(plan::registry_of(prefix).to_owned()));
-    Ok(ImageJob {
-        dockerfile,
-        binary_arg: image.binary_arg.clone(),
-        registry,
-        login: image.token.is_some(),
-        plans,
-        section: image.section.clone(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
     use std::path::Path;
 
     const SPEC_EXAMPLE: &str = r#"
@@ -282,12 +195,31 @@ services = ["api", "worker", "web"]
         Config::parse(Path::new("ops.toml"), text, &env).unwrap()
     }
 
-    fn args(line: &str) -> BuildArgs {
-        let argv = std::iter::once("ops").chain(line.split_whitespace());
-        match crate::cli::args::Cli::try_parse_from(argv).unwrap().command {
-            crate::cli::args::Command::Build(args) => args,
-            other => panic!("{other:?}"),
+    /// Settings as `ops LINE` gives them (the options these tests use).
+    fn args(line: &str) -> BuildSettings {
+        let mut settings = BuildSettings::new("ops.toml");
+        let mut words = line.split_whitespace().skip(1);
+        while let Some(word) = words.next() {
+            let (flag, inline) = match word.split_once('=') {
+                Some((flag, value)) => (flag, Some(value.to_owned())),
+                None => (word, None),
+            };
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| words.next().map(str::to_owned))
+                    .unwrap()
+            };
+            match flag {
+                "--ref" => settings.git_ref = Some(value()),
+                "--service" | "-s" => settings.service = Some(value()),
+                "--tag" | "-t" => settings.tag = value(),
+                "--no-push" => settings.push = false,
+                "-j" | "--jobs" => settings.jobs = value().parse().unwrap(),
+                other => panic!("option {other} not known to these tests"),
+            }
         }
+        settings
     }
 
     fn error(text: &str, line: &str) -> String {

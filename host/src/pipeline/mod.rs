@@ -5,43 +5,57 @@
 //! 2. connect to the build node (one SSH connection for the whole run);
 //! 3. sync the code (the `git` or `rsync` sync plugin);
 //! 4. run `build.command` ([`steps`]);
-//! 5. build the images, at most `-j` at once ([`schedule`]);
+//! 5. build the images, at most `-j` at once ([`images`], [`schedule`]);
 //! 6. push them, only if every image built.
 //!
+//! The pipeline reaches the node only through
+//! [`RemoteNode`](crate::remote::RemoteNode), so everything after the
+//! connection ([`execute`]) runs as well against an in-process node.
 //! Ctrl-C (or SIGTERM) at any point kills the remote process groups,
 //! removes the run's scratch directories (registry credentials live there)
 //! and exits 130.
 
-pub mod job;
+mod dry_run;
+mod image_job;
+mod images;
+mod job;
 mod lock;
-pub mod plan;
+mod plan;
 mod plugins;
 mod project;
-pub mod schedule;
+mod schedule;
+mod settings;
 mod steps;
+#[cfg(test)]
+mod tests;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::cli::args::BuildArgs;
 use crate::config::Config;
-use crate::exit::{Exit, Failure};
+use crate::exit::{interrupted, Exit, Failure};
 use crate::output::{Event, Printer};
-use crate::ssh::{ConnectOptions, Session};
+use crate::plugin::{Limits, Runtime};
+use crate::relay::Relay;
+use crate::remote::RemoteNode;
+
+pub use settings::BuildSettings;
 
 use job::BuildJob;
 use plugins::BuildPlugins;
 
-pub async fn run(args: BuildArgs, printer: Arc<Printer>) -> Result<Exit, Failure> {
+pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
     let started = Instant::now();
-    let config = Config::load(&args.node.file, printer.redactor())?;
-    let job = BuildJob::new(&config, &args)?;
+    let config = Config::load(&settings.config_file, printer.redactor())?;
+    let job = BuildJob::new(&config, &settings)?;
     let project_root = project::root(config.dir());
-    let plugins = BuildPlugins::load(&config, &job, &printer, &project_root).await?;
+    let runtime = Runtime::new(Limits::from_env())?;
+    let plugins = BuildPlugins::load(&runtime, &config, &job, &printer, &project_root).await?;
     let target = crate::node::resolve(&config).await?;
 
-    if args.dry_run {
-        steps::print_plan(&printer, &job, &target, &plugins);
+    if settings.dry_run {
+        dry_run::print_plan(&printer, &job, &target, &plugins);
         return Ok(Exit::Success);
     }
 
@@ -49,53 +63,43 @@ pub async fn run(args: BuildArgs, printer: Arc<Printer>) -> Result<Exit, Failure
         step: "connect".into(),
         detail: target.origin.clone(),
     });
-    let options = ConnectOptions {
-        accept_new_host_key: args.node.accept_new_host_key,
-        home: None,
-    };
-    let session = Session::connect(&target, &options, &printer).await?;
-    let mut job = job;
-    if let Err(failure) = steps::resolve_build_path(&session, &mut job).await {
-        session.close().await;
-        return Err(failure);
-    }
+    let node = crate::node::connect(&target, &settings.reach, &printer).await?;
+    execute(job, &plugins, node, &printer, started, interrupted()).await
+}
 
+/// Everything after the connection: the remote steps on `node`, until they
+/// end or `stop` resolves (Ctrl-C), then the session is closed.
+async fn execute(
+    job: BuildJob,
+    plugins: &BuildPlugins,
+    node: Arc<dyn RemoteNode>,
+    printer: &Arc<Printer>,
+    started: Instant,
+    stop: impl Future<Output = ()>,
+) -> Result<Exit, Failure> {
+    let relay = Arc::new(Relay::new(node.clone()));
     let run = steps::Run {
-        job: &job,
-        plugins: &plugins,
-        session: &session,
-        printer: &printer,
+        job,
+        plugins,
+        node: node.clone(),
+        remote_shell: relay.clone(),
+        printer,
         started,
     };
     let result = tokio::select! {
         result = run.execute() => result,
-        () = interrupted() => {
+        () = stop => {
+            relay.stop();
             // Dropping the steps' futures starts killing their remote
             // process groups; this waits for that and removes scratch dirs.
-            session.interrupt_all().await;
+            node.interrupt().await;
             Err(Failure::new(
                 Exit::Interrupted,
-                anyhow::anyhow!("interrupted; remote work on {} was stopped", session.label()),
+                anyhow::anyhow!("interrupted; remote work on {} was stopped", node.label()),
             ))
         }
     };
-    session.close().await;
+    relay.stop();
+    node.close().await;
     result.map(|()| Exit::Success)
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn interrupted() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        // Without a SIGTERM handler Ctrl-C still works.
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use crate::config::{Config, SyncSource};
 use crate::exit::Failure;
 use crate::output::Printer;
-use crate::plugin::{
-    CallContext, ImageBuilder, Limits, Registry, RegistryAuth, Runtime, SyncStrategy,
-};
+use crate::plugin::{CallContext, ImageBuilder, Registry, RegistryAuth, Runtime, SyncStrategy};
 
 use super::job::BuildJob;
 
@@ -40,13 +38,13 @@ pub struct ImagePlugins {
 
 impl BuildPlugins {
     pub async fn load(
+        runtime: &Runtime,
         config: &Config,
         job: &BuildJob,
         printer: &Arc<Printer>,
         project_root: &Path,
     ) -> Result<BuildPlugins, Failure> {
-        let runtime = Runtime::new(Limits::from_env())?;
-        let registry = Registry::new(&runtime, &config.plugins)?;
+        let registry = Registry::new(runtime, &config.plugins)?;
         let context = CallContext::new(printer.clone(), project_root);
 
         let sync = registry.sync_strategy(sync_plugin_name(job.source)).await?;

@@ -26,12 +26,6 @@ pub enum Outcome<T, E> {
     Skipped,
 }
 
-impl<T, E> Outcome<T, E> {
-    pub fn is_done(&self) -> bool {
-        matches!(self, Outcome::Done { .. })
-    }
-}
-
 /// Runs `job` for every item, `jobs` at a time, and returns the outcomes in
 /// the order of `items` (not of completion), so reports are stable.
 pub async fn run_limited<I, T, E, F, Fut>(
@@ -128,7 +122,7 @@ mod tests {
         .await;
         assert!(matches!(out[0].1, Outcome::Failed { error: "boom", .. }));
         assert!(
-            out[1].1.is_done(),
+            matches!(out[1].1, Outcome::Done { .. }),
             "the job running beside the failure finishes"
         );
         assert!(out[2..].iter().all(|(_, o)| matches!(o, Outcome::Skipped)));

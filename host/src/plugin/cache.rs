@@ -65,10 +65,6 @@ impl ComponentCache {
         ComponentCache { dir: None }
     }
 
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     /// The component for `wasm` (whose sha256 is `digest`), from the cache
     /// when possible. Cache problems never fail the load: they only cost a
     /// compilation.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::output::{Printer, Redactor};
-use crate::remote::RemoteNode;
+use crate::remote::{RemoteNode, RemoteShell};
 
 /// The world a plugin call runs in: the build node (absent during
 /// validation, which happens before anything remote), the printer for logs
@@ -13,6 +13,8 @@ use crate::remote::RemoteNode;
 #[derive(Clone)]
 pub struct CallContext {
     pub(crate) node: Option<Arc<dyn RemoteNode>>,
+    /// How local programs (rsync) reach the node, when they can.
+    pub(crate) remote_shell: Option<Arc<dyn RemoteShell>>,
     pub(crate) printer: Arc<Printer>,
     pub(crate) project_root: PathBuf,
     pub(crate) redactor: Redactor,
@@ -24,6 +26,7 @@ impl CallContext {
         CallContext {
             redactor: printer.redactor().clone(),
             node: None,
+            remote_shell: None,
             printer,
             project_root: project_root.into(),
         }
@@ -34,16 +37,12 @@ impl CallContext {
         self
     }
 
-    pub fn with_redactor(mut self, redactor: Redactor) -> CallContext {
-        self.redactor = redactor;
+    pub fn with_remote_shell(mut self, shell: Arc<dyn RemoteShell>) -> CallContext {
+        self.remote_shell = Some(shell);
         self
     }
 
     pub fn printer(&self) -> &Arc<Printer> {
         &self.printer
-    }
-
-    pub fn project_root(&self) -> &std::path::Path {
-        &self.project_root
     }
 }

@@ -104,22 +104,7 @@ pub enum PluginError {
     Engine(String),
 }
 
-impl PluginError {
-    pub fn plugin(&self) -> Option<&str> {
-        match self {
-            PluginError::Read { plugin, .. }
-            | PluginError::Invalid { plugin, .. }
-            | PluginError::IncompatibleApi { plugin, .. }
-            | PluginError::Contract { plugin, .. }
-            | PluginError::MemoryLimit { plugin, .. }
-            | PluginError::Deadline { plugin, .. }
-            | PluginError::Trap { plugin, .. }
-            | PluginError::Failed { plugin, .. }
-            | PluginError::WrongKind { plugin, .. } => Some(plugin),
-            PluginError::Unknown { .. } | PluginError::Engine(_) => None,
-        }
-    }
-}
+impl PluginError {}
 
 impl ExitStatusOf for PluginError {
     fn exit(&self) -> Exit {

@@ -212,10 +212,6 @@ pub struct RegistryAuth {
 }
 
 impl RegistryAuth {
-    pub fn plugin(&self) -> &Plugin {
-        &self.plugin
-    }
-
     pub async fn validate(
         &self,
         ctx: &CallContext,
@@ -292,10 +288,6 @@ pub struct ImageBuilder {
 }
 
 impl ImageBuilder {
-    pub fn plugin(&self) -> &Plugin {
-        &self.plugin
-    }
-
     pub async fn validate(
         &self,
         ctx: &CallContext,

@@ -2,7 +2,6 @@
 //! gets a fresh store with the memory limit and the guest-time deadline.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use semver::Version;
 use wasmtime::{Store, UpdateDeadline};
@@ -26,11 +25,9 @@ pub(crate) struct PluginInner {
     pub(crate) name: String,
     pub(crate) source: PluginSource,
     pub(crate) sha256: String,
-    pub(crate) size: usize,
     pub(crate) metadata: Metadata,
     pub(crate) api_target: Version,
     pub(crate) load_source: LoadSource,
-    pub(crate) load_time: Duration,
     pub(crate) pre: Pre,
     pub(crate) grants: Arc<Grants>,
     pub(crate) runtime: Arc<RuntimeInner>,
@@ -72,11 +69,6 @@ impl Plugin {
         &self.inner.sha256
     }
 
-    /// Size of the component in bytes.
-    pub fn size(&self) -> usize {
-        self.inner.size
-    }
-
     /// The API version the component's interfaces carry.
     pub fn api_target(&self) -> &Version {
         &self.inner.api_target
@@ -85,11 +77,6 @@ impl Plugin {
     /// Whether this load compiled the component or found it in the cache.
     pub fn load_source(&self) -> LoadSource {
         self.inner.load_source
-    }
-
-    /// Wall time of the load: compile or cache, link, metadata call.
-    pub fn load_time(&self) -> Duration {
-        self.inner.load_time
     }
 
     /// Checks the plugin's config section (any kind of plugin).

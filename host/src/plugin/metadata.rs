@@ -112,7 +112,7 @@ impl Metadata {
                     ))
                 }
                 Capability::Env(names)
-                    if names.iter().any(|n| !crate::config::is_identifier(n)) =>
+                    if names.iter().any(|n| !crate::remote::is_identifier(n)) =>
                 {
                     return Err(contract(format!(
                         "it declares env with an invalid name in {names:?}"

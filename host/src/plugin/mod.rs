@@ -38,16 +38,16 @@
 //! # let _ = outcome; Ok(()) }
 //! ```
 
-pub mod bindings;
+mod bindings;
 mod cache;
-pub mod capability;
+mod capability;
 mod context;
 mod convert;
 mod error;
 mod handles;
 mod host;
 mod limits;
-pub mod list;
+pub(crate) mod list;
 mod loaded;
 mod metadata;
 mod registry;
@@ -56,9 +56,8 @@ mod state;
 mod version;
 
 pub use cache::{ComponentCache, LoadSource};
-pub use capability::{Capability, Grant};
 pub use context::CallContext;
-pub use error::{Operation, PluginError};
+pub use error::PluginError;
 pub use handles::{
     BuildRequest, Credentials, ImageBuilder, PushRequest, RegistryAuth, SyncOutcome, SyncRequest,
     SyncStrategy, ValidationError,
@@ -68,4 +67,4 @@ pub use loaded::Plugin;
 pub use metadata::{Kind, Metadata};
 pub use registry::{Registry, BUILTINS};
 pub use runtime::{PluginSource, Runtime};
-pub use version::{compatible, host_api, API_VERSION};
+pub use version::API_VERSION;

@@ -88,10 +88,6 @@ impl Registry {
         Ok(registry)
     }
 
-    pub fn runtime(&self) -> &Runtime {
-        &self.runtime
-    }
-
     /// Every plugin name with where it comes from, built-ins first.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &PluginSource)> {
         self.entries.iter().map(|e| (e.name.as_str(), &e.source))

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
@@ -114,14 +114,6 @@ impl Runtime {
         })
     }
 
-    pub fn limits(&self) -> Limits {
-        self.inner.limits
-    }
-
-    pub fn cache(&self) -> &ComponentCache {
-        &self.inner.cache
-    }
-
     /// Compiles (or loads from the cache) a plugin, refuses it if its API
     /// version is incompatible (before instantiating anything), links it,
     /// and asks it for its metadata, which must agree with the component.
@@ -135,7 +127,6 @@ impl Runtime {
         wasm: Arc<[u8]>,
         grants: Option<Vec<Grant>>,
     ) -> Result<Plugin, PluginError> {
-        let started = Instant::now();
         let sha256 = hex::encode(Sha256::digest(&wasm));
         let engine = self.inner.engine.clone();
         let cache = self.inner.cache.clone();
@@ -181,11 +172,9 @@ impl Runtime {
             name: name.to_owned(),
             source,
             sha256,
-            size: wasm.len(),
             metadata: Metadata::placeholder(name, kind),
             api_target,
             load_source,
-            load_time: Duration::ZERO,
             pre,
             grants: Arc::new(Grants::builtin(name, &[])),
             runtime: self.inner.clone(),
@@ -197,7 +186,6 @@ impl Runtime {
             Some(grants) => Grants::installed(name, &metadata.capabilities, grants),
         });
         plugin.metadata = metadata;
-        plugin.load_time = started.elapsed();
         Ok(Plugin::from_inner(plugin))
     }
 

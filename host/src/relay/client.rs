@@ -1,14 +1,19 @@
 //! `ops __relay SOCKET [-l USER] HOST COMMAND...`: the remote-shell program
 //! rsync runs. It forwards its stdin to the running ops and writes back the
-//! remote command's stdout and stderr, then exits with its status. Plain
-//! threads and blocking I/O: this process lives only as long as one rsync.
+//! remote command's stdout and stderr, then exits with its status. It lives
+//! only as long as one rsync: a single-threaded runtime is all it needs.
 
 use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::frame;
+use futures::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::UnixStream;
+use tokio::sync::mpsc;
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+use super::frame::{self, Frame, RelayCodec};
 
 /// What ssh exits with when it cannot run the command at all.
 const TRANSPORT_FAILURE: u8 = 255;
@@ -31,7 +36,21 @@ pub fn remote_words(args: &[String]) -> Result<&[String], String> {
 }
 
 pub fn run(socket: &Path, args: &[String]) -> ExitCode {
-    match relay(socket, args) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ops relay: cannot start: {e}");
+            return ExitCode::from(TRANSPORT_FAILURE);
+        }
+    };
+    let result = runtime.block_on(relay(socket, args));
+    // The stdin thread may still be blocked in a read; it ends with the
+    // process.
+    runtime.shutdown_background();
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(message) => {
             eprintln!("ops relay: {message}");
@@ -40,64 +59,98 @@ pub fn run(socket: &Path, args: &[String]) -> ExitCode {
     }
 }
 
-fn relay(socket: &Path, args: &[String]) -> Result<u8, String> {
+async fn relay(socket: &Path, args: &[String]) -> Result<u8, String> {
     let words = remote_words(args)?;
-    let mut stream = UnixStream::connect(socket).map_err(|e| {
+    let stream = UnixStream::connect(socket).await.map_err(|e| {
         format!(
             "cannot reach the running ops at {}: {e} (this program is only useful while \
              `ops build` runs)",
             socket.display()
         )
     })?;
-    let command = words.join("\0");
-    frame::write_frame(&mut stream, frame::COMMAND, command.as_bytes())
+    let (rd, wr) = stream.into_split();
+    let mut frames_in = FramedRead::new(rd, RelayCodec::default());
+    let mut frames_out = FramedWrite::new(wr, RelayCodec::default());
+    frames_out
+        .send(Frame::new(frame::COMMAND, words.join("\0")))
+        .await
         .map_err(|e| format!("cannot send the command: {e}"))?;
 
-    let mut upstream = stream
-        .try_clone()
-        .map_err(|e| format!("cannot duplicate the socket: {e}"))?;
-    std::thread::spawn(move || {
-        let mut stdin = std::io::stdin().lock();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match stdin.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if frame::write_frame(&mut upstream, frame::STDIN, &buf[..n]).is_err() {
-                        return;
-                    }
-                }
+    let mut stdin = local_stdin();
+    tokio::spawn(async move {
+        while let Some(chunk) = stdin.recv().await {
+            if frames_out
+                .send(Frame::new(frame::STDIN, chunk))
+                .await
+                .is_err()
+            {
+                return;
             }
         }
-        let _ = frame::write_frame(&mut upstream, frame::STDIN_EOF, &[]);
+        let _ = frames_out
+            .send(Frame::new(frame::STDIN_EOF, Vec::new()))
+            .await;
     });
 
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = tokio::io::stdout();
     loop {
-        let frame =
-            frame::read_frame(&mut stream).map_err(|e| format!("connection to ops: {e}"))?;
-        match frame {
-            Some((frame::STDOUT, bytes)) => {
+        let frame = frames_in
+            .next()
+            .await
+            .transpose()
+            .map_err(|e| format!("connection to ops: {e}"))?;
+        let Some(Frame { kind, payload }) = frame else {
+            return Err("ops closed the connection before the command ended".into());
+        };
+        match kind {
+            frame::STDOUT => {
                 stdout
-                    .write_all(&bytes)
-                    .and_then(|()| stdout.flush())
+                    .write_all(&payload)
+                    .await
+                    .map_err(|e| format!("cannot write to stdout: {e}"))?;
+                stdout
+                    .flush()
+                    .await
                     .map_err(|e| format!("cannot write to stdout: {e}"))?;
             }
-            Some((frame::STDERR, bytes)) => {
-                let mut stderr = std::io::stderr().lock();
-                let _ = stderr.write_all(&bytes);
+            frame::STDERR => {
+                let _ = std::io::stderr().lock().write_all(&payload);
             }
-            Some((frame::EXIT, bytes)) => {
-                let code = <[u8; 4]>::try_from(bytes.as_slice())
+            frame::EXIT => {
+                let code = <[u8; 4]>::try_from(payload.as_ref())
                     .map(i32::from_be_bytes)
                     .map_err(|_| "malformed exit frame".to_owned())?;
                 return Ok(code.clamp(0, 255) as u8);
             }
-            Some((frame::ERROR, bytes)) => return Err(String::from_utf8_lossy(&bytes).into_owned()),
-            Some((kind, _)) => return Err(format!("unexpected frame kind {kind}")),
-            None => return Err("ops closed the connection before the command ended".into()),
+            frame::ERROR => return Err(String::from_utf8_lossy(&payload).into_owned()),
+            kind => return Err(format!("unexpected frame kind {kind}")),
         }
     }
+}
+
+/// Stdin, read on a plain thread so that a blocked read never holds the
+/// runtime: rsync may be waiting for our stdout while it writes our stdin.
+fn local_stdin() -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
+    let spawned = std::thread::Builder::new()
+        .name("ops-relay-stdin".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    // Without the thread the remote side simply sees end of file.
+    let _ = spawned;
+    rx
 }
 
 #[cfg(test)]

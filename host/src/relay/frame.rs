@@ -1,6 +1,11 @@
-//! The relay's wire format: `[kind: u8][length: u32 big-endian][payload]`.
+//! The relay's wire format, one codec for both sides: tokio-util's
+//! length-delimited frames (u32 big-endian length), each starting with a
+//! kind byte.
 
-use std::io::{self, Read, Write};
+use std::io;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
 /// Client → server: the remote command's words, NUL-separated. First frame.
 pub const COMMAND: u8 = 1;
@@ -19,81 +24,105 @@ pub const EXIT: u8 = 6;
 /// Last frame.
 pub const ERROR: u8 = 7;
 
-/// Frames larger than this are refused: nothing legitimate comes close,
+/// Payloads larger than this are refused: nothing legitimate comes close,
 /// and a corrupt length must not make either side allocate gigabytes.
 pub const MAX_PAYLOAD: usize = 1 << 20;
 
-pub fn write_frame(out: &mut impl Write, kind: u8, payload: &[u8]) -> io::Result<()> {
-    let len = u32::try_from(payload.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "relay frame too large"))?;
-    let mut header = [0u8; 5];
-    header[0] = kind;
-    header[1..].copy_from_slice(&len.to_be_bytes());
-    out.write_all(&header)?;
-    out.write_all(payload)?;
-    out.flush()
+/// One frame: its kind and payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub kind: u8,
+    pub payload: Bytes,
 }
 
-/// Reads one frame; `None` at a clean end of stream.
-pub fn read_frame(input: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
-    let mut header = [0u8; 5];
-    match input.read_exact(&mut header[..1]) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
+impl Frame {
+    pub fn new(kind: u8, payload: impl Into<Bytes>) -> Frame {
+        Frame {
+            kind,
+            payload: payload.into(),
+        }
     }
-    input.read_exact(&mut header[1..])?;
-    let len = payload_len(&header)?;
-    let mut payload = vec![0u8; len];
-    input.read_exact(&mut payload)?;
-    Ok(Some((header[0], payload)))
 }
 
-/// The payload length a frame header announces, refused when too large.
-pub fn payload_len(header: &[u8; 5]) -> io::Result<usize> {
-    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
-    if len > MAX_PAYLOAD {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("relay frame of {len} bytes is too large"),
-        ));
+pub struct RelayCodec {
+    frames: LengthDelimitedCodec,
+}
+
+impl Default for RelayCodec {
+    fn default() -> Self {
+        RelayCodec {
+            frames: LengthDelimitedCodec::builder()
+                .max_frame_length(MAX_PAYLOAD + 1)
+                .new_codec(),
+        }
     }
-    Ok(len)
 }
 
-/// Encodes a frame into a buffer (for the async side, which writes whole
-/// buffers).
-pub fn encode(kind: u8, payload: &[u8]) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(5 + payload.len());
-    // Writing into a Vec cannot fail, and callers keep payloads under
-    // MAX_PAYLOAD, far below u32::MAX.
-    let _ = write_frame(&mut buf, kind, payload);
-    buf
+impl Decoder for RelayCodec {
+    type Item = Frame;
+    type Error = io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> io::Result<Option<Frame>> {
+        let Some(mut frame) = self.frames.decode(src)? else {
+            return Ok(None);
+        };
+        if frame.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "relay frame without a kind",
+            ));
+        }
+        let kind = frame.split_to(1)[0];
+        Ok(Some(Frame {
+            kind,
+            payload: frame.freeze(),
+        }))
+    }
+}
+
+impl Encoder<Frame> for RelayCodec {
+    type Error = io::Error;
+
+    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> io::Result<()> {
+        let mut body = BytesMut::with_capacity(1 + frame.payload.len());
+        body.put_u8(frame.kind);
+        body.extend_from_slice(&frame.payload);
+        self.frames.encode(body.freeze(), dst)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_trip_and_clean_end() {
-        let mut buf = Vec::new();
-        write_frame(&mut buf, STDIN, b"hello").unwrap();
-        buf.extend(encode(STDIN_EOF, b""));
-        let mut r = &buf[..];
-        assert_eq!(
-            read_frame(&mut r).unwrap(),
-            Some((STDIN, b"hello".to_vec()))
-        );
-        assert_eq!(read_frame(&mut r).unwrap(), Some((STDIN_EOF, Vec::new())));
-        assert_eq!(read_frame(&mut r).unwrap(), None);
+    fn encoded(frames: &[Frame]) -> BytesMut {
+        let mut buf = BytesMut::new();
+        for frame in frames {
+            RelayCodec::default()
+                .encode(frame.clone(), &mut buf)
+                .unwrap();
+        }
+        buf
     }
 
     #[test]
-    fn refuses_huge_lengths_and_truncation() {
-        let mut r = &[STDOUT, 0xff, 0xff, 0xff, 0xff][..];
-        assert!(read_frame(&mut r).is_err());
-        let mut r = &[STDOUT, 0, 0, 0, 9, b'x'][..];
-        assert!(read_frame(&mut r).is_err());
+    fn round_trip_and_partial_input() {
+        let frames = [Frame::new(STDIN, "hello"), Frame::new(STDIN_EOF, "")];
+        let mut buf = encoded(&frames);
+        let mut codec = RelayCodec::default();
+        let mut tail = buf.split_off(3);
+        assert_eq!(codec.decode(&mut buf).unwrap(), None, "a partial header");
+        buf.unsplit(tail.split());
+        assert_eq!(codec.decode(&mut buf).unwrap(), Some(frames[0].clone()));
+        assert_eq!(codec.decode(&mut buf).unwrap(), Some(frames[1].clone()));
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+    }
+
+    #[test]
+    fn refuses_huge_lengths_and_kindless_frames() {
+        let mut huge = BytesMut::from(&[0xff, 0xff, 0xff, 0xff, STDOUT][..]);
+        assert!(RelayCodec::default().decode(&mut huge).is_err());
+        let mut empty = BytesMut::from(&[0, 0, 0, 0][..]);
+        assert!(RelayCodec::default().decode(&mut empty).is_err());
     }
 }

@@ -1,20 +1,61 @@
 //! The ops side of the relay: a Unix socket in a private directory whose
-//! connections become commands on the SSH session.
+//! connections become commands on the node.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use futures::{SinkExt, StreamExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::codec::{FramedRead, FramedWrite};
 
-use super::frame;
-use crate::remote::{OutputSink, RemoteCommand, RemoteExit};
-use crate::ssh::{ChannelReader, Session, Stdin};
+use super::frame::{self, Frame, RelayCodec};
+use super::RELAY_ARG;
+use crate::remote::{
+    ChannelReader, OutputSink, RemoteCommand, RemoteError, RemoteNode, RemoteShell, Stdin,
+};
+
+/// The run's relay, started on first use by a local program that needs a
+/// remote shell (rsync), stopped by [`Relay::stop`] or on drop.
+pub struct Relay {
+    node: Arc<dyn RemoteNode>,
+    server: Mutex<Option<RelayServer>>,
+}
+
+impl Relay {
+    pub fn new(node: Arc<dyn RemoteNode>) -> Relay {
+        Relay {
+            node,
+            server: Mutex::new(None),
+        }
+    }
+
+    /// Stops listening and removes the socket's directory.
+    pub fn stop(&self) {
+        let server = self.server.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(server);
+    }
+}
+
+impl RemoteShell for Relay {
+    fn program_line(&self) -> Result<String, RemoteError> {
+        let mut server = self.server.lock().unwrap_or_else(|p| p.into_inner());
+        let server = match &mut *server {
+            Some(server) => server,
+            empty => empty.insert(RelayServer::start(self.node.clone()).map_err(|e| {
+                RemoteError::InvalidRequest(format!("cannot start the local relay for rsync: {e}"))
+            })?),
+        };
+        server
+            .program_line()
+            .map_err(|e| RemoteError::InvalidRequest(format!("cannot name the relay program: {e}")))
+    }
+}
 
 /// Listens while it lives; the socket's directory is removed on drop.
-pub struct RelayServer {
+struct RelayServer {
     socket: PathBuf,
     accept: JoinHandle<()>,
     // Owned so that the directory (0700, created by tempfile) goes away
@@ -23,7 +64,7 @@ pub struct RelayServer {
 }
 
 impl RelayServer {
-    pub fn start(session: Session) -> io::Result<RelayServer> {
+    fn start(node: Arc<dyn RemoteNode>) -> io::Result<RelayServer> {
         // rsync splits its -e string on whitespace, so the socket path must
         // have none; /tmp is the fallback for an odd TMPDIR.
         let tmp = std::env::temp_dir();
@@ -39,11 +80,11 @@ impl RelayServer {
         let listener = UnixListener::bind(&socket)?;
         let accept = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let session = session.clone();
+                let node = node.clone();
                 tokio::spawn(async move {
                     // A failed connection is reported to its client (ERROR
                     // frame) or shows up as the client's own error.
-                    let _ = serve(stream, session).await;
+                    let _ = serve(stream, node).await;
                 });
             }
         });
@@ -54,12 +95,8 @@ impl RelayServer {
         })
     }
 
-    pub fn socket(&self) -> &Path {
-        &self.socket
-    }
-
     /// The program line to give rsync as `-e`.
-    pub fn remote_shell(&self) -> io::Result<String> {
+    fn program_line(&self) -> io::Result<String> {
         let exe = std::env::current_exe()?;
         let exe = exe.to_string_lossy();
         if exe.contains(char::is_whitespace) {
@@ -67,11 +104,7 @@ impl RelayServer {
                 "the ops executable's path {exe:?} contains whitespace, which rsync's -e cannot carry"
             )));
         }
-        Ok(format!(
-            "{exe} {} {}",
-            crate::cli::RELAY_ARG,
-            self.socket.display()
-        ))
+        Ok(format!("{exe} {RELAY_ARG} {}", self.socket.display()))
     }
 }
 
@@ -81,24 +114,15 @@ impl Drop for RelayServer {
     }
 }
 
-async fn read_frame(stream: &mut (impl AsyncRead + Unpin)) -> io::Result<Option<(u8, Vec<u8>)>> {
-    let mut header = [0u8; 5];
-    match stream.read_exact(&mut header[..1]).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    stream.read_exact(&mut header[1..]).await?;
-    let len = frame::payload_len(&header)?;
-    let mut payload = vec![0u8; len];
-    stream.read_exact(&mut payload).await?;
-    Ok(Some((header[0], payload)))
-}
-
-async fn serve(stream: UnixStream, session: Session) -> io::Result<()> {
-    let (mut rd, mut wr) = stream.into_split();
-    let words = match read_frame(&mut rd).await? {
-        Some((frame::COMMAND, bytes)) => String::from_utf8(bytes)
+async fn serve(stream: UnixStream, node: Arc<dyn RemoteNode>) -> io::Result<()> {
+    let (rd, wr) = stream.into_split();
+    let mut frames_in = FramedRead::new(rd, RelayCodec::default());
+    let mut frames_out = FramedWrite::new(wr, RelayCodec::default());
+    let words = match frames_in.next().await.transpose()? {
+        Some(Frame {
+            kind: frame::COMMAND,
+            payload,
+        }) => String::from_utf8(payload.to_vec())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "command is not UTF-8"))?,
         _ => {
             return Err(io::Error::new(
@@ -115,31 +139,26 @@ async fn serve(stream: UnixStream, session: Session) -> io::Result<()> {
 
     let (in_tx, in_rx) = mpsc::channel::<Vec<u8>>(16);
     let upstream = tokio::spawn(async move {
-        while let Ok(Some((kind, bytes))) = read_frame(&mut rd).await {
-            match kind {
-                frame::STDIN => {
-                    if in_tx.send(bytes).await.is_err() {
-                        break;
-                    }
-                }
-                _ => break,
+        while let Some(Ok(frame)) = frames_in.next().await {
+            if frame.kind != frame::STDIN || in_tx.send(frame.payload.to_vec()).await.is_err() {
+                break;
             }
         }
         // Dropping the sender is the remote command's end of file.
     });
 
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Frame>();
     let downstream = tokio::spawn(async move {
-        while let Some(buf) = out_rx.recv().await {
-            if wr.write_all(&buf).await.is_err() {
+        while let Some(frame) = out_rx.recv().await {
+            if frames_out.send(frame).await.is_err() {
                 break;
             }
         }
-        let _ = wr.shutdown().await;
+        let _ = frames_out.close().await;
     });
 
     let mut sink = FrameSink { tx: out_tx.clone() };
-    let result = session
+    let result = node
         .run(
             &command,
             Stdin::Stream(Box::new(ChannelReader::new(in_rx))),
@@ -147,8 +166,8 @@ async fn serve(stream: UnixStream, session: Session) -> io::Result<()> {
         )
         .await;
     let last = match result {
-        Ok(exit) => frame::encode(frame::EXIT, &exit_code(&exit).to_be_bytes()),
-        Err(e) => frame::encode(frame::ERROR, e.to_string().as_bytes()),
+        Ok(exit) => Frame::new(frame::EXIT, exit.shell_code().to_be_bytes().to_vec()),
+        Err(e) => Frame::new(frame::ERROR, e.to_string()),
     };
     let _ = out_tx.send(last);
     drop(sink);
@@ -158,18 +177,14 @@ async fn serve(stream: UnixStream, session: Session) -> io::Result<()> {
     Ok(())
 }
 
-fn exit_code(exit: &RemoteExit) -> i32 {
-    exit.shell_code()
-}
-
 struct FrameSink {
-    tx: mpsc::UnboundedSender<Vec<u8>>,
+    tx: mpsc::UnboundedSender<Frame>,
 }
 
 impl FrameSink {
     fn send(&self, kind: u8, chunk: &[u8]) {
         for piece in chunk.chunks(frame::MAX_PAYLOAD) {
-            let _ = self.tx.send(frame::encode(kind, piece));
+            let _ = self.tx.send(Frame::new(kind, piece.to_vec()));
         }
     }
 }

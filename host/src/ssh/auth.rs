@@ -15,6 +15,13 @@ use super::passphrase;
 
 const DEFAULT_KEYS: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
+/// What was tried, for the error when nothing worked.
+#[derive(Default)]
+struct Attempts {
+    tried: Vec<String>,
+    problems: Vec<String>,
+}
+
 /// Tries every key until the server accepts one.
 pub async fn authenticate<H: russh::client::Handler>(
     handle: &mut Handle<H>,
@@ -22,8 +29,7 @@ pub async fn authenticate<H: russh::client::Handler>(
     home: &Path,
 ) -> Result<(), SshError> {
     let user = host.user.as_str();
-    let mut tried = Vec::new();
-    let mut problems = Vec::new();
+    let mut attempts = Attempts::default();
     let rsa_hash = handle
         .best_supported_rsa_hash()
         .await
@@ -32,60 +38,30 @@ pub async fn authenticate<H: russh::client::Handler>(
         .flatten();
 
     let skip_agent = host.identities_only && !host.identity_files.is_empty();
-    if !skip_agent && std::env::var_os("SSH_AUTH_SOCK").is_some() {
-        match AgentClient::connect_env().await {
-            Ok(mut agent) => match agent.request_identities().await {
-                Ok(identities) => {
-                    for identity in identities {
-                        let AgentIdentity::PublicKey { key, comment } = identity else {
-                            continue;
-                        };
-                        tried.push(format!("agent key {comment}"));
-                        let hash = rsa_hash_for(key.algorithm().clone().is_rsa(), rsa_hash);
-                        match handle
-                            .authenticate_publickey_with(user, key, hash, &mut agent)
-                            .await
-                        {
-                            Ok(result) if result.success() => return Ok(()),
-                            Ok(_) => {}
-                            Err(err) => problems.push(format!("ssh-agent: {err}")),
-                        }
-                    }
-                }
-                Err(err) => problems.push(format!("ssh-agent: {err}")),
-            },
-            Err(err) => problems.push(format!("ssh-agent: {err}")),
-        }
+    if !skip_agent
+        && std::env::var_os("SSH_AUTH_SOCK").is_some()
+        && with_agent(handle, user, rsa_hash, &mut attempts).await
+    {
+        return Ok(());
     }
 
-    let mut files: Vec<(PathBuf, bool)> = host
-        .identity_files
-        .iter()
-        .map(|p| (p.clone(), true))
-        .collect();
-    if !host.identities_only || host.identity_files.is_empty() {
-        for name in DEFAULT_KEYS {
-            let path = home.join(".ssh").join(name);
-            if !files.iter().any(|(p, _)| p == &path) {
-                files.push((path, false));
-            }
-        }
-    }
-    for (path, configured) in files {
+    for (path, configured) in key_files(host, home) {
         if !path.exists() {
             if configured {
-                problems.push(format!("IdentityFile {} does not exist", path.display()));
+                attempts
+                    .problems
+                    .push(format!("IdentityFile {} does not exist", path.display()));
             }
             continue;
         }
         let key = match load_key(&path).await {
             Ok(key) => key,
             Err(problem) => {
-                problems.push(problem);
+                attempts.problems.push(problem);
                 continue;
             }
         };
-        tried.push(path.display().to_string());
+        attempts.tried.push(path.display().to_string());
         let hash = rsa_hash_for(key.algorithm().clone().is_rsa(), rsa_hash);
         let key = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
         match handle.authenticate_publickey(user, key).await {
@@ -103,16 +79,75 @@ pub async fn authenticate<H: russh::client::Handler>(
     Err(SshError::Auth {
         user: user.to_owned(),
         host: host.hostname.clone(),
-        tried: if tried.is_empty() {
+        tried: if attempts.tried.is_empty() {
             "no keys found".into()
         } else {
-            tried.join(", ")
+            attempts.tried.join(", ")
         },
-        problems: problems
+        problems: attempts
+            .problems
             .iter()
             .map(|p| format!("\n  note: {p}"))
             .collect::<String>(),
     })
+}
+
+/// Tries the agent's keys; true when one was accepted.
+async fn with_agent<H: russh::client::Handler>(
+    handle: &mut Handle<H>,
+    user: &str,
+    rsa_hash: Option<HashAlg>,
+    attempts: &mut Attempts,
+) -> bool {
+    let mut agent = match AgentClient::connect_env().await {
+        Ok(agent) => agent,
+        Err(err) => {
+            attempts.problems.push(format!("ssh-agent: {err}"));
+            return false;
+        }
+    };
+    let identities = match agent.request_identities().await {
+        Ok(identities) => identities,
+        Err(err) => {
+            attempts.problems.push(format!("ssh-agent: {err}"));
+            return false;
+        }
+    };
+    for identity in identities {
+        let AgentIdentity::PublicKey { key, comment } = identity else {
+            continue;
+        };
+        attempts.tried.push(format!("agent key {comment}"));
+        let hash = rsa_hash_for(key.algorithm().clone().is_rsa(), rsa_hash);
+        match handle
+            .authenticate_publickey_with(user, key, hash, &mut agent)
+            .await
+        {
+            Ok(result) if result.success() => return true,
+            Ok(_) => {}
+            Err(err) => attempts.problems.push(format!("ssh-agent: {err}")),
+        }
+    }
+    false
+}
+
+/// The key files to try, in order: the configured `IdentityFile`s (true),
+/// then the default keys (false) unless `IdentitiesOnly` says not to.
+fn key_files(host: &HostConfig, home: &Path) -> Vec<(PathBuf, bool)> {
+    let mut files: Vec<(PathBuf, bool)> = host
+        .identity_files
+        .iter()
+        .map(|p| (p.clone(), true))
+        .collect();
+    if !host.identities_only || host.identity_files.is_empty() {
+        for name in DEFAULT_KEYS {
+            let path = home.join(".ssh").join(name);
+            if !files.iter().any(|(p, _)| p == &path) {
+                files.push((path, false));
+            }
+        }
+    }
+    files
 }
 
 fn rsa_hash_for(is_rsa: bool, best: Option<HashAlg>) -> Option<HashAlg> {

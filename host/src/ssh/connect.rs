@@ -152,3 +152,14 @@ fn client_config(host: &HostConfig, policy: &HostKeyPolicy) -> Config {
         ..Config::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_node_noticed_within_thirty_seconds() {
+        let dead_node_timeout = KEEPALIVE_INTERVAL * (KEEPALIVE_MAX as u32 + 1);
+        assert!(dead_node_timeout <= Duration::from_secs(30));
+    }
+}

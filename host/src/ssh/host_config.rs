@@ -147,20 +147,7 @@ impl SshConfigFile {
             ],
         );
         let first = |name: &str| extra(name).and_then(|a| a.first().cloned());
-        let proxy_jump = params
-            .proxy_jump
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .flat_map(|hop| {
-                hop.split(',')
-                    .map(str::trim)
-                    .filter(|h| !h.is_empty())
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
-            .filter(|hop| !hop.eq_ignore_ascii_case("none"))
-            .collect();
+        let proxy_jump = jump_hops(params.proxy_jump.as_deref().unwrap_or_default());
         HostConfig {
             alias: host.to_owned(),
             hostname: hostname.clone(),
@@ -178,10 +165,17 @@ impl SshConfigFile {
                 .is_some_and(|v| v.eq_ignore_ascii_case("accept-new")),
         }
     }
+}
 
-    pub fn home(&self) -> &Path {
-        &self.home
-    }
+/// `ProxyJump` values as single hops: comma lists split, `none` dropped.
+fn jump_hops(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|hop| hop.split(','))
+        .map(str::trim)
+        .filter(|hop| !hop.is_empty() && !hop.eq_ignore_ascii_case("none"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// OpenSSH's `%` tokens for path options, and `~`.

@@ -4,27 +4,27 @@
 //! ssh-agent then key files, known_hosts (hashed and `[host]:port`) or a
 //! pinned key, unknown and changed host keys refused with the fingerprint.
 //!
-//! [`Session`] is one connection for the whole run; every remote command is
-//! a channel on it, run through a small sh wrapper ([`wrapper`]) that keeps
+//! [`Session`] is one connection for the whole run and the transport behind
+//! [`RemoteNode`](crate::remote::RemoteNode): every remote command is a
+//! channel on it ([`run`]), run through a small sh [`wrapper`] that keeps
 //! arguments literal, keeps env values out of argv, and reports the process
-//! group so that cancelling a command kills everything it started.
+//! group so that cancelling a command kills everything it started
+//! ([`control`]).
 
 mod auth;
 mod connect;
-pub mod destination;
+mod control;
+mod destination;
 mod error;
-pub mod host_config;
-pub mod known_hosts;
+mod host_config;
+mod known_hosts;
+mod marker;
 mod passphrase;
-mod scratch;
+mod run;
 mod session;
-mod stdin;
-pub mod wrapper;
+mod wrapper;
 
 pub use destination::Destination;
 pub use error::SshError;
-pub use host_config::{HostConfig, SshConfigFile};
-pub use session::{
-    dead_node_timeout, Capture, ConnectOptions, Session, Stdin, CONTROL_CHANNELS, MAX_CHANNELS,
-};
-pub use stdin::ChannelReader;
+pub use host_config::{home_dir, SshConfigFile};
+pub use session::{ConnectOptions, Session, Target};

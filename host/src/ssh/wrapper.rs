@@ -8,7 +8,7 @@
 //! session its own process-group leader, and the wrapper `exec`s the
 //! program, so that pid names the group to kill on cancellation.
 
-use crate::config::is_identifier;
+use crate::remote::is_identifier;
 use crate::remote::{RemoteCommand, RemoteError};
 
 /// Starts the first stderr line, which the client strips.

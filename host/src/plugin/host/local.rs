@@ -153,19 +153,7 @@ fn local_exit(status: std::process::ExitStatus) -> RemoteExit {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => RemoteExit::Code(code),
-        (None, Some(sig)) => RemoteExit::Signal(signal_name(sig)),
+        (None, Some(sig)) => RemoteExit::Signal(crate::remote::signal_name(sig)),
         (None, None) => RemoteExit::Code(-1),
     }
-}
-
-fn signal_name(sig: i32) -> String {
-    const NAMES: [&str; 13] = [
-        "HUP", "INT", "QUIT", "ILL", "ABRT", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM",
-        "TERM",
-    ];
-    NAMES
-        .iter()
-        .find(|name| crate::remote::signal_number(name) == Some(sig))
-        .map(|name| (*name).to_owned())
-        .unwrap_or_else(|| sig.to_string())
 }

@@ -107,27 +107,19 @@ impl PluginState {
 
     async fn remote_shell_line(&mut self) -> Result<String, String> {
         self.check(Need::RemoteExec)?;
-        let node = self.node()?;
-        node.remote_shell().await.map_err(|e| e.to_string())
+        let shell = self.ctx.remote_shell.clone().ok_or_else(|| {
+            "this build node offers no remote shell for local programs".to_owned()
+        })?;
+        shell.program_line().map_err(|e| e.to_string())
     }
 
     async fn remote_scratch(&mut self, name: String) -> Result<String, String> {
         self.check(Need::RemoteFiles)?;
-        let valid = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            && !name.starts_with('.');
-        if !valid {
-            return Err(format!(
-                "scratch directory name {name:?} must be 1-64 letters, digits, - _ ."
-            ));
-        }
         let node = self.node()?;
         // Namespaced by plugin, so that plugins cannot reach each other's
         // scratch directories (and credentials) by name.
         let scoped = format!("{}-{name}", self.plugin);
+        crate::remote::validate_scratch_name(&scoped)?;
         node.scratch_dir(&scoped).await.map_err(|e| e.to_string())
     }
 }

@@ -1,0 +1,59 @@
+//! `--dry-run`: what would happen, touching nothing.
+
+use crate::node::NodeTarget;
+use crate::output::Printer;
+
+use super::job::BuildJob;
+use super::plugins::{sync_plugin_name, BuildPlugins};
+use super::steps::plural;
+
+/// `--dry-run`: what would happen, touching nothing.
+pub(super) fn print_plan(
+    printer: &Printer,
+    job: &BuildJob,
+    target: &NodeTarget,
+    plugins: &BuildPlugins,
+) {
+    let mut lines = vec![format!("build node: {} ({})", target.host, target.origin)];
+    lines.push(format!(
+        "sync: {} ({}) into {}{}",
+        sync_plugin_name(job.source),
+        plugins.sync.plugin().metadata().version,
+        job.path,
+        match (&job.git_ref, &job.branch) {
+            (Some(r), _) => format!(", ref {r}"),
+            (None, Some(b)) => format!(", branch {b}"),
+            (None, None) => String::new(),
+        }
+    ));
+    lines.push(format!("build: sh -c {:?} in {}", job.command, job.path));
+    match &job.images {
+        None => lines.push("images: none ([build.image] is absent)".into()),
+        Some(images) => {
+            lines.push(format!(
+                "images: {} from {}, {} at a time",
+                plural(images.plans.len(), "image"),
+                images.dockerfile,
+                job.jobs
+            ));
+            for plan in &images.plans {
+                lines.push(format!("  {plan}"));
+            }
+            lines.push(if job.push {
+                format!(
+                    "push: yes{}",
+                    match (&images.registry, images.login) {
+                        (Some(r), true) => format!(" (login to {r})"),
+                        _ => String::new(),
+                    }
+                )
+            } else {
+                "push: no (--no-push)".into()
+            });
+        }
+    }
+    printer.info("dry run: nothing was touched; this build would do:");
+    for line in lines {
+        printer.info(format!("  {line}"));
+    }
+}

@@ -1,0 +1,194 @@
+//! The image steps: registry login, at most `-j` image builds at once,
+//! and the push, which starts only when every image built.
+
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+
+use crate::exit::{Exit, Failure};
+use crate::output::{Event, ImageSummary};
+use crate::plugin::{BuildRequest, CallContext, PushRequest};
+
+use super::image_job::ImageJob;
+use super::plan::ImagePlan;
+use super::plugins::{ImagePlugins, IMAGE_BUILDER};
+use super::schedule::{run_limited, Outcome};
+use super::steps::{plural, Run};
+
+impl Run<'_> {
+    pub(super) async fn images(
+        &self,
+        ctx: &CallContext,
+        job: &ImageJob,
+        plugins: &ImagePlugins,
+    ) -> Result<Vec<ImageSummary>, Failure> {
+        if self.job.push {
+            self.login(ctx, job, plugins).await?;
+        }
+        let build_times = self.build_all(ctx, job, plugins).await?;
+        if !self.job.push {
+            return Ok(job
+                .plans
+                .iter()
+                .zip(build_times)
+                .map(|(plan, elapsed)| summary(plan, None, elapsed))
+                .collect());
+        }
+        self.push_all(ctx, job, plugins, build_times).await
+    }
+
+    async fn login(
+        &self,
+        ctx: &CallContext,
+        job: &ImageJob,
+        plugins: &ImagePlugins,
+    ) -> Result<(), Failure> {
+        let (Some(auth), Some(registry)) = (&plugins.auth, &job.registry) else {
+            return Ok(());
+        };
+        let step = Instant::now();
+        self.started_step("login", registry.clone());
+        let credentials = auth.credentials(ctx, &job.section, registry).await?;
+        plugins
+            .builder
+            .login(ctx, &job.section, &credentials)
+            .await?;
+        self.finished_step("login", step);
+        Ok(())
+    }
+
+    /// Builds every image; the build time of each, or the failures.
+    async fn build_all(
+        &self,
+        ctx: &CallContext,
+        job: &ImageJob,
+        plugins: &ImagePlugins,
+    ) -> Result<Vec<Duration>, Failure> {
+        let step = Instant::now();
+        self.started_step(
+            "images",
+            format!(
+                "{} with {IMAGE_BUILDER}, {} at a time",
+                plural(job.plans.len(), "image"),
+                self.job.jobs.min(job.plans.len())
+            ),
+        );
+        let built = run_limited(job.plans.clone(), self.job.jobs, |plan: ImagePlan| {
+            let request = BuildRequest {
+                section: &job.section,
+                context: self.job.path.clone(),
+                dockerfile: job.dockerfile.clone(),
+                image: plan.reference.clone(),
+                build_args: match &job.binary_arg {
+                    Some(arg) => vec![(arg.clone(), plan.service.clone())],
+                    None => Vec::new(),
+                },
+                label: plan.service,
+            };
+            plugins.builder.build(ctx, request)
+        })
+        .await;
+        let mut failures = Vec::new();
+        let mut build_times = Vec::new();
+        for (plan, outcome) in &built {
+            match outcome {
+                Outcome::Done { elapsed, .. } => {
+                    self.image_event(plan, "built", None, *elapsed);
+                    build_times.push(*elapsed);
+                }
+                Outcome::Failed { error, elapsed } => {
+                    self.image_event(plan, "failed", None, *elapsed);
+                    failures.push(format!("{}: {error}", plan.service));
+                }
+                Outcome::Skipped => {
+                    self.image_event(plan, "skipped", None, Duration::ZERO);
+                    failures.push(format!(
+                        "{}: not started after an earlier failure",
+                        plan.service
+                    ));
+                }
+            }
+        }
+        if !failures.is_empty() {
+            return Err(Failure::new(
+                Exit::ImageBuild,
+                anyhow!(
+                    "image build failed, so nothing was pushed:\n  {}",
+                    failures.join("\n  ")
+                ),
+            ));
+        }
+        self.finished_step("images", step);
+        Ok(build_times)
+    }
+
+    async fn push_all(
+        &self,
+        ctx: &CallContext,
+        job: &ImageJob,
+        plugins: &ImagePlugins,
+        build_times: Vec<Duration>,
+    ) -> Result<Vec<ImageSummary>, Failure> {
+        let step = Instant::now();
+        self.started_step("push", plural(job.plans.len(), "image"));
+        let pushed = run_limited(job.plans.clone(), self.job.jobs, |plan: ImagePlan| {
+            let request = PushRequest {
+                section: &job.section,
+                image: plan.reference.clone(),
+                label: plan.service,
+            };
+            plugins.builder.push(ctx, request)
+        })
+        .await;
+        let mut summaries = Vec::new();
+        let mut failures = Vec::new();
+        for ((plan, outcome), built_in) in pushed.iter().zip(build_times) {
+            match outcome {
+                Outcome::Done { value, elapsed } => {
+                    self.image_event(plan, "pushed", Some(value.clone()), *elapsed);
+                    summaries.push(summary(plan, Some(value.clone()), built_in + *elapsed));
+                }
+                Outcome::Failed { error, .. } => {
+                    failures.push(format!("{}: {error}", plan.service))
+                }
+                Outcome::Skipped => failures.push(format!(
+                    "{}: not pushed after an earlier failure",
+                    plan.service
+                )),
+            }
+        }
+        if !failures.is_empty() {
+            return Err(Failure::new(
+                Exit::Push,
+                anyhow!("push failed:\n  {}", failures.join("\n  ")),
+            ));
+        }
+        self.finished_step("push", step);
+        Ok(summaries)
+    }
+
+    fn image_event(
+        &self,
+        plan: &ImagePlan,
+        status: &str,
+        digest: Option<String>,
+        elapsed: Duration,
+    ) {
+        self.printer.emit(&Event::Image {
+            service: plan.service.clone(),
+            image: plan.reference.clone(),
+            status: status.to_owned(),
+            digest,
+            seconds: elapsed.as_secs_f64(),
+        });
+    }
+}
+
+fn summary(plan: &ImagePlan, digest: Option<String>, elapsed: Duration) -> ImageSummary {
+    ImageSummary {
+        service: plan.service.clone(),
+        image: plan.reference.clone(),
+        digest,
+        seconds: elapsed.as_secs_f64(),
+    }
+}

@@ -1,0 +1,43 @@
+//! What `ops build` was asked to do, as the pipeline sees it: built by the
+//! command line (`cli`) from its arguments, so that nothing here depends on
+//! how they were spelled.
+
+use std::path::PathBuf;
+
+use crate::node::ReachSettings;
+
+#[derive(Debug, Clone)]
+pub struct BuildSettings {
+    /// `-f`: the config file.
+    pub config_file: PathBuf,
+    pub reach: ReachSettings,
+    /// `--ref`: a commit SHA, branch or tag.
+    pub git_ref: Option<String>,
+    /// `--service`: build only this one.
+    pub service: Option<String>,
+    /// `--tag`.
+    pub tag: String,
+    /// False with `--no-push`.
+    pub push: bool,
+    /// `-j`: image builds at once.
+    pub jobs: usize,
+    /// `--dry-run`: print the plan, touch nothing.
+    pub dry_run: bool,
+}
+
+#[cfg(test)]
+impl BuildSettings {
+    /// The spec's defaults for `config_file`, as `ops build -f FILE` gives.
+    pub fn new(config_file: impl Into<PathBuf>) -> BuildSettings {
+        BuildSettings {
+            config_file: config_file.into(),
+            reach: ReachSettings::default(),
+            git_ref: None,
+            service: None,
+            tag: "latest".into(),
+            push: true,
+            jobs: 5,
+            dry_run: false,
+        }
+    }
+}

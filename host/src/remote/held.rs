@@ -1,0 +1,90 @@
+//! A remote process held open for the rest of the session: the one
+//! primitive behind the build lock and the scratch guardian.
+//!
+//! The process reads its stdin until end of file. ops never writes to it,
+//! so it ends when ops releases it (closes stdin), when the run is
+//! interrupted (its process group is killed), and also when ops dies or the
+//! connection drops, since sshd then closes the session's pipes. Whatever
+//! the process guards (a lock, a directory of credentials) therefore cannot
+//! outlive the session, and nothing depends on ops being alive to clean up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{
+    ChannelReader, LineSplitter, OutputSink, RemoteCommand, RemoteError, RemoteExit, RemoteNode,
+    Stdin,
+};
+
+/// A running held process. Dropping it releases the process without
+/// waiting for it.
+pub struct Held {
+    lines: mpsc::UnboundedReceiver<String>,
+    // Closing this is the process's end of file.
+    release: mpsc::Sender<Vec<u8>>,
+    process: JoinHandle<Result<RemoteExit, RemoteError>>,
+}
+
+/// Starts `command` on `node`, held open until released.
+pub fn hold(node: Arc<dyn RemoteNode>, command: RemoteCommand) -> Held {
+    let (release, held_open) = mpsc::channel::<Vec<u8>>(1);
+    let (line_tx, lines) = mpsc::unbounded_channel();
+    let process = tokio::spawn(async move {
+        let mut sink = StdoutLines {
+            lines: LineSplitter::default(),
+            tx: line_tx,
+        };
+        let stdin = Stdin::Stream(Box::new(ChannelReader::new(held_open)));
+        node.run(&command, stdin, &mut sink).await
+    });
+    Held {
+        lines,
+        release,
+        process,
+    }
+}
+
+impl Held {
+    /// The next line the process printed on stdout (trimmed); `None` once
+    /// it has ended.
+    pub async fn next_line(&mut self) -> Option<String> {
+        self.lines.recv().await
+    }
+
+    /// How the process ended, once [`next_line`](Held::next_line) said it
+    /// had.
+    pub async fn ended(self) -> Result<RemoteExit, RemoteError> {
+        drop(self.release);
+        match self.process.await {
+            Ok(result) => result,
+            Err(e) => Err(RemoteError::Protocol(format!(
+                "held process task failed: {e}"
+            ))),
+        }
+    }
+
+    /// Closes the process's stdin and waits up to `timeout` for it to end.
+    /// `None` when it did not end in time.
+    pub async fn release(self, timeout: Duration) -> Option<Result<RemoteExit, RemoteError>> {
+        tokio::time::timeout(timeout, self.ended()).await.ok()
+    }
+}
+
+struct StdoutLines {
+    lines: LineSplitter,
+    tx: mpsc::UnboundedSender<String>,
+}
+
+impl OutputSink for StdoutLines {
+    fn stdout(&mut self, chunk: &[u8]) {
+        let tx = &self.tx;
+        self.lines.push(chunk, |line| {
+            let _ = tx.send(line.trim().to_owned());
+        });
+    }
+
+    fn stderr(&mut self, _: &[u8]) {}
+}

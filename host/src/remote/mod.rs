@@ -1,0 +1,127 @@
+//! The build node as the rest of the host sees it: the one road from the
+//! pipeline, the build lock, scratch directories, the relay and the plugin
+//! host to the node.
+//!
+//! [`RemoteNode`] is implemented by the SSH session (`ssh::Session`, the
+//! transport) and by in-process doubles in tests. Everything built on top of
+//! it lives here and works for any implementation: atomic file writes
+//! ([`RemoteNode::write_file`]), processes held open for the rest of the
+//! session ([`hold`], shared by the build lock and the scratch guardian),
+//! and scratch directories ([`ScratchDirs`]).
+
+mod command;
+mod error;
+mod held;
+mod scratch;
+mod signal;
+mod sink;
+mod stdin;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use command::{is_identifier, RemoteCommand, RemoteExit, Stdin};
+pub use error::RemoteError;
+pub use held::{hold, Held};
+pub use scratch::{validate_scratch_name, ScratchDirs};
+pub use signal::signal_name;
+pub use sink::{Capture, LineSplitter, OutputSink};
+pub use stdin::ChannelReader;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Creates or replaces `$1` with stdin and mode `$2`: a temporary file beside
+/// the target, renamed over it, so that readers never see a half-written
+/// file.
+const ATOMIC_WRITE: &str = "umask 077; t=$(mktemp \"$1.ops-XXXXXX\") || exit 1; \
+                            if cat > \"$t\" && chmod \"$2\" \"$t\" && mv -f -- \"$t\" \"$1\"; \
+                            then exit 0; else rm -f -- \"$t\"; exit 1; fi";
+
+/// A build node as seen by plugins and the pipeline.
+pub trait RemoteNode: Send + Sync {
+    /// `user@host`, for messages.
+    fn label(&self) -> &str;
+
+    /// Runs `command` to completion, its stdin from `stdin`, streaming its
+    /// output to `output`. Dropping the future stops the remote program
+    /// (its whole process group).
+    fn run<'a>(
+        &'a self,
+        command: &'a RemoteCommand,
+        stdin: Stdin<'a>,
+        output: &'a mut dyn OutputSink,
+    ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>>;
+
+    /// A private directory, the same for the same name during this run,
+    /// removed when the run ends, however it ends.
+    fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>>;
+
+    /// [`run`](RemoteNode::run) with the command's own `stdin` bytes.
+    fn exec<'a>(
+        &'a self,
+        command: RemoteCommand,
+        output: &'a mut dyn OutputSink,
+    ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>> {
+        Box::pin(async move {
+            let stdin = Stdin::Bytes(command.stdin.as_deref());
+            self.run(&command, stdin, output).await
+        })
+    }
+
+    /// Runs `command` and returns its stdout; a non-zero exit is an error
+    /// carrying stderr.
+    fn capture<'a>(
+        &'a self,
+        command: &'a RemoteCommand,
+    ) -> BoxFuture<'a, Result<String, RemoteError>> {
+        Box::pin(async move {
+            let mut sink = Capture::default();
+            let exit = self
+                .run(command, Stdin::Bytes(command.stdin.as_deref()), &mut sink)
+                .await?;
+            if !exit.success() {
+                return Err(RemoteError::Protocol(format!(
+                    "`{}` failed ({exit}): {}",
+                    command.program,
+                    String::from_utf8_lossy(&sink.stderr).trim()
+                )));
+            }
+            Ok(String::from_utf8_lossy(&sink.stdout).into_owned())
+        })
+    }
+
+    /// Creates or replaces `path` atomically with `contents` and `mode`.
+    fn write_file<'a>(
+        &'a self,
+        path: &'a str,
+        contents: &'a [u8],
+        mode: u32,
+    ) -> BoxFuture<'a, Result<(), RemoteError>> {
+        Box::pin(async move {
+            let command = RemoteCommand::new("sh")
+                .args(["-c", ATOMIC_WRITE, "sh", path, &format!("{mode:o}")])
+                .stdin(contents.to_vec());
+            self.capture(&command).await.map(|_| ())
+        })
+    }
+
+    /// Stops every running command (TERM, then KILL after a grace period)
+    /// and removes the scratch directories; commands still running return
+    /// [`RemoteError::Interrupted`].
+    fn interrupt(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    /// Ends the session: waits for stopped commands to be gone, removes the
+    /// scratch directories and disconnects.
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// Where a local program (rsync's `-e`) can reach the node over the run's
+/// own connection. Offered by the relay; absent where there is none.
+pub trait RemoteShell: Send + Sync {
+    /// The program line, valid until the run ends.
+    fn program_line(&self) -> Result<String, RemoteError>;
+}

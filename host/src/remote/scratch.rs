@@ -1,0 +1,135 @@
+//! The run's scratch directories on the node, kept by a guardian.
+//!
+//! Scratch directories hold credentials (a docker login, a deploy key), so
+//! they must go away however the run ends. The guardian is a [held](hold)
+//! shell that creates the root directory, prints it, and removes it when
+//! released or signalled, or when the session ends under it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{hold, Held, RemoteCommand, RemoteError, RemoteExit, RemoteNode};
+
+const GUARDIAN: &str = r#"umask 077
+d=$(mktemp -d "${TMPDIR:-/tmp}/ops.XXXXXXXXXX") || exit 1
+trap 'rm -rf -- "$d"' EXIT
+trap 'exit 1' HUP INT TERM PIPE
+printf '%s\n' "$d"
+cat >/dev/null"#;
+
+/// How long removal may take before falling back to `rm -rf`.
+const REMOVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest scratch directory name.
+const MAX_NAME: usize = 64;
+
+/// A scratch directory name is one plain path component: 1-64 letters,
+/// digits, `-`, `_` or `.`, not starting with `.`.
+pub fn validate_scratch_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "scratch directory name {name:?} must be 1-{MAX_NAME} letters, digits, - _ . \
+             (not starting with .)"
+        ))
+    }
+}
+
+/// The scratch directories of one session.
+#[derive(Default)]
+pub struct ScratchDirs {
+    state: tokio::sync::Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    root: Option<(String, Held)>,
+    dirs: HashMap<String, String>,
+}
+
+impl ScratchDirs {
+    /// The directory `name` under the run's scratch root, created (with the
+    /// root and its guardian) on first use.
+    pub async fn dir(&self, node: Arc<dyn RemoteNode>, name: &str) -> Result<String, RemoteError> {
+        validate_scratch_name(name).map_err(RemoteError::InvalidRequest)?;
+        let mut state = self.state.lock().await;
+        if let Some(dir) = state.dirs.get(name) {
+            return Ok(dir.clone());
+        }
+        let root = match &state.root {
+            Some((root, _)) => root.clone(),
+            None => {
+                let (root, guardian) = start_guardian(node.clone()).await?;
+                state.root = Some((root.clone(), guardian));
+                root
+            }
+        };
+        let dir = format!("{root}/{name}");
+        node.capture(&RemoteCommand::new("mkdir").args(["-m", "700", "--", &dir]))
+            .await?;
+        state.dirs.insert(name.to_owned(), dir.clone());
+        Ok(dir)
+    }
+
+    /// Removes every scratch directory: the guardian does it when released;
+    /// if it could not (killed outright, a stuck channel), `rm -rf` does.
+    pub async fn remove(&self, node: &dyn RemoteNode) {
+        let root = {
+            let mut state = self.state.lock().await;
+            state.dirs.clear();
+            state.root.take()
+        };
+        let Some((dir, guardian)) = root else {
+            return;
+        };
+        let removed = matches!(
+            guardian.release(REMOVE_TIMEOUT).await,
+            Some(Ok(RemoteExit::Code(_)))
+        );
+        if !removed {
+            let _ = node
+                .capture(&RemoteCommand::new("rm").args(["-rf", "--", &dir]))
+                .await;
+        }
+    }
+}
+
+async fn start_guardian(node: Arc<dyn RemoteNode>) -> Result<(String, Held), RemoteError> {
+    let mut guardian = hold(node, RemoteCommand::new("sh").args(["-c", GUARDIAN]));
+    match guardian.next_line().await {
+        Some(dir) if dir.starts_with('/') => Ok((dir, guardian)),
+        Some(dir) => Err(RemoteError::Protocol(format!(
+            "mktemp printed {dir:?} instead of a directory"
+        ))),
+        // The guardian ended before printing: report how.
+        None => Err(match guardian.ended().await {
+            Ok(exit) => RemoteError::Protocol(format!(
+                "cannot create a scratch directory on the node ({exit})"
+            )),
+            Err(e) => e,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_one_plain_component() {
+        for good in ["git-ssh", "docker-docker-config", "a.b_c"] {
+            assert!(validate_scratch_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".hidden", "a/b", "..", "a b", &"x".repeat(65)] {
+            assert!(validate_scratch_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! One command on its own channel: start it through the wrapper, feed its
+//! stdin, stream its output, and report how it ended. A command whose
+//! future is dropped has its process group killed in the background.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use russh::client::Msg;
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::marker::StderrFilter;
+use super::session::Inner;
+use super::wrapper;
+use crate::remote::{OutputSink, RemoteCommand, RemoteError, RemoteExit, Stdin};
+
+/// How long a cancelled command's wrapper gets to report its process group
+/// when cancellation came before the report was read.
+const PGID_WAIT: Duration = Duration::from_secs(3);
+
+pub(super) async fn run(
+    inner: &Arc<Inner>,
+    command: &RemoteCommand,
+    stdin: Stdin<'_>,
+    output: &mut dyn OutputSink,
+) -> Result<RemoteExit, RemoteError> {
+    let (script, preamble) = wrapper::script(command)?;
+    if inner.groups.is_interrupted() {
+        return Err(RemoteError::Interrupted);
+    }
+    let permit = inner.channels.command_slot().await?;
+    let channel = inner.channels.open().await?;
+    let (reader, writer) = channel.split();
+    let writer = Arc::new(writer);
+    let mut guard = RunGuard {
+        inner: inner.clone(),
+        id: inner.groups.start(),
+        writer: writer.clone(),
+        reader: Some(reader),
+        stderr: StderrFilter::default(),
+        permit: Some(permit),
+        finished: false,
+    };
+    writer
+        .exec(true, script.into_bytes())
+        .await
+        .map_err(|e| RemoteError::Disconnected(e.to_string()))?;
+
+    let feed = feed_stdin(writer.clone(), preamble, stdin);
+    tokio::pin!(feed);
+    let mut feeding = true;
+    let mut exit = None;
+    loop {
+        tokio::select! {
+            _ = &mut feed, if feeding => feeding = false,
+            msg = guard.next() => match msg {
+                Some(ChannelMsg::Data { data }) => output.stdout(&data),
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => guard.stderr(&data, output),
+                Some(ChannelMsg::ExitStatus { exit_status }) => {
+                    exit = Some(RemoteExit::Code(exit_status as i32));
+                }
+                Some(ChannelMsg::ExitSignal { signal_name, .. }) => {
+                    exit = Some(RemoteExit::Signal(signal_name_of(&signal_name)));
+                }
+                Some(ChannelMsg::Failure) => {
+                    guard.finish().await;
+                    return Err(RemoteError::Protocol("the node refused to run the command".into()));
+                }
+                Some(ChannelMsg::Close) | None => break,
+                Some(_) => {}
+            },
+        }
+    }
+    let rest = guard.stderr.finish();
+    if !rest.is_empty() {
+        output.stderr(&rest);
+    }
+    guard.finish().await;
+    let interrupted = inner.groups.is_interrupted();
+    match exit {
+        Some(exit) if interrupted && !exit.success() => Err(RemoteError::Interrupted),
+        Some(exit) => Ok(exit),
+        None if interrupted => Err(RemoteError::Interrupted),
+        None if inner.channels.handle().is_closed() => Err(RemoteError::Disconnected(
+            "the connection closed before the command finished".into(),
+        )),
+        None => Err(RemoteError::Protocol(
+            "the command ended without reporting an exit status".into(),
+        )),
+    }
+}
+
+/// Keeps the books for one running command; if the command's future is
+/// dropped before it finished, kills the process group and closes the
+/// channel in the background (the session waits for that on close).
+struct RunGuard {
+    inner: Arc<Inner>,
+    id: u64,
+    writer: Arc<ChannelWriteHalf<Msg>>,
+    reader: Option<ChannelReadHalf>,
+    stderr: StderrFilter,
+    permit: Option<OwnedSemaphorePermit>,
+    finished: bool,
+}
+
+impl RunGuard {
+    async fn next(&mut self) -> Option<ChannelMsg> {
+        match self.reader.as_mut() {
+            Some(reader) => reader.wait().await,
+            None => None,
+        }
+    }
+
+    fn stderr(&mut self, data: &[u8], output: &mut dyn OutputSink) {
+        let (pgid, passed) = self.stderr.push(data);
+        if let Some(pgid) = pgid {
+            self.inner.groups.set_group(self.id, pgid);
+        }
+        if !passed.is_empty() {
+            output.stderr(&passed);
+        }
+    }
+
+    async fn finish(&mut self) {
+        self.finished = true;
+        self.inner.groups.finish(self.id);
+        let _ = self.writer.close().await;
+        self.permit.take();
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let pgid = self.inner.groups.finish(self.id);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let inner = self.inner.clone();
+        let writer = self.writer.clone();
+        let reader = self.reader.take();
+        let mut stderr = std::mem::take(&mut self.stderr);
+        // The slot stays taken until sshd has seen the process go.
+        let permit = self.permit.take();
+        let task = runtime.spawn(async move {
+            let mut pgid = pgid;
+            if let (None, Some(mut reader)) = (pgid, reader) {
+                // Cancelled before the wrapper's report was read: read on
+                // (discarding output) until it arrives.
+                let _ = tokio::time::timeout(PGID_WAIT, async {
+                    while let Some(msg) = reader.wait().await {
+                        if let ChannelMsg::ExtendedData { data, ext: 1 } = msg {
+                            if let (Some(found), _) = stderr.push(&data) {
+                                pgid = Some(found);
+                                return;
+                            }
+                        }
+                    }
+                })
+                .await;
+            }
+            if let Some(pgid) = pgid {
+                inner.channels.kill(&[pgid]).await;
+            }
+            let _ = writer.close().await;
+            drop(permit);
+        });
+        self.inner.groups.add_pending(task);
+    }
+}
+
+/// Sends the env preamble, then stdin, then end of file.
+async fn feed_stdin(writer: Arc<ChannelWriteHalf<Msg>>, preamble: Vec<u8>, stdin: Stdin<'_>) {
+    let mut sink = writer.make_writer();
+    let ok = async {
+        if !preamble.is_empty() {
+            sink.write_all(&preamble).await?;
+        }
+        match stdin {
+            Stdin::Bytes(Some(bytes)) => sink.write_all(bytes).await?,
+            Stdin::Bytes(None) => {}
+            Stdin::Stream(mut source) => {
+                let mut buf = vec![0u8; 32 * 1024];
+                loop {
+                    let n = source.read(&mut buf).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    sink.write_all(&buf[..n]).await?;
+                }
+            }
+        }
+        sink.flush().await?;
+        Ok::<_, std::io::Error>(())
+    };
+    // A program that exits without reading its stdin closes the channel
+    // under us; that is not an error of the command.
+    if ok.await.is_ok() {
+        let _ = writer.eof().await;
+    }
+}
+
+/// The signal's name without `SIG`. russh keeps its own name table
+/// private; its `Debug` of the unit variants is the RFC 4254 name.
+fn signal_name_of(sig: &Sig) -> String {
+    let name = match sig {
+        Sig::Custom(name) => name.clone(),
+        known => format!("{known:?}"),
+    };
+    name.trim_start_matches("SIG").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_names_match_the_shared_table() {
+        for sig in [Sig::KILL, Sig::TERM, Sig::INT, Sig::HUP, Sig::SEGV] {
+            let name = signal_name_of(&sig);
+            let code = crate::remote::RemoteExit::Signal(name.clone()).shell_code();
+            assert!(code > 128, "{name} is not in the signal table");
+        }
+        assert_eq!(signal_name_of(&Sig::Custom("SIGWINCH".into())), "WINCH");
+    }
+}
