@@ -7,13 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use super::{connect, ReachSettings};
 use crate::config::Config;
 use crate::exit::{interrupted, Exit, Failure};
 use crate::output::Printer;
-use crate::remote::{ChannelReader, OutputSink, RemoteCommand, Stdin};
+use crate::remote::{local_stdin, ChannelReader, OutputSink, RemoteCommand, Stdin};
 
 /// What `ops exec` was asked to do.
 #[derive(Debug, Clone)]
@@ -44,7 +42,7 @@ pub async fn run(settings: ExecSettings, printer: Arc<Printer>) -> Result<ExitCo
     let result = {
         let running = node.run(
             &command,
-            Stdin::Stream(Box::new(local_stdin())),
+            Stdin::Stream(Box::new(ChannelReader::new(local_stdin()))),
             &mut output,
         );
         tokio::select! {
@@ -86,30 +84,4 @@ impl OutputSink for Passthrough {
         let _ = err.write_all(chunk);
         let _ = err.flush();
     }
-}
-
-/// ops's stdin, read on a plain thread: a read blocked on a terminal must
-/// not keep the process alive once the remote command is done (tokio's
-/// blocking pool would wait for it at shutdown).
-fn local_stdin() -> ChannelReader {
-    let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
-    let spawned = std::thread::Builder::new()
-        .name("ops-stdin".into())
-        .spawn(move || {
-            let mut stdin = std::io::stdin().lock();
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                match std::io::Read::read(&mut stdin, &mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if tx.blocking_send(buf[..n].to_vec()).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-    // Without the thread the remote side simply sees end of file.
-    let _ = spawned;
-    ChannelReader::new(rx)
 }

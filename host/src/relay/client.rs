@@ -3,17 +3,17 @@
 //! remote command's stdout and stderr, then exits with its status. It lives
 //! only as long as one rsync: a single-threaded runtime is all it needs.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use futures::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
-use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::frame::{self, Frame, RelayCodec};
+use crate::remote::local_stdin;
 
 /// What ssh exits with when it cannot run the command at all.
 const TRANSPORT_FAILURE: u8 = 255;
@@ -126,31 +126,6 @@ async fn relay(socket: &Path, args: &[String]) -> Result<u8, String> {
             kind => return Err(format!("unexpected frame kind {kind}")),
         }
     }
-}
-
-/// Stdin, read on a plain thread so that a blocked read never holds the
-/// runtime: rsync may be waiting for our stdout while it writes our stdin.
-fn local_stdin() -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
-    let spawned = std::thread::Builder::new()
-        .name("ops-relay-stdin".into())
-        .spawn(move || {
-            let mut stdin = std::io::stdin().lock();
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                match stdin.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if tx.blocking_send(buf[..n].to_vec()).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-    // Without the thread the remote side simply sees end of file.
-    let _ = spawned;
-    rx
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ pub use held::{hold, Held};
 pub use scratch::{validate_scratch_name, ScratchDirs};
 pub use signal::signal_name;
 pub use sink::{Capture, LineSplitter, OutputSink};
-pub use stdin::ChannelReader;
+pub use stdin::{local_stdin, ChannelReader};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

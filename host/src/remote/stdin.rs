@@ -50,3 +50,30 @@ impl AsyncRead for ChannelReader {
         Poll::Ready(Ok(()))
     }
 }
+
+/// ops's own stdin as chunks, read on a plain thread: a read blocked on a
+/// terminal must not keep the process alive once the remote command is
+/// done (tokio's blocking pool would wait for it at shutdown), and must
+/// never hold up the runtime. Without the thread the receiver simply sees
+/// end of file.
+pub fn local_stdin() -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
+    let spawned = std::thread::Builder::new()
+        .name("ops-stdin".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match std::io::Read::read(&mut stdin, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    drop(spawned);
+    rx
+}
