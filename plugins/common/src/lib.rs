@@ -1,10 +1,51 @@
 //! Helpers shared by the built-in plugins. Plain functions over strings, so
 //! that they do not depend on any one world's generated bindings.
 
-mod base64;
 mod keys;
-mod quote;
 
-pub use base64::encode as base64_encode;
 pub use keys::{suggest, unknown_key_message};
-pub use quote::sh_quote;
+
+/// Standard base64 with padding (RFC 4648), for HTTP basic credentials.
+pub fn base64_encode(input: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(input)
+}
+
+/// Quotes `s` for a POSIX shell, leaving it bare when it needs no quoting.
+/// Needed only where a value must go through a shell by design (git runs
+/// `GIT_SSH_COMMAND` with `sh -c`; rsync hands `--rsync-path` to the remote
+/// shell).
+pub fn sh_quote(s: &str) -> String {
+    shell_escape::unix::escape(s.into()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{base64_encode, sh_quote};
+
+    #[test]
+    fn base64_rfc4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64_encode(input.as_bytes()), expected);
+        }
+    }
+
+    #[test]
+    fn quotes_only_when_needed() {
+        assert_eq!(sh_quote("/tmp/a-b"), "/tmp/a-b");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(sh_quote(""), "''");
+        assert_eq!(sh_quote("$(id)"), "'$(id)'");
+        // `!` is taken out of the quotes, where no shell expands history.
+        assert_eq!(sh_quote("a!b"), r"'a'\!'b'");
+    }
+}
