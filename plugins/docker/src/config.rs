@@ -147,8 +147,7 @@ fn reference_problem(name: &str) -> Option<&'static str> {
 fn is_registry_host(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(['-', '.', ':'])
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 

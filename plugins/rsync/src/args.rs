@@ -116,7 +116,10 @@ mod tests {
     #[test]
     fn destination_is_quoted_for_the_remote_shell() {
         let args = rsync_args("r", "/p", "h", "/b/it's $(id)", &[]);
-        assert_eq!(args[0], r"--rsync-path=mkdir -p -- '/b/it'\''s $(id)' && rsync");
+        assert_eq!(
+            args[0],
+            r"--rsync-path=mkdir -p -- '/b/it'\''s $(id)' && rsync"
+        );
     }
 
     #[test]

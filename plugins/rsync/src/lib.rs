@@ -122,9 +122,9 @@ impl SyncGuest for Rsync {
 }
 
 fn rsync_missing_on_node(stderr: &str) -> bool {
-    stderr.lines().any(|line| {
-        line.contains("rsync: not found") || line.contains("rsync: command not found")
-    })
+    stderr
+        .lines()
+        .any(|line| line.contains("rsync: not found") || line.contains("rsync: command not found"))
 }
 
 /// The last lines of a program's error output, which say what went wrong.
