@@ -14,9 +14,9 @@ use crate::remote::{RemoteCommand, RemoteError};
 /// Starts the first stderr line, which the client strips.
 pub const PGID_MARKER: &str = "__ops_pgid=";
 
-/// `s` as one single-quoted shell word.
+/// `s` as one shell word, quoted by the same rule the built-in plugins use.
 pub fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+    shell_escape::unix::escape(s.into()).into_owned()
 }
 
 /// The command string for `command`, and the bytes to send on stdin before
