@@ -318,6 +318,11 @@ fn unknown_host_is_refused_until_accepted() {
         .run();
     out.expect_success();
     assert!(
+        out.stderr.contains("permanently added the host key"),
+        "a learned key must be reported: {}",
+        out.stderr
+    );
+    assert!(
         home.known_hosts()
             .contains(&format!("[127.0.0.1]:{}", sshd.port())),
         "{}",

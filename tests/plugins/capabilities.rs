@@ -1,4 +1,4 @@
-//! The rogue test plugin declares remote-exec, local-exec of `touch` and
+//! The rogue test plugin declares remote-exec, local-exec of `touch` and `env`, and
 //! env OPS_ROGUE_VAR; as an installed plugin it gets only what is granted.
 
 use std::sync::Arc;
@@ -184,4 +184,31 @@ async fn an_installed_plugin_replaces_the_builtin_with_only_its_grants() {
         "{first:?}"
     );
     assert_eq!(first.args[3..], ["/p", "/srv/repo.git"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_programs_get_a_cleared_environment_and_only_granted_variables() {
+    // The same value as the other test that sets it: tests run side by side.
+    std::env::set_var("OPS_ROGUE_VAR", "rogue-value-1");
+    std::env::set_var("OPS_TEST_UNGRANTED_SECRET", "leaked-secret-9");
+
+    let (result, _) = run(&["local-exec:env"], "local-env", "").await;
+    let env = result.unwrap().summary;
+    assert!(env.lines().any(|l| l.starts_with("PATH=")), "{env}");
+    assert!(
+        !env.contains("leaked-secret-9"),
+        "an ungranted variable reached the child: {env}"
+    );
+    assert!(
+        !env.contains("rogue-value-1"),
+        "env:OPS_ROGUE_VAR was not granted: {env}"
+    );
+
+    let (result, _) = run(&["local-exec:env", "env:OPS_ROGUE_VAR"], "local-env", "").await;
+    let env = result.unwrap().summary;
+    assert!(
+        env.lines().any(|l| l == "OPS_ROGUE_VAR=rogue-value-1"),
+        "{env}"
+    );
+    assert!(!env.contains("leaked-secret-9"), "{env}");
 }

@@ -183,6 +183,12 @@ impl Grants {
         }
     }
 
+    /// Whether environment variable `name` may reach the plugin (and the
+    /// local programs it runs).
+    pub fn env_granted(&self, name: &str) -> bool {
+        self.granted.env.contains(name)
+    }
+
     /// Checked by every host call that needs a capability. The message is
     /// what the plugin (and, through its error, the user) sees.
     pub fn check(&self, need: Need<'_>) -> Result<(), String> {

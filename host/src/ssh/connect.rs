@@ -41,7 +41,15 @@ impl Handler for ClientHandler {
             }),
         };
         let ok = result.is_ok();
-        *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+        let mut outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        // The key can be checked more than once per connection (russh may
+        // exchange keys again right away); a key learned by the first check
+        // is "known" to the second, and the user must still hear it was
+        // learned.
+        let learned = matches!(&*outcome, Some(Ok(Accepted::Learned { .. })));
+        if !(learned && matches!(result, Ok(Accepted::Known))) {
+            *outcome = Some(result);
+        }
         Ok(ok)
     }
 }
@@ -104,8 +112,8 @@ pub async fn connect(
             seconds: host.connect_timeout.as_secs(),
         })??;
     let verdict = outcome.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let mut handle = match (result, verdict) {
-        (Ok(handle), Some(Ok(_))) => handle,
+    let (mut handle, accepted) = match (result, verdict) {
+        (Ok(handle), Some(Ok(accepted))) => (handle, accepted),
         (_, Some(Err(refused))) => return Err(refused),
         (Err(err), _) => return Err(connect_error(err.to_string())),
         (Ok(_), None) => {
@@ -116,10 +124,6 @@ pub async fn connect(
         }
     };
     authenticate(&mut handle, host, home).await?;
-    let accepted = match outcome.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        Some(Ok(accepted)) => accepted,
-        _ => Accepted::Known,
-    };
     Ok(Connected { handle, accepted })
 }
 

@@ -57,6 +57,8 @@ impl PluginState {
         ));
         let mut child = tokio::process::Command::new(&request.program)
             .args(&request.args)
+            .env_clear()
+            .envs(self.child_environment())
             .envs(request.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&cwd)
             .stdin(if request.stdin.is_some() {
@@ -136,6 +138,26 @@ impl PluginState {
             ));
         }
         Ok(bytes)
+    }
+}
+
+/// What a local program takes from ops's own environment: enough to find
+/// programs, write temporary files and speak the user's language. Anything
+/// else (tokens, cloud credentials) reaches it only as a granted `env:NAME`.
+const INHERITED: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+];
+
+impl PluginState {
+    fn child_environment(&self) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+        std::env::vars_os()
+            .filter(|(name, _)| {
+                let name = name.to_string_lossy();
+                INHERITED.contains(&name.as_ref())
+                    || name.starts_with("LC_")
+                    || self.grants.env_granted(&name)
+            })
+            .collect()
     }
 }
 

@@ -1,7 +1,7 @@
 //! A sync strategy that misbehaves on request, for the runtime tests. The
 //! config key `action` picks what `sync` does.
 //!
-//! Declares: remote-exec, local-exec of `touch`, env `OPS_ROGUE_VAR`.
+//! Declares: remote-exec, local-exec of `touch` and `env`, env `OPS_ROGUE_VAR`.
 //! Does not declare: remote-files, local-read.
 
 wit_bindgen::generate!({
@@ -32,7 +32,7 @@ impl PluginGuest for Rogue {
             description: "Misbehaves on request (runtime tests only)".into(),
             capabilities: vec![
                 Capability::RemoteExec,
-                Capability::LocalExec(vec!["touch".into()]),
+                Capability::LocalExec(vec!["touch".into(), "env".into()]),
                 Capability::Env(vec!["OPS_ROGUE_VAR".into()]),
             ],
         }
@@ -74,6 +74,10 @@ impl SyncGuest for Rogue {
             "local-exec" => {
                 let out = local::exec(&request_for("touch", &[arg.as_str()], None))?;
                 format!("touch exited with {}", status(&out.status))
+            }
+            "local-env" => {
+                let out = local::exec(&request_for("env", &[], None))?;
+                String::from_utf8_lossy(&out.stdout).into_owned()
             }
             "local-exec-other" => {
                 let out = local::exec(&request_for("sh", &["-c", &format!("touch {arg}")], None))?;
