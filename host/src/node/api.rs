@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
 use super::error::ResolveError;
@@ -116,17 +117,16 @@ impl ApiClient {
     }
 }
 
-/// Percent-encodes a path segment.
+/// Everything but RFC 3986's unreserved characters, so that a `/`, `?` or
+/// `#` in a node or project name stays inside its one path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn encode(segment: &str) -> String {
-    let mut out = String::new();
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(segment, SEGMENT).to_string()
 }
 
 #[cfg(test)]
@@ -137,6 +137,8 @@ mod tests {
     fn encodes_path_segments() {
         assert_eq!(encode("build-1"), "build-1");
         assert_eq!(encode("a/b c"), "a%2Fb%20c");
+        assert_eq!(encode("x?y#z%.~_"), "x%3Fy%23z%25.~_");
+        assert_eq!(encode("n\u{e9}"), "n%C3%A9");
     }
 
     #[test]
