@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use comfy_table::{presets, Table};
+
 use crate::config::Config;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
@@ -58,14 +60,12 @@ pub async fn run(file: &Path, printer: &Printer) -> Result<Exit, Failure> {
 }
 
 fn table(rows: &[Event]) -> String {
-    let mut cells = vec![[
-        "NAME".to_owned(),
-        "KIND".to_owned(),
-        "VERSION".to_owned(),
-        "API".to_owned(),
-        "SHA256".to_owned(),
-        "SOURCE".to_owned(),
-    ]];
+    let mut table = Table::new();
+    // No borders, columns two spaces apart and no trailing blanks (see
+    // trim_fmt): plain columns that read well and split on whitespace.
+    table
+        .load_preset(presets::NOTHING)
+        .set_header(["NAME", "KIND", "VERSION", "API", "SHA256", "SOURCE"]);
     for row in rows {
         if let Event::Plugin {
             name,
@@ -77,35 +77,51 @@ fn table(rows: &[Event]) -> String {
             ..
         } = row
         {
-            cells.push([
-                name.clone(),
-                kind.clone(),
-                version.clone(),
-                api_version.clone(),
-                sha256.chars().take(12).collect(),
-                source.clone(),
+            table.add_row([
+                name.as_str(),
+                kind.as_str(),
+                version.as_str(),
+                api_version.as_str(),
+                sha256.get(..12).unwrap_or(sha256),
+                source.as_str(),
             ]);
         }
     }
-    let mut widths = [0usize; 6];
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    table.trim_fmt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin(name: &str, source: &str) -> Event {
+        Event::Plugin {
+            name: name.to_owned(),
+            kind: "sync-strategy".to_owned(),
+            version: "0.1.0".to_owned(),
+            api_version: "0.1.0".to_owned(),
+            source: source.to_owned(),
+            sha256: "0123456789abcdef".to_owned(),
+            description: String::new(),
         }
     }
-    let lines: Vec<String> = cells
-        .iter()
-        .map(|row| {
-            let mut line = String::new();
-            for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-                if i + 1 == row.len() {
-                    line.push_str(cell);
-                } else {
-                    line.push_str(&format!("{cell:<w$}  "));
-                }
-            }
-            line
-        })
-        .collect();
-    lines.join("\n")
+
+    #[test]
+    fn columns_are_aligned_two_spaces_apart_without_trailing_blanks() {
+        let rows = [plugin("git", "builtin"), plugin("rogue", "/p/rogue.wasm")];
+        assert_eq!(
+            table(&rows),
+            "NAME   KIND           VERSION  API    SHA256        SOURCE\n\
+             git    sync-strategy  0.1.0    0.1.0  0123456789ab  builtin\n\
+             rogue  sync-strategy  0.1.0    0.1.0  0123456789ab  /p/rogue.wasm"
+        );
+    }
+
+    #[test]
+    fn no_plugins_is_just_the_header() {
+        assert_eq!(table(&[]), "NAME  KIND  VERSION  API  SHA256  SOURCE");
+    }
 }
