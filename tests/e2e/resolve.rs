@@ -469,3 +469,25 @@ fn encrypted_key_prompts_on_a_terminal_and_explains_without_one() {
     assert_eq!(code, Some(3), "{screen}");
     assert!(!screen.contains("passphrase-accepted"), "{screen}");
 }
+
+/// An empty SSH_AUTH_SOCK means "no agent", as it does to ssh: a failed
+/// login says what was tried, without a note about a broken agent.
+#[test]
+fn an_empty_agent_socket_is_no_agent() {
+    let home = TestHome::new();
+    let sshd = Sshd::builder().start();
+    home.trust(&sshd);
+    home.write(
+        "ops.toml",
+        &format!("target = \"{}\"\n", sshd.destination()),
+    );
+    let out = home
+        .ops()
+        .env("SSH_AUTH_SOCK", "")
+        .args(["exec", "--", "true"])
+        .run();
+    out.expect_code(3);
+    assert!(out.stderr.contains("id_ed25519"), "{}", out.stderr);
+    assert!(!out.stderr.contains("note: ssh-agent"), "{}", out.stderr);
+    assert!(!out.stderr.contains("Invalid argument"), "{}", out.stderr);
+}

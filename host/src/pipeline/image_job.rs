@@ -82,10 +82,7 @@ impl ImageJob {
                 .into());
             }
         }
-        let dockerfile = image
-            .dockerfile
-            .clone()
-            .unwrap_or_else(|| DEFAULT_DOCKERFILE.to_owned());
+        let dockerfile = dockerfile(config, image)?;
         let plans =
             plan::plan_images(prefix, services, settings.service.as_deref(), &settings.tag)?;
         // Like docker: without `registry`, the registry is the prefix's host.
@@ -102,4 +99,37 @@ impl ImageJob {
             section: image.section.clone(),
         })
     }
+}
+
+/// `dockerfile`, else `Dockerfile`: a path inside the build path, since the
+/// images are built from the synced tree.
+fn dockerfile(config: &Config, image: &ImageConfig) -> Result<String, ConfigError> {
+    let dockerfile = image
+        .dockerfile
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DOCKERFILE.to_owned());
+    if inside_the_build_path(&dockerfile) {
+        return Ok(dockerfile);
+    }
+    Err(ConfigError::invalid(
+        config.location_of("build.image.dockerfile"),
+        "build.image.dockerfile",
+        format!(
+            "{dockerfile:?} must be a path inside build.path (relative, without `..`), since \
+             the images are built from the synced tree"
+        ),
+    ))
+}
+
+/// A relative path that stays in the directory it is relative to.
+fn inside_the_build_path(path: &str) -> bool {
+    let path = std::path::Path::new(path);
+    !path.as_os_str().is_empty()
+        && !path.to_string_lossy().contains(['\n', '\0'])
+        && path.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
 }

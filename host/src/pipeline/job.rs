@@ -317,6 +317,26 @@ services = ["api", "worker", "web"]
     }
 
     #[test]
+    fn a_dockerfile_outside_the_build_path_is_a_config_error() {
+        for outside in [
+            "/etc/Dockerfile",
+            "../Dockerfile",
+            "docker/../../Dockerfile",
+            "",
+        ] {
+            let text = SPEC_EXAMPLE.replace("\"Dockerfile.prod\"", &format!("{outside:?}"));
+            let e = error(&text, "build");
+            assert!(e.starts_with("ops.toml:15:"), "{outside}: {e}");
+            assert!(
+                e.contains("must be a path inside build.path"),
+                "{outside}: {e}"
+            );
+        }
+        let text = SPEC_EXAMPLE.replace("\"Dockerfile.prod\"", "\"./docker/Dockerfile\"");
+        assert!(BuildJob::new(&config(&text), &args("build")).is_ok());
+    }
+
+    #[test]
     fn invalid_image_values_name_their_key_and_line() {
         let bad_service = SPEC_EXAMPLE.replace("\"web\"]", "\"Web;rm\"]");
         let e = error(&bad_service, "build");

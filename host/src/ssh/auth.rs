@@ -39,7 +39,8 @@ pub async fn authenticate<H: russh::client::Handler>(
 
     let skip_agent = host.identities_only && !host.identity_files.is_empty();
     if !skip_agent
-        && std::env::var_os("SSH_AUTH_SOCK").is_some()
+        // An empty SSH_AUTH_SOCK means no agent, as it does to ssh.
+        && std::env::var_os("SSH_AUTH_SOCK").is_some_and(|sock| !sock.is_empty())
         && with_agent(handle, user, rsa_hash, &mut attempts).await
     {
         return Ok(());

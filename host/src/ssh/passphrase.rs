@@ -206,10 +206,9 @@ mod tests {
         unsafe { t.assume_init() }.c_lflag
     }
 
-    /// Runs [`prompt_in_child`] on a fresh pty, waits for the prompt, then
-    /// lets `act` type or send a signal.
-    fn prompt_on_a_pty(act: impl FnOnce(&mut File, u32)) -> Run {
-        let (mut master, slave) = unsafe {
+    /// A new pty: (master, slave), neither inherited by children.
+    fn open_pty() -> (File, OwnedFd) {
+        unsafe {
             let (mut m, mut s) = (-1, -1);
             let rc = libc::openpty(&mut m, &mut s, ptr::null_mut(), ptr::null(), ptr::null());
             assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
@@ -217,8 +216,11 @@ mod tests {
                 libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
             }
             (File::from_raw_fd(m), OwnedFd::from_raw_fd(s))
-        };
-        let lflag_before = lflag(slave.as_raw_fd());
+        }
+    }
+
+    /// [`prompt_in_child`] in a child whose controlling terminal is `slave`.
+    fn spawn_prompt_on(slave: &OwnedFd) -> std::process::Child {
         let stdio = || Stdio::from(slave.try_clone().unwrap());
         let mut command = Command::new(std::env::current_exe().unwrap());
         command
@@ -246,9 +248,17 @@ mod tests {
                 Ok(())
             });
         }
-        let mut child = command.spawn().unwrap();
+        let child = command.spawn().unwrap();
         drop(command);
+        child
+    }
 
+    /// Runs [`prompt_in_child`] on a fresh pty, waits for the prompt, then
+    /// lets `act` type or send a signal.
+    fn prompt_on_a_pty(act: impl FnOnce(&mut File, u32)) -> Run {
+        let (mut master, slave) = open_pty();
+        let lflag_before = lflag(slave.as_raw_fd());
+        let mut child = spawn_prompt_on(&slave);
         let mut reading = master.try_clone().unwrap();
         let (tx, rx) = mpsc::channel::<Vec<u8>>();
         std::thread::spawn(move || {
