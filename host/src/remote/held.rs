@@ -30,7 +30,8 @@ pub struct Held {
 
 /// Starts `command` on `node`, held open until released.
 pub fn hold(node: Arc<dyn RemoteNode>, command: RemoteCommand) -> Held {
-    let (release, held_open) = mpsc::channel::<Vec<u8>>(1);
+    // Room for the occasional line ops sends while it holds the process.
+    let (release, held_open) = mpsc::channel::<Vec<u8>>(64);
     let (line_tx, lines) = mpsc::unbounded_channel();
     let process = tokio::spawn(async move {
         let mut sink = StdoutLines {
@@ -52,6 +53,19 @@ impl Held {
     /// it has ended.
     pub async fn next_line(&mut self) -> Option<String> {
         self.lines.recv().await
+    }
+
+    /// Hands the process's stdout lines to someone else (this handle then
+    /// sees none).
+    pub fn take_lines(&mut self) -> mpsc::UnboundedReceiver<String> {
+        let (_, closed) = mpsc::unbounded_channel();
+        std::mem::replace(&mut self.lines, closed)
+    }
+
+    /// Sends `line` to the process's stdin without waiting; a process too
+    /// busy to keep up, or already gone, misses it.
+    pub fn send_line(&self, line: &str) {
+        let _ = self.release.try_send(format!("{line}\n").into_bytes());
     }
 
     /// How the process ended, once [`next_line`](Held::next_line) said it

@@ -3,7 +3,9 @@
 //! Scratch directories hold credentials (a docker login, a deploy key), so
 //! they must go away however the run ends. The guardian is a [held](hold)
 //! shell that creates the root directory, prints it, and removes it when
-//! released or signalled, or when the session ends under it.
+//! released or signalled, or when the session ends under it. Its cleanup
+//! ignores the signals that end a run, and so does the `rm` it starts, so
+//! that stopping the run's process groups cannot cut the removal short.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use super::{hold, Held, RemoteCommand, RemoteError, RemoteExit, RemoteNode};
 
 const GUARDIAN: &str = r#"umask 077
 d=$(mktemp -d "${TMPDIR:-/tmp}/ops.XXXXXXXXXX") || exit 1
-trap 'rm -rf -- "$d"' EXIT
+trap 'trap "" HUP INT TERM PIPE; rm -rf -- "$d"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
 printf '%s\n' "$d"
 cat >/dev/null"#;

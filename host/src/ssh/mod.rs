@@ -20,6 +20,7 @@ mod host_config;
 mod known_hosts;
 mod marker;
 mod passphrase;
+mod reaper;
 mod run;
 mod session;
 mod wrapper;

@@ -25,10 +25,10 @@ pub(super) async fn run(
     stdin: Stdin<'_>,
     output: &mut dyn OutputSink,
 ) -> Result<RemoteExit, RemoteError> {
-    let (script, preamble) = wrapper::script(command)?;
-    if inner.groups.is_interrupted() {
-        return Err(RemoteError::Interrupted);
-    }
+    // Commands still run after an interrupt: the cleanup (the scratch
+    // directories' fallback removal) needs them; the steps that were
+    // interrupted are gone with their futures.
+    let (script, preamble) = wrapper::script(command, &inner.register)?;
     let permit = inner.channels.command_slot().await?;
     let channel = inner.channels.open().await?;
     let (reader, writer) = channel.split();
@@ -124,7 +124,9 @@ impl RunGuard {
 
     async fn finish(&mut self) {
         self.finished = true;
-        self.inner.groups.finish(self.id);
+        if let Some(pgid) = self.inner.groups.finish(self.id) {
+            self.inner.forget(pgid);
+        }
         let _ = self.writer.close().await;
         self.permit.take();
     }

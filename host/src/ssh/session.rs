@@ -14,6 +14,7 @@ use super::destination::Destination;
 use super::error::SshError;
 use super::host_config::{home_dir, SshConfigFile};
 use super::known_hosts::{Accepted, HostKeyPolicy};
+use super::reaper::{self, Reaper};
 use crate::output::Printer;
 use crate::remote::{
     BoxFuture, OutputSink, RemoteCommand, RemoteError, RemoteExit, RemoteNode, ScratchDirs, Stdin,
@@ -54,6 +55,28 @@ pub(super) struct Inner {
     _jumps: Vec<Handle<ClientHandler>>,
     label: String,
     scratch: ScratchDirs,
+    /// Shell that records a command's process group with the reaper.
+    pub(super) register: String,
+    reaper: std::sync::Mutex<Option<Reaper>>,
+}
+
+impl Inner {
+    /// Process group `pgid` ended by itself; the reaper need not stop it.
+    pub(super) fn forget(&self, pgid: u32) {
+        let reaper = self.reaper.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(reaper) = reaper.as_ref() {
+            reaper.forget(pgid);
+        }
+    }
+
+    fn reaper_pgid(&self) -> Option<u32> {
+        let reaper = self.reaper.lock().unwrap_or_else(|p| p.into_inner());
+        reaper.as_ref().and_then(Reaper::pgid)
+    }
+
+    fn take_reaper(&self) -> Option<Reaper> {
+        self.reaper.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
 }
 
 impl Session {
@@ -94,15 +117,25 @@ impl Session {
         let connected = connect(&host, policy, jumps.last(), &home).await?;
         note_accepted(printer, &connected.accepted, &label);
 
-        Ok(Session {
+        let run_id = reaper::new_run_id();
+        let session = Session {
             inner: Arc::new(Inner {
                 channels: Channels::new(connected.handle),
                 groups: ProcessGroups::default(),
                 _jumps: jumps,
                 label,
                 scratch: ScratchDirs::default(),
+                register: reaper::register(&run_id),
+                reaper: std::sync::Mutex::new(None),
             }),
-        })
+        };
+        let reaper = Reaper::start(Arc::new(session.clone()), &run_id);
+        *session
+            .inner
+            .reaper
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(reaper);
+        Ok(session)
     }
 
     /// Stops every running command (their process groups: TERM, then KILL
@@ -110,10 +143,15 @@ impl Session {
     /// directories. Commands still running return
     /// [`RemoteError::Interrupted`].
     pub async fn interrupt_all(&self) {
-        let pgids = self.inner.groups.interrupt();
+        let mut pgids = self.inner.groups.interrupt();
+        let reaper = self.inner.reaper_pgid();
+        pgids.retain(|pgid| Some(*pgid) != reaper);
         self.inner.channels.kill(&pgids).await;
         self.inner.groups.wait_pending().await;
         self.inner.scratch.remove(self).await;
+        if let Some(reaper) = self.inner.take_reaper() {
+            reaper.release().await;
+        }
     }
 
     /// Ends the run: waits for cancelled commands to be killed, removes the
@@ -121,6 +159,9 @@ impl Session {
     pub async fn close(&self) {
         self.inner.groups.wait_pending().await;
         self.inner.scratch.remove(self).await;
+        if let Some(reaper) = self.inner.take_reaper() {
+            reaper.release().await;
+        }
         let _ = self
             .inner
             .channels

@@ -20,8 +20,9 @@ pub fn quote(s: &str) -> String {
 }
 
 /// The command string for `command`, and the bytes to send on stdin before
-/// the command's own stdin (the env values).
-pub fn script(command: &RemoteCommand) -> Result<(String, Vec<u8>), RemoteError> {
+/// the command's own stdin (the env values). `prologue` is shell that runs
+/// first (the reaper's registration).
+pub fn script(command: &RemoteCommand, prologue: &str) -> Result<(String, Vec<u8>), RemoteError> {
     let invalid = |m: String| Err(RemoteError::InvalidRequest(m));
     if command.program.is_empty() {
         return invalid("empty program name".into());
@@ -34,7 +35,7 @@ pub fn script(command: &RemoteCommand) -> Result<(String, Vec<u8>), RemoteError>
             return invalid(format!("{word:?} contains a NUL byte"));
         }
     }
-    let mut script = format!("printf '{PGID_MARKER}%s\\n' \"$$\" >&2 || exit 125; ");
+    let mut script = format!("{prologue}printf '{PGID_MARKER}%s\\n' \"$$\" >&2 || exit 125; ");
     let mut preamble = Vec::new();
     for (name, value) in &command.env {
         if !is_identifier(name) {
@@ -88,7 +89,7 @@ mod tests {
     #[test]
     fn env_values_stay_out_of_the_command() {
         let cmd = RemoteCommand::new("env").env("TOKEN", "hunter2-secret");
-        let (script, stdin) = script(&cmd).unwrap();
+        let (script, stdin) = script(&cmd, "").unwrap();
         assert!(!script.contains("hunter2"));
         assert_eq!(stdin, b"hunter2-secret\n");
         assert!(script.contains("IFS= read -r TOKEN"));
@@ -98,12 +99,12 @@ mod tests {
     fn rejects_unsafe_env() {
         let bad_name = RemoteCommand::new("true").env("A;B", "x");
         assert!(matches!(
-            script(&bad_name),
+            script(&bad_name, ""),
             Err(RemoteError::InvalidRequest(_))
         ));
         let bad_value = RemoteCommand::new("true").env("A", "x\ny");
         assert!(matches!(
-            script(&bad_value),
+            script(&bad_value, ""),
             Err(RemoteError::InvalidRequest(_))
         ));
     }

@@ -1,0 +1,132 @@
+//! The session's reaper: everything a run starts on the node ends with the
+//! run's SSH session, however the session ends.
+//!
+//! A command's process group outlives a closed channel (sshd does not kill
+//! what it started without a pty), so a dropped connection or a killed ops
+//! would leave the build running, beside a build lock that is already free.
+//! The reaper is a [held](crate::remote::hold) shell started with the
+//! session. Every command's wrapper records its process group in the
+//! reaper's directory before it runs the program; ops tells the reaper when
+//! a command has ended normally. When the reaper's stdin closes, because
+//! ops closes the session or because sshd closes it under a dead
+//! connection, it stops every process group still recorded (TERM, three
+//! seconds, KILL) and removes its directory.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::remote::{hold, Held, RemoteCommand, RemoteNode};
+
+/// How long closing waits for the reaper to finish.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The reaper's directory for run `id`, as a shell word (the node's
+/// `$TMPDIR` is expanded there).
+pub(super) fn run_dir(id: &str) -> String {
+    format!("\"${{TMPDIR:-/tmp}}/ops-run-{id}\"")
+}
+
+/// Shell that records the wrapper's own process group with the reaper of
+/// run `id`. It prints nothing and never fails the command: a directory
+/// that is not the user's own is left alone.
+pub(super) fn register(id: &str) -> String {
+    let dir = run_dir(id);
+    format!(
+        "r={dir}; [ -d \"$r\" ] || mkdir -m 700 \"$r\" 2>/dev/null; \
+         [ -O \"$r\" ] && printf '%s\\n' \"$$\" >> \"$r/groups\" 2>/dev/null; "
+    )
+}
+
+fn script(id: &str) -> String {
+    let dir = run_dir(id);
+    format!(
+        r#"r={dir}
+[ -d "$r" ] || mkdir -m 700 "$r" 2>/dev/null
+[ -O "$r" ] || exit 1
+: >> "$r/groups"
+: >> "$r/ended"
+reap() {{
+  trap '' HUP INT TERM PIPE
+  gs=$(sort -u "$r/groups" | grep -vxF -f "$r/ended" | grep -vx -- "$$")
+  for g in $gs; do kill -s TERM -- "-$g" 2>/dev/null; done
+  n=0
+  while [ -n "$gs" ] && [ $n -lt 30 ]; do
+    a=; for g in $gs; do kill -s 0 -- "-$g" 2>/dev/null && a=1; done
+    [ -z "$a" ] && break
+    sleep 0.1; n=$((n+1))
+  done
+  for g in $gs; do kill -s KILL -- "-$g" 2>/dev/null; done
+  rm -rf -- "$r"
+}}
+trap reap EXIT
+trap 'exit 1' HUP INT TERM PIPE
+echo "ready $$"
+while IFS= read -r line; do
+  case $line in
+    -*) printf '%s\n' "${{line#-}}" >> "$r/ended" ;;
+  esac
+done"#
+    )
+}
+
+pub(super) struct Reaper {
+    held: Held,
+    /// The reaper's own process group, once it said it is up (0 before).
+    pgid: Arc<AtomicU32>,
+}
+
+impl Reaper {
+    /// Starts the reaper of run `id`; nothing waits for it to be up, since
+    /// the first command to run creates the directory as well.
+    pub(super) fn start(node: Arc<dyn RemoteNode>, id: &str) -> Reaper {
+        let command = RemoteCommand::new("sh").args(["-c", &script(id)]);
+        let mut held = hold(node, command);
+        let mut lines = held.take_lines();
+        let pgid = Arc::new(AtomicU32::new(0));
+        let reported = pgid.clone();
+        tokio::spawn(async move {
+            if let Some(pid) = lines
+                .recv()
+                .await
+                .and_then(|l| l.strip_prefix("ready ")?.parse().ok())
+            {
+                reported.store(pid, Ordering::SeqCst);
+            }
+        });
+        Reaper { held, pgid }
+    }
+
+    /// The reaper's own process group, when known: stopping the run's
+    /// commands must leave the reaper to the end, to stop what they leave.
+    pub(super) fn pgid(&self) -> Option<u32> {
+        Some(self.pgid.load(Ordering::SeqCst)).filter(|p| *p != 0)
+    }
+
+    /// Process group `pgid` ended by itself: nothing to stop.
+    pub(super) fn forget(&self, pgid: u32) {
+        self.held.send_line(&format!("-{pgid}"));
+    }
+
+    /// Stops what is left and waits for the directory to be gone.
+    pub(super) async fn release(self) {
+        let _ = self.held.release(RELEASE_TIMEOUT).await;
+    }
+}
+
+/// A fresh run id: 16 hex digits from the system's random source.
+pub(super) fn new_run_id() -> String {
+    let mut bytes = [0u8; 8];
+    let read = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    if read.is_err() {
+        // Unique enough without randomness: the name only has to differ
+        // from other runs of this user on the node.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        bytes = ((nanos as u64) ^ u64::from(std::process::id())).to_be_bytes();
+    }
+    hex::encode(bytes)
+}

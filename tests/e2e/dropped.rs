@@ -1,0 +1,188 @@
+//! The run's remote work ends with its SSH session, however the session
+//! ends: the connection dropped under it, or ops killed outright. The build
+//! command's process group is gone soon after, and the build path's lock is
+//! free for the next run.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::build::BuildFixture;
+use crate::support::ops::wait;
+
+fn fixture(command: &str) -> BuildFixture {
+    let mut fx = BuildFixture::new();
+    fx.config.image = None;
+    fx.config.command = command.to_owned();
+    fx
+}
+
+/// The process group the build command wrote to `path`.
+fn wait_for_group(path: &Path) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = fs::read_to_string(path).unwrap_or_default();
+        if let Some(pgid) = text.strip_suffix('\n').and_then(|t| t.parse().ok()) {
+            return pgid;
+        }
+        assert!(Instant::now() < deadline, "the build command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The reapers' directories left in the node's TMPDIR, with their files.
+fn run_dirs(fx: &BuildFixture) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(fx.node_tmp()).into_iter().flatten().flatten() {
+        for file in fs::read_dir(entry.path()).into_iter().flatten().flatten() {
+            let text = fs::read_to_string(file.path()).unwrap_or_default();
+            found.push((file.path().display().to_string(), text));
+        }
+    }
+    found
+}
+
+/// (pid, state, ppid, command) of the processes in group `pgid`.
+fn members(pgid: i32) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[stat.rfind(')').map(|i| i + 2).unwrap_or(0)..]
+            .split_whitespace()
+            .collect();
+        if fields.get(2) == Some(&pgid.to_string().as_str()) {
+            found.push(format!("{} {stat}", entry.file_name().to_string_lossy()));
+        }
+    }
+    found
+}
+
+/// Whether any process of group `pgid` still runs. A zombie does not count:
+/// it is dead and only waits for init, which here may reap late.
+fn group_alive(pgid: i32) -> bool {
+    members(pgid).iter().any(|m| {
+        let state = m
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next());
+        state != Some("Z")
+    })
+}
+
+/// Seconds until the process group is gone (fails after `limit`).
+fn time_until_gone(
+    pgid: i32,
+    limit: Duration,
+    fx: &BuildFixture,
+    before: &[(String, String)],
+) -> Duration {
+    let since = Instant::now();
+    while group_alive(pgid) {
+        assert!(
+            since.elapsed() < limit,
+            "the build command (process group {pgid}) outlived the session by {limit:?}; \
+             on the node before: {before:?}, now: {:?}; in the group: {:?}",
+            run_dirs(fx),
+            members(pgid)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    since.elapsed()
+}
+
+/// Children (and their children) of `root`, from /proc.
+fn descendants(root: u32) -> Vec<i32> {
+    let mut parents: Vec<(i32, i32)> = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let after = &stat[stat.rfind(')').map(|i| i + 2).unwrap_or(0)..];
+        if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut tree = vec![root as i32];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    tree.remove(0);
+    tree
+}
+
+fn the_next_build_is_not_held_up(fx: BuildFixture) {
+    let mut fx = fx;
+    fx.config.command = "true".into();
+    let out = fx.build(&[]);
+    out.expect_success();
+    assert!(
+        !out.stderr.contains("waiting for another ops build"),
+        "the path stayed locked after the session ended:\n{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_dropped_connection_stops_the_build_and_frees_the_lock() {
+    let pid_file = tempfile::NamedTempFile::new().unwrap();
+    let fx = fixture(&format!(
+        "echo $$ > '{}'; sleep 300",
+        pid_file.path().display()
+    ));
+    fx.write_config();
+    let run = fx.ops().arg("build").spawn();
+    let pgid = wait_for_group(pid_file.path());
+    assert!(group_alive(pgid));
+    let before = run_dirs(&fx);
+
+    // The connection's sshd processes die; the listener stays for the next
+    // run. sshd's children are only ours: every test has its own sshd.
+    let sessions: Vec<i32> = descendants(fx.node.pid())
+        .into_iter()
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sshd")
+        })
+        .collect();
+    assert!(!sessions.is_empty(), "no sshd process for the connection");
+    for pid in sessions {
+        // SAFETY: signalling a process of this test's own sshd.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let gone_in = time_until_gone(pgid, Duration::from_secs(10), &fx, &before);
+    eprintln!("build stopped {gone_in:?} after the connection dropped");
+    let out = wait(run);
+    out.expect_code(3);
+    the_next_build_is_not_held_up(fx);
+}
+
+#[test]
+fn a_killed_ops_stops_the_build_and_frees_the_lock() {
+    let pid_file = tempfile::NamedTempFile::new().unwrap();
+    let fx = fixture(&format!(
+        "echo $$ > '{}'; sleep 300",
+        pid_file.path().display()
+    ));
+    fx.write_config();
+    let mut run = fx.ops().arg("build").spawn();
+    let pgid = wait_for_group(pid_file.path());
+    let before = run_dirs(&fx);
+    // SAFETY: signalling the ops process this test started.
+    unsafe { libc::kill(run.id() as i32, libc::SIGKILL) };
+    let _ = run.wait();
+    let gone_in = time_until_gone(pgid, Duration::from_secs(10), &fx, &before);
+    eprintln!("build stopped {gone_in:?} after ops was killed");
+    the_next_build_is_not_held_up(fx);
+}
