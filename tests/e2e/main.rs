@@ -15,3 +15,4 @@ mod exec;
 mod infra;
 mod push;
 mod resolve;
+mod ssh_known_hosts;
