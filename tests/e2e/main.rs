@@ -15,4 +15,5 @@ mod exec;
 mod infra;
 mod push;
 mod resolve;
+mod ssh_config_diff;
 mod ssh_known_hosts;

@@ -27,6 +27,7 @@ mod passphrase;
 mod pattern;
 mod run;
 mod session;
+mod ssh_config;
 mod wrapper;
 
 pub use destination::Destination;
