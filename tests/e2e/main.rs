@@ -17,3 +17,4 @@ mod push;
 mod resolve;
 mod ssh_config_diff;
 mod ssh_known_hosts;
+mod ssh_user_cert;

@@ -28,6 +28,7 @@ mod pattern;
 mod run;
 mod session;
 mod ssh_config;
+mod user_cert;
 mod wrapper;
 
 pub use destination::Destination;
