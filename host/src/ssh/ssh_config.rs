@@ -285,15 +285,21 @@ impl State {
         }
     }
 
-    /// `Match` criteria, all of which must hold. Criteria ops cannot
+    /// `Match` criteria, all of which must hold, each possibly negated
+    /// with `!`. Criteria ops cannot
     /// evaluate the way ssh does (`exec`, `canonical`, `final`,
     /// `localnetwork`, `tagged`) make the block not apply.
     fn match_line(&self, args: &[String]) -> bool {
         let mut all = true;
         let mut words = args.iter();
-        while let Some(criterion) = words.next() {
-            let criterion = criterion.to_ascii_lowercase();
+        while let Some(word) = words.next() {
+            // `!criterion` inverts it, as readconf.c's match_cfg_line does.
+            let (negate, criterion) = match word.strip_prefix('!') {
+                Some(rest) => (true, rest.to_ascii_lowercase()),
+                None => (false, word.to_ascii_lowercase()),
+            };
             if criterion == "all" {
+                all &= !negate;
                 continue;
             }
             let Some(arg) = words.next() else {
@@ -307,9 +313,11 @@ impl State {
                     match_list(user, arg, false) == ListMatch::Yes
                 }
                 "localuser" => match_list(&self.local_user, arg, false) == ListMatch::Yes,
-                _ => false,
+                // Not evaluated (see above): the block does not apply,
+                // negated or not.
+                _ => return false,
             };
-            all &= hit;
+            all &= hit != negate;
         }
         all
     }
