@@ -92,6 +92,42 @@ fn host_certificate_for_another_name_is_refused() {
 }
 
 #[test]
+fn expired_host_certificate_is_refused_even_with_accept_new() {
+    let home = TestHome::new();
+    let (ca, ca_public) = company_ca(&home, "host_ca");
+    let sshd = Sshd::builder()
+        .authorize(home.user_public_key())
+        .host_certificate_valid(&ca, "127.0.0.1", "20200101:20210101")
+        .start();
+    target(&home, &sshd);
+    home.append_known_hosts(&format!("@cert-authority * {ca_public}"));
+    let marker = sshd.dir().join("ran");
+    let out = home
+        .ops()
+        .args(["exec", "--accept-new-host-key", "--", "touch"])
+        .arg(&marker)
+        .run();
+    out.expect_code(3);
+    assert!(
+        out.stderr.contains("Certificate invalid: expired"),
+        "{}",
+        out.stderr
+    );
+    assert!(!marker.exists());
+    assert_eq!(
+        home.known_hosts().lines().count(),
+        1,
+        "nothing is learned: {}\n{}",
+        home.known_hosts(),
+        out.stderr
+    );
+    // With the plain key recorded too, the node is reachable: like ssh,
+    // ops falls back to the key inside an invalid certificate.
+    home.trust(&sshd);
+    reaches(&home, &sshd);
+}
+
+#[test]
 fn revoked_host_key_is_refused_even_with_a_valid_certificate() {
     let home = TestHome::new();
     let (ca, ca_public) = company_ca(&home, "host_ca");

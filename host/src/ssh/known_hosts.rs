@@ -171,15 +171,21 @@ impl HostKeyPolicy {
             // A host key recorded as such still works (OpenSSH retries with
             // the plain key); otherwise the certificate's flaw is the
             // answer, and the key is not learned on top of a bad
-            // certificate.
-            Err(reason) => match self.verify_plain(&key, &entries) {
-                Ok(Accepted::Known) => Ok(Accepted::Known),
-                _ => Err(SshError::HostCertificate {
+            // certificate, so the plain check (which may learn) is not
+            // run.
+            Err(reason) => {
+                let recorded = entries
+                    .iter()
+                    .any(|e| e.marker == Marker::Key && same_key(&e.key, &key));
+                if recorded {
+                    return Ok(Accepted::Known);
+                }
+                Err(SshError::HostCertificate {
                     host: self.display.clone(),
                     reason,
                     ca: format!("{} line {}", signer.file.display(), signer.line),
-                }),
-            },
+                })
+            }
         }
     }
 

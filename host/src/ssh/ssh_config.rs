@@ -342,3 +342,44 @@ pub fn expand_hostname(value: &str, host: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Option<(String, Vec<String>)> {
+        split_line(line).unwrap()
+    }
+
+    #[test]
+    fn lines_as_readconf_splits_them() {
+        assert_eq!(words("  # comment"), None);
+        assert_eq!(words(""), None);
+        let w =
+            |k: &str, a: &[&str]| Some((k.to_owned(), a.iter().map(|s| s.to_string()).collect()));
+        assert_eq!(words("Port=2222"), w("port", &["2222"]));
+        assert_eq!(words("Port = 2222"), w("port", &["2222"]));
+        assert_eq!(words("User \"a b\" # note"), w("user", &["a b"]));
+        assert_eq!(words("IdentityFile 'x y'z"), w("identityfile", &["x yz"]));
+        assert!(split_line("User \"open").is_err());
+    }
+
+    #[test]
+    fn host_lines_need_a_positive_match_and_no_negated_one() {
+        let p = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(host_line_matches("a.corp", &p(&["*.corp", "!b.corp"])));
+        assert!(!host_line_matches("b.corp", &p(&["*.corp", "!b.corp"])));
+        assert!(!host_line_matches("a.corp", &p(&["!b.corp"])));
+        // Case-sensitive, unlike Match and known_hosts.
+        assert!(!host_line_matches("A.corp", &p(&["a.corp"])));
+    }
+
+    #[test]
+    fn include_depth_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loop");
+        std::fs::write(&path, format!("Include {}\n", path.display())).unwrap();
+        let err = ConfigFile::read(&path, dir.path(), dir.path()).unwrap_err();
+        assert!(err.to_string().contains("nested too deeply"), "{err}");
+    }
+}
