@@ -186,4 +186,104 @@ mod tests {
         ));
         assert!(!host_field_matches("x", "|1|garbage"));
     }
+
+    /// `ssh-keygen -F NAME -f FILE` is OpenSSH's own hostfile.c lookup:
+    /// the lines it reports (with CA / REVOKED markers) must be ours.
+    fn openssh_lookup(file: &Path, name: &str) -> Vec<(usize, Marker)> {
+        let out = std::process::Command::new("ssh-keygen")
+            .args(["-F", name, "-f"])
+            .arg(file)
+            .output()
+            .expect("ssh-keygen runs");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("# Host {name} found: line ")))
+            .map(|rest| {
+                let mut words = rest.split_whitespace();
+                let line = words.next().unwrap().parse().unwrap();
+                let marker = match words.next() {
+                    Some("CA") => Marker::CertAuthority,
+                    Some("REVOKED") => Marker::Revoked,
+                    _ => Marker::Key,
+                };
+                (line, marker)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_what_ssh_keygen_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::write(
+            &plain,
+            format!(
+                "*.corp.example,!bastion.corp.example {KEY}\n\
+                 [10.0.0.*]:2222 {KEY}\n\
+                 [10.0.0.?]:* {KEY}\n\
+                 node? {KEY}\n\
+                 # *.corp.example {KEY}\n\
+                 @cert-authority *.corp.example {KEY}\n\
+                 @revoked * {KEY}\n\
+                 @bogus * {KEY}\n\
+                 10.0.0.5 {KEY}\n\
+                 BUILD.corp.example {KEY}\n\
+                 !x,* {KEY}\n\
+                 a*b?c {KEY}\n\
+                 \n   build.corp.example {KEY}\n"
+            ),
+        )
+        .unwrap();
+        let hashed = dir.path().join("hashed");
+        std::fs::write(
+            &hashed,
+            format!(
+                "build.corp.example {KEY}\n[10.0.0.7]:2222 {KEY}\nnode1 {KEY}\n\
+                 @revoked node1 {KEY}\n"
+            ),
+        )
+        .unwrap();
+        let status = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-H", "-f"])
+            .arg(&hashed)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let hashed_text = std::fs::read_to_string(&hashed).unwrap();
+        assert!(hashed_text.starts_with("|1|"), "{hashed_text}");
+        let names = [
+            "build.corp.example",
+            "bastion.corp.example",
+            "Build.Corp.Example",
+            "[10.0.0.7]:2222",
+            "[10.0.0.7]:22",
+            "[10.0.0.17]:2222",
+            "10.0.0.5",
+            "node1",
+            "node12",
+            "x",
+            "aXXbYc",
+            "abc",
+        ];
+        let mut compared = 0;
+        for file in [&plain, &hashed] {
+            let text = std::fs::read_to_string(file).unwrap();
+            for name in names {
+                // ssh lowercases the host name before looking it up (a
+                // hashed entry is an HMAC of the exact bytes), so the
+                // lowercased name is what ssh-keygen is asked about.
+                let name = name.to_ascii_lowercase();
+                let ours = hits(&name, &text);
+                assert_eq!(
+                    ours,
+                    openssh_lookup(file, &name),
+                    "{name} in {}",
+                    file.display()
+                );
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 2 * names.len());
+    }
 }
