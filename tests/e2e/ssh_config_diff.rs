@@ -349,3 +349,31 @@ fn ssh_config_resolution_matches_ssh_dash_g() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(cases >= 30, "the corpus shrank to {cases} cases");
 }
+
+/// The same reading end to end: an alias whose settings come from an
+/// `Include`d file and a `Match host` block reaches a real sshd.
+#[test]
+fn include_and_match_settings_reach_the_node() {
+    use crate::support::home::TestHome;
+    use crate::support::sshd::Sshd;
+
+    let home = TestHome::with_key_elsewhere();
+    let sshd = Sshd::builder().authorize(home.user_public_key()).start();
+    home.trust(&sshd);
+    home.write_ssh_config("Include nodes/*.conf\nHost *\n  Port 1\n");
+    home.write(
+        ".ssh/nodes/build.conf",
+        &format!(
+            "Host buildbox\n  HostName 127.0.0.1\n\
+             Match host 127.0.0.*\n  Port {}\n  User {}\n  IdentityFile {}\n",
+            sshd.port(),
+            sshd.user(),
+            home.user_key_path().display()
+        ),
+    );
+    home.write("ops.toml", "target = \"buildbox\"\n");
+    let out = home.ops().args(["exec", "--", "echo", "reached"]).run();
+    out.expect_success();
+    assert_eq!(out.stdout, "reached\n");
+    assert_eq!(sshd.logins(), 1);
+}
