@@ -16,3 +16,6 @@ mod exec;
 mod infra;
 mod push;
 mod resolve;
+mod ssh_config_diff;
+mod ssh_known_hosts;
+mod ssh_user_cert;

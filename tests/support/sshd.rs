@@ -22,6 +22,7 @@ pub struct SshdBuilder {
     authorized: Vec<String>,
     max_sessions: u32,
     extra: Vec<String>,
+    host_certificate: Option<(PathBuf, String, Option<String>)>,
 }
 
 pub struct Sshd {
@@ -41,6 +42,25 @@ impl SshdBuilder {
 
     pub fn max_sessions(mut self, n: u32) -> Self {
         self.max_sessions = n;
+        self
+    }
+
+    /// Presents a host certificate for its key, signed with the CA private
+    /// key at `ca` for these comma-separated principals (`""`: none, valid
+    /// for any host name).
+    pub fn host_certificate(mut self, ca: &Path, principals: &str) -> Self {
+        self.host_certificate = Some((ca.to_path_buf(), principals.to_owned(), None));
+        self
+    }
+
+    /// As [`host_certificate`](Self::host_certificate), valid only for
+    /// `validity` (`ssh-keygen -V`, e.g. `20200101:20210101`).
+    pub fn host_certificate_valid(mut self, ca: &Path, principals: &str, validity: &str) -> Self {
+        self.host_certificate = Some((
+            ca.to_path_buf(),
+            principals.to_owned(),
+            Some(validity.to_owned()),
+        ));
         self
     }
 
@@ -95,6 +115,12 @@ impl SshdBuilder {
             authorized = authorized.display(),
             max = self.max_sessions,
         );
+        if let Some((ca, principals, validity)) = &self.host_certificate {
+            let public = host_key.with_extension("pub");
+            let validity = validity.as_deref();
+            let cert = sign_key_valid(ca, &public, "ops-test-host", principals, true, validity);
+            text.push_str(&format!("HostCertificate {}\n", cert.display()));
+        }
         for line in &self.extra {
             text.push_str(line);
             text.push('\n');
@@ -131,6 +157,7 @@ impl Sshd {
             authorized: Vec::new(),
             max_sessions: 10,
             extra: Vec::new(),
+            host_certificate: None,
         }
     }
 
@@ -240,4 +267,37 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// `ssh-keygen -s ca [-h] -n principals -I id key.pub`: the certificate
+/// beside the key, `<key>-cert.pub`.
+pub fn sign_key(ca: &Path, public_key: &Path, id: &str, principals: &str, host: bool) -> PathBuf {
+    sign_key_valid(ca, public_key, id, principals, host, None)
+}
+
+/// [`sign_key`] with an `ssh-keygen -V` validity interval.
+pub fn sign_key_valid(
+    ca: &Path,
+    public_key: &Path,
+    id: &str,
+    principals: &str,
+    host: bool,
+    validity: Option<&str>,
+) -> PathBuf {
+    let mut cmd = Command::new("ssh-keygen");
+    cmd.args(["-q", "-s"]).arg(ca).args(["-I", id]);
+    if let Some(validity) = validity {
+        cmd.args(["-V", validity]);
+    }
+    if host {
+        cmd.arg("-h");
+    }
+    if !principals.is_empty() {
+        cmd.args(["-n", principals]);
+    }
+    let status = cmd.arg(public_key).status().expect("ssh-keygen runs");
+    assert!(status.success(), "ssh-keygen -s failed");
+    let name = public_key.file_name().unwrap().to_string_lossy();
+    let stem = name.strip_suffix(".pub").unwrap_or(&name);
+    public_key.with_file_name(format!("{stem}-cert.pub"))
 }

@@ -1,5 +1,6 @@
-//! Public-key authentication in OpenSSH's order: ssh-agent, then the
-//! `IdentityFile`s from ssh_config, then the default key files.
+//! Public-key authentication in OpenSSH's order: ssh-agent (keys and
+//! certificates), then the `IdentityFile`s from ssh_config, then the
+//! default key files, each with its certificates first.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg};
 use super::error::SshError;
 use super::host_config::HostConfig;
 use super::passphrase;
+use super::user_cert::certificates_for;
 
 const DEFAULT_KEYS: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
@@ -62,18 +64,8 @@ pub async fn authenticate<H: russh::client::Handler>(
                 continue;
             }
         };
-        attempts.tried.push(path.display().to_string());
-        let hash = rsa_hash_for(key.algorithm().clone().is_rsa(), rsa_hash);
-        let key = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
-        match handle.authenticate_publickey(user, key).await {
-            Ok(result) if result.success() => return Ok(()),
-            Ok(_) => {}
-            Err(err) => {
-                return Err(SshError::Protocol {
-                    host: host.hostname.clone(),
-                    message: err.to_string(),
-                })
-            }
+        if with_key_file(handle, host, &path, key, rsa_hash, &mut attempts).await? {
+            return Ok(());
         }
     }
 
@@ -91,6 +83,50 @@ pub async fn authenticate<H: russh::client::Handler>(
             .map(|p| format!("\n  note: {p}"))
             .collect::<String>(),
     })
+}
+
+/// Tries the certificates for a key file's key, then the key itself; true
+/// when one was accepted. Certificates go first: a server that trusts the
+/// CA usually has no authorized_keys line for the bare key.
+async fn with_key_file<H: russh::client::Handler>(
+    handle: &mut Handle<H>,
+    host: &HostConfig,
+    path: &Path,
+    key: PrivateKey,
+    rsa_hash: Option<HashAlg>,
+    attempts: &mut Attempts,
+) -> Result<bool, SshError> {
+    let protocol = |err: russh::Error| SshError::Protocol {
+        host: host.hostname.clone(),
+        message: err.to_string(),
+    };
+    let user = host.user.as_str();
+    let key = Arc::new(key);
+    let certs = certificates_for(
+        key.public_key(),
+        path,
+        &host.certificate_files,
+        &mut attempts.problems,
+    );
+    for (cert_path, cert) in certs {
+        attempts
+            .tried
+            .push(format!("certificate {}", cert_path.display()));
+        let result = handle
+            .authenticate_openssh_cert(user, key.clone(), cert)
+            .await
+            .map_err(protocol)?;
+        if result.success() {
+            return Ok(true);
+        }
+    }
+    attempts.tried.push(path.display().to_string());
+    let hash = rsa_hash_for(key.algorithm().is_rsa(), rsa_hash);
+    let result = handle
+        .authenticate_publickey(user, PrivateKeyWithHashAlg::new(key, hash))
+        .await
+        .map_err(protocol)?;
+    Ok(result.success())
 }
 
 /// Tries the agent's keys; true when one was accepted.
@@ -115,15 +151,28 @@ async fn with_agent<H: russh::client::Handler>(
         }
     };
     for identity in identities {
-        let AgentIdentity::PublicKey { key, comment } = identity else {
-            continue;
+        let result = match identity {
+            AgentIdentity::PublicKey { key, comment } => {
+                attempts.tried.push(format!("agent key {comment}"));
+                let hash = rsa_hash_for(key.algorithm().is_rsa(), rsa_hash);
+                handle
+                    .authenticate_publickey_with(user, key, hash, &mut agent)
+                    .await
+            }
+            // Certificates the agent holds (`ssh-add` loads the -cert.pub
+            // beside a key), signed for by the agent.
+            AgentIdentity::Certificate {
+                certificate,
+                comment,
+            } => {
+                attempts.tried.push(format!("agent certificate {comment}"));
+                let hash = rsa_hash_for(certificate.algorithm().is_rsa(), rsa_hash);
+                handle
+                    .authenticate_certificate_with(user, certificate, hash, &mut agent)
+                    .await
+            }
         };
-        attempts.tried.push(format!("agent key {comment}"));
-        let hash = rsa_hash_for(key.algorithm().clone().is_rsa(), rsa_hash);
-        match handle
-            .authenticate_publickey_with(user, key, hash, &mut agent)
-            .await
-        {
+        match result {
             Ok(result) if result.success() => return true,
             Ok(_) => {}
             Err(err) => attempts.problems.push(format!("ssh-agent: {err}")),

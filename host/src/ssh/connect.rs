@@ -34,11 +34,7 @@ impl Handler for ClientHandler {
     ) -> Result<bool, Self::Error> {
         let result = match server_public_key {
             PublicKeyOrCertificate::PublicKey { key, .. } => self.policy.verify(key),
-            PublicKeyOrCertificate::Certificate(_) => Err(SshError::Protocol {
-                host: self.policy.display().to_owned(),
-                message: "the server presented a host certificate, which ops does not verify"
-                    .into(),
-            }),
+            PublicKeyOrCertificate::Certificate(cert) => self.policy.verify_certificate(cert),
         };
         let ok = result.is_ok();
         let mut outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
@@ -148,6 +144,11 @@ fn client_config(host: &HostConfig, policy: &HostKeyPolicy) -> Config {
         keys.extend(preferred.key.iter().filter(|a| !first.contains(a)).cloned());
         preferred.key = keys.into();
     }
+    // Only offered when a @cert-authority line could vouch for the
+    // certificate; a server then proves its identity with it.
+    let mut certificates = policy.certificate_algorithms();
+    certificates.retain(|a| preferred.key.contains(a));
+    preferred.host_key_certificates = certificates.into();
     Config {
         keepalive_interval: Some(host.server_alive_interval.unwrap_or(KEEPALIVE_INTERVAL)),
         keepalive_max: KEEPALIVE_MAX,

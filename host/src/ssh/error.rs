@@ -54,6 +54,30 @@ pub enum SshError {
         fix: String,
     },
 
+    /// known_hosts marks the key (or the CA that signed it) `@revoked`.
+    #[error(
+        "REVOKED HOST KEY for {host}: its {what} {fingerprint} is marked @revoked in \
+         {revoked_in}. Nothing was run; the node's key must be replaced."
+    )]
+    HostKeyRevoked {
+        host: String,
+        what: String,
+        fingerprint: String,
+        revoked_in: String,
+    },
+
+    /// A host certificate from a trusted CA that does not vouch for this
+    /// host.
+    #[error(
+        "the host certificate of {host} is signed by the CA in {ca} but is not valid for it: \
+         {reason}. Nothing was run."
+    )]
+    HostCertificate {
+        host: String,
+        reason: String,
+        ca: String,
+    },
+
     #[error("invalid host_key {value:?}: {message}")]
     BadPin { value: String, message: String },
 

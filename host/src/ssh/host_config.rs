@@ -1,14 +1,12 @@
-//! `~/.ssh/config`, read with `ssh2-config` and applied the way OpenSSH
-//! applies it: first value wins, `IdentityFile` accumulates, command-line
-//! style overrides (from ops.toml) beat the file.
+//! `~/.ssh/config` applied the way OpenSSH applies it (evaluated by
+//! [`ssh_config`](super::ssh_config)): first value wins, `IdentityFile`
+//! accumulates, command-line style overrides (from ops.toml) beat the file.
 
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ssh2_config::{ParseRule, SshConfig};
-
 use super::error::SshError;
+use super::ssh_config::{ConfigFile, State};
 
 /// Everything needed to connect to one host, after ssh_config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +19,8 @@ pub struct HostConfig {
     pub port: u16,
     /// `IdentityFile`s, `~` and `%` tokens expanded.
     pub identity_files: Vec<PathBuf>,
+    /// `CertificateFile`s, `~` and `%` tokens expanded.
+    pub certificate_files: Vec<PathBuf>,
     pub identities_only: bool,
     /// `UserKnownHostsFile`, or `~/.ssh/known_hosts` and `known_hosts2`.
     /// New keys are added to the first.
@@ -49,7 +49,7 @@ impl HostConfig {
 /// The user's ssh_config (empty when there is none).
 #[derive(Debug, Clone, Default)]
 pub struct SshConfigFile {
-    config: SshConfig,
+    config: ConfigFile,
     home: PathBuf,
 }
 
@@ -59,25 +59,19 @@ impl SshConfigFile {
     /// Reads `<home>/.ssh/config`; a missing file is an empty config.
     pub fn load(home: &Path) -> Result<SshConfigFile, SshError> {
         let path = home.join(".ssh").join("config");
-        let config = match std::fs::File::open(&path) {
-            Ok(file) => SshConfig::default()
-                .home_dir(home)
-                .parse(
-                    &mut BufReader::new(file),
-                    ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS,
-                )
-                .map_err(|err| SshError::SshConfig {
-                    path: path.clone(),
-                    message: err.to_string(),
-                })?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => SshConfig::default(),
-            Err(err) => {
-                return Err(SshError::SshConfig {
-                    path,
-                    message: err.to_string(),
-                })
-            }
-        };
+        if !path.exists() {
+            return Ok(SshConfigFile {
+                config: ConfigFile::default(),
+                home: home.to_path_buf(),
+            });
+        }
+        SshConfigFile::load_file(&path, home)
+    }
+
+    /// Reads `path` as the user's config, like `ssh -F path`: relative
+    /// `Include`s are still looked up in `<home>/.ssh`.
+    pub fn load_file(path: &Path, home: &Path) -> Result<SshConfigFile, SshError> {
+        let config = ConfigFile::read(path, &home.join(".ssh"), home)?;
         Ok(SshConfigFile {
             config,
             home: home.to_path_buf(),
@@ -87,93 +81,95 @@ impl SshConfigFile {
     /// Whether `name` is spelled out (not matched by a wildcard) in a
     /// `Host` line.
     pub fn has_alias(&self, name: &str) -> bool {
-        self.config.get_hosts().iter().any(|host| {
-            host.pattern
-                .iter()
-                .any(|clause| !clause.negated && clause.pattern == name)
-        })
+        let mut words = Vec::new();
+        self.config.host_words(&mut words);
+        words.iter().any(|w| w == name)
     }
 
     /// Resolves `host` like `ssh [-l user] [-p port] host` would.
     pub fn resolve(&self, host: &str, user: Option<&str>, port: Option<u16>) -> HostConfig {
-        let params = self.config.query(host);
-        let extra =
-            |name: &str| -> Option<Vec<String>> { params.unsupported_fields.get(name).cloned() };
-        let hostname = params
-            .host_name
-            .as_deref()
-            .map(|h| h.replace("%h", host).replace("%%", "%"))
-            .unwrap_or_else(|| host.to_owned());
-        let user = user
-            .map(str::to_owned)
-            .or_else(|| params.user.clone())
-            .unwrap_or_else(local_user);
-        let port = port.or(params.port).unwrap_or(22);
+        let local = local_user();
+        let mut state = State::new(host, &local);
+        // Command-line values are set before the files are read, so that
+        // they win and `Match user` sees them, as with `ssh -l`/`-p`.
+        if let Some(user) = user {
+            state.set("user", &[user.to_owned()]);
+        }
+        if let Some(port) = port {
+            state.set("port", &[port.to_string()]);
+        }
+        self.config.evaluate(&mut state);
+        let first = |name: &str| state.first(name).map(str::to_owned);
+        let hostname = state.current_host();
+        let user = first("user").unwrap_or_else(|| local.clone());
+        let port = first("port").and_then(|p| p.parse().ok()).unwrap_or(22);
+        let host_key_alias = first("hostkeyalias");
         let tokens = Tokens {
             home: &self.home,
             host: &hostname,
+            original: &state.host_arg,
             user: &user,
             port,
+            alias: host_key_alias.as_deref(),
         };
-        let identity_files = params
-            .identity_file
-            .clone()
-            .unwrap_or_default()
-            .iter()
-            .map(|p| tokens.expand_path(&p.to_string_lossy()))
-            .collect();
+        let list = |name: &str| -> Vec<PathBuf> {
+            let values = state.lists.get(name).cloned().unwrap_or_default();
+            values.iter().map(|p| tokens.expand_path(p)).collect()
+        };
         let files = |name: &str, default: Vec<PathBuf>| -> Vec<PathBuf> {
-            match extra(name) {
-                Some(args) if !args.is_empty() => {
-                    if args.iter().any(|a| a.eq_ignore_ascii_case("none")) {
-                        Vec::new()
-                    } else {
-                        args.iter().map(|a| tokens.expand_path(a)).collect()
-                    }
-                }
-                _ => default,
+            match state.options.get(name) {
+                Some(args) if args.iter().any(|a| a.eq_ignore_ascii_case("none")) => Vec::new(),
+                Some(args) => args.iter().map(|a| tokens.expand_path(a)).collect(),
+                None => default,
             }
         };
         let ssh_dir = self.home.join(".ssh");
-        let user_known_hosts = files(
-            "userknownhostsfile",
-            vec![ssh_dir.join("known_hosts"), ssh_dir.join("known_hosts2")],
-        );
-        let global_known_hosts = files(
-            "globalknownhostsfile",
-            vec![
-                PathBuf::from("/etc/ssh/ssh_known_hosts"),
-                PathBuf::from("/etc/ssh/ssh_known_hosts2"),
-            ],
-        );
-        let first = |name: &str| extra(name).and_then(|a| a.first().cloned());
-        let proxy_jump = jump_hops(params.proxy_jump.as_deref().unwrap_or_default());
+        let yes = |name: &str| first(name).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+        let seconds = |name: &str| first(name).and_then(|v| v.parse::<u64>().ok());
         HostConfig {
             alias: host.to_owned(),
             hostname: hostname.clone(),
             user: user.clone(),
             port,
-            identity_files,
-            identities_only: first("identitiesonly").is_some_and(|v| v.eq_ignore_ascii_case("yes")),
-            user_known_hosts,
-            global_known_hosts,
-            host_key_alias: first("hostkeyalias"),
-            proxy_jump,
-            connect_timeout: params.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-            server_alive_interval: params.server_alive_interval.filter(|d| !d.is_zero()),
+            identity_files: list("identityfile"),
+            certificate_files: list("certificatefile"),
+            identities_only: yes("identitiesonly"),
+            user_known_hosts: files(
+                "userknownhostsfile",
+                vec![ssh_dir.join("known_hosts"), ssh_dir.join("known_hosts2")],
+            ),
+            global_known_hosts: files(
+                "globalknownhostsfile",
+                vec![
+                    PathBuf::from("/etc/ssh/ssh_known_hosts"),
+                    PathBuf::from("/etc/ssh/ssh_known_hosts2"),
+                ],
+            ),
+            host_key_alias,
+            proxy_jump: jump_hops(first("proxyjump").as_deref().unwrap_or_default()),
+            connect_timeout: seconds("connecttimeout")
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs)
+                .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            server_alive_interval: seconds("serveraliveinterval")
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs),
             accept_new: first("stricthostkeychecking")
                 .is_some_and(|v| v.eq_ignore_ascii_case("accept-new")),
         }
     }
 }
 
-/// `ProxyJump` values as single hops: comma lists split, `none` dropped.
-fn jump_hops(values: &[String]) -> Vec<String> {
-    values
-        .iter()
-        .flat_map(|hop| hop.split(','))
+/// The `ProxyJump` value as single hops: comma list split, `none` (the
+/// first value, which wins over later ones) means no jump.
+fn jump_hops(value: &str) -> Vec<String> {
+    if value.eq_ignore_ascii_case("none") {
+        return Vec::new();
+    }
+    value
+        .split(',')
         .map(str::trim)
-        .filter(|hop| !hop.is_empty() && !hop.eq_ignore_ascii_case("none"))
+        .filter(|hop| !hop.is_empty())
         .map(str::to_owned)
         .collect()
 }
@@ -182,8 +178,10 @@ fn jump_hops(values: &[String]) -> Vec<String> {
 struct Tokens<'a> {
     home: &'a Path,
     host: &'a str,
+    original: &'a str,
     user: &'a str,
     port: u16,
+    alias: Option<&'a str>,
 }
 
 impl Tokens<'_> {
@@ -201,6 +199,9 @@ impl Tokens<'_> {
                 Some('r') => out.push_str(self.user),
                 Some('u') => out.push_str(&local_user()),
                 Some('p') => out.push_str(&self.port.to_string()),
+                Some('n') => out.push_str(self.original),
+                Some('k') => out.push_str(self.alias.unwrap_or(self.original)),
+                Some('i') => out.push_str(&real_uid().to_string()),
                 Some('%') => out.push('%'),
                 Some(other) => {
                     out.push('%');
@@ -246,6 +247,12 @@ pub fn local_user() -> String {
     "root".to_owned()
 }
 
+/// The real user id, for `%i`.
+fn real_uid() -> u32 {
+    // SAFETY: getuid cannot fail and touches no memory.
+    unsafe { libc::getuid() }
+}
+
 /// The home directory whose `.ssh` ops reads: `$HOME`.
 pub fn home_dir() -> Option<PathBuf> {
     std::env::var_os("HOME")
@@ -258,13 +265,8 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> SshConfigFile {
-        let config = SshConfig::default()
-            .home_dir("/home/u")
-            .parse(
-                &mut BufReader::new(text.as_bytes()),
-                ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS,
-            )
-            .unwrap();
+        let home = Path::new("/home/u");
+        let config = ConfigFile::parse(text, &home.join(".ssh"), home).unwrap();
         SshConfigFile {
             config,
             home: PathBuf::from("/home/u"),

@@ -1,23 +1,33 @@
 //! Host key verification: the `host_key` pin from ops.toml, else
-//! known_hosts (hashed and `[host]:port` entries, via russh's helpers).
-//! Unknown keys are refused unless the user opted in to `accept-new`;
-//! changed keys are always refused.
+//! known_hosts as OpenSSH reads it ([`hostfile`](super::hostfile)): host
+//! keys, `@cert-authority` CAs whose host certificates are trusted, and
+//! `@revoked` keys that nothing can make trusted. Unknown keys are refused
+//! unless the user opted in to `accept-new`; changed keys are always
+//! refused.
 
 use std::path::PathBuf;
 
-use russh::keys::known_hosts::{known_host_keys_path, learn_known_hosts_path};
-use russh::keys::{Algorithm, HashAlg, PublicKey};
+use russh::keys::known_hosts::learn_known_hosts_path;
+use russh::keys::{Algorithm, Certificate, EcdsaCurve, HashAlg, PublicKey};
 
 use super::error::SshError;
+use super::host_cert;
 use super::host_config::HostConfig;
+use super::hostfile::{self, Entry, Marker};
 
 /// How one host's key is checked.
 #[derive(Debug, Clone)]
 pub struct HostKeyPolicy {
     /// `name` or `[name]:port`, as OpenSSH prints it.
     display: String,
-    name: String,
-    port: u16,
+    /// What known_hosts lines are matched against: `HostKeyAlias` as is,
+    /// else `host` or `[host]:port` (OpenSSH's `get_hostfile_hostname`).
+    lookup: String,
+    /// The name a host certificate must list as a principal: the host name
+    /// or `HostKeyAlias`, without port.
+    principal: String,
+    learn_host: String,
+    learn_port: u16,
     pin: Option<PublicKey>,
     user_files: Vec<PathBuf>,
     global_files: Vec<PathBuf>,
@@ -29,6 +39,11 @@ pub struct HostKeyPolicy {
 pub enum Accepted {
     Pinned,
     Known,
+    /// A host certificate signed by a CA from this known_hosts line.
+    Certified {
+        file: PathBuf,
+        line: usize,
+    },
     /// Added to this known_hosts file under `--accept-new-host-key`.
     Learned {
         file: PathBuf,
@@ -38,12 +53,21 @@ pub enum Accepted {
 
 impl HostKeyPolicy {
     pub fn new(host: &HostConfig, pin: Option<&str>, accept_new: bool) -> Result<Self, SshError> {
-        let name = host.known_hosts_name().to_owned();
         let pin = pin.map(parse_public_key).transpose()?;
+        let (lookup, learn_host, learn_port) = match &host.host_key_alias {
+            Some(alias) => (alias.to_ascii_lowercase(), alias.to_ascii_lowercase(), 22),
+            None => (
+                hostfile::lookup_name(&host.hostname, host.port),
+                host.hostname.to_ascii_lowercase(),
+                host.port,
+            ),
+        };
         Ok(HostKeyPolicy {
-            display: display_name(&name, host.port),
-            name,
-            port: host.port,
+            display: display_name(host.known_hosts_name(), host.port),
+            lookup,
+            principal: host.known_hosts_name().to_ascii_lowercase(),
+            learn_host,
+            learn_port,
             pin,
             user_files: host.user_known_hosts.clone(),
             global_files: host.global_known_hosts.clone(),
@@ -51,72 +75,177 @@ impl HostKeyPolicy {
         })
     }
 
+    fn entries(&self) -> Vec<Entry> {
+        let files: Vec<PathBuf> = self
+            .user_files
+            .iter()
+            .chain(&self.global_files)
+            .cloned()
+            .collect();
+        hostfile::matching(&self.lookup, &files)
+    }
+
     /// Key algorithms to offer first, so that the server proves the key we
     /// already know rather than another one (as OpenSSH orders them).
     pub fn known_algorithms(&self) -> Vec<Algorithm> {
         let mut algorithms = Vec::new();
-        let mut push = |a: Algorithm| {
-            if !algorithms.contains(&a) {
-                algorithms.push(a);
-            }
+        let keys: Vec<PublicKey> = match &self.pin {
+            Some(pin) => vec![pin.clone()],
+            None => self
+                .entries()
+                .into_iter()
+                .filter(|e| e.marker == Marker::Key)
+                .map(|e| e.key)
+                .collect(),
         };
-        if let Some(pin) = &self.pin {
-            push(pin.algorithm());
-            return algorithms;
-        }
-        for (_, _, key) in self.recorded() {
-            push(key.algorithm());
+        for key in keys {
+            if !algorithms.contains(&key.algorithm()) {
+                algorithms.push(key.algorithm());
+            }
         }
         algorithms
     }
 
-    fn recorded(&self) -> Vec<(PathBuf, usize, PublicKey)> {
-        let mut out = Vec::new();
-        for file in self.user_files.iter().chain(&self.global_files) {
-            // An unreadable or malformed file vouches for nothing; it cannot
-            // make an unknown key trusted, so skipping it is safe.
-            if let Ok(keys) = known_host_keys_path(&self.name, self.port, file) {
-                out.extend(
-                    keys.into_iter()
-                        .map(|(line, key)| (file.clone(), line, key)),
-                );
+    /// Host key algorithms whose certificate variants to offer (ahead of
+    /// plain keys): all of them when a `@cert-authority` line covers this
+    /// host, since the CA may sign a host key of any type; none otherwise,
+    /// and none with a pin, which names one exact key.
+    pub fn certificate_algorithms(&self) -> Vec<Algorithm> {
+        let has_ca = self.pin.is_none()
+            && self
+                .entries()
+                .iter()
+                .any(|e| e.marker == Marker::CertAuthority);
+        if !has_ca {
+            return Vec::new();
+        }
+        vec![
+            Algorithm::Ed25519,
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256,
+            },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP384,
+            },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP521,
+            },
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha512),
+            },
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha256),
+            },
+        ]
+    }
+
+    /// Decides about a host certificate. As in OpenSSH, a revoked key or CA
+    /// refuses it outright; a certificate from a listed CA must pass every
+    /// check; a certificate no listed CA signed is treated as the plain key
+    /// inside it.
+    pub fn verify_certificate(&self, cert: &Certificate) -> Result<Accepted, SshError> {
+        let key = PublicKey::new(cert.public_key().clone(), "");
+        if self.pin.is_some() {
+            return self.verify(&key);
+        }
+        let entries = self.entries();
+        let ca_key = PublicKey::new(cert.signature_key().clone(), "");
+        if let Some(revoked) = entries
+            .iter()
+            .find(|e| e.marker == Marker::Revoked && same_key(&e.key, &ca_key))
+        {
+            return Err(self.revoked(&ca_key, revoked, "certificate authority"));
+        }
+        self.refuse_revoked(&key, &entries)?;
+        let signer = entries
+            .iter()
+            .find(|e| e.marker == Marker::CertAuthority && same_key(&e.key, &ca_key));
+        let Some(signer) = signer else {
+            return self.verify_plain(&key, &entries);
+        };
+        match host_cert::check(cert, &signer.key, &self.principal) {
+            Ok(()) => Ok(Accepted::Certified {
+                file: signer.file.clone(),
+                line: signer.line,
+            }),
+            // A host key recorded as such still works (OpenSSH retries with
+            // the plain key); otherwise the certificate's flaw is the
+            // answer, and the key is not learned on top of a bad
+            // certificate, so the plain check (which may learn) is not
+            // run.
+            Err(reason) => {
+                let recorded = entries
+                    .iter()
+                    .any(|e| e.marker == Marker::Key && same_key(&e.key, &key));
+                if recorded {
+                    return Ok(Accepted::Known);
+                }
+                Err(SshError::HostCertificate {
+                    host: self.display.clone(),
+                    reason,
+                    ca: format!("{} line {}", signer.file.display(), signer.line),
+                })
             }
         }
-        out
     }
 
     /// Decides about the key the server proved it holds.
     pub fn verify(&self, key: &PublicKey) -> Result<Accepted, SshError> {
-        let fingerprint = fingerprint(key);
-        let algorithm = key.algorithm().as_str().to_owned();
         if let Some(pin) = &self.pin {
             if same_key(pin, key) {
                 return Ok(Accepted::Pinned);
             }
             return Err(SshError::HostKeyMismatch {
                 host: self.display.clone(),
-                algorithm,
-                fingerprint,
-                recorded_in: format!("the host_key pinned in ops.toml ({})", fingerprint_of(pin)),
+                algorithm: key.algorithm().as_str().to_owned(),
+                fingerprint: fingerprint(key),
+                recorded_in: format!("the host_key pinned in ops.toml ({})", fingerprint(pin)),
                 fix: "update host_key in ops.toml".into(),
             });
         }
-        let recorded = self.recorded();
-        if recorded.iter().any(|(_, _, k)| same_key(k, key)) {
+        let entries = self.entries();
+        self.refuse_revoked(key, &entries)?;
+        self.verify_plain(key, &entries)
+    }
+
+    fn refuse_revoked(&self, key: &PublicKey, entries: &[Entry]) -> Result<(), SshError> {
+        match entries
+            .iter()
+            .find(|e| e.marker == Marker::Revoked && same_key(&e.key, key))
+        {
+            Some(revoked) => Err(self.revoked(key, revoked, "host key")),
+            None => Ok(()),
+        }
+    }
+
+    fn revoked(&self, key: &PublicKey, entry: &Entry, what: &str) -> SshError {
+        SshError::HostKeyRevoked {
+            host: self.display.clone(),
+            what: what.to_owned(),
+            fingerprint: fingerprint(key),
+            revoked_in: format!("{} line {}", entry.file.display(), entry.line),
+        }
+    }
+
+    fn verify_plain(&self, key: &PublicKey, entries: &[Entry]) -> Result<Accepted, SshError> {
+        let fingerprint = fingerprint(key);
+        let algorithm = key.algorithm().as_str().to_owned();
+        let mut recorded = entries.iter().filter(|e| e.marker == Marker::Key);
+        if recorded.clone().any(|e| same_key(&e.key, key)) {
             return Ok(Accepted::Known);
         }
-        if let Some((file, line, _)) = recorded.first() {
+        if let Some(old) = recorded.next() {
             let fix = format!(
                 "remove the old entry with `ssh-keygen -R '{}' -f {}` and connect again with \
                  --accept-new-host-key",
                 self.display,
-                file.display()
+                old.file.display()
             );
             return Err(SshError::HostKeyMismatch {
                 host: self.display.clone(),
                 algorithm,
                 fingerprint,
-                recorded_in: format!("{} line {line}", file.display()),
+                recorded_in: format!("{} line {}", old.file.display(), old.line),
                 fix,
             });
         }
@@ -134,7 +263,7 @@ impl HostKeyPolicy {
                 known_hosts: target.display().to_string(),
             });
         }
-        learn_known_hosts_path(&self.name, self.port, key, &target).map_err(|err| {
+        learn_known_hosts_path(&self.learn_host, self.learn_port, key, &target).map_err(|err| {
             SshError::KnownHosts {
                 path: target.clone(),
                 message: err.to_string(),
@@ -157,10 +286,6 @@ fn same_key(a: &PublicKey, b: &PublicKey) -> bool {
 
 pub fn fingerprint(key: &PublicKey) -> String {
     key.fingerprint(HashAlg::Sha256).to_string()
-}
-
-fn fingerprint_of(key: &PublicKey) -> String {
-    fingerprint(key)
 }
 
 /// `host` for port 22, `[host]:port` otherwise.

@@ -1,8 +1,10 @@
 //! SSH to the build node, on russh, behaving like OpenSSH where users
 //! would notice: `~/.ssh/config` (aliases, `HostName`, `User`, `Port`,
 //! `IdentityFile`, `UserKnownHostsFile`, `ProxyJump` with several hops),
-//! ssh-agent then key files, known_hosts (hashed and `[host]:port`) or a
-//! pinned key, unknown and changed host keys refused with the fingerprint.
+//! ssh-agent then key files, known_hosts as OpenSSH reads it (patterns,
+//! hashed names, `[host]:port`, `@cert-authority` host certificates,
+//! `@revoked`) or a pinned key, unknown and changed host keys refused with
+//! the fingerprint.
 //!
 //! [`Session`] is one connection for the whole run and the transport behind
 //! [`RemoteNode`](crate::remote::RemoteNode): every remote command is a
@@ -16,13 +18,18 @@ mod connect;
 mod control;
 mod destination;
 mod error;
+mod host_cert;
 mod host_config;
+mod hostfile;
 mod known_hosts;
 mod marker;
 mod passphrase;
+mod pattern;
 mod reaper;
 mod run;
 mod session;
+mod ssh_config;
+mod user_cert;
 mod wrapper;
 
 pub use destination::Destination;
