@@ -78,3 +78,33 @@ fn an_interrupted_build_releases_the_lock() {
     );
     assert!(since.elapsed() < Duration::from_secs(20));
 }
+
+#[test]
+fn a_waiting_build_names_the_holder_and_gives_up_after_lock_wait() {
+    let started = tempfile::NamedTempFile::new().unwrap();
+    let fx = fixture(&format!(
+        "echo started > '{}'; sleep 60",
+        started.path().display()
+    ));
+    fx.write_config();
+    let first = fx.ops().args(["build", "--ref", "main"]).spawn();
+    wait_for(started.path(), "started");
+
+    let since = Instant::now();
+    let second = fx.build(&["--lock-wait", "1s"]);
+    second.expect_code(4);
+    let holder = format!("pid {} since ", first.id());
+    second.expect_stderr_contains("waiting for another ops build of");
+    second.expect_stderr_contains(&holder);
+    second.expect_stderr_contains("still locked by another ops build after 1s");
+    second.expect_stderr_contains(", ref main: ops build --ref main");
+    assert!(
+        since.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        since.elapsed()
+    );
+
+    // SAFETY: signalling the ops process this test started.
+    unsafe { libc::kill(first.id() as i32, libc::SIGINT) };
+    wait(first).expect_code(130);
+}

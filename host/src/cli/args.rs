@@ -106,6 +106,11 @@ pub struct BuildArgs {
     /// Print the plan and exit without touching anything
     #[arg(long)]
     pub dry_run: bool,
+
+    /// How long to wait for another build of the same path on the node
+    /// (e.g. 30s, 10m, 0 for not at all)
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub lock_wait: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -23,7 +23,22 @@ pub fn build(args: BuildArgs) -> BuildSettings {
         push: !args.no_push,
         jobs: args.jobs,
         dry_run: args.dry_run,
+        lock_wait: args.lock_wait,
+        command_line: command_line(),
     }
+}
+
+/// ops's own command line, as the user typed it (for the lock's record).
+fn command_line() -> String {
+    let words: Vec<String> = std::env::args().collect();
+    let name = std::path::Path::new(words.first().map(String::as_str).unwrap_or("ops"))
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ops".into());
+    std::iter::once(name)
+        .chain(words.into_iter().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub fn exec(args: ExecArgs) -> ExecSettings {

@@ -26,6 +26,10 @@ pub struct BuildJob {
     pub images: Option<ImageJob>,
     pub push: bool,
     pub jobs: usize,
+    /// `--lock-wait`.
+    pub lock_wait: std::time::Duration,
+    /// What the build lock records about this run.
+    pub lock_holder: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +110,11 @@ impl BuildJob {
             images,
             push: settings.push,
             jobs: settings.jobs,
+            lock_wait: settings.lock_wait,
+            lock_holder: super::lock::holder_line(
+                settings.git_ref.as_deref().or(build.branch.as_deref()),
+                &settings.command_line,
+            ),
         })
     }
 }

@@ -5,8 +5,9 @@
 //! remote process for the whole run, so it is released when the run ends,
 //! when it is interrupted, and when ops dies or the connection drops: a
 //! Ctrl-C or a crash can never leave the path locked. The lock file itself
-//! is an empty `.NAME.ops-lock` beside the build directory (outside it, so
-//! that neither git nor rsync's `--delete` touch it).
+//! is `.NAME.ops-lock` beside the build directory (outside it, so that
+//! neither git nor rsync's `--delete` touch it); it holds one line that says
+//! who holds the lock, for whoever has to wait.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,13 +16,19 @@ use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 use crate::remote::{hold, Held, RemoteCommand, RemoteNode};
 
-/// The remote half. Prints `busy` when another run holds the lock, then
-/// `locked` once it holds it, and keeps the lock (fd 9, inherited by
-/// `cat`) until its stdin closes.
+/// The remote half. Prints `busy` and the holder's line when another run
+/// holds the lock, then `locked` once it holds it (and has written its own
+/// line, `$OPS_LOCK_HOLDER`), or `timeout` after `$2` seconds; keeps the lock
+/// (fd 9, inherited by `cat`) until its stdin closes.
 pub(super) const SCRIPT: &str = r#"command -v flock >/dev/null 2>&1 || { echo no-flock; exec cat >/dev/null; }
 dir=$(dirname -- "$1") && name=$(basename -- "$1") && mkdir -p -- "$dir" || exit 1
-exec 9>>"$dir/.$name.ops-lock" || exit 1
-if ! flock -n 9; then echo busy; flock 9 || exit 1; fi
+f="$dir/.$name.ops-lock"
+exec 9>>"$f" || exit 1
+if ! flock -n 9; then
+  printf 'busy %s\n' "$(head -n 1 "$f")"
+  flock -w "$2" 9 || { printf 'timeout %s\n' "$(head -n 1 "$f")"; exit 0; }
+fi
+printf '%s\n' "$OPS_LOCK_HOLDER" > "$f"
 echo locked
 exec cat >/dev/null"#;
 
@@ -40,24 +47,65 @@ impl BuildLock {
     }
 }
 
+/// Who takes the lock, as the line others see while they wait:
+/// `user@host pid N since TIME, ref REF: COMMAND LINE`.
+pub(super) fn holder_line(git_ref: Option<&str>, command_line: &str) -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "someone".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "unknown-host".into());
+    let since = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+    let what = git_ref.map(|r| format!(", ref {r}")).unwrap_or_default();
+    let line = format!(
+        "{user}@{host} pid {} since {since}{what}: {command_line}",
+        std::process::id()
+    );
+    // One line, whatever the command line held.
+    line.replace(['\n', '\r', '\0'], " ")
+}
+
 pub(super) async fn acquire(
     node: &Arc<dyn RemoteNode>,
     path: &str,
+    holder: &str,
+    wait: Duration,
     printer: &Printer,
 ) -> Result<BuildLock, Failure> {
-    let command = RemoteCommand::new("sh").args(["-c", SCRIPT, "sh", path]);
+    let command = RemoteCommand::new("sh")
+        .args(["-c", SCRIPT, "sh", path, &wait.as_secs().to_string()])
+        .env("OPS_LOCK_HOLDER", holder);
     let mut held = hold(node.clone(), command);
     let mut announced = false;
     loop {
-        match held.next_line().await.as_deref() {
-            Some("locked") => break,
-            Some("busy") if !announced => {
+        let line = held.next_line().await;
+        match line
+            .as_deref()
+            .map(|l| l.split_once(' ').unwrap_or((l, "")))
+        {
+            Some(("locked", _)) => break,
+            Some(("busy", by)) if !announced => {
                 announced = true;
                 printer.info(format!(
-                    "waiting for another ops build of {path} on this node to finish..."
+                    "waiting for another ops build of {path} on this node to finish (held by \
+                     {}; at most {})...",
+                    known(by),
+                    humantime::format_duration(wait)
                 ));
             }
-            Some("no-flock") => {
+            Some(("timeout", by)) => {
+                return Err(Failure::new(
+                    Exit::Sync,
+                    anyhow::anyhow!(
+                        "{path} on the build node is still locked by another ops build after \
+                         {} (held by {}); try again later or raise --lock-wait",
+                        humantime::format_duration(wait),
+                        known(by)
+                    ),
+                ));
+            }
+            Some(("no-flock", _)) => {
                 printer.warn(
                     "flock is not installed on the build node, so concurrent builds of the same \
                      path are not prevented (Debian/Ubuntu: apt-get install util-linux)",
@@ -78,4 +126,12 @@ pub(super) async fn acquire(
         }
     }
     Ok(BuildLock { held })
+}
+
+fn known(holder: &str) -> &str {
+    if holder.trim().is_empty() {
+        "a run that recorded nothing"
+    } else {
+        holder.trim()
+    }
 }

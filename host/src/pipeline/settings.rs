@@ -3,6 +3,7 @@
 //! how they were spelled.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::node::ReachSettings;
 
@@ -23,6 +24,10 @@ pub struct BuildSettings {
     pub jobs: usize,
     /// `--dry-run`: print the plan, touch nothing.
     pub dry_run: bool,
+    /// `--lock-wait`: how long to wait for another build of the path.
+    pub lock_wait: Duration,
+    /// How ops was started, recorded with the build lock for whoever waits.
+    pub command_line: String,
 }
 
 #[cfg(test)]
@@ -38,6 +43,8 @@ impl BuildSettings {
             push: true,
             jobs: 5,
             dry_run: false,
+            lock_wait: Duration::from_secs(600),
+            command_line: "ops build".into(),
         }
     }
 }

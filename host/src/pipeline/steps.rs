@@ -26,7 +26,14 @@ pub(super) struct Run<'a> {
 impl Run<'_> {
     pub async fn execute(mut self) -> Result<(), Failure> {
         resolve_build_path(self.node.as_ref(), &mut self.job).await?;
-        let lock = super::lock::acquire(&self.node, &self.job.path, self.printer).await?;
+        let lock = super::lock::acquire(
+            &self.node,
+            &self.job.path,
+            &self.job.lock_holder,
+            self.job.lock_wait,
+            self.printer,
+        )
+        .await?;
         let result = self.steps().await;
         lock.release().await;
         result
