@@ -12,6 +12,7 @@ mod build_spec;
 mod build_token;
 mod config;
 mod exec;
+mod images;
 mod infra;
 mod push;
 mod resolve;

@@ -216,3 +216,46 @@ impl Docker {
         let _ = self.output(&["image", "rm", "-f", "--no-prune", reference]);
     }
 }
+
+/// The base image the BuildKit tests build FROM (no hub can be reached
+/// here); scripts/lib.sh makes it from Debian's busybox-static.
+pub const BASE_IMAGE: &str = "ops-test/busybox:latest";
+
+/// Runs a function of scripts/lib.sh (as scripts/test.sh does), so that
+/// `cargo test` alone sets up what the BuildKit tests need.
+fn lib_sh(function: &str) {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/lib.sh");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("source \"$1\" && {function}"))
+        .arg("lib.sh")
+        .arg(&lib)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {function} from {}: {e}", lib.display()));
+    assert!(
+        out.status.success(),
+        "{function} failed (run scripts/test.sh):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Makes sure `docker buildx` and [`BASE_IMAGE`] exist, once per test binary.
+pub fn ensure_buildkit() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        ensure_dockerd();
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(DOCKERD_LOCK)
+            .expect("open dockerd lock file");
+        // SAFETY: flock on a file descriptor this function owns; released
+        // when `lock` is dropped.
+        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "flock {DOCKERD_LOCK}");
+        lib_sh("ops_install_buildx && ops_make_base_image");
+        drop(lock);
+    });
+}
