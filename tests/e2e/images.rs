@@ -4,12 +4,13 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::support::build::{all_argv, json_events, BuildFixture, SERVICES};
-use crate::support::docker::{ensure_buildkit, BASE_IMAGE};
+use crate::support::docker::{ensure_buildkit, SecondEngine, BASE_IMAGE};
 use crate::support::ops::OpsOutput;
 use crate::support::registry::random_hex;
 
@@ -157,4 +158,35 @@ fn without_buildx_buildkit_keys_are_refused_before_building() {
     out.expect_code(6);
     out.expect_stderr_contains("`secrets` in [build.image] needs BuildKit");
     fx.assert_nothing_pushed();
+}
+
+/// `builder = "second"`: a Docker context of the node user that points at a
+/// second engine is also a buildx builder (docker driver). The images are
+/// built there, pushed from there, and never touch the shared engine.
+#[test]
+fn builder_routes_the_builds_to_another_buildkit() {
+    ensure_buildkit();
+    let engine = SecondEngine::start();
+    let fx = BuildFixture::new();
+    let created = Command::new("docker")
+        .env("DOCKER_CONFIG", fx.node_home().join(".docker"))
+        .args(["context", "create", "second", "--docker"])
+        .arg(format!("host={}", engine.host()))
+        .output()
+        .expect("docker context create");
+    assert!(created.status.success(), "{created:?}");
+    fx.home.write(
+        "ops.toml",
+        &format!("{}builder = \"second\"\n", fx.config.to_toml()),
+    );
+    let out = fx.ops().args(["build", "--output", "json"]).run();
+    out.expect_success();
+    assert_registry_digests(&fx, &out.stdout);
+    for service in SERVICES {
+        assert!(
+            engine.image_exists(&fx.image(service, "latest")),
+            "{service}"
+        );
+    }
+    assert_eq!(fx.node_images(), Vec::<String>::new());
 }

@@ -92,8 +92,9 @@ pub fn build_script(b: &Build) -> String {
         .unwrap_or_default();
     let docker_push = format!("docker {context_flag}push {}", sh_quote(b.image));
     out += &format!("\t\tprintf '%s\\n' {} >{push}\n", sh_quote(&docker_push));
+    // buildx reaches a docker-driver builder only through its context.
     out += &format!(
-        "\t\texec docker buildx build {builder} --load --metadata-file {meta} {buildkit} {common}\n"
+        "\t\texec docker {context_flag}buildx build --load --metadata-file {meta} {buildkit} {common}\n"
     );
     out += "\tfi\n";
     // Other drivers keep the result in the builder's cache; the push step
