@@ -13,6 +13,7 @@ use crate::support::build::{all_argv, json_events, BuildFixture, SERVICES};
 use crate::support::docker::{ensure_buildkit, SecondEngine, BASE_IMAGE};
 use crate::support::ops::OpsOutput;
 use crate::support::registry::random_hex;
+use crate::support::sshd::Sshd;
 
 const SECRET_VAR: &str = "OPS_TEST_NPM_TOKEN";
 
@@ -189,4 +190,41 @@ fn builder_routes_the_builds_to_another_buildkit() {
         );
     }
     assert_eq!(fx.node_images(), Vec::<String>::new());
+}
+
+/// Debian's own client (20.10, /usr/bin/docker) first on the node's PATH,
+/// and no buildx: the client's built-in BuildKit builds, secrets included.
+#[test]
+fn without_buildx_an_older_client_builds_with_its_own_buildkit() {
+    let secret = format!("npm-{}", random_hex(12));
+    let mut fx = fixture("");
+    without_buildx(&fx);
+    let node = Sshd::builder()
+        .authorize(fx.home.user_public_key())
+        .config_line(&format!(
+            "SetEnv HOME={} TMPDIR={} PATH=/usr/bin:/bin",
+            fx.node_home().display(),
+            fx.node_tmp().display()
+        ))
+        .start();
+    fx.home.trust(&node);
+    fx.config.target = node.destination();
+    fx.node = node;
+    let toml = format!(
+        "{}secrets = {{ NPM_TOKEN = \"${SECRET_VAR}\" }}\n",
+        fx.config.to_toml()
+    );
+    fx.home.write("ops.toml", &toml);
+    let out = build_watching(&fx, &secret);
+    out.expect_success();
+    assert_registry_digests(&fx, &out.stdout);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(!all.contains("legacy builder"), "{all}");
+    for service in SERVICES {
+        let length = fx
+            .registry
+            .read_file_string(&fx.repo(service), "latest", "/secret-length");
+        assert_eq!(length, Some(format!("{}\n", secret.len())), "{service}");
+    }
+    assert!(!all.contains(&secret));
 }

@@ -29,9 +29,9 @@ pub struct Options {
 }
 
 impl Options {
-    /// Keys that only BuildKit understands: without it the build must fail
+    /// Keys that only buildx understands: without it the build must fail
     /// rather than silently drop them.
-    pub fn needs_buildkit(&self) -> Option<&'static str> {
+    pub fn needs_buildx(&self) -> Option<&'static str> {
         if self.builder.is_some() {
             Some("builder")
         } else if !self.platforms.is_empty() {
@@ -40,8 +40,6 @@ impl Options {
             Some("cache_from")
         } else if !self.cache_to.is_empty() {
             Some("cache_to")
-        } else if !self.secrets.is_empty() {
-            Some("secrets")
         } else {
             None
         }
@@ -244,7 +242,7 @@ mod tests {
             o.build_args,
             vec![("MODE".to_owned(), "release".to_owned())]
         );
-        assert_eq!(o.needs_buildkit(), Some("builder"));
+        assert_eq!(o.needs_buildx(), Some("builder"));
     }
 
     #[test]

@@ -108,14 +108,21 @@ pub fn build_script(b: &Build) -> String {
     out += &format!("\tprintf '%s' {} >{push}\n", sh_quote(&push_pass));
     out += &format!("\texec docker buildx build {builder} {buildkit} {common}\n");
     out += "fi\n";
-    if let Some(key) = o.needs_buildkit() {
+    if let Some(key) = o.needs_buildx() {
         out += &refuse(&format!(
-            "error: `{key}` in [build.image] needs BuildKit, but the build node has no docker buildx. Install it there (Docker 23 and later ship it; Debian: the docker-buildx package) or remove `{key}`."
+            "error: `{key}` in [build.image] needs docker buildx, which the build node lacks. Install it there (Docker 23 and later ship it; Debian: the docker-buildx package) or remove `{key}`."
         ));
     }
-    // Clients before 23 carry BuildKit themselves; later ones need buildx.
+    // Clients before 23 carry BuildKit themselves (secrets included);
+    // later ones need buildx.
+    let secrets = join(&secret_args(b));
     out += "case \"$(docker version --format '{{.Client.Version}}' 2>/dev/null)\" in\n";
-    out += &format!("1[89].*|2[012].*) DOCKER_BUILDKIT=1 exec docker build {common} ;;\nesac\n");
+    out += &format!(
+        "1[89].*|2[012].*) DOCKER_BUILDKIT=1 exec docker build {secrets} {common} ;;\nesac\n"
+    );
+    if !o.secrets.is_empty() {
+        out += &refuse("error: `secrets` in [build.image] needs BuildKit, but the build node has no docker buildx and its docker client has no BuildKit of its own. Install docker buildx there (Docker 23 and later ship it; Debian: the docker-buildx package) or remove `secrets`.");
+    }
     out += "if mkdir \"$S/legacy-warned\" 2>/dev/null; then\n";
     out += "\techo 'warning: no BuildKit on the build node (no docker buildx): building with the legacy builder, which is deprecated and fails on RUN --mount. Install docker buildx on the node (Docker 23 and later ship it; Debian: the docker-buildx package) to build with BuildKit.' >&2\n";
     out += "fi\n";
@@ -124,7 +131,7 @@ pub fn build_script(b: &Build) -> String {
 }
 
 fn refuse(message: &str) -> String {
-    format!("\t\techo {} >&2\n\t\texit {REFUSED}\n", sh_quote(message))
+    format!("echo {} >&2\nexit {REFUSED}\n", sh_quote(message))
 }
 
 /// Arguments every builder understands; the context comes last.
@@ -146,8 +153,7 @@ fn common_args(b: &Build) -> Vec<String> {
     args
 }
 
-/// Arguments only BuildKit understands. Secrets are named by file, never
-/// by value.
+/// Arguments only BuildKit understands.
 fn buildkit_args(b: &Build) -> Vec<String> {
     let o = b.options;
     let mut args = Vec::new();
@@ -163,7 +169,14 @@ fn buildkit_args(b: &Build) -> Vec<String> {
         args.push("--cache-to".into());
         args.push(c.clone());
     }
-    for (id, _) in &o.secrets {
+    args.extend(secret_args(b));
+    args
+}
+
+/// `--secret id=ID,src=FILE` for each secret: by file, never by value.
+fn secret_args(b: &Build) -> Vec<String> {
+    let mut args = Vec::new();
+    for (id, _) in &b.options.secrets {
         args.push("--secret".into());
         args.push(format!("id={id},src={}/secret-{id}", b.scratch));
     }
