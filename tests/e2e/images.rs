@@ -228,3 +228,30 @@ fn without_buildx_an_older_client_builds_with_its_own_buildkit() {
     }
     assert!(!all.contains(&secret));
 }
+
+/// The docker plugin checks its keys before anything remote happens; the
+/// host still catches a misspelt one.
+#[test]
+fn bad_buildkit_keys_are_config_errors_at_their_lines() {
+    let fx = BuildFixture::new();
+    let base = fx.config.to_toml();
+    let line = base.lines().count() + 1;
+    fx.home.write(
+        "ops.toml",
+        &format!("{base}secrets = {{ NPM_TOKEN = \"literal\" }}\nplatforms = [\"amd64\"]\n"),
+    );
+    let before = fx.node.logins();
+    let out = fx.ops().arg("build").run();
+    out.expect_code(2);
+    out.expect_stderr_contains(&format!("ops.toml:{line}:"));
+    out.expect_stderr_contains("must come from the environment");
+    out.expect_stderr_contains(&format!("ops.toml:{}:", line + 1));
+    out.expect_stderr_contains("is not os/arch");
+    assert_eq!(fx.node.logins(), before, "nothing remote before the check");
+
+    fx.home
+        .write("ops.toml", &format!("{base}buildr = \"fleet\"\n"));
+    let out = fx.ops().arg("build").run();
+    out.expect_code(2);
+    out.expect_stderr_contains("did you mean `build.image.builder`");
+}
