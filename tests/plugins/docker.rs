@@ -315,3 +315,47 @@ async fn parallel_builds_each_get_their_own_instance() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_secrets_travel_in_the_environment_and_files_only() {
+    let toml = format!(
+        "{IMAGE_TOML}secrets = {{ NPM_TOKEN = \"$NPM_TOKEN\" }}\nbuild_args = {{ MODE = \"release\" }}\ntarget = \"runtime\"\n"
+    );
+    let secret = "npm-s3cret-value";
+    let section = image_section(&toml, &[("REG_TOKEN", TOKEN), ("NPM_TOKEN", secret)]);
+    let (rt, _cache) = runtime(Limits::default());
+    let docker = Registry::builtins(&rt)
+        .image_builder("docker")
+        .await
+        .unwrap();
+    let node = Arc::new(Recorder::new(|_| Reply::ok()));
+    let ctx = context(&node);
+    docker.validate(&ctx, &section).await.unwrap();
+    docker
+        .build(
+            &ctx,
+            BuildRequest {
+                section: &section,
+                context: "/opt/b/p".into(),
+                dockerfile: "Dockerfile.prod".into(),
+                image: "r/p/api:t".into(),
+                build_args: vec![("SERVICE_BINARY".into(), "api".into())],
+                label: "api".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let cmd = &node.commands()[0];
+    assert!(!cmd.args.iter().any(|a| a.contains(secret)));
+    assert!(cmd
+        .env
+        .contains(&("OPS_BUILD_SECRET_0".into(), secret.into())));
+    let script = &cmd.args[1];
+    for needle in [
+        "--secret id=NPM_TOKEN,src=",
+        "--build-arg MODE=release --build-arg SERVICE_BINARY=api",
+        "--target runtime",
+    ] {
+        assert!(script.contains(needle), "{needle:?} not in {script}");
+    }
+}
