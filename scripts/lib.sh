@@ -179,7 +179,7 @@ ops_trixie_apt() {
 # refreshed when they are missing or older than a day.
 ops_trixie_download() {
 	local pkg="$1" dir="$OPS_TRIXIE_DIR" deb
-	deb=$(ls -t "$dir/debs/${pkg}"_*.deb 2>/dev/null | head -n 1)
+	deb=$(ls -t "$dir/debs/${pkg}"_*.deb 2>/dev/null | head -n 1 || true)
 	if [ -n "$deb" ]; then
 		echo "$deb"
 		return 0
@@ -189,13 +189,13 @@ ops_trixie_download() {
 		printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n' |
 			ops_as_root tee "$dir/sources.list" >/dev/null
 	fi
-	if [ -z "$(find "$dir/lists" -maxdepth 1 -name '*_Packages' -mtime -1 2>/dev/null)" ]; then
+	if [ -z "$(find "$dir/lists" -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null)" ]; then
 		ops_trixie_apt update >&2 || ops_die "apt-get update (private trixie list) failed"
 	fi
 	# apt-get download writes into the working directory.
 	(cd "$dir/debs" && ops_trixie_apt download "$pkg" >&2) ||
 		ops_die "apt-get download $pkg (trixie) failed"
-	deb=$(ls -t "$dir/debs/${pkg}"_*.deb 2>/dev/null | head -n 1)
+	deb=$(ls -t "$dir/debs/${pkg}"_*.deb 2>/dev/null | head -n 1 || true)
 	[ -n "$deb" ] || ops_die "no .deb of $pkg in $dir/debs"
 	echo "$deb"
 }
