@@ -114,12 +114,20 @@ fn cache_and_secret_mounts_build_and_push_with_the_registry_digest() {
 }
 
 #[test]
-fn platforms_with_the_docker_driver_is_a_clear_error() {
+fn platforms_with_the_docker_driver_and_unknown_builders_are_clear_errors() {
     let fx = fixture("platforms = [\"linux/amd64\", \"linux/arm64\"]\n");
     let out = fx.ops().env(SECRET_VAR, "unused").arg("build").run();
     out.expect_code(6);
     out.expect_stderr_contains("uses the docker driver");
     out.expect_stderr_contains("docker buildx create");
+    fx.assert_nothing_pushed();
+
+    // A builder the node does not have: buildx's own answer, no build.
+    let toml = format!("{}builder = \"nosuch\"\n", fx.config.to_toml());
+    fx.home.write("ops.toml", &toml);
+    let out = fx.ops().env(SECRET_VAR, "unused").arg("build").run();
+    out.expect_code(6);
+    out.expect_stderr_contains("no builder \"nosuch\" found");
     fx.assert_nothing_pushed();
 }
 

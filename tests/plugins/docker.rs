@@ -63,7 +63,7 @@ async fn build_runs_docker_build_on_the_node() {
     let script = &cmd.args[1];
     for needle in [
         "docker buildx build",
-        "--load --metadata-file",
+        "buildx build --load",
         "DOCKER_BUILDKIT=1 exec docker build",
         "DOCKER_BUILDKIT=0 exec docker build",
         "-f Dockerfile.prod --build-arg SERVICE_BINARY=api -t '127.0.0.1:5000/org/p/api:v1' /opt/b/p",

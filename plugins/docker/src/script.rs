@@ -48,7 +48,6 @@ pub fn build_script(b: &Build) -> String {
     let o = b.options;
     let s = sh_quote(b.scratch);
     let key = file_key(b.image);
-    let meta = format!("\"$S\"/meta-{key}.json");
     let push = format!("\"$S\"/push-{key}");
     let common = join(&common_args(b));
     let buildkit = join(&buildkit_args(b));
@@ -71,8 +70,9 @@ pub fn build_script(b: &Build) -> String {
             env = secret_env(i)
         );
     }
-    out += "if docker buildx version >/dev/null 2>&1; then\n";
-    out += &format!("\tdriver=$(docker buildx inspect {builder}) || exit $?\n");
+    // One call finds both whether buildx runs and the builder's driver;
+    // only when it fails does a second one tell the two apart.
+    out += &format!("if driver=$(docker buildx inspect {builder} 2>&1); then\n");
     out += "\tdriver=$(printf '%s\\n' \"$driver\" | sed -n 's/^Driver: *//p' | head -n 1)\n";
     out += "\tif [ \"$driver\" = docker ]; then\n";
     if !o.platforms.is_empty() {
@@ -93,9 +93,7 @@ pub fn build_script(b: &Build) -> String {
     let docker_push = format!("docker {context_flag}push {}", sh_quote(b.image));
     out += &format!("\t\tprintf '%s\\n' {} >{push}\n", sh_quote(&docker_push));
     // buildx reaches a docker-driver builder only through its context.
-    out += &format!(
-        "\t\texec docker {context_flag}buildx build --load --metadata-file {meta} {buildkit} {common}\n"
-    );
+    out += &format!("\t\texec docker {context_flag}buildx build --load {buildkit} {common}\n");
     out += "\tfi\n";
     // Other drivers keep the result in the builder's cache; the push step
     // repeats the build with --push, a cache hit, and reads the pushed
@@ -107,6 +105,9 @@ pub fn build_script(b: &Build) -> String {
     );
     out += &format!("\tprintf '%s' {} >{push}\n", sh_quote(&push_pass));
     out += &format!("\texec docker buildx build {builder} {buildkit} {common}\n");
+    out += "elif docker buildx version >/dev/null 2>&1; then\n";
+    out += "\tprintf '%s\\n' \"$driver\" >&2\n";
+    out += &format!("\texit {REFUSED}\n");
     out += "fi\n";
     if let Some(key) = o.needs_buildx() {
         out += &refuse(&format!(
