@@ -157,3 +157,85 @@ ops_require_cargo() {
 	command -v cargo >/dev/null 2>&1 ||
 		ops_die "cargo not found: install Rust with rustup (https://rustup.rs)"
 }
+
+# A private apt setup for Debian trixie (sources, lists, caches all under
+# $OPS_TRIXIE_DIR): it only downloads packages, so the system's own sources,
+# lists and installed packages are never touched.
+OPS_TRIXIE_DIR="${OPS_TRIXIE_DIR:-/var/cache/ops-trixie}"
+ops_trixie_apt() {
+	local dir="$OPS_TRIXIE_DIR"
+	ops_as_root apt-get -q \
+		-o Dir::Etc::SourceList="$dir/sources.list" \
+		-o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State::Lists="$dir/lists" \
+		-o Dir::Cache="$dir/cache" \
+		-o APT::Get::List-Cleanup=0 \
+		-o APT::Sandbox::User=root \
+		"$@" </dev/null
+}
+
+# Downloads the .deb of trixie's package $1 into $OPS_TRIXIE_DIR/debs and
+# prints its path. A .deb downloaded before is reused; the lists are
+# refreshed when they are missing or older than a day.
+ops_trixie_download() {
+	local pkg="$1" dir="$OPS_TRIXIE_DIR" deb
+	deb=$(ls -t "$dir/debs/${pkg}"_*.deb 2>/dev/null | head -n 1 || true)
+	if [ -n "$deb" ]; then
+		echo "$deb"
+		return 0
+	fi
+	ops_as_root mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs"
+	if [ ! -s "$dir/sources.list" ]; then
+		printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n' |
+			ops_as_root tee "$dir/sources.list" >/dev/null
+	fi
+	if [ -z "$(find "$dir/lists" -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null)" ]; then
+		ops_trixie_apt update >&2 || ops_die "apt-get update (private trixie list) failed"
+	fi
+	# apt-get download writes into the working directory.
+	(cd "$dir/debs" && ops_trixie_apt download "$pkg" >&2) ||
+		ops_die "apt-get download $pkg (trixie) failed"
+	deb=$(ls -t "$dir/debs/${pkg}"_*.deb 2>/dev/null | head -n 1 || true)
+	[ -n "$deb" ] || ops_die "no .deb of $pkg in $dir/debs"
+	echo "$deb"
+}
+
+# Debian 12's docker.io has no buildx. Trixie's docker-buildx depends only on
+# libc, so its .deb installs on bookworm with dpkg, nothing else changing.
+ops_install_buildx() {
+	if docker buildx version >/dev/null 2>&1; then
+		return 0
+	fi
+	ops_log "installing docker-buildx from Debian trixie"
+	local deb
+	deb=$(ops_trixie_download docker-buildx) || exit 1
+	ops_as_root dpkg -i "$deb" >&2 || ops_die "dpkg -i $deb failed"
+	docker buildx version >/dev/null 2>&1 || ops_die "docker buildx does not run after installing $deb"
+}
+
+# The base image the BuildKit tests build FROM. Nothing can be pulled from a
+# hub here, so it is imported from a rootfs made of Debian's busybox-static.
+OPS_BASE_IMAGE="${OPS_BASE_IMAGE:-ops-test/busybox:latest}"
+ops_make_base_image() {
+	if docker image inspect "$OPS_BASE_IMAGE" >/dev/null 2>&1; then
+		return 0
+	fi
+	ops_log "making $OPS_BASE_IMAGE from busybox-static"
+	local deb root applet
+	deb=$(ops_trixie_download busybox-static) || exit 1
+	root=$(mktemp -d)
+	dpkg-deb -x "$deb" "$root" || ops_die "dpkg-deb -x $deb failed"
+	mkdir -p "$root/tmp" "$root/etc" "$root/root"
+	# Trixie puts it in /usr/bin; the image gets a /bin of applet links.
+	mkdir -p "$root/bin"
+	mv "$root/usr/bin/busybox" "$root/bin/busybox"
+	rm -rf "$root/usr"
+	for applet in $("$root/bin/busybox" --list); do
+		[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+	printf 'root:x:0:\n' >"$root/etc/group"
+	tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$OPS_BASE_IMAGE" >/dev/null ||
+		ops_die "docker import of $OPS_BASE_IMAGE failed"
+	rm -rf "$root"
+}

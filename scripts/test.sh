@@ -14,6 +14,9 @@ ops_require_cargo
 ops_install_packages
 ops_install_wasm_toolchain
 ops_ensure_dockerd
+# BuildKit's client and a base image for the image-builder tests.
+ops_install_buildx
+ops_make_base_image
 
 # The committed .wasm plugins must match their sources.
 ops_log "cargo xtask plugins --check"

@@ -56,27 +56,23 @@ async fn build_runs_docker_build_on_the_node() {
     );
     let commands = node.commands();
     assert_eq!(commands.len(), 1);
-    assert_eq!(
-        commands[0],
-        RemoteCommand {
-            program: "docker".into(),
-            args: [
-                "build",
-                "-f",
-                "Dockerfile.prod",
-                "--build-arg",
-                "SERVICE_BINARY=api",
-                "-t",
-                "127.0.0.1:5000/org/p/api:v1",
-                "/opt/b/p"
-            ]
-            .map(String::from)
-            .to_vec(),
-            env: vec![docker_config(), ("DOCKER_BUILDKIT".into(), "0".into())],
-            cwd: Some("/opt/b/p".into()),
-            stdin: None,
-        }
-    );
+    let cmd = &commands[0];
+    // One sh script picks the builder on the node: no extra round trip.
+    assert_eq!(cmd.program, "sh");
+    assert_eq!(cmd.args[0], "-c");
+    let script = &cmd.args[1];
+    for needle in [
+        "docker buildx build",
+        "buildx build --load",
+        "DOCKER_BUILDKIT=1 exec docker build",
+        "DOCKER_BUILDKIT=0 exec docker build",
+        "-f Dockerfile.prod --build-arg SERVICE_BINARY=api -t '127.0.0.1:5000/org/p/api:v1' /opt/b/p",
+    ] {
+        assert!(script.contains(needle), "{needle:?} not in {script}");
+    }
+    assert_eq!(cmd.env, vec![docker_config()]);
+    assert_eq!(cmd.cwd.as_deref(), Some("/opt/b/p"));
+    assert_eq!(cmd.stdin, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,10 +117,11 @@ async fn login_and_push_keep_the_token_off_argv_and_return_the_digest() {
     let auth = registry.registry_auth("token-auth").await.unwrap();
     let docker = registry.image_builder("docker").await.unwrap();
     let node = Arc::new(Recorder::new(|cmd: &RemoteCommand| {
-        match cmd.args[0].as_str() {
-        "push" => Reply::stdout(&format!("The push refers to repository [127.0.0.1:5000/org/p/api]\nv1: digest: {DIGEST} size: 528\n")),
-        _ => Reply::stdout("Login Succeeded\n"),
-    }
+        if cmd.program == "sh" && cmd.args[1].contains("docker push") {
+            Reply::stdout(&format!("The push refers to repository [127.0.0.1:5000/org/p/api]\nv1: digest: {DIGEST} size: 528\n"))
+        } else {
+            Reply::stdout("Login Succeeded\n")
+        }
     }));
     let ctx = context(&node);
     auth.validate(&ctx, &section).await.unwrap();
@@ -174,9 +171,11 @@ async fn login_and_push_keep_the_token_off_argv_and_return_the_digest() {
     );
     assert_eq!(commands[0].stdin.as_deref(), Some(TOKEN.as_bytes()));
     assert!(commands[0].env.contains(&docker_config()));
-    assert_eq!(
-        commands[1].args,
-        ["push", "127.0.0.1:5000/org/p/api:v1"].map(String::from)
+    assert_eq!(commands[1].program, "sh");
+    assert!(
+        commands[1].args[1].ends_with("exec docker push '127.0.0.1:5000/org/p/api:v1'\n"),
+        "{:?}",
+        commands[1].args
     );
     assert!(commands[1].env.contains(&docker_config()));
     for cmd in &commands {
@@ -194,10 +193,11 @@ async fn push_without_a_digest_is_an_error_not_a_made_up_digest() {
         .await
         .unwrap();
     let node = Arc::new(Recorder::new(|cmd: &RemoteCommand| {
-        match cmd.args[0].as_str() {
-            "push" => Reply::stdout("pushed, somehow\n"),
+        if cmd.program == "sh" {
+            Reply::stdout("pushed, somehow\n")
+        } else {
             // `docker image inspect` knows no digest for this repository.
-            _ => Reply::stdout(&format!("[\"other.example/x@{DIGEST}\"]\n")),
+            Reply::stdout(&format!("[\"other.example/x@{DIGEST}\"]\n"))
         }
     }));
     let err = docker
@@ -294,7 +294,15 @@ async fn parallel_builds_each_get_their_own_instance() {
         "{:?}",
         start.elapsed()
     );
-    let mut images: Vec<String> = node.commands().iter().map(|c| c.args[6].clone()).collect();
+    let mut images: Vec<String> = node
+        .commands()
+        .iter()
+        .filter_map(|c| {
+            let script = &c.args[1];
+            let after = &script[script.find(" -t ")? + 4..];
+            Some(after.split(' ').next()?.trim_matches('\'').to_owned())
+        })
+        .collect();
     images.sort();
     assert_eq!(
         images,
@@ -306,4 +314,48 @@ async fn parallel_builds_each_get_their_own_instance() {
             "r/p/worker:t"
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_secrets_travel_in_the_environment_and_files_only() {
+    let toml = format!(
+        "{IMAGE_TOML}secrets = {{ NPM_TOKEN = \"$NPM_TOKEN\" }}\nbuild_args = {{ MODE = \"release\" }}\ntarget = \"runtime\"\n"
+    );
+    let secret = "npm-s3cret-value";
+    let section = image_section(&toml, &[("REG_TOKEN", TOKEN), ("NPM_TOKEN", secret)]);
+    let (rt, _cache) = runtime(Limits::default());
+    let docker = Registry::builtins(&rt)
+        .image_builder("docker")
+        .await
+        .unwrap();
+    let node = Arc::new(Recorder::new(|_| Reply::ok()));
+    let ctx = context(&node);
+    docker.validate(&ctx, &section).await.unwrap();
+    docker
+        .build(
+            &ctx,
+            BuildRequest {
+                section: &section,
+                context: "/opt/b/p".into(),
+                dockerfile: "Dockerfile.prod".into(),
+                image: "r/p/api:t".into(),
+                build_args: vec![("SERVICE_BINARY".into(), "api".into())],
+                label: "api".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let cmd = &node.commands()[0];
+    assert!(!cmd.args.iter().any(|a| a.contains(secret)));
+    assert!(cmd
+        .env
+        .contains(&("OPS_BUILD_SECRET_0".into(), secret.into())));
+    let script = &cmd.args[1];
+    for needle in [
+        "--secret id=NPM_TOKEN,src=",
+        "--build-arg MODE=release --build-arg SERVICE_BINARY=api",
+        "--target runtime",
+    ] {
+        assert!(script.contains(needle), "{needle:?} not in {script}");
+    }
 }

@@ -216,3 +216,165 @@ impl Docker {
         let _ = self.output(&["image", "rm", "-f", "--no-prune", reference]);
     }
 }
+
+/// The base image the BuildKit tests build FROM (no hub can be reached
+/// here); scripts/lib.sh makes it from Debian's busybox-static.
+pub const BASE_IMAGE: &str = "ops-test/busybox:latest";
+
+/// Runs a function of scripts/lib.sh (as scripts/test.sh does), so that
+/// `cargo test` alone sets up what the BuildKit tests need.
+fn lib_sh(function: &str) {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/lib.sh");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("source \"$1\" && {function}"))
+        .arg("lib.sh")
+        .arg(&lib)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {function} from {}: {e}", lib.display()));
+    assert!(
+        out.status.success(),
+        "{function} failed (run scripts/test.sh):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Makes sure `docker buildx` and [`BASE_IMAGE`] exist, once per test binary.
+pub fn ensure_buildkit() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        ensure_dockerd();
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(DOCKERD_LOCK)
+            .expect("open dockerd lock file");
+        // SAFETY: flock on a file descriptor this function owns; released
+        // when `lock` is dropped.
+        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "flock {DOCKERD_LOCK}");
+        lib_sh("ops_install_buildx && ops_make_base_image");
+        drop(lock);
+    });
+}
+
+/// A second Docker engine of its own (socket, data, containerd namespace),
+/// for builds routed away from the shared one. Stopped and removed on drop.
+pub struct SecondEngine {
+    dir: TempDir,
+    child: std::process::Child,
+    bridge: String,
+}
+
+/// Runs `ip ARGS`, panicking unless it succeeds.
+fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run ip {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "ip {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl SecondEngine {
+    pub fn start() -> SecondEngine {
+        ensure_dockerd();
+        let dir = tempfile::Builder::new()
+            .prefix("ops-dockerd2-")
+            .tempdir()
+            .expect("second dockerd dir");
+        let d = dir.path();
+        let log = std::fs::File::create(d.join("dockerd.log")).expect("dockerd log");
+        let id = super::registry::random_hex(4);
+        let namespace = format!("ops-{id}");
+        // A bridge of its own: a dockerd started with `--bridge none`
+        // deletes docker0, which the shared engine needs.
+        let bridge = format!("ops2-{id}");
+        let octet = u8::from_str_radix(&id[..2], 16).expect("hex");
+        ip(&["link", "add", &bridge, "type", "bridge"]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("10.213.{octet}.1/24"),
+            "dev",
+            &bridge,
+        ]);
+        ip(&["link", "set", &bridge, "up"]);
+        let child = Command::new("dockerd")
+            .arg("--host")
+            .arg(format!("unix://{}", d.join("docker.sock").display()))
+            .arg("--data-root")
+            .arg(d.join("data"))
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--pidfile")
+            .arg(d.join("docker.pid"))
+            // The shared engine owns the iptables rules and forwarding.
+            .args(["--bridge", &bridge, "--iptables=false", "--ip-masq=false"])
+            .arg("--ip-forward=false")
+            .args(["--containerd-namespace", &namespace])
+            .args(["--containerd-plugins-namespace", &format!("{namespace}-p")])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("start a second dockerd");
+        let engine = SecondEngine { dir, child, bridge };
+        let start = Instant::now();
+        while !engine
+            .command(&["info"])
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            assert!(
+                start.elapsed() < DOCKERD_WAIT,
+                "the second dockerd did not answer; log:\n{}",
+                std::fs::read_to_string(engine.dir.path().join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        engine
+    }
+
+    /// `unix://...` of its socket.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.dir.path().join("docker.sock").display())
+    }
+
+    /// `docker -H <its socket> ARGS`, output discarded.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.arg("-H")
+            .arg(self.host())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    }
+
+    pub fn image_exists(&self, reference: &str) -> bool {
+        self.command(&["image", "inspect", reference])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for SecondEngine {
+    fn drop(&mut self) {
+        // SIGTERM lets dockerd unmount its layers before the dir goes.
+        // SAFETY: signalling a child this struct started and still owns.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .output();
+    }
+}

@@ -27,6 +27,15 @@ const IMAGE_KEYS: &[&str] = &[
     "prefix",
     "binary_arg",
     "services",
+    // Read by the image builder only (it checks their values); listed here
+    // so that a typo is still caught before anything remote happens.
+    "builder",
+    "platforms",
+    "cache_from",
+    "cache_to",
+    "secrets",
+    "target",
+    "build_args",
 ];
 const PLUGIN_KEYS: &[&str] = &["path", "grant"];
 

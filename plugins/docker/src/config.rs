@@ -4,6 +4,7 @@
 use ops_plugin_common::unknown_key_message;
 
 use crate::ops::plugin::types::{Config, ConfigError, ConfigValue};
+use crate::options;
 
 const SECTION: &str = "build.image";
 const KEYS: &[&str] = &[
@@ -18,13 +19,27 @@ const KEYS: &[&str] = &[
 
 pub fn validate(config: &Config) -> Result<(), Vec<ConfigError>> {
     let mut errors = Vec::new();
+    let known: Vec<&str> = KEYS.iter().chain(options::KEYS).copied().collect();
     for entry in config {
-        if !KEYS.contains(&entry.key.as_str()) {
+        if !KEYS.contains(&entry.key.as_str()) && !options::owns(&entry.key) {
             errors.push(error(
                 &entry.key,
-                unknown_key_message(&entry.key, SECTION, KEYS),
+                unknown_key_message(&entry.key, SECTION, &known),
             ));
         }
+    }
+    match options::parse(config) {
+        Ok(options) => {
+            if let Some(arg) = text(config, "binary_arg") {
+                if options.build_args.iter().any(|(k, _)| k == arg) {
+                    errors.push(error(
+                        &format!("build_args.{arg}"),
+                        format!("`build_args.{arg}` is set by ops per service (it is `binary_arg`); remove it"),
+                    ));
+                }
+            }
+        }
+        Err(more) => errors.extend(more),
     }
     for key in [
         "dockerfile",

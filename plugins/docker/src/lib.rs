@@ -1,7 +1,8 @@
-//! `docker`: the image builder. Builds with `docker build` on the node and
-//! pushes with `docker push`, all with `DOCKER_CONFIG` pointing at a scratch
-//! directory that the host removes when the run ends, so that a registry
-//! login never outlives the run.
+//! `docker`: the image builder. Builds on the node with BuildKit (`docker
+//! buildx build`, else the client's built-in BuildKit, else the legacy
+//! builder with a warning) and pushes, all with `DOCKER_CONFIG` pointing at
+//! a scratch directory that the host removes when the run ends, so that a
+//! registry login never outlives the run.
 
 wit_bindgen::generate!({
     path: "../../wit/v0.1.0",
@@ -14,6 +15,8 @@ const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
 
 mod config;
 mod digest;
+mod options;
+mod script;
 
 use exports::ops::plugin::image::{BuildRequest, Guest as ImageGuest, PushOutcome, PushRequest};
 use exports::ops::plugin::plugin::Guest as PluginGuest;
@@ -28,6 +31,8 @@ struct Docker;
 /// The same name gives the same directory for the whole run, so login,
 /// builds and pushes share one throwaway Docker config.
 const CONFIG_DIR: &str = "docker-config";
+/// Secret files, build metadata and the push command each build chose.
+const BUILD_DIR: &str = "buildkit";
 
 impl PluginGuest for Docker {
     fn metadata() -> PluginMetadata {
@@ -36,7 +41,7 @@ impl PluginGuest for Docker {
             version: env!("CARGO_PKG_VERSION").into(),
             api_version: "0.1.0".into(),
             kind: PluginKind::ImageBuilder,
-            description: "docker build and docker push on the build node".into(),
+            description: "docker buildx build (BuildKit) and push on the build node".into(),
             capabilities: vec![Capability::RemoteExec, Capability::RemoteFiles],
         }
     }
@@ -68,22 +73,28 @@ impl ImageGuest for Docker {
 
     fn build(request: BuildRequest) -> Result<(), String> {
         let dir = node::scratch_dir(CONFIG_DIR)?;
-        let mut args = vec![
-            "build".to_owned(),
-            "-f".to_owned(),
-            request.dockerfile.clone(),
-        ];
-        for (name, value) in &request.build_args {
-            args.push("--build-arg".into());
-            args.push(format!("{name}={value}"));
+        let scratch = node::scratch_dir(BUILD_DIR)?;
+        let options = options::parse(&request.config).map_err(|errors| {
+            let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+            messages.join("; ")
+        })?;
+        let script = script::build_script(&script::Build {
+            scratch: &scratch,
+            context: &request.context,
+            dockerfile: &request.dockerfile,
+            image: &request.image,
+            build_args: &request.build_args,
+            options: &options,
+        });
+        let mut env = docker_env(&dir);
+        // Secret values travel in the environment, never on a command line.
+        for (i, (_, value)) in options.secrets.iter().enumerate() {
+            env.push((script::secret_env(i), value.clone()));
         }
-        args.push("-t".into());
-        args.push(request.image.clone());
-        args.push(request.context.clone());
         let out = node::exec(&ExecRequest {
-            program: "docker".into(),
-            args,
-            env: docker_env(&dir),
+            program: "sh".into(),
+            args: vec!["-c".into(), script, "ops-docker-build".into()],
+            env,
             // `-f` is relative to the working directory, which is the context.
             cwd: Some(request.context.clone()),
             stdin: None,
@@ -95,8 +106,12 @@ impl ImageGuest for Docker {
     fn push(request: PushRequest) -> Result<PushOutcome, String> {
         let dir = node::scratch_dir(CONFIG_DIR)?;
         let out = node::exec(&ExecRequest {
-            program: "docker".into(),
-            args: vec!["push".into(), request.image.clone()],
+            program: "sh".into(),
+            args: vec![
+                "-c".into(),
+                script::push_script(&node::scratch_dir(BUILD_DIR)?, &request.image),
+                "ops-docker-push".into(),
+            ],
             env: docker_env(&dir),
             cwd: None,
             stdin: None,
@@ -132,12 +147,7 @@ impl ImageGuest for Docker {
 }
 
 fn docker_env(config_dir: &str) -> Vec<(String, String)> {
-    vec![
-        ("DOCKER_CONFIG".into(), config_dir.into()),
-        // Debian's docker.io has no buildx; say which builder we expect
-        // rather than depend on the engine's default.
-        ("DOCKER_BUILDKIT".into(), "0".into()),
-    ]
+    vec![("DOCKER_CONFIG".into(), config_dir.into())]
 }
 
 fn check(out: &ExecOutput, what: &str) -> Result<(), String> {
