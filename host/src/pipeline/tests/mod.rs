@@ -4,12 +4,13 @@
 //! asked, in order, so that these tests can say what ran and what did not.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncReadExt;
-use tokio::sync::Notify;
+mod fake_node;
+
+use fake_node::{Behaviour, FakeNode};
 
 use super::job::BuildJob;
 use super::plugins::BuildPlugins;
@@ -18,12 +19,6 @@ use crate::config::Config;
 use crate::exit::Exit;
 use crate::output::{Format, Printer, Redactor, Verbosity};
 use crate::plugin::{ComponentCache, Limits, Runtime};
-use crate::remote::{
-    BoxFuture, OutputSink, RemoteCommand, RemoteError, RemoteExit, RemoteNode, Stdin,
-};
-
-const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
-const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 const CONFIG: &str = r#"
 [build]
@@ -42,171 +37,6 @@ prefix = "registry.example/org/app"
 binary_arg = "SERVICE_BINARY"
 services = ["api", "worker", "web", "jobs", "cron"]
 "#;
-
-/// What the node does with the command behind a step.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Behaviour {
-    Succeed,
-    Fail,
-    /// Runs until stopped.
-    Hang,
-}
-
-/// A build node in memory. Steps are named `lock`, `sync`, `build`,
-/// `login`, `image:SERVICE` and `push:SERVICE`.
-struct FakeNode {
-    events: Mutex<Vec<String>>,
-    behaviour: Mutex<Vec<(String, Behaviour)>>,
-    image_time: Duration,
-    images_running: AtomicUsize,
-    images_peak: AtomicUsize,
-    /// Notified when a hanging step starts.
-    hanging: Notify,
-}
-
-impl FakeNode {
-    fn new() -> FakeNode {
-        FakeNode {
-            events: Mutex::new(Vec::new()),
-            behaviour: Mutex::new(Vec::new()),
-            image_time: Duration::from_millis(5),
-            images_running: AtomicUsize::new(0),
-            images_peak: AtomicUsize::new(0),
-            hanging: Notify::new(),
-        }
-    }
-
-    fn with(self, step: &str, behaviour: Behaviour) -> FakeNode {
-        self.behaviour
-            .lock()
-            .unwrap()
-            .push((step.to_owned(), behaviour));
-        self
-    }
-
-    fn slow_images(mut self, time: Duration) -> FakeNode {
-        self.image_time = time;
-        self
-    }
-
-    fn events(&self) -> Vec<String> {
-        self.events.lock().unwrap().clone()
-    }
-
-    fn steps(&self) -> Vec<String> {
-        self.events()
-            .into_iter()
-            .filter(|e| !matches!(e.as_str(), "unlock" | "interrupt" | "close"))
-            .collect()
-    }
-
-    fn record(&self, event: impl Into<String>) {
-        self.events.lock().unwrap().push(event.into());
-    }
-
-    fn behaviour(&self, step: &str) -> Behaviour {
-        self.behaviour
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(s, _)| s == step)
-            .map(|(_, b)| *b)
-            .unwrap_or(Behaviour::Succeed)
-    }
-
-    /// The step a command belongs to, if it is one the tests follow.
-    fn step_of(command: &RemoteCommand) -> Option<String> {
-        let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
-        let service = |image: &str| {
-            let name = image.rsplit('/').next().unwrap_or(image);
-            name.split(':').next().unwrap_or(name).to_owned()
-        };
-        match (command.program.as_str(), args.as_slice()) {
-            ("sh", ["-c", script, ..]) if *script == super::lock::SCRIPT => Some("lock".into()),
-            ("sh", ["-c", script, ..]) if script.contains("git clone") => Some("sync".into()),
-            ("sh", ["-c", "make app"]) => Some("build".into()),
-            ("docker", ["login", ..]) => Some("login".into()),
-            ("docker", ["build", .., "-t", image, _]) => Some(format!("image:{}", service(image))),
-            ("docker", ["push", image]) => Some(format!("push:{}", service(image))),
-            _ => None,
-        }
-    }
-
-    async fn image(&self) {
-        let now = self.images_running.fetch_add(1, Ordering::SeqCst) + 1;
-        self.images_peak.fetch_max(now, Ordering::SeqCst);
-        tokio::time::sleep(self.image_time).await;
-        self.images_running.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl RemoteNode for FakeNode {
-    fn label(&self) -> &str {
-        "ops@fake-node"
-    }
-
-    fn run<'a>(
-        &'a self,
-        command: &'a RemoteCommand,
-        stdin: Stdin<'a>,
-        output: &'a mut dyn OutputSink,
-    ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>> {
-        Box::pin(async move {
-            let step = Self::step_of(command);
-            if let Some(step) = &step {
-                self.record(step.clone());
-            }
-            let behaviour = step
-                .as_deref()
-                .map_or(Behaviour::Succeed, |s| self.behaviour(s));
-            if behaviour == Behaviour::Hang {
-                self.hanging.notify_one();
-                std::future::pending::<()>().await;
-            }
-            if behaviour == Behaviour::Fail {
-                output.stderr(b"it went wrong\n");
-                return Ok(RemoteExit::Code(1));
-            }
-            match step.as_deref() {
-                Some("lock") => {
-                    output.stdout(b"locked\n");
-                    // Held until ops closes stdin.
-                    if let Stdin::Stream(mut held_open) = stdin {
-                        let mut rest = Vec::new();
-                        let _ = held_open.read_to_end(&mut rest).await;
-                    }
-                    self.record("unlock");
-                }
-                Some(image) if image.starts_with("image:") => self.image().await,
-                Some(push) if push.starts_with("push:") => {
-                    output.stdout(format!("latest: digest: {DIGEST} size: 528\n").as_bytes());
-                }
-                Some("login") => output.stdout(b"Login Succeeded\n"),
-                _ => {}
-            }
-            let git =
-                |word: &str| command.program == "git" && command.args.iter().any(|a| a == word);
-            if git("symbolic-ref") {
-                output.stdout(b"refs/remotes/origin/main\n");
-            } else if git("rev-parse") {
-                output.stdout(format!("{SHA}\n").as_bytes());
-            }
-            Ok(RemoteExit::Code(0))
-        })
-    }
-
-    fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>> {
-        Box::pin(async move { Ok(format!("/tmp/ops.scratch/{name}")) })
-    }
-
-    fn interrupt(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async { self.record("interrupt") })
-    }
-
-    fn close(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async { self.record("close") })
-    }
-}
 
 /// One runtime for every test here: compiled plugins are cached in memory
 /// by the runtime's on-disk cache, in a directory of this test process.
@@ -269,7 +99,11 @@ impl Build {
         self.wait_for_unlock().await;
         match result {
             Ok(exit) => exit,
-            Err(failure) => failure.exit,
+            Err(failure) => {
+                // Shown when a test fails: why the run ended.
+                eprintln!("run ended: {:#}", failure.error);
+                failure.exit
+            }
         }
     }
 
