@@ -17,6 +17,7 @@ mod images;
 mod infra;
 mod push;
 mod resolve;
+mod ssh_agent;
 mod ssh_config_diff;
 mod ssh_known_hosts;
 mod ssh_user_cert;

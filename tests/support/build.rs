@@ -50,6 +50,7 @@ pub struct BuildConfig {
     pub repo: String,
     pub ssh_key: Option<String>,
     pub known_hosts: Option<Vec<String>>,
+    pub forward_agent: Option<bool>,
     /// `[build.git] token`, written verbatim (normally `$VAR`).
     pub token: Option<String>,
     /// `None`: no `[build.image]` section.
@@ -89,6 +90,9 @@ impl BuildConfig {
         t.push_str(&format!("\n[build.git]\nrepo = {}\n", q(&self.repo)));
         if let Some(key) = &self.ssh_key {
             t.push_str(&format!("ssh_key = {}\n", q(key)));
+        }
+        if let Some(forward) = self.forward_agent {
+            t.push_str(&format!("forward_agent = {forward}\n"));
         }
         if let Some(lines) = &self.known_hosts {
             let lines: Vec<String> = lines.iter().map(|l| q(l)).collect();
@@ -209,6 +213,7 @@ impl BuildFixture {
             repo: origin.url(),
             ssh_key: None,
             known_hosts: None,
+            forward_agent: None,
             token: None,
             image: Some(ImageConfig {
                 dockerfile: "Dockerfile.prod".into(),

@@ -3,7 +3,7 @@
 //! are config or usage errors (exit 2) that point at the file, line and
 //! column, or name the bad option.
 
-use crate::config::{BuildConfig, Config, ConfigError, PluginSection, SyncSource};
+use crate::config::{BuildConfig, Config, ConfigError, PluginSection, SectionValue, SyncSource};
 use crate::exit::{Exit, ExitStatusOf};
 
 use super::image_job::ImageJob;
@@ -26,6 +26,8 @@ pub struct BuildJob {
     pub images: Option<ImageJob>,
     pub push: bool,
     pub jobs: usize,
+    /// `[build.git] forward_agent`, when set (the git plugin checks it).
+    pub forward_agent: Option<bool>,
     /// `--lock-wait`.
     pub lock_wait: std::time::Duration,
     /// What the build lock records about this run.
@@ -80,6 +82,10 @@ impl BuildJob {
 
         let source = build.source.unwrap_or(SyncSource::Git);
         let sync_section = sync_section(config, build, source, settings)?;
+        let forward_agent = match source {
+            SyncSource::Git => forward_agent(&sync_section),
+            SyncSource::Push => None,
+        };
         if let Some(branch) = &build.branch {
             plan::validate_ref(branch).map_err(|_| {
                 ConfigError::invalid(
@@ -110,6 +116,7 @@ impl BuildJob {
             images,
             push: settings.push,
             jobs: settings.jobs,
+            forward_agent,
             lock_wait: settings.lock_wait,
             lock_holder: super::lock::holder_line(
                 settings.git_ref.as_deref().or(build.branch.as_deref()),
@@ -117,6 +124,18 @@ impl BuildJob {
             ),
         })
     }
+}
+
+/// `forward_agent = true|false` in `[build.git]`; its type is the git
+/// plugin's to check.
+fn forward_agent(section: &PluginSection) -> Option<bool> {
+    section
+        .entries
+        .iter()
+        .find_map(|e| match (&*e.key, &e.value) {
+            ("forward_agent", SectionValue::Boolean(b)) => Some(*b),
+            _ => None,
+        })
 }
 
 /// The section the sync plugin for `source` validates and receives.

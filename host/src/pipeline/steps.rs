@@ -9,7 +9,7 @@ use anyhow::anyhow;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, LiveOutput, Printer};
 use crate::plugin::{CallContext, SyncRequest};
-use crate::remote::{RemoteCommand, RemoteNode, RemoteShell, Stdin};
+use crate::remote::{AgentScope, RemoteCommand, RemoteNode, RemoteShell, Stdin};
 
 use super::job::BuildJob;
 use super::plugins::{sync_plugin_name, BuildPlugins};
@@ -46,7 +46,10 @@ impl Run<'_> {
             .clone()
             .with_node(self.node.clone())
             .with_remote_shell(self.remote_shell.clone());
-        self.sync(&ctx).await?;
+        // Only the git sync may have the user's agent.
+        let sync_node = AgentScope::new(self.node.clone(), self.job.forward_agent);
+        let sync_ctx = ctx.clone().with_node(Arc::new(sync_node));
+        self.sync(&sync_ctx).await?;
         self.build_command().await?;
         let images = match (&self.job.images, &self.plugins.images) {
             (Some(job), Some(plugins)) => self.images(&ctx, job, plugins).await?,

@@ -15,6 +15,20 @@ pub struct RemoteCommand {
     pub env: Vec<(String, String)>,
     pub cwd: Option<String>,
     pub stdin: Option<Vec<u8>>,
+    /// Whether the user's ssh-agent may be forwarded to this command.
+    pub agent: AgentForwarding,
+}
+
+/// Agent forwarding is for the git sync only: never for the build command,
+/// image builds or anything else.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AgentForwarding {
+    #[default]
+    Never,
+    /// A command of the sync step: forwarded when `[build.git]
+    /// forward_agent` says so, or, when that is unset, when the node's
+    /// ssh_config says `ForwardAgent yes`.
+    Sync(Option<bool>),
 }
 
 impl RemoteCommand {

@@ -9,6 +9,7 @@
 //! session ([`hold`], shared by the build lock and the scratch guardian),
 //! and scratch directories ([`ScratchDirs`]).
 
+mod agent_scope;
 mod command;
 mod error;
 mod held;
@@ -20,7 +21,8 @@ mod stdin;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use command::{is_identifier, RemoteCommand, RemoteExit, Stdin};
+pub use agent_scope::AgentScope;
+pub use command::{is_identifier, AgentForwarding, RemoteCommand, RemoteExit, Stdin};
 pub use error::RemoteError;
 pub use held::{hold, Held};
 pub use scratch::{validate_scratch_name, ScratchDirs};

@@ -9,6 +9,7 @@ use russh::client::{Config, Handle, Handler};
 use russh::keys::{Algorithm, HashAlg, PublicKeyOrCertificate};
 use russh::Preferred;
 
+use super::agent::AgentGate;
 use super::auth::authenticate;
 use super::error::SshError;
 use super::host_config::HostConfig;
@@ -23,10 +24,22 @@ pub const KEEPALIVE_MAX: usize = 2;
 pub struct ClientHandler {
     policy: Arc<HostKeyPolicy>,
     outcome: Arc<Mutex<Option<Result<Accepted, SshError>>>>,
+    /// Open while a sync channel has the agent; `None` on jump hosts.
+    agent: Option<Arc<AgentGate>>,
 }
 
 impl Handler for ClientHandler {
     type Error = russh::Error;
+
+    async fn server_channel_open_agent_forward(
+        &mut self,
+        channel: russh::Channel<russh::client::Msg>,
+        reply: russh::client::ChannelOpenHandle,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        super::agent::answer(self.agent.as_ref(), channel, reply).await;
+        Ok(())
+    }
 
     async fn check_server_key(
         &mut self,
@@ -63,12 +76,14 @@ pub async fn connect(
     policy: HostKeyPolicy,
     via: Option<&Handle<ClientHandler>>,
     home: &std::path::Path,
+    agent: Option<Arc<AgentGate>>,
 ) -> Result<Connected, SshError> {
     let outcome = Arc::new(Mutex::new(None));
     let config = Arc::new(client_config(host, &policy));
     let handler = ClientHandler {
         policy: Arc::new(policy),
         outcome: outcome.clone(),
+        agent,
     };
     let connect_error = |message: String| SshError::Connect {
         host: host.hostname.clone(),

@@ -22,6 +22,8 @@ pub struct HostConfig {
     /// `CertificateFile`s, `~` and `%` tokens expanded.
     pub certificate_files: Vec<PathBuf>,
     pub identities_only: bool,
+    /// `ForwardAgent yes`: ops forwards the agent to the git sync only.
+    pub forward_agent: bool,
     /// `UserKnownHostsFile`, or `~/.ssh/known_hosts` and `known_hosts2`.
     /// New keys are added to the first.
     pub user_known_hosts: Vec<PathBuf>,
@@ -134,6 +136,7 @@ impl SshConfigFile {
             identity_files: list("identityfile"),
             certificate_files: list("certificatefile"),
             identities_only: yes("identitiesonly"),
+            forward_agent: yes("forwardagent"),
             user_known_hosts: files(
                 "userknownhostsfile",
                 vec![ssh_dir.join("known_hosts"), ssh_dir.join("known_hosts2")],

@@ -13,6 +13,7 @@
 //! group so that cancelling a command kills everything it started
 //! ([`control`]).
 
+mod agent;
 mod auth;
 mod connect;
 mod control;

@@ -13,7 +13,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::marker::StderrFilter;
 use super::session::Inner;
 use super::wrapper;
-use crate::remote::{OutputSink, RemoteCommand, RemoteError, RemoteExit, Stdin};
+use crate::remote::{AgentForwarding, OutputSink, RemoteCommand, RemoteError, RemoteExit, Stdin};
 
 /// How long a cancelled command's wrapper gets to report its process group
 /// when cancellation came before the report was read.
@@ -25,10 +25,9 @@ pub(super) async fn run(
     stdin: Stdin<'_>,
     output: &mut dyn OutputSink,
 ) -> Result<RemoteExit, RemoteError> {
-    // Commands still run after an interrupt: the cleanup (the scratch
-    // directories' fallback removal) needs them; the steps that were
-    // interrupted are gone with their futures.
-    let (script, preamble) = wrapper::script(command, &inner.register)?;
+    // Commands still run after an interrupt: cleanup needs them.
+    let (forward, prologue) = agent_and_prologue(inner, command);
+    let (script, preamble) = wrapper::script(command, &prologue)?;
     let permit = inner.channels.command_slot().await?;
     let channel = inner.channels.open().await?;
     let (reader, writer) = channel.split();
@@ -42,6 +41,13 @@ pub(super) async fn run(
         permit: Some(permit),
         finished: false,
     };
+    // Open before the request and closed when this command ends, however
+    // it ends.
+    let _agent = forward.then(|| inner.agent.open());
+    if forward {
+        let asked = writer.agent_forward(false).await;
+        asked.map_err(|e| RemoteError::Disconnected(e.to_string()))?;
+    }
     writer
         .exec(true, script.into_bytes())
         .await
@@ -89,6 +95,23 @@ pub(super) async fn run(
             "the command ended without reporting an exit status".into(),
         )),
     }
+}
+
+/// Whether `command` gets the agent, and the shell to run before it.
+fn agent_and_prologue(inner: &Inner, command: &RemoteCommand) -> (bool, String) {
+    let forward = match command.agent {
+        AgentForwarding::Never => false,
+        AgentForwarding::Sync(wanted) => wanted.unwrap_or(inner.forward_agent),
+    };
+    // Once one channel had the agent, sshd offers its socket to every later
+    // one (OpenSSH keeps it per connection); the others must not see it. A
+    // try to use it anyway is refused by the agent gate.
+    let prologue = if !forward && inner.agent.ever_opened() {
+        format!("{}unset SSH_AUTH_SOCK; ", inner.register)
+    } else {
+        inner.register.clone()
+    };
+    (forward, prologue)
 }
 
 /// Keeps the books for one running command; if the command's future is

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use russh::client::Handle;
 
+use super::agent::AgentGate;
 use super::connect::{connect, ClientHandler};
 use super::control::{Channels, ProcessGroups};
 use super::destination::Destination;
@@ -57,6 +58,9 @@ pub(super) struct Inner {
     scratch: ScratchDirs,
     /// Shell that records a command's process group with the reaper.
     pub(super) register: String,
+    pub(super) agent: Arc<AgentGate>,
+    /// `ForwardAgent yes` in ssh_config for this node.
+    pub(super) forward_agent: bool,
     reaper: std::sync::Mutex<Option<Reaper>>,
 }
 
@@ -103,7 +107,7 @@ impl Session {
             })?;
             let hop_host = ssh_config.resolve(&dest.host, dest.user.as_deref(), dest.port);
             let policy = HostKeyPolicy::new(&hop_host, None, options.accept_new_host_key)?;
-            let connected = connect(&hop_host, policy, jumps.last(), &home).await?;
+            let connected = connect(&hop_host, policy, jumps.last(), &home, None).await?;
             note_accepted(printer, &connected.accepted, &hop_host.hostname);
             jumps.push(connected.handle);
         }
@@ -114,7 +118,8 @@ impl Session {
             options.accept_new_host_key,
         )?;
         let label = format!("{}@{}", host.user, policy.display());
-        let connected = connect(&host, policy, jumps.last(), &home).await?;
+        let agent = Arc::new(AgentGate::default());
+        let connected = connect(&host, policy, jumps.last(), &home, Some(agent.clone())).await?;
         note_accepted(printer, &connected.accepted, &label);
 
         let run_id = reaper::new_run_id();
@@ -126,6 +131,8 @@ impl Session {
                 label,
                 scratch: ScratchDirs::default(),
                 register: reaper::register(&run_id),
+                agent,
+                forward_agent: host.forward_agent,
                 reaper: std::sync::Mutex::new(None),
             }),
         };

@@ -6,7 +6,7 @@ use ops_plugin_common::unknown_key_message;
 use crate::ops::plugin::types::{Config, ConfigError, ConfigValue};
 
 const SECTION: &str = "build.git";
-const KEYS: &[&str] = &["repo", "ssh_key", "token", "known_hosts"];
+const KEYS: &[&str] = &["repo", "ssh_key", "token", "known_hosts", "forward_agent"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlKind {
@@ -58,6 +58,25 @@ impl GitConfig {
                 None
             }
         };
+
+        // The host forwards the agent to this plugin's commands; here only
+        // whether the value makes sense.
+        match config
+            .iter()
+            .find(|e| e.key == "forward_agent")
+            .map(|e| &e.value)
+        {
+            None | Some(ConfigValue::Boolean(false)) => {}
+            Some(ConfigValue::Boolean(true)) if ssh_key.is_some() => errors.push(error(
+                "forward_agent",
+                "`forward_agent = true` and `ssh_key` both say how git logs in; keep one".into(),
+            )),
+            Some(ConfigValue::Boolean(true)) => {}
+            Some(_) => errors.push(error(
+                "forward_agent",
+                "`forward_agent` must be true or false".into(),
+            )),
+        }
 
         let kind = match &repo {
             None => {
@@ -247,6 +266,36 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(errors) => errors.into_iter().map(|e| (e.key, e.message)).collect(),
         }
+    }
+
+    #[test]
+    fn forward_agent_is_a_boolean_and_excludes_ssh_key() {
+        let entry = |key: &str, value: ConfigValue| crate::ops::plugin::types::ConfigEntry {
+            key: key.into(),
+            value,
+        };
+        let repo = || entry("repo", ConfigValue::Text("git@host:org/repo".into()));
+        let parse = |c: Config| GitConfig::parse(&c).err().unwrap_or_default();
+        assert!(parse(vec![
+            repo(),
+            entry("forward_agent", ConfigValue::Boolean(true))
+        ])
+        .is_empty());
+        let wrong = parse(vec![
+            repo(),
+            entry("forward_agent", ConfigValue::Text("yes".into())),
+        ]);
+        assert!(
+            wrong[0].message.contains("must be true or false"),
+            "{}",
+            wrong[0].message
+        );
+        let both = parse(vec![
+            repo(),
+            entry("forward_agent", ConfigValue::Boolean(true)),
+            entry("ssh_key", ConfigValue::Text("~/.ssh/deploy".into())),
+        ]);
+        assert!(both[0].message.contains("keep one"), "{}", both[0].message);
     }
 
     #[test]
