@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::build::BuildFixture;
 use crate::support::ops::wait;
+use crate::support::process::process_tree;
 
 fn fixture(command: &str) -> BuildFixture {
     let mut fx = BuildFixture::new();
@@ -92,37 +93,6 @@ fn time_until_gone(
     since.elapsed()
 }
 
-/// Children (and their children) of `root`, from /proc.
-fn descendants(root: u32) -> Vec<i32> {
-    let mut parents: Vec<(i32, i32)> = Vec::new();
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let after = &stat[stat.rfind(')').map(|i| i + 2).unwrap_or(0)..];
-        if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-            parents.push((pid, ppid));
-        }
-    }
-    let mut tree = vec![root as i32];
-    let mut i = 0;
-    while i < tree.len() {
-        let parent = tree[i];
-        tree.extend(
-            parents
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
-    tree.remove(0);
-    tree
-}
-
 fn the_next_build_is_not_held_up(fx: BuildFixture) {
     let mut fx = fx;
     fx.config.command = "true".into();
@@ -150,8 +120,9 @@ fn a_dropped_connection_stops_the_build_and_frees_the_lock() {
 
     // The connection's sshd processes die; the listener stays for the next
     // run. sshd's children are only ours: every test has its own sshd.
-    let sessions: Vec<i32> = descendants(fx.node.pid())
+    let sessions: Vec<i32> = process_tree(fx.node.pid())
         .into_iter()
+        .skip(1)
         .filter(|pid| {
             fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sshd")
         })

@@ -337,37 +337,6 @@ fn dropping_a_running_command_kills_its_process_group() {
     wait_group_gone(pgid);
 }
 
-/// The pids of `root` and all its descendants, from /proc.
-fn process_tree(root: u32) -> Vec<i32> {
-    let mut parents: Vec<(i32, i32)> = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // The command name is in parentheses and may hold spaces.
-        let after = &stat[stat.rfind(')').map(|i| i + 2).unwrap_or(0)..];
-        if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-            parents.push((pid, ppid));
-        }
-    }
-    let mut tree = vec![root as i32];
-    let mut i = 0;
-    while i < tree.len() {
-        let parent = tree[i];
-        tree.extend(
-            parents
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
-    tree
-}
-
 /// A node that stops answering (every sshd process of it frozen with
 /// SIGSTOP, like a host that hangs or drops off the network without a TCP
 /// reset) is detected by keepalives. ServerAliveInterval from ssh_config
@@ -382,7 +351,7 @@ fn a_frozen_node_is_detected_by_keepalives() {
     let child = home.ops().args(["exec", "--", "sh", "-c", &script]).spawn();
     wait_for_file(&started_file);
 
-    let frozen = process_tree(sshd.pid());
+    let frozen = crate::support::process::process_tree(sshd.pid());
     for pid in &frozen {
         // SAFETY: signalling processes this test started.
         unsafe { libc::kill(*pid, libc::SIGSTOP) };

@@ -9,5 +9,6 @@ pub mod git_http;
 pub mod home;
 pub mod http;
 pub mod ops;
+pub mod process;
 pub mod registry;
 pub mod sshd;
