@@ -41,16 +41,7 @@ pub fn ensure_dockerd() {
         if docker_answers() {
             return;
         }
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(DOCKERD_LOCK)
-            .expect("open dockerd lock file");
-        // SAFETY: flock on a file descriptor this function owns; released
-        // when `lock` is dropped.
-        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(rc, 0, "flock {DOCKERD_LOCK}");
+        let lock = lock_dockerd();
         if !docker_answers() && !dockerd_pid_alive() {
             let log = OpenOptions::new()
                 .create(true)
@@ -240,21 +231,28 @@ fn lib_sh(function: &str) {
     );
 }
 
+/// Holds the machine-wide lock that serialises setting up dockerd (and
+/// BuildKit) across test processes, until the returned file is dropped.
+fn lock_dockerd() -> std::fs::File {
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(DOCKERD_LOCK)
+        .expect("open dockerd lock file");
+    // SAFETY: flock on a file descriptor this function owns; released when
+    // `lock` is dropped.
+    let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(rc, 0, "flock {DOCKERD_LOCK}");
+    lock
+}
+
 /// Makes sure `docker buildx` and [`BASE_IMAGE`] exist, once per test binary.
 pub fn ensure_buildkit() {
     static READY: OnceLock<()> = OnceLock::new();
     READY.get_or_init(|| {
         ensure_dockerd();
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(DOCKERD_LOCK)
-            .expect("open dockerd lock file");
-        // SAFETY: flock on a file descriptor this function owns; released
-        // when `lock` is dropped.
-        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(rc, 0, "flock {DOCKERD_LOCK}");
+        let lock = lock_dockerd();
         lib_sh("ops_install_buildx && ops_make_base_image");
         drop(lock);
     });
