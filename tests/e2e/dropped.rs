@@ -157,3 +157,73 @@ fn a_killed_ops_stops_the_build_and_frees_the_lock() {
     eprintln!("build stopped {gone_in:?} after ops was killed");
     the_next_build_is_not_held_up(fx);
 }
+
+/// A client that is gone while its connection is not (a frozen laptop, a
+/// network path that stops forwarding before sshd's keepalive gives up)
+/// leaves a live holder: `ops lock` shows it, release refuses it, and
+/// `--force` stops that whole run, build command included.
+#[test]
+fn lock_release_refuses_a_live_holder_and_force_stops_its_run() {
+    let pid_file = tempfile::NamedTempFile::new().unwrap();
+    let fx = fixture(&format!(
+        "echo $$ > '{}'; sleep 300",
+        pid_file.path().display()
+    ));
+    fx.write_config();
+    let status = fx.ops().args(["lock", "status"]).run();
+    status.expect_success();
+    assert!(
+        status.stdout.contains("not locked (no build has run here)"),
+        "{}",
+        status.stdout
+    );
+
+    let mut run = fx.ops().args(["build", "--ref", "main"]).spawn();
+    let pgid = wait_for_group(pid_file.path());
+    let status = fx.ops().args(["lock", "status"]).run();
+    status.expect_success();
+    let holder = format!("locked by {}@", crate::support::home::current_user());
+    for needle in [
+        holder.as_str(),
+        &format!("pid {} since ", run.id()),
+        ", ref main: ops build --ref main",
+        "(node process ",
+    ] {
+        assert!(
+            status.stdout.contains(needle),
+            "{needle:?}: {}",
+            status.stdout
+        );
+    }
+
+    let refused = fx.ops().args(["lock", "release"]).run();
+    refused.expect_code(4);
+    refused.expect_stderr_contains("the holder is still running");
+    refused.expect_stderr_contains("--force");
+    assert!(group_alive(pgid), "a refused release stopped the build");
+
+    // SAFETY: signalling the ops process this test started. Stopped, it
+    // keeps its connection open but does nothing: a client that is gone.
+    unsafe { libc::kill(run.id() as i32, libc::SIGSTOP) };
+    let before = run_dirs(&fx);
+    let forced = fx.ops().args(["lock", "release", "--force"]).run();
+    forced.expect_success();
+    assert!(
+        forced.stdout.contains("released; stopped node process"),
+        "{}",
+        forced.stdout
+    );
+    let gone_in = time_until_gone(pgid, Duration::from_secs(10), &fx, &before);
+    eprintln!("forced release stopped the build in {gone_in:?}");
+    let status = fx.ops().args(["lock", "status"]).run();
+    assert!(
+        status.stdout.contains("not locked (last held by "),
+        "{}",
+        status.stdout
+    );
+
+    // SAFETY: as above; the frozen ops is not needed any more.
+    unsafe { libc::kill(run.id() as i32, libc::SIGKILL) };
+    let _ = run.wait();
+    the_next_build_is_not_held_up(fx);
+}

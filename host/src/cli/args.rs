@@ -52,6 +52,9 @@ pub enum Command {
     /// Inspect plugins
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Show or release the build lock of `build.path` on the node
+    #[command(subcommand)]
+    Lock(LockCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -124,6 +127,23 @@ pub struct ExecArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Who holds the build lock, if anyone
+    Status {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Release a lock whose holder is gone; refused while the holder runs
+    Release {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Stop the process holding the lock on the node, then release it
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum PluginCommand {
     /// List built-in and installed plugins
     List {
@@ -157,6 +177,8 @@ mod tests {
             "ops build --tag abc123 --no-push",
             "ops build -j 3",
             "ops build -f ops.prod.toml",
+            "ops lock status",
+            "ops lock release --force -f ops.prod.toml",
         ] {
             let argv: Vec<&str> = line.split(' ').collect();
             Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{line}: {e}"));

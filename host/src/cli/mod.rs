@@ -98,6 +98,9 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
             .await
             .map(Into::into),
         Command::Exec(args) => crate::node::exec::run(settings::exec(args), printer).await,
+        Command::Lock(command) => crate::pipeline::lock(settings::lock(command), printer)
+            .await
+            .map(Into::into),
         Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
             .await
             .map(Into::into),

@@ -1,10 +1,10 @@
 //! Turns clap's arguments into the settings each command takes; commands
 //! never see clap types.
 
-use super::args::{BuildArgs, ExecArgs, NodeArgs};
+use super::args::{BuildArgs, ExecArgs, LockCommand, NodeArgs};
 use crate::node::exec::ExecSettings;
 use crate::node::ReachSettings;
-use crate::pipeline::BuildSettings;
+use crate::pipeline::{BuildSettings, LockAction, LockSettings};
 
 fn reach(args: &NodeArgs) -> ReachSettings {
     ReachSettings {
@@ -46,6 +46,18 @@ pub fn exec(args: ExecArgs) -> ExecSettings {
         reach: reach(&args.node),
         config_file: args.node.file,
         command: args.command,
+    }
+}
+
+pub fn lock(command: LockCommand) -> LockSettings {
+    let (node, action) = match command {
+        LockCommand::Status { node } => (node, LockAction::Status),
+        LockCommand::Release { node, force } => (node, LockAction::Release { force }),
+    };
+    LockSettings {
+        reach: reach(&node),
+        config_file: node.file,
+        action,
     }
 }
 

@@ -20,6 +20,7 @@ mod image_job;
 mod images;
 mod job;
 mod lock;
+mod lock_admin;
 mod plan;
 mod plugins;
 mod project;
@@ -40,6 +41,7 @@ use crate::plugin::{Limits, Runtime};
 use crate::relay::Relay;
 use crate::remote::RemoteNode;
 
+pub use lock_admin::{run as lock, LockAction, LockSettings};
 pub use settings::BuildSettings;
 
 use job::BuildJob;

@@ -29,11 +29,13 @@ pub(super) fn run_dir(id: &str) -> String {
 
 /// Shell that records the wrapper's own process group with the reaper of
 /// run `id`. It prints nothing and never fails the command: a directory
-/// that is not the user's own is left alone.
+/// that is not the user's own is left alone. `OPS_RUN_DIR` tells whoever
+/// finds one of the run's processes (`ops lock release --force`) which
+/// reaper to ask to stop the whole run; the reaper's pid is in `reaper`.
 pub(super) fn register(id: &str) -> String {
     let dir = run_dir(id);
     format!(
-        "r={dir}; [ -d \"$r\" ] || mkdir -m 700 \"$r\" 2>/dev/null; \
+        "r={dir}; export OPS_RUN_DIR=\"$r\"; [ -d \"$r\" ] || mkdir -m 700 \"$r\" 2>/dev/null; \
          [ -O \"$r\" ] && printf '%s\\n' \"$$\" >> \"$r/groups\" 2>/dev/null; "
     )
 }
@@ -46,6 +48,7 @@ fn script(id: &str) -> String {
 [ -O "$r" ] || exit 1
 : >> "$r/groups"
 : >> "$r/ended"
+echo "$$" > "$r/reaper"
 reap() {{
   trap '' HUP INT TERM PIPE
   gs=$(sort -u "$r/groups" | grep -vxF -f "$r/ended" | grep -vx -- "$$")
