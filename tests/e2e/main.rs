@@ -13,6 +13,7 @@ mod build_token;
 mod config;
 mod dropped;
 mod exec;
+mod faults;
 mod images;
 mod infra;
 mod push;

@@ -27,6 +27,16 @@ pub struct HttpServer {
 #[derive(Default)]
 pub struct HttpServerBuilder {
     routes: HashMap<String, (u16, String)>,
+    faults: HashMap<String, Fault>,
+}
+
+/// What a path answers before (or instead of) its route.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// The first `times` requests get `status`.
+    Status { status: u16, times: usize },
+    /// Every request is read and never answered.
+    Hang,
 }
 
 impl HttpServerBuilder {
@@ -37,19 +47,33 @@ impl HttpServerBuilder {
         self
     }
 
+    /// The first `times` requests for `path` get `status` and an error body.
+    pub fn fail_first(mut self, path: &str, times: usize, status: u16) -> Self {
+        self.faults
+            .insert(path.to_owned(), Fault::Status { status, times });
+        self
+    }
+
+    /// Requests for `path` are read, then left unanswered (for a minute).
+    pub fn hang(mut self, path: &str) -> Self {
+        self.faults.insert(path.to_owned(), Fault::Hang);
+        self
+    }
+
     pub fn start(self) -> HttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind http");
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (reqs, halt, routes) = (requests.clone(), stop.clone(), self.routes);
+        let mut faults = self.faults;
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if halt.load(Ordering::SeqCst) {
                     break;
                 }
                 if let Ok(stream) = stream {
-                    serve(stream, &routes, &reqs);
+                    serve(stream, &routes, &mut faults, &reqs);
                 }
             }
         });
@@ -62,7 +86,12 @@ impl HttpServerBuilder {
     }
 }
 
-fn serve(stream: TcpStream, routes: &HashMap<String, (u16, String)>, log: &Mutex<Vec<Request>>) {
+fn serve(
+    stream: TcpStream,
+    routes: &HashMap<String, (u16, String)>,
+    faults: &mut HashMap<String, Fault>,
+    log: &Mutex<Vec<Request>>,
+) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() {
@@ -88,10 +117,24 @@ fn serve(stream: TcpStream, routes: &HashMap<String, (u16, String)>, log: &Mutex
         path: path.clone(),
         authorization,
     });
-    let (status, body) = routes
-        .get(&path)
-        .cloned()
-        .unwrap_or((404, r#"{"error":"not found"}"#.to_owned()));
+    let fault = faults.get_mut(&path);
+    let (status, body) = match fault {
+        Some(Fault::Hang) => {
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs(60));
+                drop(stream);
+            });
+            return;
+        }
+        Some(Fault::Status { status, times }) if *times > 0 => {
+            *times -= 1;
+            (*status, r#"{"error":"injected"}"#.to_owned())
+        }
+        _ => routes
+            .get(&path)
+            .cloned()
+            .unwrap_or((404, r#"{"error":"not found"}"#.to_owned())),
+    };
     let mut stream = stream;
     let _ = write!(
         stream,

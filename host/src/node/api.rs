@@ -10,8 +10,14 @@ use serde::Deserialize;
 use super::error::ResolveError;
 use crate::config::{ApiConfig, NodeRef};
 
-/// The whole request, connection included, must finish in this time.
-pub const API_TIMEOUT: Duration = Duration::from_secs(10);
+/// Each attempt, connection included, must finish in this time.
+pub const API_TIMEOUT: Duration = Duration::from_secs(5);
+/// Attempts per request. A control plane behind a proxy answers 502 while
+/// it restarts; one such answer should not fail a build, a dead one must
+/// fail it soon: at worst 3 × 5 s plus 1.5 s of backoff.
+pub const API_ATTEMPTS: u32 = 3;
+/// Pause before the second attempt; doubled before each later one.
+const API_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BODY: u64 = 1 << 20;
 
 /// `GET /v1/nodes/{id}`.
@@ -74,13 +80,32 @@ impl ApiClient {
         &self,
         url: String,
     ) -> Result<T, ResolveError> {
-        let client = self.clone();
-        tokio::task::spawn_blocking(move || client.get_json_blocking(&url))
-            .await
-            .map_err(|e| ResolveError::Api {
-                url: String::new(),
-                message: e.to_string(),
-            })?
+        let mut backoff = API_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let client = self.clone();
+            let target = url.clone();
+            let result = tokio::task::spawn_blocking(move || client.get_json_blocking(&target))
+                .await
+                .map_err(|e| ResolveError::Api {
+                    url: url.clone(),
+                    message: e.to_string(),
+                })?;
+            match result {
+                Err(e) if e.is_transient() && attempt < API_ATTEMPTS => {
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    attempt += 1;
+                }
+                Err(e) if attempt > 1 => {
+                    return Err(ResolveError::Retried {
+                        attempts: attempt,
+                        last: Box::new(e),
+                    })
+                }
+                other => return other,
+            }
+        }
     }
 
     fn get_json_blocking<T: serde::de::DeserializeOwned>(

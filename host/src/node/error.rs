@@ -59,6 +59,13 @@ pub enum ResolveError {
     #[error("API GET {url}: project has no build_node")]
     NoBuildNode { url: String },
 
+    /// A transient failure that outlasted every attempt.
+    #[error("{last} (tried {attempts} times)")]
+    Retried {
+        attempts: u32,
+        last: Box<ResolveError>,
+    },
+
     /// `~/.ssh/config` could not be read.
     #[error(transparent)]
     Ssh(Box<SshError>),
@@ -81,7 +88,21 @@ impl ExitStatusOf for ResolveError {
             | ResolveError::ApiStatus { .. }
             | ResolveError::ApiResponse { .. }
             | ResolveError::NoBuildNode { .. }
+            | ResolveError::Retried { .. }
             | ResolveError::Ssh(_) => Exit::Connection,
+        }
+    }
+}
+
+impl ResolveError {
+    /// Whether asking again may succeed: no answer (refused, reset, timed
+    /// out), a server error or a rate limit. A 4xx or a malformed answer
+    /// will be the same next time.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ResolveError::Api { .. } => true,
+            ResolveError::ApiStatus { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
         }
     }
 }
