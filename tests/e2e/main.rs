@@ -17,6 +17,7 @@ mod faults;
 mod images;
 mod infra;
 mod push;
+mod registry_faults;
 mod resolve;
 mod ssh_agent;
 mod ssh_config_diff;

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod build;
 pub mod docker;
+pub mod fault_proxy;
 pub mod git;
 pub mod git_http;
 pub mod home;

@@ -12,6 +12,7 @@ use crate::plugin::{BuildRequest, CallContext, PushRequest};
 use super::image_job::ImageJob;
 use super::plan::ImagePlan;
 use super::plugins::{ImagePlugins, IMAGE_BUILDER};
+use super::registry_faults::{self, with_retries, Fault};
 use super::schedule::{run_limited, Outcome};
 use super::steps::{plural, Run};
 
@@ -48,11 +49,17 @@ impl Run<'_> {
         };
         let step = Instant::now();
         self.started_step("login", registry.clone());
-        let credentials = auth.credentials(ctx, &job.section, registry).await?;
-        plugins
-            .builder
-            .login(ctx, &job.section, &credentials)
-            .await?;
+        let what = format!("login to {registry}");
+        let (credentials, attempts) = with_retries(&what, self.printer, || {
+            auth.credentials(ctx, &job.section, registry)
+        })
+        .await;
+        let credentials = credentials.map_err(|e| registry_faults::failure(e, attempts))?;
+        let (login, attempts) = with_retries(&what, self.printer, || {
+            plugins.builder.login(ctx, &job.section, &credentials)
+        })
+        .await;
+        login.map_err(|e| registry_faults::failure(e, attempts))?;
         self.finished_step("login", step);
         Ok(())
     }
@@ -109,6 +116,12 @@ impl Run<'_> {
                 }
             }
         }
+        if let Some(down) = failures
+            .iter()
+            .find(|f| registry_faults::classify(f) == Fault::DaemonDown)
+        {
+            return Err(registry_faults::daemon_down(down));
+        }
         if !failures.is_empty() {
             return Err(Failure::new(
                 Exit::ImageBuild,
@@ -131,14 +144,23 @@ impl Run<'_> {
     ) -> Result<Vec<ImageSummary>, Failure> {
         let step = Instant::now();
         self.started_step("push", plural(job.plans.len(), "image"));
-        let pushed = run_limited(job.plans.clone(), self.job.jobs, |plan: ImagePlan| {
-            let request = PushRequest {
-                section: &job.section,
-                image: plan.reference.clone(),
-                label: plan.service,
-            };
-            plugins.builder.push(ctx, request)
-        })
+        let pushed = run_limited(
+            job.plans.clone(),
+            self.job.jobs,
+            |plan: ImagePlan| async move {
+                let what = format!("push of {}", plan.reference);
+                let (pushed, attempts) = with_retries(&what, self.printer, || {
+                    let request = PushRequest {
+                        section: &job.section,
+                        image: plan.reference.clone(),
+                        label: plan.service.clone(),
+                    };
+                    plugins.builder.push(ctx, request)
+                })
+                .await;
+                pushed.map_err(|e| (e, attempts))
+            },
+        )
         .await;
         let mut summaries = Vec::new();
         let mut failures = Vec::new();
@@ -148,8 +170,18 @@ impl Run<'_> {
                     self.image_event(plan, "pushed", Some(value.clone()), *elapsed);
                     summaries.push(summary(plan, Some(value.clone()), built_in + *elapsed));
                 }
-                Outcome::Failed { error, .. } => {
-                    failures.push(format!("{}: {error}", plan.service))
+                Outcome::Failed {
+                    error: (error, attempts),
+                    ..
+                } => {
+                    if registry_faults::classify(&error.to_string()) == Fault::DaemonDown {
+                        return Err(registry_faults::daemon_down(&error.to_string()));
+                    }
+                    let tried = match attempts {
+                        1 => String::new(),
+                        n => format!(" (tried {n} times)"),
+                    };
+                    failures.push(format!("{}: {error}{tried}", plan.service))
                 }
                 Outcome::Skipped => failures.push(format!(
                     "{}: not pushed after an earlier failure",

@@ -24,6 +24,7 @@ mod lock_admin;
 mod plan;
 mod plugins;
 mod project;
+mod registry_faults;
 mod schedule;
 mod settings;
 mod steps;
