@@ -111,7 +111,10 @@ fn a_401_at_push_after_a_good_login_fails_at_once_with_exit_7() {
     image.registry = proxy.host();
     image.prefix = format!("{}/{namespace}", proxy.host());
     let out = fx.build(&["--service", "api"]);
-    out.expect_code(7).expect_stderr_contains("push failed");
+    eprintln!("{}", out.stderr);
+    out.expect_code(7)
+        .expect_stderr_contains("push failed")
+        .expect_stderr_contains("accepted the login but refused this push");
     assert!(
         out.stderr.contains("unauthorized") || out.stderr.contains("authentication required"),
         "{}",
@@ -124,4 +127,27 @@ fn a_401_at_push_after_a_good_login_fails_at_once_with_exit_7() {
     );
     assert!(!proxy.answered().is_empty());
     nothing_left(&fx);
+}
+
+#[test]
+fn a_stopped_docker_daemon_on_the_node_is_exit_6_and_says_so() {
+    // The node's docker talks to an engine of its own, which is then
+    // stopped: what docker on a node with dockerd down sees.
+    let engine = crate::support::docker::SecondEngine::start();
+    let host = engine.host();
+    let fx = BuildFixture::with_node_env(&[("DOCKER_HOST", &host)]);
+    drop(engine);
+    for args in [&["--no-push"][..], &[]] {
+        let out = fx.build(args);
+        eprintln!("{}", out.stderr);
+        out.expect_code(6)
+            .expect_stderr_contains("the Docker daemon is not running on the node");
+        assert!(
+            !out.stderr.contains("trying again"),
+            "a stopped daemon was retried:\n{}",
+            out.stderr
+        );
+        nothing_left(&fx);
+    }
+    fx.assert_nothing_pushed();
 }

@@ -180,6 +180,11 @@ impl Default for BuildFixture {
 
 impl BuildFixture {
     pub fn new() -> BuildFixture {
+        Self::with_node_env(&[])
+    }
+
+    /// A fixture whose node sessions also get `env` (as sshd's SetEnv).
+    pub fn with_node_env(env: &[(&str, &str)]) -> BuildFixture {
         let dir = tempfile::Builder::new()
             .prefix("ops-build-test-")
             .tempdir()
@@ -194,9 +199,12 @@ impl BuildFixture {
         let node = Sshd::builder()
             .authorize(home.user_public_key())
             .config_line(&format!(
-                "SetEnv HOME={} TMPDIR={}",
+                "SetEnv HOME={} TMPDIR={}{}",
                 node_home.display(),
-                node_tmp.display()
+                node_tmp.display(),
+                env.iter()
+                    .map(|(k, v)| format!(" {k}={v}"))
+                    .collect::<String>()
             ))
             .start();
         home.trust(&node);

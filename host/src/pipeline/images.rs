@@ -177,9 +177,13 @@ impl Run<'_> {
                     if registry_faults::classify(&error.to_string()) == Fault::DaemonDown {
                         return Err(registry_faults::daemon_down(&error.to_string()));
                     }
-                    let tried = match attempts {
-                        1 => String::new(),
-                        n => format!(" (tried {n} times)"),
+                    let tried = match (attempts, registry_faults::classify(&error.to_string())) {
+                        (_, Fault::Refused) => " (the registry accepted the login but refused \
+                                               this push: check that the account may push to \
+                                               this repository)"
+                            .to_owned(),
+                        (1, _) => String::new(),
+                        (n, _) => format!(" (tried {n} times)"),
                     };
                     failures.push(format!("{}: {error}{tried}", plan.service))
                 }
