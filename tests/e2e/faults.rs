@@ -88,3 +88,36 @@ fn an_api_that_never_answers_times_out_with_exit_3_naming_the_url() {
     assert!(took < Duration::from_secs(25), "{took:?}");
     eprintln!("a hanging API failed the run after {took:?}");
 }
+
+/// The node's disk fills up during the sync: a 1 MiB filesystem as the
+/// build path's parent, and a commit with 4 MiB of barely compressible text.
+#[test]
+fn a_full_disk_on_the_node_during_the_sync_is_exit_4_no_space_left() {
+    let mut fx = crate::support::build::BuildFixture::new();
+    fx.config.image = None;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: String = (0..4 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b"0123456789abcdef"[(state & 15) as usize])
+        })
+        .collect();
+    fx.origin.commit("big", &[("big.txt", &noise)]);
+    let builds = fx.build_path().parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&builds).unwrap();
+    let mount = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&builds)
+        .status()
+        .unwrap();
+    assert!(mount.success(), "mount a 1 MiB tmpfs at {builds:?}");
+    let out = fx.build(&[]);
+    let _ = std::process::Command::new("umount").arg(&builds).status();
+    out.expect_code(4)
+        .expect_stderr_contains("no space left on the build node's disk for")
+        .expect_stderr_contains("No space left on device");
+    assert!(!out.stderr.contains("==> build:"), "{}", out.stderr);
+    assert_eq!(fx.node_tmp_entries(), Vec::<String>::new());
+}

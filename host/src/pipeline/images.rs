@@ -9,10 +9,10 @@ use crate::exit::{Exit, Failure};
 use crate::output::{Event, ImageSummary};
 use crate::plugin::{BuildRequest, CallContext, PushRequest};
 
+use super::faults::{self, with_retries, Fault};
 use super::image_job::ImageJob;
 use super::plan::ImagePlan;
 use super::plugins::{ImagePlugins, IMAGE_BUILDER};
-use super::registry_faults::{self, with_retries, Fault};
 use super::schedule::{run_limited, Outcome};
 use super::steps::{plural, Run};
 
@@ -54,12 +54,12 @@ impl Run<'_> {
             auth.credentials(ctx, &job.section, registry)
         })
         .await;
-        let credentials = credentials.map_err(|e| registry_faults::failure(e, attempts))?;
+        let credentials = credentials.map_err(|e| faults::failure(e, attempts))?;
         let (login, attempts) = with_retries(&what, self.printer, || {
             plugins.builder.login(ctx, &job.section, &credentials)
         })
         .await;
-        login.map_err(|e| registry_faults::failure(e, attempts))?;
+        login.map_err(|e| faults::failure(e, attempts))?;
         self.finished_step("login", step);
         Ok(())
     }
@@ -118,9 +118,9 @@ impl Run<'_> {
         }
         if let Some(down) = failures
             .iter()
-            .find(|f| registry_faults::classify(f) == Fault::DaemonDown)
+            .find(|f| faults::classify(f) == Fault::DaemonDown)
         {
-            return Err(registry_faults::daemon_down(down));
+            return Err(faults::daemon_down(down));
         }
         if !failures.is_empty() {
             return Err(Failure::new(
@@ -174,10 +174,10 @@ impl Run<'_> {
                     error: (error, attempts),
                     ..
                 } => {
-                    if registry_faults::classify(&error.to_string()) == Fault::DaemonDown {
-                        return Err(registry_faults::daemon_down(&error.to_string()));
+                    if faults::classify(&error.to_string()) == Fault::DaemonDown {
+                        return Err(faults::daemon_down(&error.to_string()));
                     }
-                    let tried = match (attempts, registry_faults::classify(&error.to_string())) {
+                    let tried = match (attempts, faults::classify(&error.to_string())) {
                         (_, Fault::Refused) => " (the registry accepted the login but refused \
                                                this push: check that the account may push to \
                                                this repository)"

@@ -16,6 +16,7 @@
 //! and exits 130.
 
 mod dry_run;
+mod faults;
 mod image_job;
 mod images;
 mod job;
@@ -24,7 +25,6 @@ mod lock_admin;
 mod plan;
 mod plugins;
 mod project;
-mod registry_faults;
 mod schedule;
 mod settings;
 mod steps;

@@ -83,7 +83,8 @@ impl Run<'_> {
                     branch: self.job.branch.clone(),
                 },
             )
-            .await?;
+            .await
+            .map_err(|e| super::faults::sync_failure(e, &self.job.path))?;
         if !outcome.summary.is_empty() {
             self.printer.info(format!("    {}", outcome.summary));
         }

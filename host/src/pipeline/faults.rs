@@ -1,5 +1,5 @@
-//! What went wrong when the registry steps (login, push) or an image build
-//! fail, and whether trying again can help.
+//! What went wrong when a step fails on the node (the registry steps, an
+//! image build, the sync), and whether trying again can help.
 //!
 //! A registry that restarts, a proxy answering 502 or a connection reset
 //! should not fail a build that took minutes; a refused password or a
@@ -123,6 +123,23 @@ pub(super) fn failure(err: PluginError, attempts: u32) -> Failure {
         _ if attempts > 1 => Failure::new(Exit::Push, anyhow!("{err} (tried {attempts} times)")),
         _ => Failure::from(err),
     }
+}
+
+/// The sync's failure: a full disk says so (and where), since the
+/// message of the tool that hit it (rsync, git) is easy to miss.
+pub(super) fn sync_failure(err: PluginError, path: &str) -> Failure {
+    let full = message_of(&err)
+        .is_some_and(|m| m.to_ascii_lowercase().contains("no space left on device"));
+    if full {
+        return Failure::new(
+            Exit::Sync,
+            anyhow!(
+                "no space left on the build node's disk for {path}: free some space there (old \
+                 images: `docker system prune`) or point build.path at a larger disk: {err}"
+            ),
+        );
+    }
+    Failure::from(err)
 }
 
 pub(super) fn daemon_down(detail: &str) -> Failure {
