@@ -227,3 +227,60 @@ fn lock_release_refuses_a_live_holder_and_force_stops_its_run() {
     let _ = run.wait();
     the_next_build_is_not_held_up(fx);
 }
+
+/// sshd's processes for the run's connection die while git is still
+/// cloning: the run says which step it lost the node in, exits 3, and the
+/// clone does not go on without it.
+#[test]
+fn sshd_killed_mid_sync_is_exit_3_naming_the_sync_and_leaves_nothing_running() {
+    let mut fx = fixture("true");
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let noise: String = (0..48 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b"0123456789abcdef"[(state & 15) as usize])
+        })
+        .collect();
+    fx.origin.commit("big", &[("big.txt", &noise)]);
+    fx.write_config();
+    let run = fx.ops().arg("build").spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let git = loop {
+        let found = process_tree(fx.node.pid()).into_iter().find(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.starts_with("git"))
+        });
+        if let Some(pid) = found {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the sync never started git");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let pgid = fs::read_to_string(format!("/proc/{git}/stat"))
+        .ok()
+        .and_then(|s| {
+            s[s.rfind(')')? + 2..]
+                .split_whitespace()
+                .nth(2)
+                .and_then(|g| g.parse::<i32>().ok())
+        })
+        .expect("git's process group");
+    let before = run_dirs(&fx);
+    for pid in process_tree(fx.node.pid()).into_iter().skip(1) {
+        if fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sshd") {
+            // SAFETY: signalling a process of this test's own sshd.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    let out = wait(run);
+    out.expect_code(3);
+    assert!(out.stderr.contains("sync"), "{}", out.stderr);
+    let gone_in = time_until_gone(pgid, Duration::from_secs(10), &fx, &before);
+    eprintln!(
+        "the clone stopped {gone_in:?} after sshd was killed:\n{}",
+        out.stderr
+    );
+    fx.config.command = "true".into();
+    the_next_build_is_not_held_up(fx);
+}

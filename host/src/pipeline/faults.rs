@@ -16,6 +16,7 @@ use anyhow::anyhow;
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 use crate::plugin::PluginError;
+use crate::remote::DISCONNECTED;
 
 /// Attempts per login and per push: at most 1 s + 2 s of waiting.
 pub(super) const ATTEMPTS: u32 = 3;
@@ -118,6 +119,9 @@ where
 /// node's fault (exit 6, as for an image build), everything else the
 /// registry step's own exit code.
 pub(super) fn failure(err: PluginError, attempts: u32) -> Failure {
+    if let Some(lost) = lost_connection(&err.to_string()) {
+        return lost;
+    }
     match message_of(&err).map(classify) {
         Some(Fault::DaemonDown) => daemon_down(&err.to_string()),
         _ if attempts > 1 => Failure::new(Exit::Push, anyhow!("{err} (tried {attempts} times)")),
@@ -128,6 +132,9 @@ pub(super) fn failure(err: PluginError, attempts: u32) -> Failure {
 /// The sync's failure: a full disk says so (and where), since the
 /// message of the tool that hit it (rsync, git) is easy to miss.
 pub(super) fn sync_failure(err: PluginError, path: &str) -> Failure {
+    if let Some(lost) = lost_connection(&err.to_string()) {
+        return lost;
+    }
     let full = message_of(&err)
         .is_some_and(|m| m.to_ascii_lowercase().contains("no space left on device"));
     if full {
@@ -140,6 +147,14 @@ pub(super) fn sync_failure(err: PluginError, path: &str) -> Failure {
         );
     }
     Failure::from(err)
+}
+
+/// A plugin's failure that was the node going away: exit 3, as when the
+/// connection drops under any other step.
+pub(super) fn lost_connection(message: &str) -> Option<Failure> {
+    message
+        .contains(DISCONNECTED)
+        .then(|| Failure::new(Exit::Connection, anyhow!("{message}")))
 }
 
 pub(super) fn daemon_down(detail: &str) -> Failure {

@@ -116,6 +116,9 @@ impl Run<'_> {
                 }
             }
         }
+        if let Some(lost) = failures.iter().find_map(|f| faults::lost_connection(f)) {
+            return Err(lost);
+        }
         if let Some(down) = failures
             .iter()
             .find(|f| faults::classify(f) == Fault::DaemonDown)
@@ -174,6 +177,9 @@ impl Run<'_> {
                     error: (error, attempts),
                     ..
                 } => {
+                    if let Some(lost) = faults::lost_connection(&error.to_string()) {
+                        return Err(lost);
+                    }
                     if faults::classify(&error.to_string()) == Fault::DaemonDown {
                         return Err(faults::daemon_down(&error.to_string()));
                     }

@@ -23,7 +23,7 @@ use std::pin::Pin;
 
 pub use agent_scope::AgentScope;
 pub use command::{is_identifier, AgentForwarding, RemoteCommand, RemoteExit, Stdin};
-pub use error::RemoteError;
+pub use error::{RemoteError, DISCONNECTED};
 pub use held::{hold, Held};
 pub use scratch::{validate_scratch_name, ScratchDirs};
 pub use signal::signal_name;
