@@ -11,6 +11,8 @@
 //! with code 2.
 
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod interpolate;
 mod parse;
 mod reader;

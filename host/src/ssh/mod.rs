@@ -19,6 +19,8 @@ mod connect;
 mod control;
 mod destination;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod host_cert;
 mod host_config;
 mod hostfile;
