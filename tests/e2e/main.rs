@@ -14,6 +14,7 @@ mod config;
 mod dropped;
 mod exec;
 mod faults;
+mod hostile;
 mod images;
 mod infra;
 mod push;

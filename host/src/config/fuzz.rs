@@ -1,6 +1,9 @@
 //! The config loader under mutated input (see `tests/fuzz/mutator.rs`):
 //! every input is either a config or an error that points into the file.
 
+// The one mutator, compiled into each reader's tests: config and ssh may
+// not use each other, and the mutator is test code, not a module of ops.
+#[allow(clippy::duplicate_mod)]
 #[path = "../../../tests/fuzz/mutator.rs"]
 mod mutator;
 

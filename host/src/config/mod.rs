@@ -14,6 +14,7 @@ mod error;
 #[cfg(test)]
 mod fuzz;
 mod interpolate;
+mod nul;
 mod parse;
 mod reader;
 mod schema;

@@ -78,6 +78,7 @@ impl Config {
             ConfigError::new(location, ConfigErrorKind::Syntax(err.message().to_owned()))
         })?;
         let root = doc.get_ref();
+        super::nul::refuse_nul(&r, root, "")?;
         r.check_keys(root, "", TOP_KEYS)?;
 
         let project = r.string(root, "", "project")?;

@@ -69,16 +69,8 @@ impl BuildJob {
         let Some(build) = &config.build else {
             return Err(ConfigError::missing(config.location_of("build"), "build").into());
         };
-        let path = required(config, "build.path", build.path.as_deref())?;
+        let path = build_path(config)?;
         let command = required(config, "build.command", build.command.as_deref())?;
-        if path.contains(['\n', '\0']) {
-            return Err(ConfigError::invalid(
-                config.location_of("build.path"),
-                "build.path",
-                "must be a single line",
-            )
-            .into());
-        }
 
         let source = build.source.unwrap_or(SyncSource::Git);
         let sync_section = sync_section(config, build, source, settings)?;
@@ -172,6 +164,33 @@ fn sync_section(
             location: config.location_of("build"),
         }),
     }
+}
+
+/// `build.path`: absolute, or in the node user's home (`~`, `~/...`),
+/// one line, no `..`. A relative path would depend on where the node's
+/// shell starts, could climb out with `..`, and one starting with `-`
+/// would be read as an option by the programs it is given to.
+pub(super) fn build_path(config: &Config) -> Result<&str, ConfigError> {
+    let path = required(
+        config,
+        "build.path",
+        config.build.as_ref().and_then(|b| b.path.as_deref()),
+    )?;
+    let invalid = |message: &str| {
+        ConfigError::invalid(config.location_of("build.path"), "build.path", message)
+    };
+    if path.contains(['\n', '\r', '\0']) {
+        return Err(invalid("must be a single line"));
+    }
+    if !(path.starts_with('/') || path == "~" || path.starts_with("~/")) {
+        return Err(invalid(&format!(
+            "{path:?} must be an absolute path (or start with ~/ for the node user's home)"
+        )));
+    }
+    if path.split('/').any(|part| part == "..") {
+        return Err(invalid(&format!("{path:?} must not contain `..`")));
+    }
+    Ok(path)
 }
 
 pub(super) fn required<'a>(

@@ -193,17 +193,7 @@ fn report(
 }
 
 fn build_path(config: &Config) -> Result<String, Failure> {
-    let path = config.build.as_ref().and_then(|b| b.path.as_deref());
-    let path = super::job::required(config, "build.path", path)?;
-    if path.contains(['\n', '\0']) {
-        return Err(crate::config::ConfigError::invalid(
-            config.location_of("build.path"),
-            "build.path",
-            "must be a single line",
-        )
-        .into());
-    }
-    Ok(path.to_owned())
+    Ok(super::job::build_path(config)?.to_owned())
 }
 
 #[cfg(test)]

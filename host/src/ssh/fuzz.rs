@@ -3,6 +3,9 @@
 //! known_hosts, whose bad lines OpenSSH skips, yields only entries that
 //! point at a real line.
 
+// The one mutator, compiled into each reader's tests: config and ssh may
+// not use each other, and the mutator is test code, not a module of ops.
+#[allow(clippy::duplicate_mod)]
 #[path = "../../../tests/fuzz/mutator.rs"]
 mod mutator;
 
