@@ -6,14 +6,15 @@
 mod args;
 mod settings;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{CommandFactory, Parser};
 
 use crate::exit::{Exit, Failure};
-use crate::output::{Format, Printer, Redactor, Verbosity};
-use args::{Cli, Command, OutputFormat, PluginCommand};
+use crate::output::{ColorChoice, Format, Printer, Redactor, RunLog, Verbosity};
+use args::{Cli, ColorArg, Command, OutputFormat, PluginCommand};
 
 /// Kept in step with [`Exit`] by a test.
 const EXIT_CODES_HELP: &str = "\
@@ -65,7 +66,17 @@ pub fn main() -> ExitCode {
     } else {
         Verbosity::Normal
     };
-    let printer = Arc::new(Printer::new(format, verbosity, Redactor::new()));
+    let color = match cli.global.color {
+        ColorArg::Auto => ColorChoice::Auto,
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let printer = Arc::new(
+        Printer::new(format, verbosity, Redactor::new())
+            .with_color(color.enabled(env, std::io::stderr().is_terminal()))
+            .with_groups(env("GITHUB_ACTIONS").as_deref() == Some("true")),
+    );
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -87,6 +98,9 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(failure) => {
             printer.error(format!("{:#}", failure.error), failure.exit.code());
+            if failure.exit != Exit::Usage {
+                printer.show_log_path();
+            }
             failure.exit.into()
         }
     }
@@ -94,9 +108,17 @@ pub fn main() -> ExitCode {
 
 async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
     match command {
-        Command::Build(args) => crate::pipeline::run(settings::build(args), printer)
-            .await
-            .map(Into::into),
+        Command::Build(args) => {
+            let settings = settings::build(args);
+            if !settings.dry_run {
+                open_run_log(&printer, &settings.config_file);
+            }
+            let result = crate::pipeline::run(settings, printer.clone()).await;
+            if result.is_err() {
+                printer.failed_run();
+            }
+            result.map(Into::into)
+        }
         Command::Exec(args) => crate::node::exec::run(settings::exec(args), printer).await,
         Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
             .await
@@ -106,6 +128,25 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
             clap_complete::generate(shell, &mut cmd, "ops", &mut std::io::stdout());
             Ok(Exit::Success.into())
         }
+    }
+}
+
+/// The run's full log, in the state dir, for the project of `config_file`.
+/// A run without one (no writable state dir) is still a run.
+fn open_run_log(printer: &Printer, config_file: &std::path::Path) {
+    let Some(state) = crate::output::state_dir(|name| std::env::var(name).ok()) else {
+        return;
+    };
+    let project = match config_file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    match RunLog::create(&state, &project) {
+        Ok(log) => printer.attach_log(log),
+        Err(err) => printer.debug(format!(
+            "no run log: cannot write in {}: {err}",
+            state.display()
+        )),
     }
 }
 

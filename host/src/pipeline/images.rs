@@ -148,13 +148,17 @@ impl Run<'_> {
                     self.image_event(plan, "pushed", Some(value.clone()), *elapsed);
                     summaries.push(summary(plan, Some(value.clone()), built_in + *elapsed));
                 }
-                Outcome::Failed { error, .. } => {
+                Outcome::Failed { error, elapsed } => {
+                    self.image_event(plan, "failed", None, *elapsed);
                     failures.push(format!("{}: {error}", plan.service))
                 }
-                Outcome::Skipped => failures.push(format!(
-                    "{}: not pushed after an earlier failure",
-                    plan.service
-                )),
+                Outcome::Skipped => {
+                    self.image_event(plan, "skipped", None, Duration::ZERO);
+                    failures.push(format!(
+                        "{}: not pushed after an earlier failure",
+                        plan.service
+                    ))
+                }
             }
         }
         if !failures.is_empty() {
@@ -188,6 +192,7 @@ fn summary(plan: &ImagePlan, digest: Option<String>, elapsed: Duration) -> Image
     ImageSummary {
         service: plan.service.clone(),
         image: plan.reference.clone(),
+        status: if digest.is_some() { "pushed" } else { "built" }.to_owned(),
         digest,
         seconds: elapsed.as_secs_f64(),
     }

@@ -59,11 +59,16 @@ pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit,
         return Ok(Exit::Success);
     }
 
+    let connecting = Instant::now();
     printer.emit(&Event::StepStarted {
         step: "connect".into(),
         detail: target.origin.clone(),
     });
     let node = crate::node::connect(&target, &settings.reach, &printer).await?;
+    printer.emit(&Event::StepFinished {
+        step: "connect".into(),
+        seconds: connecting.elapsed().as_secs_f64(),
+    });
     execute(job, &plugins, node, &printer, started, interrupted()).await
 }
 
