@@ -15,6 +15,7 @@ mod dropped;
 mod exec;
 mod images;
 mod infra;
+mod output;
 mod push;
 mod resolve;
 mod ssh_agent;
