@@ -63,6 +63,20 @@ pub enum Command {
     /// Inspect plugins
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Check ops.toml
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a commented ops.toml for the project in this directory
+    Init {
+        /// The file to write (never overwritten)
+        #[arg(
+            short = 'f',
+            long = "file",
+            default_value = "ops.toml",
+            value_name = "FILE"
+        )]
+        file: PathBuf,
+    },
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -139,6 +153,21 @@ pub enum PluginCommand {
     /// List built-in and installed plugins
     List {
         /// Config file whose `[plugins]` section names installed plugins
+        #[arg(
+            short = 'f',
+            long = "file",
+            default_value = "ops.toml",
+            value_name = "FILE"
+        )]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate everything `ops build --dry-run` does, touching nothing
+    Check {
+        /// Path to config file
         #[arg(
             short = 'f',
             long = "file",

@@ -4,6 +4,7 @@
 //! text.
 
 mod args;
+mod init;
 mod settings;
 
 use std::io::IsTerminal;
@@ -14,7 +15,7 @@ use clap::{CommandFactory, Parser};
 
 use crate::exit::{Exit, Failure};
 use crate::output::{ColorChoice, Format, Printer, Redactor, RunLog, Verbosity};
-use args::{Cli, ColorArg, Command, OutputFormat, PluginCommand};
+use args::{Cli, ColorArg, Command, ConfigCommand, OutputFormat, PluginCommand};
 
 /// Kept in step with [`Exit`] by a test.
 const EXIT_CODES_HELP: &str = "\
@@ -123,6 +124,14 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
             .await
             .map(Into::into),
+        Command::Config(ConfigCommand::Check { file }) => {
+            crate::pipeline::check(settings::check(file), printer)
+                .await
+                .map(Into::into)
+        }
+        Command::Init { file } => {
+            init::run(std::path::Path::new("."), &file, &printer).map(Into::into)
+        }
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "ops", &mut std::io::stdout());

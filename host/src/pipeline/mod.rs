@@ -15,6 +15,7 @@
 //! removes the run's scratch directories (registry credentials live there)
 //! and exits 130.
 
+mod check;
 mod dry_run;
 mod image_job;
 mod images;
@@ -40,6 +41,7 @@ use crate::plugin::{Limits, Runtime};
 use crate::relay::Relay;
 use crate::remote::RemoteNode;
 
+pub use check::check;
 pub use settings::BuildSettings;
 
 use job::BuildJob;
