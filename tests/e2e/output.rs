@@ -7,6 +7,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use crate::support::build::{json_events, BuildFixture, SERVICES};
+use crate::support::screen::final_screen;
 
 /// Lines only Docker's progress display writes.
 const NOISE: &[&str] = &["DONE", "writing image", "naming to", "Layer already exists"];
@@ -118,4 +119,50 @@ fn every_json_event_carries_the_schema_and_connect_finishes() {
     for image in summary["images"].as_array().unwrap() {
         assert_eq!(image["status"], "pushed", "{image}");
     }
+}
+
+#[test]
+fn the_screen_model_replaces_redrawn_lines() {
+    let screen = final_screen("a\n\r\x1b[Jspin 1\n\r\x1b[1A\r\x1b[Jdone\n\x1b[1;32mok\x1b[0m\n");
+    assert_eq!(screen, ["a", "done", "ok"]);
+}
+
+/// On a terminal: the live board (spinners, rolling output) is drawn while
+/// the run goes, and what stays on the screen at the end is the finished
+/// steps, one line per image and the whole summary.
+#[test]
+fn live_display_on_a_terminal_ends_with_the_summary() {
+    let fx = BuildFixture::new();
+    fx.write_config();
+    let out = fx.ops().args(["build"]).run_on_terminal();
+    out.expect_success();
+    let raw = &out.stdout;
+    assert!(raw.contains("\x1b[J"), "no live display:\n{raw}");
+    assert!(raw.contains('│'), "no rolling output window:\n{raw}");
+    let screen = final_screen(raw);
+    let text = screen.join("\n");
+    for spinner in ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏', '│'] {
+        assert!(!text.contains(spinner), "{spinner} left on screen:\n{text}");
+    }
+    for step in ["connect", "sync", "build", "images", "push"] {
+        assert!(
+            screen.iter().any(|l| l.starts_with(&format!("✓ {step} "))),
+            "{step}:\n{text}"
+        );
+    }
+    let summary: Vec<&String> = screen
+        .iter()
+        .skip_while(|l| !l.contains("SERVICE"))
+        .collect();
+    assert_eq!(summary.len(), SERVICES.len() + 2, "{text}");
+    for (row, service) in summary[1..].iter().zip(SERVICES) {
+        assert!(row.trim_start().starts_with(service), "{text}");
+        assert!(row.ends_with("pushed"), "{text}");
+    }
+    assert!(
+        summary.last().unwrap().starts_with("Finished in "),
+        "{text}"
+    );
+    // Nothing is drawn after the summary: it is the last thing written.
+    assert!(raw.trim_end().ends_with('s'), "{raw:?}");
 }

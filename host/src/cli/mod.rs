@@ -73,10 +73,20 @@ pub fn main() -> ExitCode {
         ColorArg::Never => ColorChoice::Never,
     };
     let env = |name: &str| std::env::var(name).ok();
+    let terminal = std::io::stderr().is_terminal();
+    let github = env("GITHUB_ACTIONS").as_deref() == Some("true");
+    // CI logs and pipes get plain lines; so does -v (every line) and -q.
+    let live = terminal
+        && verbosity == Verbosity::Normal
+        && !github
+        && env("CI").is_none()
+        && env("TERM").as_deref() != Some("dumb")
+        && env("OPS_PROGRESS").as_deref() != Some("plain");
     let printer = Arc::new(
         Printer::new(format, verbosity, Redactor::new())
-            .with_color(color.enabled(env, std::io::stderr().is_terminal()))
-            .with_groups(env("GITHUB_ACTIONS").as_deref() == Some("true")),
+            .with_color(color.enabled(env, terminal))
+            .with_groups(github)
+            .with_live_display(live),
     );
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -5,6 +5,7 @@
 //! or a remote command cannot be printed back. Every event also goes, at
 //! `-v` detail, to the run's log file ([`RunLog`]).
 
+mod board;
 mod color;
 mod event;
 mod live;

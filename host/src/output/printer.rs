@@ -1,8 +1,9 @@
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::board::{terminal_width, Board, Screen};
 use super::color::Style;
 use super::event::{Envelope, Event, ImageSummary, SCHEMA_VERSION};
 use super::noise::is_progress_noise;
@@ -42,7 +43,7 @@ pub struct Printer {
     /// `::group::` sections, for GitHub Actions' log viewer.
     groups: bool,
     started: Instant,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
 }
 
 #[derive(Default)]
@@ -54,6 +55,8 @@ struct State {
     /// Per label: every output line, and whether any was left out.
     held: HashMap<String, (Vec<String>, bool)>,
     log: Option<RunLog>,
+    /// The live display, on a terminal.
+    board: Option<(Board, Screen)>,
 }
 
 impl Printer {
@@ -65,8 +68,31 @@ impl Printer {
             style: Style::default(),
             groups: false,
             started: Instant::now(),
-            state: Mutex::new(State::default()),
+            state: Arc::new(Mutex::new(State::default())),
         }
+    }
+
+    /// Shows progress as a live display (see [`Board`]); only for a
+    /// terminal. A thread redraws it ten times a second for the spinners
+    /// and clocks; it ends with the process.
+    pub fn with_live_display(self, on: bool) -> Self {
+        if !on || self.format != Format::Human {
+            return self;
+        }
+        self.lock().board = Some((Board::new(self.style), Screen::default()));
+        let state = Arc::downgrade(&self.state);
+        let redactor = self.redactor.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let Some(state) = state.upgrade() else { return };
+            let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((board, screen)) = &mut state.board {
+                let frame = board.frame(terminal_width(), Instant::now());
+                let text = screen.draw(&[], &frame);
+                write_stderr_raw(&redactor.redact(&text));
+            }
+        });
+        self
     }
 
     /// Colours human output (see [`ColorChoice`](super::ColorChoice)).
@@ -130,6 +156,13 @@ impl Printer {
     }
 
     fn emit_human(&self, state: &mut State, event: &Event) {
+        if let Some((board, screen)) = &mut state.board {
+            let path = state.log.as_ref().map(|l| l.path().display().to_string());
+            let above = board.apply(event, path.as_deref());
+            let frame = board.frame(terminal_width(), Instant::now());
+            write_stderr_raw(&self.redactor.redact(&screen.draw(&above, &frame)));
+            return;
+        }
         match event {
             Event::Output { label, line, .. } if !self.is_verbose() => {
                 let (lines, left_out) = state.held.entry(label.clone()).or_default();
@@ -285,6 +318,12 @@ impl State {
             _ => {}
         }
     }
+}
+
+fn write_stderr_raw(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
 }
 
 fn write_stdout(line: &str) {
