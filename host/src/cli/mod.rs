@@ -56,38 +56,7 @@ pub fn main() -> ExitCode {
         }
     };
 
-    let format = match cli.global.output {
-        OutputFormat::Human => Format::Human,
-        OutputFormat::Json => Format::Json,
-    };
-    let verbosity = if cli.global.verbose {
-        Verbosity::Verbose
-    } else if cli.global.quiet {
-        Verbosity::Quiet
-    } else {
-        Verbosity::Normal
-    };
-    let color = match cli.global.color {
-        ColorArg::Auto => ColorChoice::Auto,
-        ColorArg::Always => ColorChoice::Always,
-        ColorArg::Never => ColorChoice::Never,
-    };
-    let env = |name: &str| std::env::var(name).ok();
-    let terminal = std::io::stderr().is_terminal();
-    let github = env("GITHUB_ACTIONS").as_deref() == Some("true");
-    // CI logs and pipes get plain lines; so does -v (every line) and -q.
-    let live = terminal
-        && verbosity == Verbosity::Normal
-        && !github
-        && env("CI").is_none()
-        && env("TERM").as_deref() != Some("dumb")
-        && env("OPS_PROGRESS").as_deref() != Some("plain");
-    let printer = Arc::new(
-        Printer::new(format, verbosity, Redactor::new())
-            .with_color(color.enabled(env, terminal))
-            .with_groups(github)
-            .with_live_display(live),
-    );
+    let printer = Arc::new(printer(&cli.global));
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -115,6 +84,40 @@ pub fn main() -> ExitCode {
             failure.exit.into()
         }
     }
+}
+
+/// The printer the global options ask for, fitted to where output goes.
+fn printer(global: &args::GlobalArgs) -> Printer {
+    let format = match global.output {
+        OutputFormat::Human => Format::Human,
+        OutputFormat::Json => Format::Json,
+    };
+    let verbosity = if global.verbose {
+        Verbosity::Verbose
+    } else if global.quiet {
+        Verbosity::Quiet
+    } else {
+        Verbosity::Normal
+    };
+    let color = match global.color {
+        ColorArg::Auto => ColorChoice::Auto,
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let terminal = std::io::stderr().is_terminal();
+    let github = env("GITHUB_ACTIONS").as_deref() == Some("true");
+    // CI logs and pipes get plain lines; so does -v (every line) and -q.
+    let live = terminal
+        && verbosity == Verbosity::Normal
+        && !github
+        && env("CI").is_none()
+        && env("TERM").as_deref() != Some("dumb")
+        && env("OPS_PROGRESS").as_deref() != Some("plain");
+    Printer::new(format, verbosity, Redactor::new())
+        .with_color(color.enabled(env, terminal))
+        .with_groups(github)
+        .with_live_display(live)
 }
 
 async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
