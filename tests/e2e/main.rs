@@ -19,6 +19,7 @@ mod infra;
 mod output;
 mod push;
 mod resolve;
+mod snapshots;
 mod ssh_agent;
 mod ssh_config_diff;
 mod ssh_known_hosts;

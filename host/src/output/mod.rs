@@ -22,3 +22,6 @@ pub use live::LiveOutput;
 pub use printer::{Format, Printer, Verbosity};
 pub use redact::Redactor;
 pub use run_log::{state_dir, RunLog};
+
+#[cfg(test)]
+mod tests;

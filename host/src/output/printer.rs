@@ -44,6 +44,8 @@ pub struct Printer {
     groups: bool,
     started: Instant,
     state: Arc<Mutex<State>>,
+    /// Human output collected here instead of stderr (tests).
+    capture: Option<Arc<Mutex<String>>>,
 }
 
 #[derive(Default)]
@@ -69,7 +71,16 @@ impl Printer {
             groups: false,
             started: Instant::now(),
             state: Arc::new(Mutex::new(State::default())),
+            capture: None,
         }
+    }
+
+    /// Collects human output in the returned buffer instead of stderr.
+    #[cfg(test)]
+    pub fn capturing(mut self) -> (Self, Arc<Mutex<String>>) {
+        let buffer = Arc::new(Mutex::new(String::new()));
+        self.capture = Some(buffer.clone());
+        (self, buffer)
     }
 
     /// Shows progress as a live display (see [`Board`]); only for a
@@ -160,7 +171,7 @@ impl Printer {
             let path = state.log.as_ref().map(|l| l.path().display().to_string());
             let above = board.apply(event, path.as_deref());
             let frame = board.frame(terminal_width(), Instant::now());
-            write_stderr_raw(&self.redactor.redact(&screen.draw(&above, &frame)));
+            self.write_err(&self.redactor.redact(&screen.draw(&above, &frame)));
             return;
         }
         match event {
@@ -287,8 +298,17 @@ impl Printer {
 
     /// Callers hold the state lock, which keeps lines whole.
     fn stderr(&self, line: &str) {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{}", self.redactor.redact(line));
+        self.write_err(&format!("{}\n", self.redactor.redact(line)));
+    }
+
+    fn write_err(&self, text: &str) {
+        match &self.capture {
+            Some(buffer) => buffer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push_str(text),
+            None => write_stderr_raw(text),
+        }
     }
 }
 
