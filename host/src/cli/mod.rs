@@ -193,6 +193,28 @@ mod tests {
     }
 
     #[test]
+    fn the_docs_list_every_exit_code_and_json_event() {
+        let docs = include_str!("../../../docs/output.md");
+        for exit in Exit::ALL {
+            let row = format!("| {} | {}", exit.code(), exit.meaning());
+            assert!(docs.contains(&row), "docs/output.md lacks: {row}");
+        }
+        for event in [
+            "step_started",
+            "step_finished",
+            "output",
+            "plugin_log",
+            "image",
+            "error",
+            "run_log",
+            "summary",
+            "plugin",
+        ] {
+            assert!(docs.contains(&format!("| `{event}` |")), "{event}");
+        }
+    }
+
+    #[test]
     fn exit_code_help_matches_the_enum() {
         for exit in Exit::ALL {
             let line = format!("{:<5}{}", exit.code(), exit.meaning());
