@@ -108,7 +108,13 @@ impl Board {
                 // What was running when the run failed is what failed.
                 let running = std::mem::take(&mut self.entries);
                 let mut lines = Vec::new();
-                for entry in running.into_iter().filter(|e| !e.tail.is_empty()) {
+                for entry in running {
+                    let seconds = entry.since.elapsed().as_secs_f64();
+                    let mark = self.style.paint(Paint::Error, "✗");
+                    lines.push(format!(
+                        "{mark} {} {} ({seconds:.1}s)",
+                        entry.name, entry.state
+                    ));
                     let name = entry.name.clone();
                     lines.extend(failure(&name, Some(entry), log_path));
                 }
@@ -294,6 +300,33 @@ mod tests {
         );
         assert_eq!(above, ["✓ build make (1.5s)"]);
         assert!(board.frame(40, Instant::now()).is_empty());
+    }
+
+    #[test]
+    fn a_step_running_when_the_run_fails_is_the_failed_one() {
+        let mut board = Board::new(Style::default());
+        let started = step_event("build", "make");
+        board.apply(&started, None);
+        board.apply(&output("build", "error: no rule"), None);
+        let above = board.apply(
+            &Event::Error {
+                message: "build command failed".into(),
+                code: 5,
+            },
+            None,
+        );
+        assert!(above[0].starts_with("✗ build make ("), "{above:?}");
+        assert_eq!(above[1], "---- last 1 lines of build ----");
+        assert_eq!(above[2], "[build] error: no rule");
+        assert_eq!(above.last().unwrap(), "error: build command failed");
+        assert!(board.frame(80, Instant::now()).is_empty());
+    }
+
+    fn step_event(step: &str, detail: &str) -> Event {
+        Event::StepStarted {
+            step: step.into(),
+            detail: detail.into(),
+        }
     }
 
     #[test]
