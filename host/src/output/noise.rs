@@ -6,6 +6,11 @@
 /// build --progress=plain` or `docker push`.
 pub fn is_progress_noise(line: &str) -> bool {
     let line = line.trim_end();
+    // BuildKit separates its steps with blank lines; under a label they
+    // only stretch the log.
+    if line.trim_start().is_empty() {
+        return true;
+    }
     if let Some(rest) = buildkit_body(line) {
         return buildkit_noise(rest);
     }
@@ -117,6 +122,8 @@ mod tests {
             "5f70bf18a086: Preparing",
             "5f70bf18a086: Layer already exists",
             "a1b2c3d4e5f6: Pushed",
+            "",
+            "   ",
         ] {
             assert!(is_progress_noise(line), "{line}");
         }
