@@ -16,6 +16,7 @@ mod render;
 mod run_log;
 mod summary;
 
+pub use board::{pause_live_display, LivePause};
 pub use color::ColorChoice;
 pub use event::{Event, ImageSummary, SCHEMA_VERSION};
 pub use live::LiveOutput;

@@ -99,8 +99,7 @@ impl Printer {
             let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((board, screen)) = &mut state.board {
                 let frame = board.frame(terminal_width(), Instant::now());
-                let text = screen.draw(&[], &frame);
-                write_stderr_raw(&redactor.redact(&text));
+                screen.draw(&[], &frame, |text| write_stderr_raw(&redactor.redact(text)));
             }
         });
         self
@@ -171,7 +170,9 @@ impl Printer {
             let path = state.log.as_ref().map(|l| l.path().display().to_string());
             let above = board.apply(event, path.as_deref());
             let frame = board.frame(terminal_width(), Instant::now());
-            self.write_err(&self.redactor.redact(&screen.draw(&above, &frame)));
+            screen.draw(&above, &frame, |text| {
+                self.write_err(&self.redactor.redact(text))
+            });
             return;
         }
         match event {
