@@ -14,15 +14,16 @@ mod printer;
 mod redact;
 mod render;
 mod run_log;
+mod screen;
 mod summary;
 
-pub use board::{pause_live_display, LivePause};
 pub use color::ColorChoice;
 pub use event::{Event, ImageSummary, SCHEMA_VERSION};
 pub use live::LiveOutput;
 pub use printer::{Format, Printer, Verbosity};
 pub use redact::Redactor;
 pub use run_log::{state_dir, RunLog};
+pub use screen::{pause_live_display, LivePause};
 
 #[cfg(test)]
 mod tests;

@@ -3,13 +3,14 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::board::{terminal_width, Board, Screen};
+use super::board::Board;
 use super::color::Style;
 use super::event::{Envelope, Event, ImageSummary, SCHEMA_VERSION};
 use super::noise::is_progress_noise;
 use super::redact::Redactor;
 use super::render::render;
 use super::run_log::RunLog;
+use super::screen::{terminal_width, Screen};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -90,7 +91,7 @@ impl Printer {
         if !on || self.format != Format::Human {
             return self;
         }
-        self.lock().board = Some((Board::new(self.style), Screen::default()));
+        self.lock().board = Some((Board::new(self.style), Screen));
         let state = Arc::downgrade(&self.state);
         let redactor = self.redactor.clone();
         std::thread::spawn(move || loop {
