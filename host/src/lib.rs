@@ -16,8 +16,10 @@
 //!   [`remote::RemoteNode`] (run a command with streamed stdin and output,
 //!   write a file, scratch directories), processes held open until the
 //!   session ends (the build lock and the scratch guardian share them).
-//! - [`output`]: the printer (human or JSON events), live output of running
-//!   programs, secret redaction.
+//! - [`output`]: the printer (human or JSON events), the live display on a
+//!   terminal and plain lines for CI, the closing summary, colour, the run
+//!   log kept in the XDG state dir, live output of running programs, secret
+//!   redaction.
 //! - [`config`]: `ops.toml` loading, `$ENV` interpolation, validation with
 //!   file:line:column errors.
 //! - [`ssh`]: the SSH transport behind `RemoteNode` (russh): ssh_config,

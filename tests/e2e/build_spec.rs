@@ -31,14 +31,23 @@ fn build_everything_pushes_every_service() {
         assert_eq!(info.commit, main);
         assert_eq!(info.vendored, "greeting 0.1", "submodule content missing");
         assert_eq!(info.build, 1);
-        // The closing summary names each image with the registry's digest.
+        // The closing summary names each image with the registry's digest
+        // (shortened; the image's own line has it whole) and its status.
         let digest = fx.registry.digest(&fx.repo(service), "latest").unwrap();
         let image = fx.image(service, "latest");
         assert!(
             out.stderr
                 .lines()
-                .any(|l| l.contains(&image) && l.contains(&digest) && !l.contains("pushed")),
+                .any(|l| l.starts_with(&format!("  {service} "))
+                    && l.contains(&image)
+                    && l.contains(&digest[..19])
+                    && l.ends_with("pushed")),
             "no summary line for {image} with {digest}:\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(&format!("{image}@{digest}")),
+            "{}",
             out.stderr
         );
     }

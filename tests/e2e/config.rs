@@ -27,6 +27,8 @@ fn unknown_key_suggests_the_right_one() {
             "ops.toml:3:1",
             "unknown key `build.paht`",
             "did you mean `build.path`",
+            // The line itself, with a caret under the key.
+            "\n  |\n3 | paht = \"/opt/x\"\n  | ^^^^\n",
         ],
     );
     expect_config_error(

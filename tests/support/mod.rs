@@ -12,4 +12,5 @@ pub mod http;
 pub mod ops;
 pub mod process;
 pub mod registry;
+pub mod screen;
 pub mod sshd;

@@ -130,6 +130,34 @@ impl OpsCommand {
         OpsOutput::from(output)
     }
 
+    /// Runs to completion on a pseudo-terminal (util-linux `script`), as a
+    /// person at a terminal would; `stdout` holds what the terminal got.
+    pub fn run_on_terminal(self) -> OpsOutput {
+        let inner = &self.command;
+        let line = std::iter::once(inner.get_program())
+            .chain(inner.get_args())
+            .map(|a| shell_quote(&a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut command = Command::new("script");
+        command
+            .args(["-q", "-e", "-f", "-c", &line, "/dev/null"])
+            .env_clear();
+        for (name, value) in inner.get_envs() {
+            if let Some(value) = value {
+                command.env(name, value);
+            }
+        }
+        if let Some(dir) = inner.get_current_dir() {
+            command.current_dir(dir);
+        }
+        let output = command
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ops under script");
+        OpsOutput::from(output)
+    }
+
     /// Starts without waiting; stdout and stderr are piped.
     pub fn spawn(mut self) -> Child {
         self.command
@@ -143,4 +171,8 @@ impl OpsCommand {
 /// Collects a spawned `ops`'s output.
 pub fn wait(child: Child) -> OpsOutput {
     OpsOutput::from(child.wait_with_output().expect("wait for ops"))
+}
+
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
 }

@@ -35,6 +35,17 @@ pub struct GlobalArgs {
     /// Output format; `json` prints one JSON event per line on stdout
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
+
+    /// Colour: `auto` follows the terminal, NO_COLOR and CLICOLOR_FORCE
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,6 +66,20 @@ pub enum Command {
     /// Show or release the build lock of `build.path` on the node
     #[command(subcommand)]
     Lock(LockCommand),
+    /// Check ops.toml
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a commented ops.toml for the project in this directory
+    Init {
+        /// The file to write (never overwritten)
+        #[arg(
+            short = 'f',
+            long = "file",
+            default_value = "ops.toml",
+            value_name = "FILE"
+        )]
+        file: PathBuf,
+    },
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -148,6 +173,21 @@ pub enum PluginCommand {
     /// List built-in and installed plugins
     List {
         /// Config file whose `[plugins]` section names installed plugins
+        #[arg(
+            short = 'f',
+            long = "file",
+            default_value = "ops.toml",
+            value_name = "FILE"
+        )]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate everything `ops build --dry-run` does, touching nothing
+    Check {
+        /// Path to config file
         #[arg(
             short = 'f',
             long = "file",

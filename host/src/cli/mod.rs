@@ -4,16 +4,18 @@
 //! text.
 
 mod args;
+mod init;
 mod settings;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{CommandFactory, Parser};
 
 use crate::exit::{Exit, Failure};
-use crate::output::{Format, Printer, Redactor, Verbosity};
-use args::{Cli, Command, OutputFormat, PluginCommand};
+use crate::output::{ColorChoice, Format, Printer, Redactor, RunLog, Verbosity};
+use args::{Cli, ColorArg, Command, ConfigCommand, OutputFormat, PluginCommand};
 
 /// Kept in step with [`Exit`] by a test.
 const EXIT_CODES_HELP: &str = "\
@@ -54,18 +56,7 @@ pub fn main() -> ExitCode {
         }
     };
 
-    let format = match cli.global.output {
-        OutputFormat::Human => Format::Human,
-        OutputFormat::Json => Format::Json,
-    };
-    let verbosity = if cli.global.verbose {
-        Verbosity::Verbose
-    } else if cli.global.quiet {
-        Verbosity::Quiet
-    } else {
-        Verbosity::Normal
-    };
-    let printer = Arc::new(Printer::new(format, verbosity, Redactor::new()));
+    let printer = Arc::new(printer(&cli.global));
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -87,16 +78,61 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(failure) => {
             printer.error(format!("{:#}", failure.error), failure.exit.code());
+            if failure.exit != Exit::Usage {
+                printer.show_log_path();
+            }
             failure.exit.into()
         }
     }
 }
 
+/// The printer the global options ask for, fitted to where output goes.
+fn printer(global: &args::GlobalArgs) -> Printer {
+    let format = match global.output {
+        OutputFormat::Human => Format::Human,
+        OutputFormat::Json => Format::Json,
+    };
+    let verbosity = if global.verbose {
+        Verbosity::Verbose
+    } else if global.quiet {
+        Verbosity::Quiet
+    } else {
+        Verbosity::Normal
+    };
+    let color = match global.color {
+        ColorArg::Auto => ColorChoice::Auto,
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let terminal = std::io::stderr().is_terminal();
+    let github = env("GITHUB_ACTIONS").as_deref() == Some("true");
+    // CI logs and pipes get plain lines; so does -v (every line) and -q.
+    let live = terminal
+        && verbosity == Verbosity::Normal
+        && !github
+        && env("CI").is_none()
+        && env("TERM").as_deref() != Some("dumb")
+        && env("OPS_PROGRESS").as_deref() != Some("plain");
+    Printer::new(format, verbosity, Redactor::new())
+        .with_color(color.enabled(env, terminal))
+        .with_groups(github)
+        .with_live_display(live)
+}
+
 async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
     match command {
-        Command::Build(args) => crate::pipeline::run(settings::build(args), printer)
-            .await
-            .map(Into::into),
+        Command::Build(args) => {
+            let settings = settings::build(args);
+            if !settings.dry_run {
+                open_run_log(&printer, &settings.config_file);
+            }
+            let result = crate::pipeline::run(settings, printer.clone()).await;
+            if result.is_err() {
+                printer.failed_run();
+            }
+            result.map(Into::into)
+        }
         Command::Exec(args) => crate::node::exec::run(settings::exec(args), printer).await,
         Command::Lock(command) => crate::pipeline::lock(settings::lock(command), printer)
             .await
@@ -104,11 +140,38 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
             .await
             .map(Into::into),
+        Command::Config(ConfigCommand::Check { file }) => {
+            crate::pipeline::check(settings::check(file), printer)
+                .await
+                .map(Into::into)
+        }
+        Command::Init { file } => {
+            init::run(std::path::Path::new("."), &file, &printer).map(Into::into)
+        }
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "ops", &mut std::io::stdout());
             Ok(Exit::Success.into())
         }
+    }
+}
+
+/// The run's full log, in the state dir, for the project of `config_file`.
+/// A run without one (no writable state dir) is still a run.
+fn open_run_log(printer: &Printer, config_file: &std::path::Path) {
+    let Some(state) = crate::output::state_dir(|name| std::env::var(name).ok()) else {
+        return;
+    };
+    let project = match config_file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    match RunLog::create(&state, &project) {
+        Ok(log) => printer.attach_log(log),
+        Err(err) => printer.debug(format!(
+            "no run log: cannot write in {}: {err}",
+            state.display()
+        )),
     }
 }
 
@@ -129,6 +192,28 @@ mod tests {
                 !script.contains("__relay"),
                 "{shell:?} offers the internal relay"
             );
+        }
+    }
+
+    #[test]
+    fn the_docs_list_every_exit_code_and_json_event() {
+        let docs = include_str!("../../../docs/output.md");
+        for exit in Exit::ALL {
+            let row = format!("| {} | {}", exit.code(), exit.meaning());
+            assert!(docs.contains(&row), "docs/output.md lacks: {row}");
+        }
+        for event in [
+            "step_started",
+            "step_finished",
+            "output",
+            "plugin_log",
+            "image",
+            "error",
+            "run_log",
+            "summary",
+            "plugin",
+        ] {
+            assert!(docs.contains(&format!("| `{event}` |")), "{event}");
         }
     }
 

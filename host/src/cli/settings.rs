@@ -28,6 +28,26 @@ pub fn build(args: BuildArgs) -> BuildSettings {
     }
 }
 
+/// `ops config check -f FILE`: the checks of `ops build -f FILE --dry-run`
+/// with the command line's defaults.
+pub fn check(file: std::path::PathBuf) -> BuildSettings {
+    BuildSettings {
+        reach: ReachSettings {
+            accept_new_host_key: false,
+            home: None,
+        },
+        config_file: file,
+        git_ref: None,
+        service: None,
+        tag: "latest".into(),
+        push: true,
+        jobs: 5,
+        dry_run: true,
+        lock_wait: std::time::Duration::from_secs(600),
+        command_line: command_line(),
+    }
+}
+
 /// ops's own command line, as the user typed it (for the lock's record).
 fn command_line() -> String {
     let words: Vec<String> = std::env::args().collect();

@@ -60,6 +60,23 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.message(f)?;
+        // A missing key at the top of the file has no line to point at.
+        let whole_file = self.location.line <= 1 && self.location.column <= 1;
+        let pointless = match &self.kind {
+            ConfigErrorKind::Read(_) => true,
+            ConfigErrorKind::Missing { .. } => whole_file,
+            _ => false,
+        };
+        match super::snippet::snippet(&self.location) {
+            Some(snippet) if !pointless => write!(f, "\n{snippet}"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl ConfigError {
+    fn message(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.location)?;
         match &self.kind {
             ConfigErrorKind::Read(err) => write!(f, "cannot read config file: {err}"),

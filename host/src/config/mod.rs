@@ -19,9 +19,11 @@ mod parse;
 mod reader;
 mod schema;
 mod section;
+mod snippet;
 
 pub use error::ConfigError;
 pub use schema::{
     ApiConfig, BuildConfig, Config, ImageConfig, NodeEntry, NodeRef, PluginDecl, SyncSource,
 };
 pub use section::{Location, PluginSection, SectionEntry, SectionValue};
+pub use snippet::closest;

@@ -98,7 +98,7 @@ impl<'a> Reader<'a> {
                     self.span_location(key),
                     ConfigErrorKind::UnknownKey {
                         key: join(prefix, name),
-                        suggestion: suggest(name, known).map(|s| join(prefix, s)),
+                        suggestion: super::snippet::closest(name, known).map(|s| join(prefix, s)),
                     },
                 ));
             }
@@ -325,15 +325,4 @@ pub(super) fn join(prefix: &str, key: &str) -> String {
     } else {
         format!("{prefix}.{key}")
     }
-}
-
-/// The known key most similar to `key`, if any is close enough to be a
-/// plausible typo.
-pub(super) fn suggest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
-    known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(key, k), *k))
-        .filter(|(score, _)| *score >= 0.75)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
 }

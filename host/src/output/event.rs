@@ -1,5 +1,10 @@
 use serde::Serialize;
 
+/// Version of the JSON event schema (docs/output.md), carried by every
+/// event as `"schema"`. Adding an event or a field keeps it; removing or
+/// changing the meaning of one raises it.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// Something that happened during a run. Human output renders these as
 /// lines; `--output json` prints each as one JSON object per line with an
 /// `"event"` field naming the variant.
@@ -59,17 +64,33 @@ pub enum Event {
         message: String,
         code: u8,
     },
-    /// The run's closing summary.
+    /// Where the full log of this run is kept (printed when a run fails).
+    RunLog {
+        path: String,
+    },
+    /// The run's closing summary, also when it failed (`ok` false), with
+    /// every image as far as it got.
     Summary {
+        ok: bool,
         images: Vec<ImageSummary>,
         seconds: f64,
     },
+}
+
+/// One JSON line: the schema version, then the event's own fields.
+#[derive(Serialize)]
+pub(super) struct Envelope<'a> {
+    pub schema: u32,
+    #[serde(flatten)]
+    pub event: &'a Event,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageSummary {
     pub service: String,
     pub image: String,
+    /// `built`, `pushed`, `failed` or `skipped`.
+    pub status: String,
     pub digest: Option<String>,
     pub seconds: f64,
 }

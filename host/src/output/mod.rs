@@ -2,14 +2,28 @@
 //! (stdout is kept for what scripts read: `--output json` events, `ops exec`
 //! output, completions), or one JSON event per line on stdout. Every byte
 //! passes through the [`Redactor`] first, so a secret that reached a plugin
-//! or a remote command cannot be printed back.
+//! or a remote command cannot be printed back. Every event also goes, at
+//! `-v` detail, to the run's log file ([`RunLog`]).
 
+mod board;
+mod color;
 mod event;
 mod live;
+mod noise;
 mod printer;
 mod redact;
+mod render;
+mod run_log;
+mod screen;
+mod summary;
 
-pub use event::{Event, ImageSummary};
+pub use color::ColorChoice;
+pub use event::{Event, ImageSummary, SCHEMA_VERSION};
 pub use live::LiveOutput;
 pub use printer::{Format, Printer, Verbosity};
 pub use redact::Redactor;
+pub use run_log::{state_dir, RunLog};
+pub use screen::{pause_live_display, LivePause};
+
+#[cfg(test)]
+mod tests;

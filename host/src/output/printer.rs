@@ -1,8 +1,16 @@
+use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use super::event::Event;
+use super::board::Board;
+use super::color::Style;
+use super::event::{Envelope, Event, ImageSummary, SCHEMA_VERSION};
+use super::noise::is_progress_noise;
 use super::redact::Redactor;
+use super::render::render;
+use super::run_log::RunLog;
+use super::screen::{terminal_width, Screen};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -17,9 +25,13 @@ pub enum Verbosity {
     Quiet,
     #[default]
     Normal,
-    /// Also plugin debug logs and the commands ops runs.
+    /// Also plugin debug logs, the commands ops runs and Docker's layer
+    /// progress.
     Verbose,
 }
+
+/// Lines of one label's output kept for showing in full if its image fails.
+const HELD_LINES: usize = 5000;
 
 /// The one place that writes to the terminal. Cheap to share behind an
 /// `Arc`; writes from parallel tasks are serialised line by line so that
@@ -28,7 +40,26 @@ pub struct Printer {
     format: Format,
     verbosity: Verbosity,
     redactor: Redactor,
-    lock: Mutex<()>,
+    style: Style,
+    /// `::group::` sections, for GitHub Actions' log viewer.
+    groups: bool,
+    started: Instant,
+    state: Arc<Mutex<State>>,
+    /// Human output collected here instead of stderr (tests).
+    capture: Option<Arc<Mutex<String>>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Each image as far as it got, for the summary of a failed run.
+    images: Vec<ImageSummary>,
+    step_started: bool,
+    group_open: bool,
+    /// Per label: every output line, and whether any was left out.
+    held: HashMap<String, (Vec<String>, bool)>,
+    log: Option<RunLog>,
+    /// The live display, on a terminal.
+    board: Option<(Board, Screen)>,
 }
 
 impl Printer {
@@ -37,8 +68,64 @@ impl Printer {
             format,
             verbosity,
             redactor,
-            lock: Mutex::new(()),
+            style: Style::default(),
+            groups: false,
+            started: Instant::now(),
+            state: Arc::new(Mutex::new(State::default())),
+            capture: None,
         }
+    }
+
+    /// Collects human output in the returned buffer instead of stderr.
+    #[cfg(test)]
+    pub fn capturing(mut self) -> (Self, Arc<Mutex<String>>) {
+        let buffer = Arc::new(Mutex::new(String::new()));
+        self.capture = Some(buffer.clone());
+        (self, buffer)
+    }
+
+    /// Shows progress as a live display (see [`Board`]); only for a
+    /// terminal. A thread redraws it ten times a second for the spinners
+    /// and clocks; it ends with the process.
+    pub fn with_live_display(self, on: bool) -> Self {
+        if !on || self.format != Format::Human {
+            return self;
+        }
+        self.lock().board = Some((Board::new(self.style), Screen));
+        let state = Arc::downgrade(&self.state);
+        let redactor = self.redactor.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let Some(state) = state.upgrade() else { return };
+            let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((board, screen)) = &mut state.board {
+                let frame = board.frame(terminal_width(), Instant::now());
+                screen.draw(&[], &frame, |text| write_stderr_raw(&redactor.redact(text)));
+            }
+        });
+        self
+    }
+
+    /// Colours human output (see [`ColorChoice`](super::ColorChoice)).
+    pub fn with_color(mut self, on: bool) -> Self {
+        self.style = Style { on };
+        self
+    }
+
+    /// Wraps each step in `::group::`/`::endgroup::`.
+    pub fn with_groups(mut self, on: bool) -> Self {
+        self.groups = on;
+        self
+    }
+
+    /// Writes every event, at `-v` detail, to `log` too.
+    pub fn attach_log(&self, log: RunLog) {
+        self.lock().log = Some(log);
+    }
+
+    pub fn log_path(&self) -> Option<String> {
+        let state = self.lock();
+        state.log.as_ref().map(|l| l.path().display().to_string())
     }
 
     pub fn format(&self) -> Format {
@@ -56,85 +143,115 @@ impl Printer {
     /// Emits an event: a JSON line on stdout, or its human rendering on
     /// stderr (subject to verbosity).
     pub fn emit(&self, event: &Event) {
+        let mut state = self.lock();
+        state.track(event);
+        if let Some(log) = &mut state.log {
+            if let Some(text) = render(event, Verbosity::Verbose, Style::default()) {
+                log.line(&self.redactor.redact(&text));
+            }
+        }
         match self.format {
             Format::Json => {
-                let line = match serde_json::to_string(event) {
-                    Ok(line) => line,
-                    // Serialising these plain structs cannot fail; if it
-                    // ever does, losing one event beats aborting a build.
-                    Err(_) => return,
+                let envelope = Envelope {
+                    schema: SCHEMA_VERSION,
+                    event,
                 };
-                self.write_stdout_line(&self.redactor.redact(&line));
-            }
-            Format::Human => {
-                if let Some(text) = self.render(event) {
-                    self.write_stderr_line(&self.redactor.redact(&text));
+                // Serialising these plain structs cannot fail; if it ever
+                // does, losing one event beats aborting a build.
+                if let Ok(line) = serde_json::to_string(&envelope) {
+                    write_stdout(&self.redactor.redact(&line));
                 }
+            }
+            Format::Human => self.emit_human(&mut state, event),
+        }
+    }
+
+    fn emit_human(&self, state: &mut State, event: &Event) {
+        if let Some((board, screen)) = &mut state.board {
+            let path = state.log.as_ref().map(|l| l.path().display().to_string());
+            let above = board.apply(event, path.as_deref());
+            let frame = board.frame(terminal_width(), Instant::now());
+            screen.draw(&above, &frame, |text| {
+                self.write_err(&self.redactor.redact(text))
+            });
+            return;
+        }
+        match event {
+            Event::Output { label, line, .. } if !self.is_verbose() => {
+                let (lines, left_out) = state.held.entry(label.clone()).or_default();
+                if lines.len() < HELD_LINES {
+                    lines.push(line.clone());
+                }
+                if is_progress_noise(line) {
+                    *left_out = true;
+                    return;
+                }
+            }
+            Event::StepStarted { .. } if self.groups => {
+                self.end_group(state);
+                // The group's title is the step line itself.
+                if let Some(text) = render(event, self.verbosity, Style::default()) {
+                    self.stderr(&format!("::group::{text}"));
+                    state.group_open = true;
+                    return;
+                }
+            }
+            Event::StepFinished { .. } | Event::Error { .. } | Event::Summary { .. } => {
+                self.end_group(state)
+            }
+            _ => {}
+        }
+        if let Some(text) = render(event, self.verbosity, self.style) {
+            self.stderr(&text);
+        }
+        if let Event::Image {
+            service, status, ..
+        } = event
+        {
+            if status == "failed" {
+                self.full_log(state, service);
             }
         }
     }
 
-    fn render(&self, event: &Event) -> Option<String> {
-        let quiet = self.verbosity == Verbosity::Quiet;
-        match event {
-            Event::StepStarted { step, detail } if !quiet => Some(if detail.is_empty() {
-                format!("==> {step}")
-            } else {
-                format!("==> {step}: {detail}")
-            }),
-            Event::StepFinished { step, seconds } if self.is_verbose() => {
-                Some(format!("    {step} done in {seconds:.1}s"))
-            }
-            Event::Output {
-                label,
-                stream: _,
-                line,
-            } if !quiet => Some(if label.is_empty() {
-                line.clone()
-            } else {
-                format!("[{label}] {line}")
-            }),
-            Event::PluginLog {
-                plugin,
-                level,
-                message,
-            } => {
-                let shown = match level.as_str() {
-                    "error" | "warn" => true,
-                    "info" => !quiet,
-                    _ => self.is_verbose(),
-                };
-                shown.then(|| format!("{plugin}: {message}"))
-            }
-            Event::Image {
-                service,
-                image,
-                status,
-                digest,
-                seconds,
-            } if !quiet => Some(match digest {
-                Some(d) => format!("    {service}: {status} {image}@{d} ({seconds:.1}s)"),
-                None => format!("    {service}: {status} {image} ({seconds:.1}s)"),
-            }),
-            Event::Info { message } if !quiet => Some(message.clone()),
-            Event::Warning { message } => Some(format!("warning: {message}")),
-            Event::Error { message, .. } => Some(format!("error: {message}")),
-            Event::Summary { images, seconds } => {
-                let mut out = format!("Finished in {seconds:.1}s");
-                if !images.is_empty() {
-                    let service_width = images.iter().map(|i| i.service.len()).max().unwrap_or(0);
-                    let image_width = images.iter().map(|i| i.image.len()).max().unwrap_or(0);
-                    for img in images {
-                        let digest = img.digest.as_deref().unwrap_or("(not pushed)");
-                        out.push_str(&format!(
-                            "\n  {:service_width$}  {:image_width$}  {}  {:>5.1}s",
-                            img.service, img.image, digest, img.seconds
-                        ));
-                    }
-                }
-                Some(out)
-            }
-            _ => None,
+    /// A failed image's whole output, when some of it was left out.
+    fn full_log(&self, state: &mut State, service: &str) {
+        let Some((lines, true)) = state.held.remove(service) else {
+            return;
+        };
+        self.stderr(&format!("---- full log of {service} ----"));
+        for line in lines {
+            self.stderr(&format!("[{service}] {line}"));
+        }
+        self.stderr(&format!("---- end of {service} ----"));
+    }
+
+    fn end_group(&self, state: &mut State) {
+        if std::mem::take(&mut state.group_open) {
+            self.stderr("::endgroup::");
+        }
+    }
+
+    /// Ends a failed run: the summary table, as far as each image got, once
+    /// a step has started, and where the full log is.
+    pub fn failed_run(&self) {
+        let (started, images) = {
+            let state = self.lock();
+            (state.step_started, state.images.clone())
+        };
+        if started {
+            self.emit(&Event::Summary {
+                ok: false,
+                images,
+                seconds: self.started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+
+    /// Where the full log of this run is, if it has one.
+    pub fn show_log_path(&self) {
+        if let Some(path) = self.log_path() {
+            self.emit(&Event::RunLog { path });
         }
     }
 
@@ -160,27 +277,80 @@ impl Printer {
     /// A command's result for people (a table, a listing): stdout, shown
     /// even with `-q`, since it is what the command was run for.
     pub fn data(&self, text: &str) {
-        self.write_stdout_line(&self.redactor.redact(text));
+        let _state = self.lock();
+        write_stdout(&self.redactor.redact(text));
     }
 
-    /// Shown only with `-v`: what ops is doing under the hood.
+    /// Shown only with `-v`: what ops is doing under the hood. Always in
+    /// the run log.
     pub fn debug(&self, message: impl AsRef<str>) {
+        let mut state = self.lock();
+        let text = self.redactor.redact(message.as_ref());
+        if let Some(log) = &mut state.log {
+            log.line(&text);
+        }
         if self.is_verbose() && self.format == Format::Human {
-            self.write_stderr_line(&self.redactor.redact(message.as_ref()));
+            self.stderr(&text);
         }
     }
 
-    fn write_stdout_line(&self, line: &str) {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = std::io::stdout().lock();
-        // A closed stdout (`ops build | head`) must not turn into a panic.
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write_stderr_line(&self, line: &str) {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{line}");
+    /// Callers hold the state lock, which keeps lines whole.
+    fn stderr(&self, line: &str) {
+        self.write_err(&format!("{}\n", self.redactor.redact(line)));
     }
+
+    fn write_err(&self, text: &str) {
+        match &self.capture {
+            Some(buffer) => buffer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push_str(text),
+            None => write_stderr_raw(text),
+        }
+    }
+}
+
+impl State {
+    fn track(&mut self, event: &Event) {
+        match event {
+            Event::StepStarted { .. } => self.step_started = true,
+            Event::Image {
+                service,
+                image,
+                status,
+                digest,
+                seconds,
+            } => {
+                let row = ImageSummary {
+                    service: service.clone(),
+                    image: image.clone(),
+                    status: status.clone(),
+                    digest: digest.clone(),
+                    seconds: *seconds,
+                };
+                match self.images.iter_mut().find(|i| i.service == *service) {
+                    Some(known) => *known = row,
+                    None => self.images.push(row),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn write_stderr_raw(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
+}
+
+fn write_stdout(line: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (`ops build | head`) must not turn into a panic.
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }

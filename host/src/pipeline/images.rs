@@ -175,8 +175,9 @@ impl Run<'_> {
                 }
                 Outcome::Failed {
                     error: (error, attempts),
-                    ..
+                    elapsed,
                 } => {
+                    self.image_event(plan, "failed", None, *elapsed);
                     if let Some(lost) = faults::lost_connection(&error.to_string()) {
                         return Err(lost);
                     }
@@ -193,10 +194,13 @@ impl Run<'_> {
                     };
                     failures.push(format!("{}: {error}{tried}", plan.service))
                 }
-                Outcome::Skipped => failures.push(format!(
-                    "{}: not pushed after an earlier failure",
-                    plan.service
-                )),
+                Outcome::Skipped => {
+                    self.image_event(plan, "skipped", None, Duration::ZERO);
+                    failures.push(format!(
+                        "{}: not pushed after an earlier failure",
+                        plan.service
+                    ))
+                }
             }
         }
         if !failures.is_empty() {
@@ -230,6 +234,7 @@ fn summary(plan: &ImagePlan, digest: Option<String>, elapsed: Duration) -> Image
     ImageSummary {
         service: plan.service.clone(),
         image: plan.reference.clone(),
+        status: if digest.is_some() { "pushed" } else { "built" }.to_owned(),
         digest,
         seconds: elapsed.as_secs_f64(),
     }

@@ -15,6 +15,7 @@
 //! removes the run's scratch directories (registry credentials live there)
 //! and exits 130.
 
+mod check;
 mod dry_run;
 mod faults;
 mod image_job;
@@ -42,6 +43,7 @@ use crate::plugin::{Limits, Runtime};
 use crate::relay::Relay;
 use crate::remote::RemoteNode;
 
+pub use check::check;
 pub use lock_admin::{run as lock, LockAction, LockSettings};
 pub use settings::BuildSettings;
 
@@ -62,11 +64,16 @@ pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit,
         return Ok(Exit::Success);
     }
 
+    let connecting = Instant::now();
     printer.emit(&Event::StepStarted {
         step: "connect".into(),
         detail: target.origin.clone(),
     });
     let node = crate::node::connect(&target, &settings.reach, &printer).await?;
+    printer.emit(&Event::StepFinished {
+        step: "connect".into(),
+        seconds: connecting.elapsed().as_secs_f64(),
+    });
     execute(job, &plugins, node, &printer, started, interrupted()).await
 }
 

@@ -17,8 +17,16 @@ pub struct ImagePlan {
 /// and what would be accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
-    #[error("--service {given:?} is not one of build.image.services: {}", valid.join(", "))]
-    UnknownService { given: String, valid: Vec<String> },
+    #[error(
+        "--service {given:?} is not one of build.image.services: {}{}",
+        valid.join(", "),
+        match suggestion { Some(s) => format!(" (did you mean `{s}`?)"), None => String::new() }
+    )]
+    UnknownService {
+        given: String,
+        valid: Vec<String>,
+        suggestion: Option<String>,
+    },
     #[error("--service {0:?} given, but ops.toml has no [build.image] section")]
     ServiceWithoutImages(String),
     #[error(
@@ -154,10 +162,12 @@ pub fn plan_images(
         Some(name) => match services.iter().find(|s| *s == name) {
             Some(s) => vec![s],
             None => {
+                let known: Vec<&str> = services.iter().map(String::as_str).collect();
                 return Err(PlanError::UnknownService {
                     given: name.to_owned(),
                     valid: services.to_vec(),
-                })
+                    suggestion: crate::config::closest(name, &known).map(String::from),
+                });
             }
         },
         None => services.iter().collect(),
@@ -209,6 +219,15 @@ mod tests {
                 service: "api".into(),
                 reference: "r/p/api:abc123".into()
             }]
+        );
+    }
+
+    #[test]
+    fn unknown_service_suggests_the_closest() {
+        let err = plan_images("r/p", &services(), Some("wrker"), "latest").unwrap_err();
+        assert!(
+            err.to_string().ends_with("(did you mean `worker`?)"),
+            "{err}"
         );
     }
 

@@ -56,6 +56,7 @@ impl Run<'_> {
             _ => Vec::new(),
         };
         self.printer.emit(&Event::Summary {
+            ok: true,
             images,
             seconds: self.started.elapsed().as_secs_f64(),
         });

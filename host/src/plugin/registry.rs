@@ -96,14 +96,13 @@ impl Registry {
     /// The plugin called `name`, loaded on first use.
     pub async fn get(&self, name: &str) -> Result<Plugin, PluginError> {
         let Some(entry) = self.entries.iter().find(|e| e.name == name) else {
+            let known: Vec<&str> = self.entries.iter().map(|e| e.name.as_str()).collect();
+            let hint = crate::config::closest(name, &known)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
             return Err(PluginError::Unknown {
                 name: name.to_owned(),
-                known: self
-                    .entries
-                    .iter()
-                    .map(|e| e.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: format!("{}{hint}", known.join(", ")),
             });
         };
         entry

@@ -21,6 +21,8 @@ use std::sync::{Mutex, PoisonError};
 pub fn ask(key: &Path) -> Option<String> {
     // The terminal settings and signal dispositions are process-wide.
     let _one_at_a_time = PROMPT.lock().unwrap_or_else(PoisonError::into_inner);
+    // The live display's redraws would erase the prompt.
+    let _display_off = crate::output::pause_live_display();
     let mut tty = OpenOptions::new()
         .read(true)
         .write(true)

@@ -1,0 +1,75 @@
+//! Events as lines for people: what each event looks like at each
+//! verbosity. The printer decides where the lines go.
+
+use super::color::{Paint, Style};
+use super::event::Event;
+use super::printer::Verbosity;
+use super::summary;
+
+pub(super) fn render(event: &Event, verbosity: Verbosity, style: Style) -> Option<String> {
+    let quiet = verbosity == Verbosity::Quiet;
+    let verbose = verbosity >= Verbosity::Verbose;
+    match event {
+        Event::StepStarted { step, detail } if !quiet => Some(if detail.is_empty() {
+            style.paint(Paint::Step, &format!("==> {step}"))
+        } else {
+            format!(
+                "{} {detail}",
+                style.paint(Paint::Step, &format!("==> {step}:"))
+            )
+        }),
+        Event::StepFinished { step, seconds } if verbose => {
+            Some(format!("    {step} done in {seconds:.1}s"))
+        }
+        Event::Output { label, line, .. } if !quiet => Some(if label.is_empty() {
+            line.clone()
+        } else {
+            format!("{} {line}", style.paint(Paint::Dim, &format!("[{label}]")))
+        }),
+        Event::PluginLog {
+            plugin,
+            level,
+            message,
+        } => {
+            let shown = match level.as_str() {
+                "error" | "warn" => true,
+                "info" => !quiet,
+                _ => verbose,
+            };
+            shown.then(|| format!("{plugin}: {message}"))
+        }
+        Event::Image {
+            service,
+            image,
+            status,
+            digest,
+            seconds,
+        } if !quiet => {
+            let paint = match status.as_str() {
+                "failed" => Paint::Error,
+                "skipped" => Paint::Dim,
+                _ => Paint::Good,
+            };
+            let status = style.paint(paint, status);
+            Some(match digest {
+                Some(d) => format!("    {service}: {status} {image}@{d} ({seconds:.1}s)"),
+                None => format!("    {service}: {status} {image} ({seconds:.1}s)"),
+            })
+        }
+        Event::Info { message } if !quiet => Some(message.clone()),
+        Event::Warning { message } => Some(format!(
+            "{} {message}",
+            style.paint(Paint::Warning, "warning:")
+        )),
+        Event::Error { message, .. } => {
+            Some(format!("{} {message}", style.paint(Paint::Error, "error:")))
+        }
+        Event::RunLog { path } => Some(format!("full log: {path}")),
+        Event::Summary {
+            ok,
+            images,
+            seconds,
+        } => Some(summary::render(*ok, images, *seconds, style)),
+        _ => None,
+    }
+}

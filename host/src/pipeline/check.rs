@@ -1,0 +1,65 @@
+//! `ops config check`: everything `ops build --dry-run` checks (the file,
+//! `$NAME` variables, each plugin's validation of its section, the build
+//! node's resolution), then a list of what was checked. Nothing remote.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::exit::{Exit, Failure};
+use crate::output::Printer;
+use crate::plugin::{Limits, Runtime};
+
+use super::job::BuildJob;
+use super::plugins::{sync_plugin_name, BuildPlugins, IMAGE_BUILDER, REGISTRY_AUTH};
+use super::steps::plural;
+use super::BuildSettings;
+
+pub async fn check(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
+    let file = settings.config_file.display().to_string();
+    let config = Config::load(&settings.config_file, printer.redactor())?;
+    let job = BuildJob::new(&config, &settings)?;
+    let project_root = super::project::root(config.dir());
+    let runtime = Runtime::new(Limits::from_env())?;
+    let plugins = BuildPlugins::load(&runtime, &config, &job, &printer, &project_root).await?;
+    let target = crate::node::resolve(&config).await?;
+
+    let mut checked = vec![
+        "keys, types and required values of every section".to_owned(),
+        "every $NAME variable is set".to_owned(),
+        format!(
+            "build node: {} ({}), resolved without connecting",
+            target.host, target.origin
+        ),
+        format!(
+            "sync: {} plugin {} validated [build.{}]",
+            sync_plugin_name(job.source),
+            plugins.sync.plugin().metadata().version,
+            match job.source {
+                crate::config::SyncSource::Git => "git",
+                crate::config::SyncSource::Push => "push",
+            }
+        ),
+        format!("build command: {:?} in {}", job.command, job.path),
+    ];
+    match (&job.images, &plugins.images) {
+        (Some(images), Some(image_plugins)) => {
+            let services: Vec<&str> = images.plans.iter().map(|p| p.service.as_str()).collect();
+            checked.push(format!(
+                "images: {} ({}) from {}; {IMAGE_BUILDER} plugin validated [build.image]",
+                plural(images.plans.len(), "service"),
+                services.join(", "),
+                images.dockerfile
+            ));
+            if image_plugins.auth.is_some() {
+                checked.push(format!("registry login: {REGISTRY_AUTH} plugin is ready"));
+            }
+        }
+        _ => checked.push("images: none ([build.image] is absent)".into()),
+    }
+    printer.info(format!("{file}: checked"));
+    for line in checked {
+        printer.info(format!("  ok  {line}"));
+    }
+    printer.info(format!("{file} is valid"));
+    Ok(Exit::Success)
+}
