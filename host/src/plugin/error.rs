@@ -61,7 +61,7 @@ pub enum PluginError {
     Invalid { plugin: String, message: String },
     #[error(
         "plugin {plugin} targets plugin API {target}, but this ops implements plugin API {host}; \
-         rebuild the plugin against API {host} (or use an ops release that implements {target})"
+         rebuild the plugin against one of those (or use an ops release that implements {target})"
     )]
     IncompatibleApi {
         plugin: String,

@@ -83,7 +83,7 @@ impl Metadata {
                 raw.api_version
             ))
         })?;
-        if !version::compatible(&version::host_api(), &api_version)
+        if version::implementation_for(&api_version).is_none()
             || api_version.major != api_target.major
             || api_version.minor != api_target.minor
         {

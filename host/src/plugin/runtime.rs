@@ -79,9 +79,16 @@ impl Runtime {
             .allocation_strategy(InstanceAllocationStrategy::OnDemand);
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
-        // The sync-strategy world imports every host interface; the other
-        // worlds import a subset, and extra definitions are harmless.
+        // The sync-strategy world of each version imports every host
+        // interface of that version; the other worlds import a subset, and
+        // extra definitions are harmless. The versions' interface names
+        // differ (`...@0.1.0`, `...@0.2.0`), so one linker holds both.
         bindings::sync::SyncStrategy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut linker,
+            |state: &mut PluginState| state,
+        )
+        .map_err(|e| PluginError::Engine(e.to_string()))?;
+        bindings::v0_1_0::sync::SyncStrategy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
             &mut linker,
             |state: &mut PluginState| state,
         )
@@ -151,21 +158,7 @@ impl Runtime {
                     plugin: name.to_owned(),
                     message: format!("it needs imports this host does not provide: {e:#}"),
                 })?;
-        let invalid = |e: wasmtime::Error| PluginError::Invalid {
-            plugin: name.to_owned(),
-            message: format!("{e:#}"),
-        };
-        let pre = match kind {
-            Kind::SyncStrategy => {
-                Pre::Sync(bindings::sync::SyncStrategyPre::new(instance_pre).map_err(invalid)?)
-            }
-            Kind::RegistryAuth => {
-                Pre::Auth(bindings::auth::RegistryAuthPre::new(instance_pre).map_err(invalid)?)
-            }
-            Kind::ImageBuilder => {
-                Pre::Image(bindings::image::ImageBuilderPre::new(instance_pre).map_err(invalid)?)
-            }
-        };
+        let pre = pre_for(name, &api_target, kind, instance_pre)?;
 
         // Metadata comes from running the plugin, with no grants at all.
         let mut plugin = PluginInner {
@@ -205,12 +198,11 @@ impl Runtime {
                 plugin: name.to_owned(),
                 message,
             })?;
-        let host = version::host_api();
-        if !version::compatible(&host, &target) {
+        if version::implementation_for(&target).is_none() {
             return Err(PluginError::IncompatibleApi {
                 plugin: name.to_owned(),
                 target: target.to_string(),
-                host: host.to_string(),
+                host: version::SUPPORTED.join(", "),
             });
         }
         let exported = |iface: &str| {
@@ -245,4 +237,40 @@ impl Runtime {
             }),
         }
     }
+}
+
+/// The typed pre-instance for the world `kind` of the API version that
+/// implements `target` (checked by `inspect`).
+fn pre_for(
+    name: &str,
+    target: &semver::Version,
+    kind: Kind,
+    instance_pre: wasmtime::component::InstancePre<PluginState>,
+) -> Result<Pre, PluginError> {
+    let invalid = |e: wasmtime::Error| PluginError::Invalid {
+        plugin: name.to_owned(),
+        message: format!("{e:#}"),
+    };
+    let latest = version::implementation_for(target) == Some(version::host_api());
+    use bindings::v0_1_0 as old;
+    Ok(match (latest, kind) {
+        (true, Kind::SyncStrategy) => {
+            Pre::Sync(bindings::sync::SyncStrategyPre::new(instance_pre).map_err(invalid)?)
+        }
+        (true, Kind::RegistryAuth) => {
+            Pre::Auth(bindings::auth::RegistryAuthPre::new(instance_pre).map_err(invalid)?)
+        }
+        (true, Kind::ImageBuilder) => {
+            Pre::Image(bindings::image::ImageBuilderPre::new(instance_pre).map_err(invalid)?)
+        }
+        (false, Kind::SyncStrategy) => {
+            Pre::SyncV0_1(old::sync::SyncStrategyPre::new(instance_pre).map_err(invalid)?)
+        }
+        (false, Kind::RegistryAuth) => {
+            Pre::AuthV0_1(old::auth::RegistryAuthPre::new(instance_pre).map_err(invalid)?)
+        }
+        (false, Kind::ImageBuilder) => {
+            Pre::ImageV0_1(old::image::ImageBuilderPre::new(instance_pre).map_err(invalid)?)
+        }
+    })
 }

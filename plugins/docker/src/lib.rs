@@ -5,13 +5,13 @@
 //! registry login never outlives the run.
 
 wit_bindgen::generate!({
-    path: "../../wit/v0.1.0",
+    path: "../../wit/v0.2.0",
     world: "image-builder",
 });
 
 // Makes cargo rebuild this crate when the contract changes: the macro
 // above reads the WIT without telling cargo.
-const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
+const _: &str = include_str!("../../../wit/v0.2.0/plugin.wit");
 
 mod config;
 mod digest;
@@ -39,7 +39,7 @@ impl PluginGuest for Docker {
         PluginMetadata {
             name: "docker".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            api_version: "0.1.0".into(),
+            api_version: ops_plugin_common::API_VERSION.into(),
             kind: PluginKind::ImageBuilder,
             description: "docker buildx build (BuildKit) and push on the build node".into(),
             capabilities: vec![Capability::RemoteExec, Capability::RemoteFiles],

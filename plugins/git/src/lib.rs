@@ -9,13 +9,13 @@
 //! environment-only git config entry.
 
 wit_bindgen::generate!({
-    path: "../../wit/v0.1.0",
+    path: "../../wit/v0.2.0",
     world: "sync-strategy",
 });
 
 // Makes cargo rebuild this crate when the contract changes: the macro
 // above reads the WIT without telling cargo.
-const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
+const _: &str = include_str!("../../../wit/v0.2.0/plugin.wit");
 
 mod auth;
 mod config;
@@ -32,7 +32,7 @@ impl PluginGuest for Git {
         PluginMetadata {
             name: "git".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            api_version: "0.1.0".into(),
+            api_version: ops_plugin_common::API_VERSION.into(),
             kind: PluginKind::SyncStrategy,
             description: "Clone or fetch [build.git] repo on the build node and check out the ref"
                 .into(),

@@ -8,13 +8,13 @@
 //! other step.
 
 wit_bindgen::generate!({
-    path: "../../wit/v0.1.0",
+    path: "../../wit/v0.2.0",
     world: "sync-strategy",
 });
 
 // Makes cargo rebuild this crate when the contract changes: the macro
 // above reads the WIT without telling cargo.
-const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
+const _: &str = include_str!("../../../wit/v0.2.0/plugin.wit");
 
 pub mod args;
 
@@ -37,7 +37,7 @@ impl PluginGuest for Rsync {
         PluginMetadata {
             name: "rsync".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            api_version: "0.1.0".into(),
+            api_version: ops_plugin_common::API_VERSION.into(),
             kind: PluginKind::SyncStrategy,
             description: "Push the local project tree to the build node with rsync".into(),
             capabilities: vec![

@@ -2,13 +2,13 @@
 //! `username` and `token` (normally `$NAME`, so a secret).
 
 wit_bindgen::generate!({
-    path: "../../wit/v0.1.0",
+    path: "../../wit/v0.2.0",
     world: "registry-auth",
 });
 
 // Makes cargo rebuild this crate when the contract changes: the macro
 // above reads the WIT without telling cargo.
-const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
+const _: &str = include_str!("../../../wit/v0.2.0/plugin.wit");
 
 use exports::ops::plugin::plugin::Guest as PluginGuest;
 use exports::ops::plugin::registry::Guest as RegistryGuest;
@@ -26,7 +26,7 @@ impl PluginGuest for TokenAuth {
         PluginMetadata {
             name: "token-auth".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            api_version: "0.1.0".into(),
+            api_version: ops_plugin_common::API_VERSION.into(),
             kind: PluginKind::RegistryAuth,
             description: "Registry login with a username and token from [build.image]".into(),
             capabilities: Vec::<Capability>::new(),

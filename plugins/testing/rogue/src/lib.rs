@@ -9,8 +9,10 @@ wit_bindgen::generate!({
     world: "sync-strategy",
 });
 
-// Makes cargo rebuild this crate when the contract changes.
-const _: &str = include_str!("../../../../wit/v0.1.0/plugin.wit");
+// Read for its package version; also makes cargo rebuild this crate when
+// the contract changes. This plugin stays on the frozen 0.1.0 API so that
+// the runtime tests cover it.
+const WIT: &str = include_str!("../../../../wit/v0.1.0/plugin.wit");
 
 use exports::ops::plugin::plugin::Guest as PluginGuest;
 use exports::ops::plugin::sync::{Guest as SyncGuest, SyncOutcome, SyncRequest};
@@ -27,7 +29,7 @@ impl PluginGuest for Rogue {
         PluginMetadata {
             name: "rogue".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            api_version: "0.1.0".into(),
+            api_version: ops_plugin_common::package_version(WIT).into(),
             kind: PluginKind::SyncStrategy,
             description: "Misbehaves on request (runtime tests only)".into(),
             capabilities: vec![

@@ -1,11 +1,11 @@
-//! Host bindings generated from `wit/v0.1.0` by wasmtime's `bindgen!`, one
+//! Host bindings generated from `wit/v0.2.0`, the API the host implements, by wasmtime's `bindgen!`, one
 //! module per world. The interfaces the worlds share (`types`, `log`,
-//! `node`, `local`, `environment`) are generated once, in [`sync`], and
+//! `node`, `local`, `environment`, `http`) are generated once, in [`sync`], and
 //! reused by the other two worlds, so the host implements each only once.
 
 pub mod sync {
     wasmtime::component::bindgen!({
-        path: "../wit/v0.1.0",
+        path: "../wit/v0.2.0",
         world: "sync-strategy",
         imports: { default: async },
         exports: { default: async },
@@ -14,7 +14,7 @@ pub mod sync {
 
 pub mod auth {
     wasmtime::component::bindgen!({
-        path: "../wit/v0.1.0",
+        path: "../wit/v0.2.0",
         world: "registry-auth",
         imports: { default: async },
         exports: { default: async },
@@ -22,13 +22,14 @@ pub mod auth {
             "ops:plugin/types": super::sync::ops::plugin::types,
             "ops:plugin/log": super::sync::ops::plugin::log,
             "ops:plugin/environment": super::sync::ops::plugin::environment,
+            "ops:plugin/http": super::sync::ops::plugin::http,
         },
     });
 }
 
 pub mod image {
     wasmtime::component::bindgen!({
-        path: "../wit/v0.1.0",
+        path: "../wit/v0.2.0",
         world: "image-builder",
         imports: { default: async },
         exports: { default: async },
@@ -38,6 +39,7 @@ pub mod image {
             "ops:plugin/node": super::sync::ops::plugin::node,
             "ops:plugin/local": super::sync::ops::plugin::local,
             "ops:plugin/environment": super::sync::ops::plugin::environment,
+            "ops:plugin/http": super::sync::ops::plugin::http,
         },
     });
 }
