@@ -58,7 +58,10 @@ mod tests {
     #[test]
     fn api_version_is_the_wit_package_version() {
         assert_eq!(API_VERSION, "0.2.0");
-        assert_eq!(package_version("// x\npackage ops:plugin@0.1.0;\n"), "0.1.0");
+        assert_eq!(
+            package_version("// x\npackage ops:plugin@0.1.0;\n"),
+            "0.1.0"
+        );
     }
 
     #[test]
