@@ -3,12 +3,11 @@
 //! one latest counterpart and back; only the latest-API values that 0.1.0
 //! cannot express (none cross this boundary) would be lost.
 
+use super::bindings::latest::exports::ops::plugin::{image, sync};
+use super::bindings::types;
 use super::bindings::v0_1_0::image::exports::ops::plugin::image as old_image;
 use super::bindings::v0_1_0::sync::exports::ops::plugin::sync as old_sync;
 use super::bindings::v0_1_0::types as old;
-use super::bindings::{
-    image::exports::ops::plugin::image, sync::exports::ops::plugin::sync, types,
-};
 
 pub fn log_level(level: old::LogLevel) -> types::LogLevel {
     match level {

@@ -47,20 +47,19 @@ impl Plugin {
     }
 }
 
-/// Runs a call on a fresh instance of world `$latest` (the latest API:
-/// `$call`) or `$old` (API 0.1.0: `$old_call`, whose result `$old_out`
-/// turns into the latest API's), mapping traps and limits to
-/// [`PluginError`].
+/// Runs a call on a fresh instance of the latest API's world (`$call`) or of
+/// API 0.1.0's world `$old` (`$old_call`, whose result `$old_out` turns
+/// into the latest API's), mapping traps and limits to [`PluginError`].
 macro_rules! call_plugin {
     (
-        $plugin:expr, $latest:ident | $old:ident, $op:expr, $ctx:expr, $readable:expr,
+        $plugin:expr, $old:ident, $op:expr, $ctx:expr, $readable:expr,
         |$b:ident, $store:ident| $call:expr,
         $old_call:expr => $old_out:expr
     ) => {{
         let inner = &$plugin.inner;
         let mut $store = inner.new_store($ctx.clone(), $readable);
         let result = match &inner.pre {
-            Pre::$latest(pre) => match pre.instantiate_async(&mut $store).await {
+            Pre::Latest(pre) => match pre.instantiate_async(&mut $store).await {
                 Ok($b) => $call.await,
                 Err(e) => Err(e),
             },
@@ -72,7 +71,7 @@ macro_rules! call_plugin {
             _ => {
                 return Err(PluginError::WrongKind {
                     plugin: inner.name.clone(),
-                    expected: stringify!($latest),
+                    expected: stringify!($old),
                     actual: inner.metadata.kind.as_str(),
                 })
             }
@@ -127,7 +126,7 @@ impl SyncStrategy {
         ctx: &CallContext,
         request: SyncRequest<'_>,
     ) -> Result<SyncOutcome, PluginError> {
-        let wit = bindings::sync::exports::ops::plugin::sync::SyncRequest {
+        let wit = bindings::latest::exports::ops::plugin::sync::SyncRequest {
             config: convert::to_wit(request.section),
             path: request.path,
             git_ref: request.git_ref,
@@ -136,7 +135,7 @@ impl SyncStrategy {
         let inner = &self.plugin.inner;
         let outcome = call_plugin!(
             self.plugin,
-            Sync | SyncV0_1,
+            SyncV0_1,
             Operation::Sync,
             ctx,
             convert::readable_paths(request.section),
@@ -210,7 +209,7 @@ impl RegistryAuth {
         let inner = &self.plugin.inner;
         let c = call_plugin!(
             self.plugin,
-            Auth | AuthV0_1,
+            AuthV0_1,
             Operation::Credentials,
             ctx,
             convert::readable_paths(section),
@@ -292,7 +291,7 @@ impl ImageBuilder {
         };
         call_plugin!(
             self.plugin,
-            Image | ImageV0_1,
+            ImageV0_1,
             Operation::Login,
             ctx,
             convert::readable_paths(section),
@@ -310,7 +309,7 @@ impl ImageBuilder {
         ctx: &CallContext,
         request: BuildRequest<'_>,
     ) -> Result<(), PluginError> {
-        let wit = bindings::image::exports::ops::plugin::image::BuildRequest {
+        let wit = bindings::latest::exports::ops::plugin::image::BuildRequest {
             config: convert::to_wit(request.section),
             context: request.context,
             dockerfile: request.dockerfile,
@@ -320,7 +319,7 @@ impl ImageBuilder {
         };
         call_plugin!(
             self.plugin,
-            Image | ImageV0_1,
+            ImageV0_1,
             Operation::Build,
             ctx,
             convert::readable_paths(request.section),
@@ -337,7 +336,7 @@ impl ImageBuilder {
         ctx: &CallContext,
         request: PushRequest<'_>,
     ) -> Result<String, PluginError> {
-        let wit = bindings::image::exports::ops::plugin::image::PushRequest {
+        let wit = bindings::latest::exports::ops::plugin::image::PushRequest {
             config: convert::to_wit(request.section),
             image: request.image,
             label: request.label,
@@ -345,7 +344,7 @@ impl ImageBuilder {
         let inner = &self.plugin.inner;
         let outcome = call_plugin!(
             self.plugin,
-            Image | ImageV0_1,
+            ImageV0_1,
             Operation::Push,
             ctx,
             convert::readable_paths(request.section),

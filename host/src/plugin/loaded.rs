@@ -16,11 +16,10 @@ use super::metadata::{Kind, Metadata};
 use super::runtime::{PluginSource, RuntimeInner};
 use super::state::PluginState;
 
-/// A pre-instantiated component: one variant per world and API version.
+/// A pre-instantiated component: one variant per API version and world.
 pub(crate) enum Pre {
-    Sync(bindings::sync::SyncStrategyPre<PluginState>),
-    Auth(bindings::auth::RegistryAuthPre<PluginState>),
-    Image(bindings::image::ImageBuilderPre<PluginState>),
+    /// API 0.2.0 has one world for every kind.
+    Latest(bindings::latest::OpsPluginPre<PluginState>),
     SyncV0_1(bindings::v0_1_0::sync::SyncStrategyPre<PluginState>),
     AuthV0_1(bindings::v0_1_0::auth::RegistryAuthPre<PluginState>),
     ImageV0_1(bindings::v0_1_0::image::ImageBuilderPre<PluginState>),
@@ -32,9 +31,7 @@ pub(crate) enum Pre {
 macro_rules! plugin_export {
     ($pre:expr, $store:ident, |$p:ident| $latest:expr, |$q:ident| $old:expr) => {
         match $pre {
-            Pre::Sync(pre) => plugin_export!(@one pre, $store, $p, $latest),
-            Pre::Auth(pre) => plugin_export!(@one pre, $store, $p, $latest),
-            Pre::Image(pre) => plugin_export!(@one pre, $store, $p, $latest),
+            Pre::Latest(pre) => plugin_export!(@one pre, $store, $p, $latest),
             Pre::SyncV0_1(pre) => plugin_export!(@one pre, $store, $q, $old),
             Pre::AuthV0_1(pre) => plugin_export!(@one pre, $store, $q, $old),
             Pre::ImageV0_1(pre) => plugin_export!(@one pre, $store, $q, $old),

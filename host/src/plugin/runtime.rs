@@ -83,7 +83,7 @@ impl Runtime {
         // interface of that version; the other worlds import a subset, and
         // extra definitions are harmless. The versions' interface names
         // differ (`...@0.1.0`, `...@0.2.0`), so one linker holds both.
-        bindings::sync::SyncStrategy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+        bindings::latest::OpsPlugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
             &mut linker,
             |state: &mut PluginState| state,
         )
@@ -165,7 +165,7 @@ impl Runtime {
             name: name.to_owned(),
             source,
             sha256,
-            metadata: Metadata::placeholder(name, kind),
+            metadata: Metadata::placeholder(name, kind.unwrap_or(Kind::SyncStrategy)),
             api_target,
             load_source,
             pre,
@@ -182,13 +182,13 @@ impl Runtime {
         Ok(Plugin::from_inner(plugin))
     }
 
-    /// The API version the component targets and its kind, from its
-    /// imports and exports alone: nothing runs before this passes.
+    /// The API version the component targets and, for API 0.1.0, its kind,
+    /// from its imports and exports alone: nothing runs before this passes.
     fn inspect(
         &self,
         name: &str,
         component: &Component,
-    ) -> Result<(semver::Version, Kind), PluginError> {
+    ) -> Result<(semver::Version, Option<Kind>), PluginError> {
         let engine = &self.inner.engine;
         let ty = component.component_type();
         let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_owned()).collect();
@@ -221,8 +221,19 @@ impl Runtime {
         .filter(|(iface, _)| exported(iface))
         .map(|(_, kind)| kind)
         .collect();
+        // The latest API has one world exporting every kind; the plugin's
+        // metadata says which it is. API 0.1.0 has a world per kind.
+        let latest = version::implementation_for(&target) == Some(version::host_api());
         match (exported("plugin"), kinds.as_slice()) {
-            (true, [kind]) => Ok((target, *kind)),
+            (true, [_, _, _]) if latest => Ok((target, None)),
+            (true, _) if latest => Err(PluginError::Invalid {
+                plugin: name.to_owned(),
+                message: format!(
+                    "it does not export all of ops:plugin/sync, registry, image, as API {target}'s \
+                     world ops-plugin does"
+                ),
+            }),
+            (true, [kind]) => Ok((target, Some(*kind))),
             (false, _) => Err(PluginError::Invalid {
                 plugin: name.to_owned(),
                 message: "it does not export ops:plugin/plugin".into(),
@@ -239,37 +250,32 @@ impl Runtime {
     }
 }
 
-/// The typed pre-instance for the world `kind` of the API version that
-/// implements `target` (checked by `inspect`).
+/// The typed pre-instance for the API version that implements `target`
+/// (checked by `inspect`): its one world, or for 0.1.0 the world `kind`.
 fn pre_for(
     name: &str,
     target: &semver::Version,
-    kind: Kind,
+    kind: Option<Kind>,
     instance_pre: wasmtime::component::InstancePre<PluginState>,
 ) -> Result<Pre, PluginError> {
     let invalid = |e: wasmtime::Error| PluginError::Invalid {
         plugin: name.to_owned(),
         message: format!("{e:#}"),
     };
-    let latest = version::implementation_for(target) == Some(version::host_api());
+    if version::implementation_for(target) == Some(version::host_api()) {
+        let pre = bindings::latest::OpsPluginPre::new(instance_pre).map_err(invalid)?;
+        return Ok(Pre::Latest(pre));
+    }
     use bindings::v0_1_0 as old;
-    Ok(match (latest, kind) {
-        (true, Kind::SyncStrategy) => {
-            Pre::Sync(bindings::sync::SyncStrategyPre::new(instance_pre).map_err(invalid)?)
-        }
-        (true, Kind::RegistryAuth) => {
-            Pre::Auth(bindings::auth::RegistryAuthPre::new(instance_pre).map_err(invalid)?)
-        }
-        (true, Kind::ImageBuilder) => {
-            Pre::Image(bindings::image::ImageBuilderPre::new(instance_pre).map_err(invalid)?)
-        }
-        (false, Kind::SyncStrategy) => {
+    // `inspect` found the kind of every 0.1.0 component.
+    Ok(match kind.unwrap_or(Kind::SyncStrategy) {
+        Kind::SyncStrategy => {
             Pre::SyncV0_1(old::sync::SyncStrategyPre::new(instance_pre).map_err(invalid)?)
         }
-        (false, Kind::RegistryAuth) => {
+        Kind::RegistryAuth => {
             Pre::AuthV0_1(old::auth::RegistryAuthPre::new(instance_pre).map_err(invalid)?)
         }
-        (false, Kind::ImageBuilder) => {
+        Kind::ImageBuilder => {
             Pre::ImageV0_1(old::image::ImageBuilderPre::new(instance_pre).map_err(invalid)?)
         }
     })

@@ -13,74 +13,34 @@
 //!   name;
 //! - [`exec`]: an exec builder for the node and the local machine, with
 //!   status checks and bounded output;
-//! - one export macro per kind: `export_sync_strategy!`,
-//!   `export_registry_auth!`, `export_image_builder!` (the crate enables the
-//!   matching feature).
+//! - one export macro per kind: [`export_sync_strategy!`],
+//!   [`export_registry_auth!`], [`export_image_builder!`].
 
 pub mod config;
-#[cfg(not(feature = "registry-auth"))]
 pub mod exec;
 pub mod logger;
 mod version;
 
 pub use version::{package_version, API_VERSION};
 
-/// The bindings of the world this plugin exports, chosen by the crate's one
-/// kind feature. One component exports one world, and wit-bindgen's export
-/// macros for the shared `plugin` interface would collide if one crate
-/// generated several worlds, so a plugin crate enables exactly one of
-/// `sync-strategy`, `registry-auth`, `image-builder`.
+/// The generated bindings of the one world every plugin targets,
+/// `ops-plugin`.
 pub mod bindings {
-    #[cfg(any(
-        all(feature = "sync-strategy", feature = "registry-auth"),
-        all(feature = "sync-strategy", feature = "image-builder"),
-        all(feature = "registry-auth", feature = "image-builder"),
-        not(any(
-            feature = "sync-strategy",
-            feature = "registry-auth",
-            feature = "image-builder"
-        )),
-    ))]
-    compile_error!(
-        "enable exactly one of the features sync-strategy, registry-auth, image-builder of ops-plugin-sdk"
-    );
-
-    #[cfg(feature = "sync-strategy")]
     wit_bindgen::generate!({
         path: "../../wit/v0.2.0",
-        world: "sync-strategy",
-        pub_export_macro: true,
-        export_macro_name: "export_world",
-        default_bindings_module: "ops_plugin_sdk::bindings",
-    });
-
-    #[cfg(feature = "registry-auth")]
-    wit_bindgen::generate!({
-        path: "../../wit/v0.2.0",
-        world: "registry-auth",
-        pub_export_macro: true,
-        export_macro_name: "export_world",
-        default_bindings_module: "ops_plugin_sdk::bindings",
-    });
-
-    #[cfg(feature = "image-builder")]
-    wit_bindgen::generate!({
-        path: "../../wit/v0.2.0",
-        world: "image-builder",
+        world: "ops-plugin",
         pub_export_macro: true,
         export_macro_name: "export_world",
         default_bindings_module: "ops_plugin_sdk::bindings",
     });
 
     // Makes cargo rebuild the bindings when the contract changes: the
-    // macros above read the WIT without telling cargo.
+    // macro above reads the WIT without telling cargo.
     const _: &str = include_str!("../../../wit/v0.2.0/plugin.wit");
 }
 
 /// The host interfaces and shared types, for every kind of plugin.
-pub use bindings::ops::plugin::{environment, http, log as host_log, types};
-#[cfg(not(feature = "registry-auth"))]
-pub use bindings::ops::plugin::{local, node};
+pub use bindings::ops::plugin::{environment, http, local, log as host_log, node, types};
 pub use types::{
     Capability, Config, ConfigEntry, ConfigError, ConfigValue, Credentials, ExecOutput,
     ExecRequest, ExitStatus, HttpRequest, HttpResponse, LogLevel, PluginKind, PluginMetadata,
@@ -116,7 +76,6 @@ pub fn metadata(description: Description, kind: PluginKind) -> PluginMetadata {
 }
 
 /// A sync strategy: puts the code into `build.path` on the node.
-#[cfg(feature = "sync-strategy")]
 pub trait SyncStrategy: Plugin {
     fn sync(
         request: bindings::exports::ops::plugin::sync::SyncRequest,
@@ -124,13 +83,11 @@ pub trait SyncStrategy: Plugin {
 }
 
 /// A registry auth: the credentials to log in to a registry.
-#[cfg(feature = "registry-auth")]
 pub trait RegistryAuth: Plugin {
     fn get_credentials(config: Config, registry: String) -> Result<Credentials, String>;
 }
 
 /// An image builder: log in, build and push one image at a time.
-#[cfg(feature = "image-builder")]
 pub trait ImageBuilder: Plugin {
     fn login(config: Config, credentials: Credentials) -> Result<(), String>;
     fn build(request: bindings::exports::ops::plugin::image::BuildRequest) -> Result<(), String>;
@@ -139,20 +96,17 @@ pub trait ImageBuilder: Plugin {
     ) -> Result<bindings::exports::ops::plugin::image::PushOutcome, String>;
 }
 
+/// The error a plugin gives for a kind it is not; the host never asks, as it
+/// calls only the kind the metadata names.
+pub fn not_this_kind(plugin: &str, kind: &str) -> String {
+    format!("plugin {plugin} is not {kind}")
+}
+
 /// Exports `$ty` (a [`SyncStrategy`]) as the plugin of this component.
 #[macro_export]
 macro_rules! export_sync_strategy {
     ($ty:ty) => {
-        struct __OpsPluginExport;
-        impl $crate::bindings::exports::ops::plugin::plugin::Guest for __OpsPluginExport {
-            fn metadata() -> $crate::PluginMetadata {
-                $crate::metadata(<$ty as $crate::Plugin>::describe(), $crate::PluginKind::SyncStrategy)
-            }
-            fn validate(config: $crate::Config) -> Result<(), Vec<$crate::ConfigError>> {
-                $crate::logger::init();
-                <$ty as $crate::Plugin>::validate(config)
-            }
-        }
+        $crate::__export_plugin!($ty, SyncStrategy);
         impl $crate::bindings::exports::ops::plugin::sync::Guest for __OpsPluginExport {
             fn sync(
                 request: $crate::bindings::exports::ops::plugin::sync::SyncRequest,
@@ -161,7 +115,8 @@ macro_rules! export_sync_strategy {
                 <$ty as $crate::SyncStrategy>::sync(request)
             }
         }
-        $crate::bindings::export_world!(__OpsPluginExport with_types_in $crate::bindings);
+        $crate::__not_registry_auth!($ty);
+        $crate::__not_image_builder!($ty);
     };
 }
 
@@ -169,16 +124,7 @@ macro_rules! export_sync_strategy {
 #[macro_export]
 macro_rules! export_registry_auth {
     ($ty:ty) => {
-        struct __OpsPluginExport;
-        impl $crate::bindings::exports::ops::plugin::plugin::Guest for __OpsPluginExport {
-            fn metadata() -> $crate::PluginMetadata {
-                $crate::metadata(<$ty as $crate::Plugin>::describe(), $crate::PluginKind::RegistryAuth)
-            }
-            fn validate(config: $crate::Config) -> Result<(), Vec<$crate::ConfigError>> {
-                $crate::logger::init();
-                <$ty as $crate::Plugin>::validate(config)
-            }
-        }
+        $crate::__export_plugin!($ty, RegistryAuth);
         impl $crate::bindings::exports::ops::plugin::registry::Guest for __OpsPluginExport {
             fn get_credentials(
                 config: $crate::Config,
@@ -188,7 +134,8 @@ macro_rules! export_registry_auth {
                 <$ty as $crate::RegistryAuth>::get_credentials(config, registry)
             }
         }
-        $crate::bindings::export_world!(__OpsPluginExport with_types_in $crate::bindings);
+        $crate::__not_sync_strategy!($ty);
+        $crate::__not_image_builder!($ty);
     };
 }
 
@@ -196,16 +143,7 @@ macro_rules! export_registry_auth {
 #[macro_export]
 macro_rules! export_image_builder {
     ($ty:ty) => {
-        struct __OpsPluginExport;
-        impl $crate::bindings::exports::ops::plugin::plugin::Guest for __OpsPluginExport {
-            fn metadata() -> $crate::PluginMetadata {
-                $crate::metadata(<$ty as $crate::Plugin>::describe(), $crate::PluginKind::ImageBuilder)
-            }
-            fn validate(config: $crate::Config) -> Result<(), Vec<$crate::ConfigError>> {
-                $crate::logger::init();
-                <$ty as $crate::Plugin>::validate(config)
-            }
-        }
+        $crate::__export_plugin!($ty, ImageBuilder);
         impl $crate::bindings::exports::ops::plugin::image::Guest for __OpsPluginExport {
             fn login(
                 config: $crate::Config,
@@ -227,6 +165,91 @@ macro_rules! export_image_builder {
                 <$ty as $crate::ImageBuilder>::push(request)
             }
         }
+        $crate::__not_sync_strategy!($ty);
+        $crate::__not_registry_auth!($ty);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_plugin {
+    ($ty:ty, $kind:ident) => {
+        struct __OpsPluginExport;
+        impl $crate::bindings::exports::ops::plugin::plugin::Guest for __OpsPluginExport {
+            fn metadata() -> $crate::PluginMetadata {
+                $crate::metadata(<$ty as $crate::Plugin>::describe(), $crate::PluginKind::$kind)
+            }
+            fn validate(config: $crate::Config) -> Result<(), Vec<$crate::ConfigError>> {
+                $crate::logger::init();
+                <$ty as $crate::Plugin>::validate(config)
+            }
+        }
         $crate::bindings::export_world!(__OpsPluginExport with_types_in $crate::bindings);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __not_sync_strategy {
+    ($ty:ty) => {
+        impl $crate::bindings::exports::ops::plugin::sync::Guest for __OpsPluginExport {
+            fn sync(
+                _: $crate::bindings::exports::ops::plugin::sync::SyncRequest,
+            ) -> Result<$crate::bindings::exports::ops::plugin::sync::SyncOutcome, String> {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "a sync strategy",
+                ))
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __not_registry_auth {
+    ($ty:ty) => {
+        impl $crate::bindings::exports::ops::plugin::registry::Guest for __OpsPluginExport {
+            fn get_credentials(
+                _: $crate::Config,
+                _: String,
+            ) -> Result<$crate::Credentials, String> {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "a registry auth",
+                ))
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __not_image_builder {
+    ($ty:ty) => {
+        impl $crate::bindings::exports::ops::plugin::image::Guest for __OpsPluginExport {
+            fn login(_: $crate::Config, _: $crate::Credentials) -> Result<(), String> {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "an image builder",
+                ))
+            }
+            fn build(
+                _: $crate::bindings::exports::ops::plugin::image::BuildRequest,
+            ) -> Result<(), String> {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "an image builder",
+                ))
+            }
+            fn push(
+                _: $crate::bindings::exports::ops::plugin::image::PushRequest,
+            ) -> Result<$crate::bindings::exports::ops::plugin::image::PushOutcome, String> {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "an image builder",
+                ))
+            }
+        }
     };
 }

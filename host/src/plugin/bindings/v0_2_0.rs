@@ -1,47 +1,10 @@
-//! Host bindings generated from `wit/v0.2.0`, the API the host implements, by wasmtime's `bindgen!`, one
-//! module per world. The interfaces the worlds share (`types`, `log`,
-//! `node`, `local`, `environment`, `http`) are generated once, in [`sync`], and
-//! reused by the other two worlds, so the host implements each only once.
+//! Host bindings generated from `wit/v0.2.0`, the API the host implements,
+//! by wasmtime's `bindgen!`: its one world, `ops-plugin`, which every
+//! plugin of this version targets whatever its kind.
 
-pub mod sync {
-    wasmtime::component::bindgen!({
-        path: "../wit/v0.2.0",
-        world: "sync-strategy",
-        imports: { default: async },
-        exports: { default: async },
-    });
-}
-
-pub mod auth {
-    wasmtime::component::bindgen!({
-        path: "../wit/v0.2.0",
-        world: "registry-auth",
-        imports: { default: async },
-        exports: { default: async },
-        with: {
-            "ops:plugin/types": super::sync::ops::plugin::types,
-            "ops:plugin/log": super::sync::ops::plugin::log,
-            "ops:plugin/environment": super::sync::ops::plugin::environment,
-            "ops:plugin/http": super::sync::ops::plugin::http,
-        },
-    });
-}
-
-pub mod image {
-    wasmtime::component::bindgen!({
-        path: "../wit/v0.2.0",
-        world: "image-builder",
-        imports: { default: async },
-        exports: { default: async },
-        with: {
-            "ops:plugin/types": super::sync::ops::plugin::types,
-            "ops:plugin/log": super::sync::ops::plugin::log,
-            "ops:plugin/node": super::sync::ops::plugin::node,
-            "ops:plugin/local": super::sync::ops::plugin::local,
-            "ops:plugin/environment": super::sync::ops::plugin::environment,
-            "ops:plugin/http": super::sync::ops::plugin::http,
-        },
-    });
-}
-
-pub use sync::ops::plugin::types;
+wasmtime::component::bindgen!({
+    path: "../wit/v0.2.0",
+    world: "ops-plugin",
+    imports: { default: async },
+    exports: { default: async },
+});

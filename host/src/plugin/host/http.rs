@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use ureq::http;
 
-use crate::plugin::bindings::sync::ops::plugin::http::Host;
+use crate::plugin::bindings::latest::ops::plugin::http::Host;
 use crate::plugin::bindings::types::{HttpRequest, HttpResponse};
 use crate::plugin::capability::Need;
 use crate::plugin::state::PluginState;

@@ -2,7 +2,7 @@
 //! latest API and calls the latest implementation, so capability checks
 //! and limits are the same code for both versions.
 
-use crate::plugin::bindings::sync::ops::plugin as latest;
+use crate::plugin::bindings::latest::ops::plugin as latest;
 use crate::plugin::bindings::v0_1_0::sync::ops::plugin as old;
 use crate::plugin::bindings::v0_1_0::types::{ExecOutput, ExecRequest, LogLevel};
 use crate::plugin::compat;
