@@ -15,7 +15,7 @@ pub mod args;
 use exports::ops::plugin::sync::{SyncOutcome, SyncRequest};
 use ops::plugin::types::{Capability, Config, ConfigError, ConfigValue, ExecRequest, ExitStatus};
 use ops::plugin::{local, node};
-use ops_plugin_common::unknown_key_message;
+use ops_plugin_sdk::unknown_key_message;
 
 const SECTION: &str = "build.push";
 const KEYS: &[&str] = &["exclude"];

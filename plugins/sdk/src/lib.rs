@@ -13,14 +13,20 @@
 //!   name;
 //! - [`exec`]: an exec builder for the node and the local machine, with
 //!   status checks and bounded output;
+//! - config-key helpers (`unknown_key_message` with a "did you mean") and
+//!   encodings (`base64_encode`, `sh_quote`);
 //! - one export macro per kind: [`export_sync_strategy!`],
 //!   [`export_registry_auth!`], [`export_image_builder!`].
 
 pub mod config;
+mod encoding;
 pub mod exec;
+mod keys;
 pub mod logger;
 mod version;
 
+pub use encoding::{base64_encode, sh_quote};
+pub use keys::{suggest, unknown_key_message};
 pub use version::{package_version, API_VERSION};
 
 /// The generated bindings of the one world every plugin targets,

@@ -29,7 +29,7 @@ impl PluginGuest for Rogue {
         PluginMetadata {
             name: "rogue".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            api_version: ops_plugin_common::package_version(WIT).into(),
+            api_version: package_version(WIT).into(),
             kind: PluginKind::SyncStrategy,
             description: "Misbehaves on request (runtime tests only)".into(),
             capabilities: vec![
@@ -155,3 +155,33 @@ fn text(config: &Config, key: &str) -> Option<String> {
 }
 
 export!(Rogue);
+
+// A copy of the SDK's `package_version`: this plugin cannot link the SDK,
+// whose bindings are API 0.2.0's.
+/// The `X.Y.Z` of a WIT file's `package ops:plugin@X.Y.Z;` line, at
+/// compile time: a WIT file without that line fails the build.
+pub const fn package_version(wit: &'static str) -> &'static str {
+    const LINE: &[u8] = b"package ops:plugin@";
+    let bytes = wit.as_bytes();
+    let mut start = 0;
+    while start + LINE.len() <= bytes.len() {
+        let mut i = 0;
+        while i < LINE.len() && bytes[start + i] == LINE[i] {
+            i += 1;
+        }
+        if i == LINE.len() {
+            let (_, rest) = bytes.split_at(start + LINE.len());
+            let mut end = 0;
+            while end < rest.len() && rest[end] != b';' {
+                end += 1;
+            }
+            let (version, _) = rest.split_at(end);
+            return match core::str::from_utf8(version) {
+                Ok(v) => v,
+                Err(_) => panic!("the WIT package version is not UTF-8"),
+            };
+        }
+        start += 1;
+    }
+    panic!("no `package ops:plugin@X.Y.Z;` line in the WIT file")
+}
