@@ -77,6 +77,7 @@ fn decl(grants: &[&str]) -> PluginDecl {
         path: repo_root().join("plugins/dist/testing/http-token.wasm"),
         path_location: here(),
         grants: grants.iter().map(|g| (g.to_string(), here())).collect(),
+        sha256: None,
         location: here(),
     }
 }
