@@ -311,3 +311,62 @@ fn a_sync_interrupted_midway_is_repaired_by_the_next_run() {
         "the node's tree must equal the local tree (no partial or temporary files)"
     );
 }
+
+/// A sync strategy built against the frozen plugin API 0.1.0 (this
+/// repository's rsync plugin as built before the built-ins moved to 0.2.0,
+/// kept as a fixture) replaces the built-in `rsync` by name and runs in a
+/// real build on a host whose own API is 0.2.0, pinned by its sha256.
+#[test]
+fn a_plugin_built_against_api_0_1_runs_in_a_real_build() {
+    let mut p = PushProject::new();
+    p.fx.config.image = None;
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/plugins/rsync-api-0.1.0.wasm");
+    p.write("VERSION", "synced by the 0.1.0 plugin\n");
+    let config = |sha: &str| {
+        format!(
+            "\n[plugins.rsync]\npath = \"{}\"\ngrant = [\"local-exec:rsync\", \"remote-exec\"]\nsha256 = \"{sha}\"\n",
+            fixture.display()
+        )
+    };
+    // A pin that does not match refuses the run before anything remote.
+    let wrong = "f".repeat(64);
+    p.extra_config = config(&wrong);
+    let refused = p.build(&[]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    let actual = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(fs::read(&fixture).unwrap()))
+    };
+    assert!(refused.stderr.contains(&actual), "{}", refused.stderr);
+    assert!(refused.stderr.contains(&wrong), "{}", refused.stderr);
+    assert!(!exists(&p.node_file("VERSION")), "nothing may be synced");
+
+    p.extra_config = config(&actual);
+    p.build_ok(&[]);
+    assert_eq!(
+        fs::read_to_string(p.node_file("VERSION")).unwrap(),
+        "synced by the 0.1.0 plugin\n"
+    );
+
+    let listed =
+        p.fx.ops()
+            .args([
+                "plugin",
+                "list",
+                "--output",
+                "json",
+                "-f",
+                "project/ops.toml",
+            ])
+            .run();
+    listed.expect_success();
+    let rsync: serde_json::Value = listed
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|row| row["name"] == "rsync")
+        .unwrap();
+    assert_eq!(rsync["api_version"], "0.1.0");
+    assert_eq!(rsync["source"], fixture.display().to_string());
+}

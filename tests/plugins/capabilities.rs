@@ -212,3 +212,57 @@ async fn local_programs_get_a_cleared_environment_and_only_granted_variables() {
     );
     assert!(!env.contains("leaked-secret-9"), "{env}");
 }
+
+/// `sha256 = "..."` pins the file: the right digest loads, another refuses
+/// before anything is compiled or run (exit 2), naming both digests and
+/// where the pin is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_digest_must_match_the_file() {
+    use sha2::Digest;
+
+    let actual = hex::encode(sha2::Sha256::digest(
+        std::fs::read(crate::support::rogue_path()).unwrap(),
+    ));
+    let (rt, _cache) = runtime(Limits::default());
+    let pinned = |hex: &str| ops::config::PluginDecl {
+        sha256: Some((hex.to_owned(), crate::support::rogue_decl(&[]).location)),
+        ..rogue_decl(&[])
+    };
+    let registry = Registry::new(&rt, &[pinned(&actual)]).unwrap();
+    assert!(registry.sync_strategy("rogue").await.is_ok());
+
+    let wrong = "0".repeat(64);
+    let registry = Registry::new(&rt, &[pinned(&wrong)]).unwrap();
+    let err = registry.sync_strategy("rogue").await.err().unwrap();
+    assert_eq!(ExitStatusOf::exit(&err), Exit::Usage);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin rogue: {} has sha256 {actual}, but ops.toml:1:1 pins sha256 = \"{wrong}\"; \
+             nothing was run. If the new file is the one you want, put its digest in ops.toml",
+            crate::support::rogue_path().display()
+        )
+    );
+}
+
+#[test]
+fn a_pin_that_is_no_digest_is_a_config_error_at_its_key() {
+    let toml = "[plugins.rogue]\npath = \"rogue.wasm\"\nsha256 = \"abc\"\n";
+    let err = ops::config::Config::parse(std::path::Path::new("ops.toml"), toml, &|_: &str| None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("ops.toml:3:"), "{err}");
+    assert!(err.contains("plugins.rogue.sha256"), "{err}");
+    assert!(err.contains("\"abc\" is not a sha256 digest"), "{err}");
+    let upper = format!(
+        "[plugins.rogue]\npath = \"r.wasm\"\nsha256 = \"sha256:{}\"\n",
+        "AB".repeat(32)
+    );
+    let config =
+        ops::config::Config::parse(std::path::Path::new("ops.toml"), &upper, &|_: &str| None)
+            .unwrap();
+    assert_eq!(
+        config.plugins[0].sha256.as_ref().unwrap().0,
+        "ab".repeat(32)
+    );
+}

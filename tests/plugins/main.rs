@@ -16,6 +16,7 @@ mod cache;
 mod capabilities;
 mod docker;
 mod git;
+mod http;
 mod limits;
 mod list;
 mod version;

@@ -88,6 +88,7 @@ pub fn rogue_decl(grants: &[&str]) -> PluginDecl {
         path: rogue_path(),
         path_location: here(),
         grants: grants.iter().map(|g| (g.to_string(), here())).collect(),
+        sha256: None,
         location: here(),
     }
 }

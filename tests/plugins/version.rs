@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use ops::exit::{Exit, ExitStatusOf};
-use ops::plugin::{Limits, PluginError, PluginSource, API_VERSION};
+use ops::plugin::{Limits, PluginError, PluginSource, SUPPORTED_API_VERSIONS};
 
 use crate::support::runtime;
 
@@ -25,7 +25,7 @@ fn component_for(version: &str) -> Arc<[u8]> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incompatible_api_versions_are_refused_naming_both() {
     let (rt, _cache) = runtime(Limits::default());
-    for target in ["0.2.0", "1.0.0", "0.0.9"] {
+    for target in ["0.3.0", "1.0.0", "0.0.9"] {
         let err = rt
             .load("future", PluginSource::Builtin, component_for(target), None)
             .await
@@ -38,8 +38,8 @@ async fn incompatible_api_versions_are_refused_naming_both() {
         assert_eq!(
             err.to_string(),
             format!(
-                "plugin future targets plugin API {target}, but this ops implements plugin API {API_VERSION}; \
-                 rebuild the plugin against API {API_VERSION} (or use an ops release that implements {target})"
+                "plugin future targets plugin API {target}, but this ops implements plugin API 0.2.0, 0.1.0; \
+                 rebuild the plugin against one of those (or use an ops release that implements {target})"
             )
         );
         assert_eq!(ExitStatusOf::exit(&err), Exit::Plugin);
@@ -49,15 +49,20 @@ async fn incompatible_api_versions_are_refused_naming_both() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compatible_component_that_is_no_plugin_is_refused_before_running() {
     let (rt, _cache) = runtime(Limits::default());
-    let err = rt
-        .load("half", PluginSource::Builtin, component_for("0.1.0"), None)
-        .await
-        .err()
-        .unwrap();
-    assert_eq!(
-        err.to_string(),
-        "plugin half is not a valid ops plugin: it does not export ops:plugin/plugin"
-    );
+    // Every supported version passes the version check and reaches the
+    // shape check.
+    assert_eq!(SUPPORTED_API_VERSIONS, ["0.2.0", "0.1.0"]);
+    for version in SUPPORTED_API_VERSIONS {
+        let err = rt
+            .load("half", PluginSource::Builtin, component_for(version), None)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "plugin half is not a valid ops plugin: it does not export ops:plugin/plugin"
+        );
+    }
     let err = rt
         .load(
             "junk",

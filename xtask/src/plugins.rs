@@ -14,6 +14,7 @@ const PLUGINS: &[(&str, &str, bool)] = &[
     ("docker", "ops_plugin_docker", false),
     ("token-auth", "ops_plugin_token_auth", false),
     ("rogue", "ops_plugin_rogue", true),
+    ("http-token", "ops_plugin_http_token", true),
 ];
 
 const TOOLCHAIN_FILE: &str = "TOOLCHAIN";

@@ -37,7 +37,7 @@ const IMAGE_KEYS: &[&str] = &[
     "target",
     "build_args",
 ];
-const PLUGIN_KEYS: &[&str] = &["path", "grant"];
+const PLUGIN_KEYS: &[&str] = &["path", "grant", "sha256"];
 
 impl Config {
     /// Reads `path`, interpolates `$NAME` from the process environment and
@@ -306,11 +306,29 @@ fn plugin_decl(
             }
         }
     }
+    let sha256 = match r.string(table, &prefix, "sha256")? {
+        None => None,
+        Some(hex) => {
+            let key = format!("{prefix}.sha256");
+            let at = r.location_of_key(&key);
+            let hex = hex.to_ascii_lowercase();
+            let hex = hex.strip_prefix("sha256:").unwrap_or(&hex).to_owned();
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ConfigError::invalid(
+                    at,
+                    key,
+                    format!("{hex:?} is not a sha256 digest (64 hex digits)"),
+                ));
+            }
+            Some((hex, at))
+        }
+    };
     Ok(PluginDecl {
         name: name.to_owned(),
         path,
         path_location,
         grants,
+        sha256,
         location,
     })
 }

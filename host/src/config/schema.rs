@@ -120,6 +120,9 @@ pub struct PluginDecl {
     /// `grant = [...]`: the capabilities the user grants, each with its
     /// location.
     pub grants: Vec<(String, Location)>,
+    /// `sha256 = "<64 hex>"`: the digest the file must have, lowercase,
+    /// with its location.
+    pub sha256: Option<(String, Location)>,
     /// The table header.
     pub location: Location,
 }

@@ -19,6 +19,8 @@ pub enum Capability {
     LocalExec(Vec<String>),
     LocalRead,
     Env(Vec<String>),
+    /// Hosts the plugin may reach through the host's `http.fetch`.
+    Http(Vec<String>),
 }
 
 impl From<WitCapability> for Capability {
@@ -29,6 +31,7 @@ impl From<WitCapability> for Capability {
             WitCapability::LocalExec(programs) => Capability::LocalExec(programs),
             WitCapability::LocalRead => Capability::LocalRead,
             WitCapability::Env(names) => Capability::Env(names),
+            WitCapability::Http(hosts) => Capability::Http(hosts),
         }
     }
 }
@@ -42,6 +45,7 @@ impl fmt::Display for Capability {
             Capability::LocalRead => f.write_str("local-read"),
             Capability::LocalExec(p) => write!(f, "local-exec:{}", p.join(",")),
             Capability::Env(n) => write!(f, "env:{}", n.join(",")),
+            Capability::Http(h) => write!(f, "http:{}", h.join(",")),
         }
     }
 }
@@ -56,11 +60,13 @@ pub enum Grant {
     LocalExec(Option<String>),
     /// `env` alone grants every variable the plugin declares.
     Env(Option<String>),
+    /// `http` alone grants every host the plugin declares.
+    Http(Option<String>),
 }
 
 impl Grant {
     /// Parses `remote-exec`, `remote-files`, `local-read`, `local-exec`,
-    /// `local-exec:PROGRAM`, `env`, `env:NAME`.
+    /// `local-exec:PROGRAM`, `env`, `env:NAME`, `http`, `http:HOST`.
     pub fn parse(text: &str) -> Result<Grant, String> {
         let (kind, arg) = match text.split_once(':') {
             Some((k, a)) if !a.is_empty() => (k, Some(a.to_owned())),
@@ -73,9 +79,10 @@ impl Grant {
             ("local-read", None) => Ok(Grant::LocalRead),
             ("local-exec", arg) => Ok(Grant::LocalExec(arg)),
             ("env", arg) => Ok(Grant::Env(arg)),
+            ("http", arg) => Ok(Grant::Http(arg.map(|h| h.to_ascii_lowercase()))),
             _ => Err(format!(
                 "unknown grant `{text}`; grants are remote-exec, remote-files, local-read, \
-                 local-exec[:PROGRAM], env[:NAME]"
+                 local-exec[:PROGRAM], env[:NAME], http[:HOST]"
             )),
         }
     }
@@ -98,6 +105,7 @@ struct Declared {
     local_read: bool,
     local_exec: BTreeSet<String>,
     env: BTreeSet<String>,
+    http: BTreeSet<String>,
 }
 
 impl Declared {
@@ -110,6 +118,7 @@ impl Declared {
                 Capability::LocalRead => d.local_read = true,
                 Capability::LocalExec(p) => d.local_exec.extend(p.iter().cloned()),
                 Capability::Env(n) => d.env.extend(n.iter().cloned()),
+                Capability::Http(h) => d.http.extend(h.iter().map(|h| h.to_ascii_lowercase())),
             }
         }
         d
@@ -124,6 +133,8 @@ pub enum Need<'a> {
     LocalRead,
     LocalExec(&'a str),
     Env(&'a str),
+    /// A request to this host (lowercase, no port).
+    Http(&'a str),
 }
 
 impl fmt::Display for Need<'_> {
@@ -134,6 +145,7 @@ impl fmt::Display for Need<'_> {
             Need::LocalRead => f.write_str("local-read"),
             Need::LocalExec(p) => write!(f, "local-exec:{p}"),
             Need::Env(n) => write!(f, "env:{n}"),
+            Need::Http(h) => write!(f, "http:{h}"),
         }
     }
 }
@@ -173,6 +185,12 @@ impl Grants {
                         granted.env.insert(n.clone());
                     }
                 }
+                Grant::Http(None) => granted.http.extend(declared.http.iter().cloned()),
+                Grant::Http(Some(h)) => {
+                    if declared.http.contains(h) {
+                        granted.http.insert(h.clone());
+                    }
+                }
             }
         }
         Grants {
@@ -201,6 +219,10 @@ impl Grants {
                 self.granted.local_exec.contains(p),
             ),
             Need::Env(n) => (self.declared.env.contains(n), self.granted.env.contains(n)),
+            Need::Http(h) => (
+                self.declared.http.contains(h),
+                self.granted.http.contains(h),
+            ),
         };
         let plugin = &self.plugin;
         match (declared, granted) {
@@ -274,5 +296,28 @@ mod tests {
         assert!(g.check(Need::Env("HOME")).is_ok());
         assert!(g.check(Need::Env("PATH")).is_err());
         assert!(g.check(Need::LocalRead).is_err());
+    }
+
+    #[test]
+    fn http_is_granted_per_host() {
+        let declared = [Capability::Http(vec![
+            "Auth.Example.com".into(),
+            "other.example.com".into(),
+        ])];
+        let g = Grants::installed(
+            "tok",
+            &declared,
+            &[Grant::parse("http:auth.example.com").unwrap()],
+        );
+        assert!(g.check(Need::Http("auth.example.com")).is_ok());
+        let other = g.check(Need::Http("other.example.com")).unwrap_err();
+        assert!(
+            other.contains("grant = [\"http:other.example.com\"] under [plugins.tok]"),
+            "{other}"
+        );
+        let evil = g.check(Need::Http("evil.example.com")).unwrap_err();
+        assert!(evil.contains("did not declare"), "{evil}");
+        let all = Grants::installed("tok", &declared, &[Grant::Http(None)]);
+        assert!(all.check(Need::Http("other.example.com")).is_ok());
     }
 }

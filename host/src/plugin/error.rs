@@ -61,7 +61,7 @@ pub enum PluginError {
     Invalid { plugin: String, message: String },
     #[error(
         "plugin {plugin} targets plugin API {target}, but this ops implements plugin API {host}; \
-         rebuild the plugin against API {host} (or use an ops release that implements {target})"
+         rebuild the plugin against one of those (or use an ops release that implements {target})"
     )]
     IncompatibleApi {
         plugin: String,
@@ -99,6 +99,20 @@ pub enum PluginError {
         expected: &'static str,
         actual: &'static str,
     },
+    /// The file is not the one `[plugins.<name>] sha256` pins.
+    #[error(
+        "plugin {plugin}: {} has sha256 {actual}, but {at} pins sha256 = \"{expected}\"; \
+         nothing was run. If the new file is the one you want, put its digest in ops.toml",
+        path.display()
+    )]
+    DigestMismatch {
+        plugin: String,
+        path: PathBuf,
+        expected: String,
+        actual: String,
+        /// `ops.toml:LINE:COL` of the pin.
+        at: String,
+    },
     /// The wasmtime engine could not be set up.
     #[error("cannot start the plugin runtime: {0}")]
     Engine(String),
@@ -111,6 +125,7 @@ impl ExitStatusOf for PluginError {
         match self {
             PluginError::Failed { operation, .. } => operation.exit(),
             PluginError::Read { .. }
+            | PluginError::DigestMismatch { .. }
             | PluginError::Unknown { .. }
             | PluginError::WrongKind { .. } => Exit::Usage,
             PluginError::Engine(_) => Exit::Internal,

@@ -3,50 +3,14 @@
 use std::fmt;
 
 use super::bindings;
+use super::compat;
 use super::context::CallContext;
 use super::convert;
 use super::error::{Operation, PluginError};
 use super::loaded::{Plugin, Pre};
 use super::metadata::Kind;
-use crate::config::{ConfigError, PluginSection};
-use crate::exit::{Exit, ExitStatusOf};
-
-/// Why a config section was not accepted.
-#[derive(Debug)]
-pub enum ValidationError {
-    /// The plugin rejected keys; each error has the key's file:line:column.
-    Invalid(Vec<ConfigError>),
-    /// The plugin misbehaved while validating.
-    Plugin(PluginError),
-}
-
-impl fmt::Display for ValidationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ValidationError::Invalid(errors) => {
-                for (i, e) in errors.iter().enumerate() {
-                    if i > 0 {
-                        writeln!(f)?;
-                    }
-                    write!(f, "{e}")?;
-                }
-                Ok(())
-            }
-            ValidationError::Plugin(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for ValidationError {}
-
-impl ExitStatusOf for ValidationError {
-    fn exit(&self) -> Exit {
-        match self {
-            ValidationError::Invalid(_) => Exit::Usage,
-            ValidationError::Plugin(e) => e.exit(),
-        }
-    }
-}
+use super::validation::ValidationError;
+use crate::config::PluginSection;
 
 impl Plugin {
     fn expect_kind(&self, expected: Kind) -> Result<(), PluginError> {
@@ -83,23 +47,34 @@ impl Plugin {
     }
 }
 
-/// Runs `$call` on a fresh instance of world `$variant`, mapping traps and
-/// limits to [`PluginError`]. Yields `(store, Result<T, wasmtime::Error>)`.
+/// Runs a call on a fresh instance of the latest API's world (`$call`) or of
+/// API 0.1.0's world `$old` (`$old_call`, whose result `$old_out` turns
+/// into the latest API's), mapping traps and limits to [`PluginError`].
 macro_rules! call_plugin {
-    ($plugin:expr, $variant:ident, $op:expr, $ctx:expr, $readable:expr, |$b:ident, $store:ident| $call:expr) => {{
+    (
+        $plugin:expr, $old:ident, $op:expr, $ctx:expr, $readable:expr,
+        |$b:ident, $store:ident| $call:expr,
+        $old_call:expr => $old_out:expr
+    ) => {{
         let inner = &$plugin.inner;
-        let Pre::$variant(pre) = &inner.pre else {
-            // The typed handles are only built after the kind check.
-            return Err(PluginError::WrongKind {
-                plugin: inner.name.clone(),
-                expected: stringify!($variant),
-                actual: inner.metadata.kind.as_str(),
-            });
-        };
         let mut $store = inner.new_store($ctx.clone(), $readable);
-        let result = match pre.instantiate_async(&mut $store).await {
-            Ok($b) => $call.await,
-            Err(e) => Err(e),
+        let result = match &inner.pre {
+            Pre::Latest(pre) => match pre.instantiate_async(&mut $store).await {
+                Ok($b) => $call.await,
+                Err(e) => Err(e),
+            },
+            Pre::$old(pre) => match pre.instantiate_async(&mut $store).await {
+                Ok($b) => $old_call.await.map(|r| r.map($old_out)),
+                Err(e) => Err(e),
+            },
+            // The typed handles are only built after the kind check.
+            _ => {
+                return Err(PluginError::WrongKind {
+                    plugin: inner.name.clone(),
+                    expected: stringify!($old),
+                    actual: inner.metadata.kind.as_str(),
+                })
+            }
         };
         inner.settle($op, &$store, result)
     }};
@@ -151,7 +126,7 @@ impl SyncStrategy {
         ctx: &CallContext,
         request: SyncRequest<'_>,
     ) -> Result<SyncOutcome, PluginError> {
-        let wit = bindings::sync::exports::ops::plugin::sync::SyncRequest {
+        let wit = bindings::latest::exports::ops::plugin::sync::SyncRequest {
             config: convert::to_wit(request.section),
             path: request.path,
             git_ref: request.git_ref,
@@ -160,11 +135,14 @@ impl SyncStrategy {
         let inner = &self.plugin.inner;
         let outcome = call_plugin!(
             self.plugin,
-            Sync,
+            SyncV0_1,
             Operation::Sync,
             ctx,
             convert::readable_paths(request.section),
-            |b, store| { b.ops_plugin_sync().call_sync(&mut store, &wit) }
+            |b, store| b.ops_plugin_sync().call_sync(&mut store, &wit),
+            b.ops_plugin_sync()
+                .call_sync(&mut store, &compat::sync_request(&wit))
+                => compat::sync_outcome
         )?;
         if let Some(commit) = &outcome.commit {
             let hex = commit.bytes().all(|b| b.is_ascii_hexdigit());
@@ -231,14 +209,16 @@ impl RegistryAuth {
         let inner = &self.plugin.inner;
         let c = call_plugin!(
             self.plugin,
-            Auth,
+            AuthV0_1,
             Operation::Credentials,
             ctx,
             convert::readable_paths(section),
-            |b, store| {
-                b.ops_plugin_registry()
-                    .call_get_credentials(&mut store, &config, registry)
-            }
+            |b, store| b
+                .ops_plugin_registry()
+                .call_get_credentials(&mut store, &config, registry),
+            b.ops_plugin_registry()
+                .call_get_credentials(&mut store, &compat::config(&config), registry)
+                => compat::credentials
         )?;
         ctx.redactor.add(&c.secret);
         if c.registry.trim().is_empty() || c.username.is_empty() || c.secret.is_empty() {
@@ -311,11 +291,16 @@ impl ImageBuilder {
         };
         call_plugin!(
             self.plugin,
-            Image,
+            ImageV0_1,
             Operation::Login,
             ctx,
             convert::readable_paths(section),
-            |b, store| { b.ops_plugin_image().call_login(&mut store, &config, &wit) }
+            |b, store| b.ops_plugin_image().call_login(&mut store, &config, &wit),
+            b.ops_plugin_image().call_login(
+                &mut store,
+                &compat::config(&config),
+                &compat::credentials_to_old(&wit)
+            ) => |()| ()
         )
     }
 
@@ -324,7 +309,7 @@ impl ImageBuilder {
         ctx: &CallContext,
         request: BuildRequest<'_>,
     ) -> Result<(), PluginError> {
-        let wit = bindings::image::exports::ops::plugin::image::BuildRequest {
+        let wit = bindings::latest::exports::ops::plugin::image::BuildRequest {
             config: convert::to_wit(request.section),
             context: request.context,
             dockerfile: request.dockerfile,
@@ -334,11 +319,14 @@ impl ImageBuilder {
         };
         call_plugin!(
             self.plugin,
-            Image,
+            ImageV0_1,
             Operation::Build,
             ctx,
             convert::readable_paths(request.section),
-            |b, store| { b.ops_plugin_image().call_build(&mut store, &wit) }
+            |b, store| b.ops_plugin_image().call_build(&mut store, &wit),
+            b.ops_plugin_image()
+                .call_build(&mut store, &compat::build_request(&wit))
+                => |()| ()
         )
     }
 
@@ -348,7 +336,7 @@ impl ImageBuilder {
         ctx: &CallContext,
         request: PushRequest<'_>,
     ) -> Result<String, PluginError> {
-        let wit = bindings::image::exports::ops::plugin::image::PushRequest {
+        let wit = bindings::latest::exports::ops::plugin::image::PushRequest {
             config: convert::to_wit(request.section),
             image: request.image,
             label: request.label,
@@ -356,11 +344,14 @@ impl ImageBuilder {
         let inner = &self.plugin.inner;
         let outcome = call_plugin!(
             self.plugin,
-            Image,
+            ImageV0_1,
             Operation::Push,
             ctx,
             convert::readable_paths(request.section),
-            |b, store| { b.ops_plugin_image().call_push(&mut store, &wit) }
+            |b, store| b.ops_plugin_image().call_push(&mut store, &wit),
+            b.ops_plugin_image()
+                .call_push(&mut store, &compat::push_request(&wit))
+                => compat::push_outcome
         )?;
         let valid = outcome.digest.strip_prefix("sha256:").is_some_and(|h| {
             h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))

@@ -9,16 +9,43 @@ use wasmtime::{Store, UpdateDeadline};
 use super::bindings;
 use super::cache::LoadSource;
 use super::capability::Grants;
+use super::compat;
 use super::context::CallContext;
 use super::error::{Operation, PluginError};
 use super::metadata::{Kind, Metadata};
 use super::runtime::{PluginSource, RuntimeInner};
 use super::state::PluginState;
 
+/// A pre-instantiated component: one variant per API version and world.
 pub(crate) enum Pre {
-    Sync(bindings::sync::SyncStrategyPre<PluginState>),
-    Auth(bindings::auth::RegistryAuthPre<PluginState>),
-    Image(bindings::image::ImageBuilderPre<PluginState>),
+    /// API 0.2.0 has one world for every kind.
+    Latest(bindings::latest::OpsPluginPre<PluginState>),
+    SyncV0_1(bindings::v0_1_0::sync::SyncStrategyPre<PluginState>),
+    AuthV0_1(bindings::v0_1_0::auth::RegistryAuthPre<PluginState>),
+    ImageV0_1(bindings::v0_1_0::image::ImageBuilderPre<PluginState>),
+}
+
+/// Instantiates any [`Pre`] in `$store` and calls its `plugin` export:
+/// `$latest` with the latest API's export, `$old` with 0.1.0's. Yields a
+/// `wasmtime::Result`.
+macro_rules! plugin_export {
+    ($pre:expr, $store:ident, |$p:ident| $latest:expr, |$q:ident| $old:expr) => {
+        match $pre {
+            Pre::Latest(pre) => plugin_export!(@one pre, $store, $p, $latest),
+            Pre::SyncV0_1(pre) => plugin_export!(@one pre, $store, $q, $old),
+            Pre::AuthV0_1(pre) => plugin_export!(@one pre, $store, $q, $old),
+            Pre::ImageV0_1(pre) => plugin_export!(@one pre, $store, $q, $old),
+        }
+    };
+    (@one $pre:ident, $store:ident, $p:ident, $call:expr) => {
+        match $pre.instantiate_async(&mut $store).await {
+            Ok(bindings) => {
+                let $p = bindings.ops_plugin_plugin();
+                $call.await
+            }
+            Err(e) => Err(e),
+        }
+    };
 }
 
 pub(crate) struct PluginInner {
@@ -84,7 +111,7 @@ impl Plugin {
         &self,
         ctx: &CallContext,
         section: &crate::config::PluginSection,
-    ) -> Result<(), super::handles::ValidationError> {
+    ) -> Result<(), super::validation::ValidationError> {
         self.inner.validate(ctx, section).await
     }
 }
@@ -200,20 +227,12 @@ impl PluginInner {
         );
         let mut store = self.new_store(ctx, Vec::new());
         let op = Operation::Metadata;
-        let result = match &self.pre {
-            Pre::Sync(pre) => match pre.instantiate_async(&mut store).await {
-                Ok(b) => b.ops_plugin_plugin().call_metadata(&mut store).await,
-                Err(e) => Err(e),
-            },
-            Pre::Auth(pre) => match pre.instantiate_async(&mut store).await {
-                Ok(b) => b.ops_plugin_plugin().call_metadata(&mut store).await,
-                Err(e) => Err(e),
-            },
-            Pre::Image(pre) => match pre.instantiate_async(&mut store).await {
-                Ok(b) => b.ops_plugin_plugin().call_metadata(&mut store).await,
-                Err(e) => Err(e),
-            },
-        };
+        let result = plugin_export!(
+            &self.pre,
+            store,
+            |p| p.call_metadata(&mut store),
+            |p| async { p.call_metadata(&mut store).await.map(compat::metadata) }
+        );
         result.map_err(|e| self.call_error(op, &store, e))
     }
 
@@ -221,49 +240,33 @@ impl PluginInner {
         &self,
         ctx: &CallContext,
         section: &crate::config::PluginSection,
-    ) -> Result<(), super::handles::ValidationError> {
+    ) -> Result<(), super::validation::ValidationError> {
         use super::convert;
         let config = convert::to_wit(section);
         let mut store = self.new_store(ctx.clone(), convert::readable_paths(section));
         let op = Operation::Validate;
-        let result = match &self.pre {
-            Pre::Sync(pre) => match pre.instantiate_async(&mut store).await {
-                Ok(b) => {
-                    b.ops_plugin_plugin()
-                        .call_validate(&mut store, &config)
-                        .await
-                }
-                Err(e) => Err(e),
-            },
-            Pre::Auth(pre) => match pre.instantiate_async(&mut store).await {
-                Ok(b) => {
-                    b.ops_plugin_plugin()
-                        .call_validate(&mut store, &config)
-                        .await
-                }
-                Err(e) => Err(e),
-            },
-            Pre::Image(pre) => match pre.instantiate_async(&mut store).await {
-                Ok(b) => {
-                    b.ops_plugin_plugin()
-                        .call_validate(&mut store, &config)
-                        .await
-                }
-                Err(e) => Err(e),
-            },
-        };
+        let old_config = compat::config(&config);
+        let result = plugin_export!(
+            &self.pre,
+            store,
+            |p| p.call_validate(&mut store, &config),
+            |p| async {
+                let result = p.call_validate(&mut store, &old_config).await;
+                result.map(|r| r.map_err(compat::config_errors))
+            }
+        );
         match result {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(errors)) if errors.is_empty() => Err(super::handles::ValidationError::Plugin(
-                PluginError::Contract {
+            Ok(Err(errors)) if errors.is_empty() => Err(
+                super::validation::ValidationError::Plugin(PluginError::Contract {
                     plugin: self.name.clone(),
                     message: format!("it rejected [{}] without saying why", section.path),
-                },
-            )),
-            Ok(Err(errors)) => Err(super::handles::ValidationError::Invalid(
+                }),
+            ),
+            Ok(Err(errors)) => Err(super::validation::ValidationError::Invalid(
                 convert::to_config_errors(&self.name, section, errors),
             )),
-            Err(e) => Err(super::handles::ValidationError::Plugin(
+            Err(e) => Err(super::validation::ValidationError::Plugin(
                 self.call_error(op, &store, e),
             )),
         }

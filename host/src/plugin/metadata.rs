@@ -58,11 +58,11 @@ impl Metadata {
     /// Accepts the plugin's answer only if it is consistent: its name is the
     /// one it is configured under, versions are semver, the API version
     /// agrees with the interfaces the component uses, the kind with the
-    /// world it exports.
+    /// world it exports (when the world has a kind).
     pub(crate) fn check(
         name: &str,
         raw: PluginMetadata,
-        kind: Kind,
+        kind: Option<Kind>,
         api_target: &Version,
     ) -> Result<Metadata, PluginError> {
         let contract = |message: String| PluginError::Contract {
@@ -83,7 +83,7 @@ impl Metadata {
                 raw.api_version
             ))
         })?;
-        if !version::compatible(&version::host_api(), &api_version)
+        if version::implementation_for(&api_version).is_none()
             || api_version.major != api_target.major
             || api_version.minor != api_target.minor
         {
@@ -96,31 +96,16 @@ impl Metadata {
             PluginKind::RegistryAuth => Kind::RegistryAuth,
             PluginKind::ImageBuilder => Kind::ImageBuilder,
         };
+        // The latest API's components export every kind: the metadata
+        // decides. A 0.1.0 component's world decides, and must agree.
+        let kind = kind.unwrap_or(declared);
         if declared != kind {
             return Err(contract(format!(
                 "its metadata says {declared} but it exports the {kind} interfaces"
             )));
         }
         let capabilities: Vec<Capability> = raw.capabilities.into_iter().map(Into::into).collect();
-        for cap in &capabilities {
-            match cap {
-                Capability::LocalExec(programs)
-                    if programs.is_empty() || programs.iter().any(|p| p.is_empty()) =>
-                {
-                    return Err(contract(
-                        "it declares local-exec without naming programs".into(),
-                    ))
-                }
-                Capability::Env(names)
-                    if names.iter().any(|n| !crate::remote::is_identifier(n)) =>
-                {
-                    return Err(contract(format!(
-                        "it declares env with an invalid name in {names:?}"
-                    )))
-                }
-                _ => {}
-            }
-        }
+        check_capabilities(&capabilities).map_err(contract)?;
         let mut description = raw.description;
         description.truncate(
             (0..=200.min(description.len()))
@@ -137,4 +122,25 @@ impl Metadata {
             capabilities,
         })
     }
+}
+
+/// Capabilities that name nothing, or names that cannot be variables.
+fn check_capabilities(capabilities: &[Capability]) -> Result<(), String> {
+    for cap in capabilities {
+        match cap {
+            Capability::LocalExec(programs)
+                if programs.is_empty() || programs.iter().any(|p| p.is_empty()) =>
+            {
+                return Err("it declares local-exec without naming programs".into())
+            }
+            Capability::Env(names) if names.iter().any(|n| !crate::remote::is_identifier(n)) => {
+                return Err(format!("it declares env with an invalid name in {names:?}"))
+            }
+            Capability::Http(hosts) if hosts.is_empty() || hosts.iter().any(|h| h.is_empty()) => {
+                return Err("it declares http without naming hosts".into())
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

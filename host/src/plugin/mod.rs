@@ -1,8 +1,9 @@
 //! The WebAssembly plugin runtime.
 //!
 //! Sync strategies, registry auth and image builders are WebAssembly
-//! components written against the WIT contract in `wit/v0.1.0`
-//! (`package ops:plugin@0.1.0`). This module runs them with wasmtime:
+//! components written against one of the WIT contracts in `wit/`: the
+//! latest, `wit/v0.2.0`, or the frozen `wit/v0.1.0` (one bindgen module
+//! each, see `bindings`). This module runs them with wasmtime:
 //!
 //! - one [`Runtime`]: one engine (component model, epoch interruption,
 //!   on-demand allocation), an epoch ticker thread, one linker with every
@@ -10,8 +11,9 @@
 //!   `$OPS_CACHE_DIR`, else `$XDG_CACHE_HOME/ops`, else `~/.cache/ops`).
 //! - [`Runtime::load`] compiles a component (or loads what this host
 //!   compiled before), refuses it before instantiation if the
-//!   `ops:plugin/...@X.Y.Z` interfaces it uses are not compatible with
-//!   [`API_VERSION`], pre-instantiates it, and checks its metadata.
+//!   `ops:plugin/...@X.Y.Z` interfaces it uses match none of the supported
+//!   versions ([`API_VERSION`] and older), pre-instantiates it, and checks
+//!   its metadata.
 //! - Every call gets a fresh store with [`Limits`]: a memory cap and a
 //!   budget of time spent in plugin code (host calls such as a long
 //!   `docker build` do not count).
@@ -41,6 +43,7 @@
 mod bindings;
 mod cache;
 mod capability;
+mod compat;
 mod context;
 mod convert;
 mod error;
@@ -53,6 +56,7 @@ mod metadata;
 mod registry;
 mod runtime;
 mod state;
+mod validation;
 mod version;
 
 pub use cache::{ComponentCache, LoadSource};
@@ -60,11 +64,12 @@ pub use context::CallContext;
 pub use error::PluginError;
 pub use handles::{
     BuildRequest, Credentials, ImageBuilder, PushRequest, RegistryAuth, SyncOutcome, SyncRequest,
-    SyncStrategy, ValidationError,
+    SyncStrategy,
 };
 pub use limits::Limits;
 pub use loaded::Plugin;
 pub use metadata::{Kind, Metadata};
 pub use registry::{Registry, BUILTINS};
 pub use runtime::{PluginSource, Runtime};
-pub use version::API_VERSION;
+pub use validation::ValidationError;
+pub use version::{API_VERSION, SUPPORTED as SUPPORTED_API_VERSIONS};

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use super::capability::Grant;
@@ -39,6 +40,8 @@ struct Entry {
     /// `None` for built-ins: granted what they declare.
     grants: Option<Vec<Grant>>,
     builtin_bytes: Option<&'static [u8]>,
+    /// `sha256 = "..."` and where it is written.
+    pin: Option<(String, crate::config::Location)>,
     loaded: OnceCell<Plugin>,
 }
 
@@ -54,6 +57,7 @@ impl Registry {
                     source: PluginSource::Builtin,
                     grants: None,
                     builtin_bytes: Some(bytes),
+                    pin: None,
                     loaded: OnceCell::new(),
                 })
                 .collect(),
@@ -82,6 +86,7 @@ impl Registry {
                 source: PluginSource::Path(decl.path.clone()),
                 grants: Some(grants),
                 builtin_bytes: None,
+                pin: decl.sha256.clone(),
                 loaded: OnceCell::new(),
             });
         }
@@ -125,6 +130,20 @@ impl Registry {
                         )))
                     }
                 };
+                if let (Some((expected, at)), PluginSource::Path(path)) =
+                    (&entry.pin, &entry.source)
+                {
+                    let actual = hex::encode(Sha256::digest(&bytes));
+                    if actual != *expected {
+                        return Err(PluginError::DigestMismatch {
+                            plugin: entry.name.clone(),
+                            path: path.clone(),
+                            expected: expected.clone(),
+                            actual,
+                            at: at.to_string(),
+                        });
+                    }
+                }
                 self.runtime
                     .load(
                         &entry.name,

@@ -79,9 +79,16 @@ impl Runtime {
             .allocation_strategy(InstanceAllocationStrategy::OnDemand);
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
-        // The sync-strategy world imports every host interface; the other
-        // worlds import a subset, and extra definitions are harmless.
-        bindings::sync::SyncStrategy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+        // The sync-strategy world of each version imports every host
+        // interface of that version; the other worlds import a subset, and
+        // extra definitions are harmless. The versions' interface names
+        // differ (`...@0.1.0`, `...@0.2.0`), so one linker holds both.
+        bindings::latest::OpsPlugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut linker,
+            |state: &mut PluginState| state,
+        )
+        .map_err(|e| PluginError::Engine(e.to_string()))?;
+        bindings::v0_1_0::sync::SyncStrategy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
             &mut linker,
             |state: &mut PluginState| state,
         )
@@ -151,28 +158,14 @@ impl Runtime {
                     plugin: name.to_owned(),
                     message: format!("it needs imports this host does not provide: {e:#}"),
                 })?;
-        let invalid = |e: wasmtime::Error| PluginError::Invalid {
-            plugin: name.to_owned(),
-            message: format!("{e:#}"),
-        };
-        let pre = match kind {
-            Kind::SyncStrategy => {
-                Pre::Sync(bindings::sync::SyncStrategyPre::new(instance_pre).map_err(invalid)?)
-            }
-            Kind::RegistryAuth => {
-                Pre::Auth(bindings::auth::RegistryAuthPre::new(instance_pre).map_err(invalid)?)
-            }
-            Kind::ImageBuilder => {
-                Pre::Image(bindings::image::ImageBuilderPre::new(instance_pre).map_err(invalid)?)
-            }
-        };
+        let pre = pre_for(name, &api_target, kind, instance_pre)?;
 
         // Metadata comes from running the plugin, with no grants at all.
         let mut plugin = PluginInner {
             name: name.to_owned(),
             source,
             sha256,
-            metadata: Metadata::placeholder(name, kind),
+            metadata: Metadata::placeholder(name, kind.unwrap_or(Kind::SyncStrategy)),
             api_target,
             load_source,
             pre,
@@ -189,13 +182,13 @@ impl Runtime {
         Ok(Plugin::from_inner(plugin))
     }
 
-    /// The API version the component targets and its kind, from its
-    /// imports and exports alone: nothing runs before this passes.
+    /// The API version the component targets and, for API 0.1.0, its kind,
+    /// from its imports and exports alone: nothing runs before this passes.
     fn inspect(
         &self,
         name: &str,
         component: &Component,
-    ) -> Result<(semver::Version, Kind), PluginError> {
+    ) -> Result<(semver::Version, Option<Kind>), PluginError> {
         let engine = &self.inner.engine;
         let ty = component.component_type();
         let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_owned()).collect();
@@ -205,12 +198,11 @@ impl Runtime {
                 plugin: name.to_owned(),
                 message,
             })?;
-        let host = version::host_api();
-        if !version::compatible(&host, &target) {
+        if version::implementation_for(&target).is_none() {
             return Err(PluginError::IncompatibleApi {
                 plugin: name.to_owned(),
                 target: target.to_string(),
-                host: host.to_string(),
+                host: version::SUPPORTED.join(", "),
             });
         }
         let exported = |iface: &str| {
@@ -229,8 +221,19 @@ impl Runtime {
         .filter(|(iface, _)| exported(iface))
         .map(|(_, kind)| kind)
         .collect();
+        // The latest API has one world exporting every kind; the plugin's
+        // metadata says which it is. API 0.1.0 has a world per kind.
+        let latest = version::implementation_for(&target) == Some(version::host_api());
         match (exported("plugin"), kinds.as_slice()) {
-            (true, [kind]) => Ok((target, *kind)),
+            (true, [_, _, _]) if latest => Ok((target, None)),
+            (true, _) if latest => Err(PluginError::Invalid {
+                plugin: name.to_owned(),
+                message: format!(
+                    "it does not export all of ops:plugin/sync, registry, image, as API {target}'s \
+                     world ops-plugin does"
+                ),
+            }),
+            (true, [kind]) => Ok((target, Some(*kind))),
             (false, _) => Err(PluginError::Invalid {
                 plugin: name.to_owned(),
                 message: "it does not export ops:plugin/plugin".into(),
@@ -245,4 +248,35 @@ impl Runtime {
             }),
         }
     }
+}
+
+/// The typed pre-instance for the API version that implements `target`
+/// (checked by `inspect`): its one world, or for 0.1.0 the world `kind`.
+fn pre_for(
+    name: &str,
+    target: &semver::Version,
+    kind: Option<Kind>,
+    instance_pre: wasmtime::component::InstancePre<PluginState>,
+) -> Result<Pre, PluginError> {
+    let invalid = |e: wasmtime::Error| PluginError::Invalid {
+        plugin: name.to_owned(),
+        message: format!("{e:#}"),
+    };
+    if version::implementation_for(target) == Some(version::host_api()) {
+        let pre = bindings::latest::OpsPluginPre::new(instance_pre).map_err(invalid)?;
+        return Ok(Pre::Latest(pre));
+    }
+    use bindings::v0_1_0 as old;
+    // `inspect` found the kind of every 0.1.0 component.
+    Ok(match kind.unwrap_or(Kind::SyncStrategy) {
+        Kind::SyncStrategy => {
+            Pre::SyncV0_1(old::sync::SyncStrategyPre::new(instance_pre).map_err(invalid)?)
+        }
+        Kind::RegistryAuth => {
+            Pre::AuthV0_1(old::auth::RegistryAuthPre::new(instance_pre).map_err(invalid)?)
+        }
+        Kind::ImageBuilder => {
+            Pre::ImageV0_1(old::image::ImageBuilderPre::new(instance_pre).map_err(invalid)?)
+        }
+    })
 }

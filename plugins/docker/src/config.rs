@@ -1,7 +1,7 @@
 //! `[build.image]`, the image builder's section: names, paths and the
 //! registry keys (the registry-auth plugin reads those too).
 
-use ops_plugin_common::unknown_key_message;
+use ops_plugin_sdk::unknown_key_message;
 
 use crate::ops::plugin::types::{Config, ConfigError, ConfigValue};
 use crate::options;

@@ -4,26 +4,18 @@
 //! a scratch directory that the host removes when the run ends, so that a
 //! registry login never outlives the run.
 
-wit_bindgen::generate!({
-    path: "../../wit/v0.1.0",
-    world: "image-builder",
-});
-
-// Makes cargo rebuild this crate when the contract changes: the macro
-// above reads the WIT without telling cargo.
-const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
+// The SDK's bindings under the names the modules of this crate use.
+use ops_plugin_sdk::bindings::{exports, ops};
 
 mod config;
 mod digest;
 mod options;
 mod script;
 
-use exports::ops::plugin::image::{BuildRequest, Guest as ImageGuest, PushOutcome, PushRequest};
-use exports::ops::plugin::plugin::Guest as PluginGuest;
+use exports::ops::plugin::image::{BuildRequest, PushOutcome, PushRequest};
 use ops::plugin::node;
 use ops::plugin::types::{
-    Capability, Config, ConfigError, Credentials, ExecOutput, ExecRequest, ExitStatus, PluginKind,
-    PluginMetadata,
+    Capability, Config, ConfigError, Credentials, ExecOutput, ExecRequest, ExitStatus,
 };
 
 struct Docker;
@@ -34,14 +26,12 @@ const CONFIG_DIR: &str = "docker-config";
 /// Secret files, build metadata and the push command each build chose.
 const BUILD_DIR: &str = "buildkit";
 
-impl PluginGuest for Docker {
-    fn metadata() -> PluginMetadata {
-        PluginMetadata {
-            name: "docker".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            api_version: "0.1.0".into(),
-            kind: PluginKind::ImageBuilder,
-            description: "docker buildx build (BuildKit) and push on the build node".into(),
+impl ops_plugin_sdk::Plugin for Docker {
+    fn describe() -> ops_plugin_sdk::Description {
+        ops_plugin_sdk::Description {
+            name: "docker",
+            version: env!("CARGO_PKG_VERSION"),
+            description: "docker buildx build (BuildKit) and push on the build node",
             capabilities: vec![Capability::RemoteExec, Capability::RemoteFiles],
         }
     }
@@ -51,7 +41,7 @@ impl PluginGuest for Docker {
     }
 }
 
-impl ImageGuest for Docker {
+impl ops_plugin_sdk::ImageBuilder for Docker {
     fn login(_config: Config, credentials: Credentials) -> Result<(), String> {
         let dir = node::scratch_dir(CONFIG_DIR)?;
         let out = node::exec(&ExecRequest {
@@ -166,4 +156,4 @@ fn check(out: &ExecOutput, what: &str) -> Result<(), String> {
     }
 }
 
-export!(Docker);
+ops_plugin_sdk::export_image_builder!(Docker);

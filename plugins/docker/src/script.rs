@@ -5,7 +5,7 @@
 //! choice costs no round trip of its own. The build script also writes the
 //! push command that fits the builder it picked; the push step runs it.
 
-use ops_plugin_common::sh_quote;
+use ops_plugin_sdk::sh_quote;
 
 use crate::options::Options;
 

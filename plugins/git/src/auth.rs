@@ -1,6 +1,6 @@
 //! Credentials for git on the node, as environment only.
 
-use ops_plugin_common::{base64_encode, sh_quote};
+use ops_plugin_sdk::{base64_encode, sh_quote};
 
 use crate::config::{https_origin, GitConfig, UrlKind};
 use crate::ops::plugin::{local, node};

@@ -1,7 +1,7 @@
 //! `[build.git]`: what the keys may hold, checked before anything remote
 //! happens.
 
-use ops_plugin_common::unknown_key_message;
+use ops_plugin_sdk::unknown_key_message;
 
 use crate::ops::plugin::types::{Config, ConfigError, ConfigValue};
 

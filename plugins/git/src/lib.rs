@@ -8,34 +8,24 @@
 //! and is named through `GIT_SSH_COMMAND`; an HTTPS token travels as an
 //! environment-only git config entry.
 
-wit_bindgen::generate!({
-    path: "../../wit/v0.1.0",
-    world: "sync-strategy",
-});
-
-// Makes cargo rebuild this crate when the contract changes: the macro
-// above reads the WIT without telling cargo.
-const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
+// The SDK's bindings under the names the modules of this crate use.
+use ops_plugin_sdk::bindings::{exports, ops};
 
 mod auth;
 mod config;
 mod sync;
 
-use exports::ops::plugin::plugin::Guest as PluginGuest;
-use exports::ops::plugin::sync::{Guest as SyncGuest, SyncOutcome, SyncRequest};
-use ops::plugin::types::{Capability, Config, ConfigError, PluginKind, PluginMetadata};
+use exports::ops::plugin::sync::{SyncOutcome, SyncRequest};
+use ops::plugin::types::{Capability, Config, ConfigError};
 
 struct Git;
 
-impl PluginGuest for Git {
-    fn metadata() -> PluginMetadata {
-        PluginMetadata {
-            name: "git".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            api_version: "0.1.0".into(),
-            kind: PluginKind::SyncStrategy,
-            description: "Clone or fetch [build.git] repo on the build node and check out the ref"
-                .into(),
+impl ops_plugin_sdk::Plugin for Git {
+    fn describe() -> ops_plugin_sdk::Description {
+        ops_plugin_sdk::Description {
+            name: "git",
+            version: env!("CARGO_PKG_VERSION"),
+            description: "Clone or fetch [build.git] repo on the build node and check out the ref",
             capabilities: vec![
                 Capability::RemoteExec,
                 Capability::RemoteFiles,
@@ -60,7 +50,7 @@ impl PluginGuest for Git {
     }
 }
 
-impl SyncGuest for Git {
+impl ops_plugin_sdk::SyncStrategy for Git {
     fn sync(request: SyncRequest) -> Result<SyncOutcome, String> {
         let config = config::GitConfig::parse(&request.config).map_err(|errors| {
             let lines: Vec<String> = errors.into_iter().map(|e| e.message).collect();
@@ -70,4 +60,4 @@ impl SyncGuest for Git {
     }
 }
 
-export!(Git);
+ops_plugin_sdk::export_sync_strategy!(Git);

@@ -35,7 +35,7 @@ pub fn rsync_args(
     let mut args = vec![
         format!(
             "--rsync-path=mkdir -p -- {} && rsync",
-            ops_plugin_common::sh_quote(dest)
+            ops_plugin_sdk::sh_quote(dest)
         ),
         "-az".to_owned(),
         "--delete".to_owned(),

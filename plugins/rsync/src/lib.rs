@@ -7,39 +7,27 @@
 //! so host keys, auth, ProxyJump and "one login per run" hold as for every
 //! other step.
 
-wit_bindgen::generate!({
-    path: "../../wit/v0.1.0",
-    world: "sync-strategy",
-});
-
-// Makes cargo rebuild this crate when the contract changes: the macro
-// above reads the WIT without telling cargo.
-const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
+// The SDK's bindings under the names the modules of this crate use.
+use ops_plugin_sdk::bindings::{exports, ops};
 
 pub mod args;
 
-use exports::ops::plugin::plugin::Guest as PluginGuest;
-use exports::ops::plugin::sync::{Guest as SyncGuest, SyncOutcome, SyncRequest};
-use ops::plugin::types::{
-    Capability, Config, ConfigError, ConfigValue, ExecRequest, ExitStatus, PluginKind,
-    PluginMetadata,
-};
+use exports::ops::plugin::sync::{SyncOutcome, SyncRequest};
+use ops::plugin::types::{Capability, Config, ConfigError, ConfigValue, ExecRequest, ExitStatus};
 use ops::plugin::{local, node};
-use ops_plugin_common::unknown_key_message;
+use ops_plugin_sdk::unknown_key_message;
 
 const SECTION: &str = "build.push";
 const KEYS: &[&str] = &["exclude"];
 
 struct Rsync;
 
-impl PluginGuest for Rsync {
-    fn metadata() -> PluginMetadata {
-        PluginMetadata {
-            name: "rsync".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            api_version: "0.1.0".into(),
-            kind: PluginKind::SyncStrategy,
-            description: "Push the local project tree to the build node with rsync".into(),
+impl ops_plugin_sdk::Plugin for Rsync {
+    fn describe() -> ops_plugin_sdk::Description {
+        ops_plugin_sdk::Description {
+            name: "rsync",
+            version: env!("CARGO_PKG_VERSION"),
+            description: "Push the local project tree to the build node with rsync",
             capabilities: vec![
                 Capability::LocalExec(vec!["rsync".into()]),
                 Capability::RemoteExec,
@@ -52,7 +40,7 @@ impl PluginGuest for Rsync {
     }
 }
 
-impl SyncGuest for Rsync {
+impl ops_plugin_sdk::SyncStrategy for Rsync {
     fn sync(request: SyncRequest) -> Result<SyncOutcome, String> {
         let excludes = excludes(&request.config).map_err(|errors| {
             errors
@@ -168,4 +156,4 @@ fn excludes(config: &Config) -> Result<Vec<String>, Vec<ConfigError>> {
     }
 }
 
-export!(Rsync);
+ops_plugin_sdk::export_sync_strategy!(Rsync);

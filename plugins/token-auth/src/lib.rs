@@ -1,35 +1,21 @@
 //! `token-auth`: registry credentials from `[build.image]`: `registry`,
 //! `username` and `token` (normally `$NAME`, so a secret).
 
-wit_bindgen::generate!({
-    path: "../../wit/v0.1.0",
-    world: "registry-auth",
-});
-
-// Makes cargo rebuild this crate when the contract changes: the macro
-// above reads the WIT without telling cargo.
-const _: &str = include_str!("../../../wit/v0.1.0/plugin.wit");
-
-use exports::ops::plugin::plugin::Guest as PluginGuest;
-use exports::ops::plugin::registry::Guest as RegistryGuest;
-use ops::plugin::types::{
-    Capability, Config, ConfigEntry, ConfigError, ConfigValue, Credentials, PluginKind,
-    PluginMetadata,
+use ops_plugin_sdk::{
+    Config, ConfigEntry, ConfigError, ConfigValue, Credentials, Description, Plugin, RegistryAuth,
 };
 
 const SECTION: &str = "build.image";
 
 struct TokenAuth;
 
-impl PluginGuest for TokenAuth {
-    fn metadata() -> PluginMetadata {
-        PluginMetadata {
-            name: "token-auth".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            api_version: "0.1.0".into(),
-            kind: PluginKind::RegistryAuth,
-            description: "Registry login with a username and token from [build.image]".into(),
-            capabilities: Vec::<Capability>::new(),
+impl Plugin for TokenAuth {
+    fn describe() -> Description {
+        Description {
+            name: "token-auth",
+            version: env!("CARGO_PKG_VERSION"),
+            description: "Registry login with a username and token from [build.image]",
+            capabilities: Vec::new(),
         }
     }
 
@@ -77,7 +63,7 @@ impl PluginGuest for TokenAuth {
     }
 }
 
-impl RegistryGuest for TokenAuth {
+impl RegistryAuth for TokenAuth {
     fn get_credentials(config: Config, registry: String) -> Result<Credentials, String> {
         let registry = match text(&config, "registry") {
             Some(r) => r,
@@ -117,4 +103,4 @@ fn error(key: &str, message: String) -> ConfigError {
     }
 }
 
-export!(TokenAuth);
+ops_plugin_sdk::export_registry_auth!(TokenAuth);

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::plugin::bindings::sync::ops::plugin::environment::Host;
+use crate::plugin::bindings::latest::ops::plugin::environment::Host;
 use crate::plugin::capability::Need;
 use crate::plugin::state::PluginState;
 

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::node::exit_status;
 use crate::output::LiveOutput;
-use crate::plugin::bindings::sync::ops::plugin::local::Host;
+use crate::plugin::bindings::latest::ops::plugin::local::Host;
 use crate::plugin::bindings::types::{ExecOutput, ExecRequest};
 use crate::plugin::capability::Need;
 use crate::plugin::state::PluginState;

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crate::output::Event;
-use crate::plugin::bindings::sync::ops::plugin::log::Host;
+use crate::plugin::bindings::latest::ops::plugin::log::Host;
 use crate::plugin::bindings::types::LogLevel;
 use crate::plugin::state::PluginState;
 

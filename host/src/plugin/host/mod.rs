@@ -1,15 +1,18 @@
 //! The host side of each WIT interface, one module per interface. Every
 //! function that needs a capability checks it first, through
 //! [`PluginState::check`](super::state::PluginState::check); `log` and
-//! `local.project-root` need none.
+//! `local.project-root` need none. The host implements the latest API;
+//! `v0_1_0` adapts the older one to it.
 //!
 //! Each function also adds its duration to the call's host time, so that
 //! the guest-time deadline does not count a slow `docker build`.
 
 mod environment;
+mod http;
 mod local;
 mod log;
 mod node;
+mod v0_1_0;
 
 use std::time::Instant;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::output::LiveOutput;
-use crate::plugin::bindings::sync::ops::plugin::node::Host;
+use crate::plugin::bindings::latest::ops::plugin::node::Host;
 use crate::plugin::bindings::types::{ExecOutput, ExecRequest, ExitStatus};
 use crate::plugin::capability::Need;
 use crate::plugin::state::PluginState;

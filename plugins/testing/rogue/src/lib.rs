@@ -9,8 +9,10 @@ wit_bindgen::generate!({
     world: "sync-strategy",
 });
 
-// Makes cargo rebuild this crate when the contract changes.
-const _: &str = include_str!("../../../../wit/v0.1.0/plugin.wit");
+// Read for its package version; also makes cargo rebuild this crate when
+// the contract changes. This plugin stays on the frozen 0.1.0 API so that
+// the runtime tests cover it.
+const WIT: &str = include_str!("../../../../wit/v0.1.0/plugin.wit");
 
 use exports::ops::plugin::plugin::Guest as PluginGuest;
 use exports::ops::plugin::sync::{Guest as SyncGuest, SyncOutcome, SyncRequest};
@@ -27,7 +29,7 @@ impl PluginGuest for Rogue {
         PluginMetadata {
             name: "rogue".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            api_version: "0.1.0".into(),
+            api_version: package_version(WIT).into(),
             kind: PluginKind::SyncStrategy,
             description: "Misbehaves on request (runtime tests only)".into(),
             capabilities: vec![
@@ -153,3 +155,33 @@ fn text(config: &Config, key: &str) -> Option<String> {
 }
 
 export!(Rogue);
+
+// A copy of the SDK's `package_version`: this plugin cannot link the SDK,
+// whose bindings are API 0.2.0's.
+/// The `X.Y.Z` of a WIT file's `package ops:plugin@X.Y.Z;` line, at
+/// compile time: a WIT file without that line fails the build.
+pub const fn package_version(wit: &'static str) -> &'static str {
+    const LINE: &[u8] = b"package ops:plugin@";
+    let bytes = wit.as_bytes();
+    let mut start = 0;
+    while start + LINE.len() <= bytes.len() {
+        let mut i = 0;
+        while i < LINE.len() && bytes[start + i] == LINE[i] {
+            i += 1;
+        }
+        if i == LINE.len() {
+            let (_, rest) = bytes.split_at(start + LINE.len());
+            let mut end = 0;
+            while end < rest.len() && rest[end] != b';' {
+                end += 1;
+            }
+            let (version, _) = rest.split_at(end);
+            return match core::str::from_utf8(version) {
+                Ok(v) => v,
+                Err(_) => panic!("the WIT package version is not UTF-8"),
+            };
+        }
+        start += 1;
+    }
+    panic!("no `package ops:plugin@X.Y.Z;` line in the WIT file")
+}

@@ -1,9 +1,5 @@
-//! Helpers shared by the built-in plugins. Plain functions over strings, so
-//! that they do not depend on any one world's generated bindings.
-
-mod keys;
-
-pub use keys::{suggest, unknown_key_message};
+//! Encodings the plugins need: base64 for HTTP basic credentials, POSIX
+//! shell quoting where a value must pass through a shell by design.
 
 /// Standard base64 with padding (RFC 4648), for HTTP basic credentials.
 pub fn base64_encode(input: &[u8]) -> String {

@@ -1,0 +1,152 @@
+//! `http`: requests the host makes for a plugin (capability `http`, per
+//! host). A registry-auth plugin uses it to fetch a short-lived token; the
+//! plugin never holds a socket.
+//!
+//! The host decides what a request may do: `https` (plain `http` only to a
+//! loopback host, where there is no network to protect), no redirect
+//! followed (a redirect to another host would escape the allow-list, so the
+//! 3xx goes back to the plugin as it is), a time limit and a size limit on
+//! the response.
+
+use std::time::{Duration, Instant};
+
+use ureq::http;
+
+use crate::plugin::bindings::latest::ops::plugin::http::Host;
+use crate::plugin::bindings::types::{HttpRequest, HttpResponse};
+use crate::plugin::capability::Need;
+use crate::plugin::state::PluginState;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// Tokens and small JSON documents, not downloads.
+const MAX_RESPONSE: u64 = 1 << 20;
+
+impl Host for PluginState {
+    async fn fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, String> {
+        let start = Instant::now();
+        let result = self.http_fetch(request).await;
+        self.host_time_since(start);
+        result
+    }
+}
+
+impl PluginState {
+    async fn http_fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, String> {
+        let host = allowed_host(&request.url)?;
+        self.check(Need::Http(&host))?;
+        let prepared = prepare(request)?;
+        tokio::task::spawn_blocking(move || send(prepared))
+            .await
+            .map_err(|e| format!("http request task failed: {e}"))?
+    }
+}
+
+/// The lowercase host of `url`, if its scheme may be used for it.
+pub(crate) fn allowed_host(url: &str) -> Result<String, String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("http: {url:?} is not a URL: {e}"))?;
+    let host = uri
+        .host()
+        .ok_or_else(|| format!("http: {url:?} names no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    match uri.scheme_str() {
+        Some("https") => Ok(host),
+        Some("http") if is_loopback(&host) => Ok(host),
+        Some("http") => Err(format!(
+            "http: {url:?} is plain http to a host that is not loopback; use https"
+        )),
+        _ => Err(format!("http: {url:?} is not an http or https URL")),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn prepare(request: HttpRequest) -> Result<http::Request<Vec<u8>>, String> {
+    let method = http::Method::from_bytes(request.method.as_bytes())
+        .map_err(|_| format!("http: {:?} is not an HTTP method", request.method))?;
+    let mut builder = http::Request::builder().method(method).uri(&request.url);
+    for (name, value) in &request.headers {
+        if name.eq_ignore_ascii_case("host") {
+            return Err("http: the Host header is the URL's; it cannot be set".into());
+        }
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(request.body.unwrap_or_default())
+        .map_err(|e| format!("http: bad request: {e}"))
+}
+
+fn send(request: http::Request<Vec<u8>>) -> Result<HttpResponse, String> {
+    let url = request.uri().to_string();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut response = agent
+        .run(request)
+        .map_err(|e| format!("http: {url}: {e}"))?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            let value = value.to_str().ok()?;
+            Some((name.as_str().to_owned(), value.to_owned()))
+        })
+        .collect();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_RESPONSE)
+        .read_to_vec()
+        .map_err(|e| format!("http: {url}: reading the response: {e}"))?;
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_anywhere_plain_http_only_to_loopback() {
+        assert_eq!(
+            allowed_host("https://Auth.Example.com/token").unwrap(),
+            "auth.example.com"
+        );
+        assert_eq!(
+            allowed_host("http://127.0.0.1:8080/t").unwrap(),
+            "127.0.0.1"
+        );
+        assert_eq!(allowed_host("http://[::1]:8080/t").unwrap(), "::1");
+        assert_eq!(allowed_host("http://localhost/t").unwrap(), "localhost");
+        let plain = allowed_host("http://auth.example.com/t").unwrap_err();
+        assert!(plain.contains("use https"), "{plain}");
+        assert!(allowed_host("ftp://auth.example.com/t").is_err());
+        assert!(allowed_host("/relative").is_err());
+    }
+
+    #[test]
+    fn the_host_header_is_not_the_plugins() {
+        let request = HttpRequest {
+            method: "GET".into(),
+            url: "https://a.example/".into(),
+            headers: vec![("Host".into(), "b.example".into())],
+            body: None,
+        };
+        assert!(prepare(request).unwrap_err().contains("Host header"));
+    }
+}

@@ -1,0 +1,64 @@
+//! The imports of plugin API 0.1.0: each converts its arguments to the
+//! latest API and calls the latest implementation, so capability checks
+//! and limits are the same code for both versions.
+
+use crate::plugin::bindings::latest::ops::plugin as latest;
+use crate::plugin::bindings::v0_1_0::sync::ops::plugin as old;
+use crate::plugin::bindings::v0_1_0::types::{ExecOutput, ExecRequest, LogLevel};
+use crate::plugin::compat;
+use crate::plugin::state::PluginState;
+
+impl old::types::Host for PluginState {}
+
+impl old::log::Host for PluginState {
+    async fn log(&mut self, level: LogLevel, message: String) {
+        latest::log::Host::log(self, compat::log_level(level), message).await
+    }
+}
+
+impl old::node::Host for PluginState {
+    async fn exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
+        latest::node::Host::exec(self, compat::exec_request(request))
+            .await
+            .map(compat::exec_output)
+    }
+
+    async fn write_file(
+        &mut self,
+        path: String,
+        contents: Vec<u8>,
+        mode: u32,
+    ) -> Result<(), String> {
+        latest::node::Host::write_file(self, path, contents, mode).await
+    }
+
+    async fn scratch_dir(&mut self, name: String) -> Result<String, String> {
+        latest::node::Host::scratch_dir(self, name).await
+    }
+
+    async fn remote_shell(&mut self) -> Result<String, String> {
+        latest::node::Host::remote_shell(self).await
+    }
+}
+
+impl old::local::Host for PluginState {
+    async fn exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
+        latest::local::Host::exec(self, compat::exec_request(request))
+            .await
+            .map(compat::exec_output)
+    }
+
+    async fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
+        latest::local::Host::read_file(self, path).await
+    }
+
+    async fn project_root(&mut self) -> String {
+        latest::local::Host::project_root(self).await
+    }
+}
+
+impl old::environment::Host for PluginState {
+    async fn get(&mut self, name: String) -> Result<Option<String>, String> {
+        latest::environment::Host::get(self, name).await
+    }
+}

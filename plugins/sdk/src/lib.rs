@@ -1,0 +1,261 @@
+//! The SDK for ops plugins.
+//!
+//! A plugin is a WebAssembly component for one world of the `ops:plugin`
+//! WIT package. This crate holds the bindings for all three worlds, and on
+//! top of them:
+//!
+//! - [`API_VERSION`]: the API this SDK targets, read from the WIT package
+//!   line, so a plugin never writes the number itself;
+//! - [`config::from_config`]: a plugin's config section into a
+//!   `#[derive(Deserialize)]` struct, with errors that name the key (the
+//!   host turns them into file:line:column errors);
+//! - [`logger`]: the `log` macros reach the host's log under the plugin's
+//!   name;
+//! - [`exec`]: an exec builder for the node and the local machine, with
+//!   status checks and bounded output;
+//! - config-key helpers (`unknown_key_message` with a "did you mean") and
+//!   encodings (`base64_encode`, `sh_quote`);
+//! - one export macro per kind: [`export_sync_strategy!`],
+//!   [`export_registry_auth!`], [`export_image_builder!`].
+
+pub mod config;
+mod encoding;
+pub mod exec;
+mod keys;
+pub mod logger;
+mod version;
+
+pub use encoding::{base64_encode, sh_quote};
+pub use keys::{suggest, unknown_key_message};
+pub use version::{package_version, API_VERSION};
+
+/// The generated bindings of the one world every plugin targets,
+/// `ops-plugin`.
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit/v0.2.0",
+        world: "ops-plugin",
+        pub_export_macro: true,
+        export_macro_name: "export_world",
+        default_bindings_module: "ops_plugin_sdk::bindings",
+    });
+
+    // Makes cargo rebuild the bindings when the contract changes: the
+    // macro above reads the WIT without telling cargo.
+    const _: &str = include_str!("../../../wit/v0.2.0/plugin.wit");
+}
+
+/// The host interfaces and shared types, for every kind of plugin.
+pub use bindings::ops::plugin::{environment, http, local, log as host_log, node, types};
+pub use types::{
+    Capability, Config, ConfigEntry, ConfigError, ConfigValue, Credentials, ExecOutput,
+    ExecRequest, ExitStatus, HttpRequest, HttpResponse, LogLevel, PluginKind, PluginMetadata,
+};
+
+/// What every plugin says about itself and how it checks its section.
+pub trait Plugin {
+    /// Name, version and capabilities; [`metadata`] fills in the rest.
+    fn describe() -> Description;
+
+    /// Checks the config section before anything remote happens.
+    fn validate(config: Config) -> Result<(), Vec<ConfigError>>;
+}
+
+/// The parts of a plugin's metadata that are its own.
+pub struct Description {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub description: &'static str,
+    pub capabilities: Vec<Capability>,
+}
+
+/// The metadata the host asks for, with the SDK's API version.
+pub fn metadata(description: Description, kind: PluginKind) -> PluginMetadata {
+    PluginMetadata {
+        name: description.name.into(),
+        version: description.version.into(),
+        api_version: API_VERSION.into(),
+        kind,
+        description: description.description.into(),
+        capabilities: description.capabilities,
+    }
+}
+
+/// A sync strategy: puts the code into `build.path` on the node.
+pub trait SyncStrategy: Plugin {
+    fn sync(
+        request: bindings::exports::ops::plugin::sync::SyncRequest,
+    ) -> Result<bindings::exports::ops::plugin::sync::SyncOutcome, String>;
+}
+
+/// A registry auth: the credentials to log in to a registry.
+pub trait RegistryAuth: Plugin {
+    fn get_credentials(config: Config, registry: String) -> Result<Credentials, String>;
+}
+
+/// An image builder: log in, build and push one image at a time.
+pub trait ImageBuilder: Plugin {
+    fn login(config: Config, credentials: Credentials) -> Result<(), String>;
+    fn build(request: bindings::exports::ops::plugin::image::BuildRequest) -> Result<(), String>;
+    fn push(
+        request: bindings::exports::ops::plugin::image::PushRequest,
+    ) -> Result<bindings::exports::ops::plugin::image::PushOutcome, String>;
+}
+
+/// The error a plugin gives for a kind it is not; the host never asks, as it
+/// calls only the kind the metadata names.
+pub fn not_this_kind(plugin: &str, kind: &str) -> String {
+    format!("plugin {plugin} is not {kind}")
+}
+
+/// Exports `$ty` (a [`SyncStrategy`]) as the plugin of this component.
+#[macro_export]
+macro_rules! export_sync_strategy {
+    ($ty:ty) => {
+        $crate::__export_plugin!($ty, SyncStrategy);
+        impl $crate::bindings::exports::ops::plugin::sync::Guest for __OpsPluginExport {
+            fn sync(
+                request: $crate::bindings::exports::ops::plugin::sync::SyncRequest,
+            ) -> Result<$crate::bindings::exports::ops::plugin::sync::SyncOutcome, String> {
+                $crate::logger::init();
+                <$ty as $crate::SyncStrategy>::sync(request)
+            }
+        }
+        $crate::__not_registry_auth!($ty);
+        $crate::__not_image_builder!($ty);
+    };
+}
+
+/// Exports `$ty` (a [`RegistryAuth`]) as the plugin of this component.
+#[macro_export]
+macro_rules! export_registry_auth {
+    ($ty:ty) => {
+        $crate::__export_plugin!($ty, RegistryAuth);
+        impl $crate::bindings::exports::ops::plugin::registry::Guest for __OpsPluginExport {
+            fn get_credentials(
+                config: $crate::Config,
+                registry: String,
+            ) -> Result<$crate::Credentials, String> {
+                $crate::logger::init();
+                <$ty as $crate::RegistryAuth>::get_credentials(config, registry)
+            }
+        }
+        $crate::__not_sync_strategy!($ty);
+        $crate::__not_image_builder!($ty);
+    };
+}
+
+/// Exports `$ty` (an [`ImageBuilder`]) as the plugin of this component.
+#[macro_export]
+macro_rules! export_image_builder {
+    ($ty:ty) => {
+        $crate::__export_plugin!($ty, ImageBuilder);
+        impl $crate::bindings::exports::ops::plugin::image::Guest for __OpsPluginExport {
+            fn login(
+                config: $crate::Config,
+                credentials: $crate::Credentials,
+            ) -> Result<(), String> {
+                $crate::logger::init();
+                <$ty as $crate::ImageBuilder>::login(config, credentials)
+            }
+            fn build(
+                request: $crate::bindings::exports::ops::plugin::image::BuildRequest,
+            ) -> Result<(), String> {
+                $crate::logger::init();
+                <$ty as $crate::ImageBuilder>::build(request)
+            }
+            fn push(
+                request: $crate::bindings::exports::ops::plugin::image::PushRequest,
+            ) -> Result<$crate::bindings::exports::ops::plugin::image::PushOutcome, String> {
+                $crate::logger::init();
+                <$ty as $crate::ImageBuilder>::push(request)
+            }
+        }
+        $crate::__not_sync_strategy!($ty);
+        $crate::__not_registry_auth!($ty);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_plugin {
+    ($ty:ty, $kind:ident) => {
+        struct __OpsPluginExport;
+        impl $crate::bindings::exports::ops::plugin::plugin::Guest for __OpsPluginExport {
+            fn metadata() -> $crate::PluginMetadata {
+                $crate::metadata(<$ty as $crate::Plugin>::describe(), $crate::PluginKind::$kind)
+            }
+            fn validate(config: $crate::Config) -> Result<(), Vec<$crate::ConfigError>> {
+                $crate::logger::init();
+                <$ty as $crate::Plugin>::validate(config)
+            }
+        }
+        $crate::bindings::export_world!(__OpsPluginExport with_types_in $crate::bindings);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __not_sync_strategy {
+    ($ty:ty) => {
+        impl $crate::bindings::exports::ops::plugin::sync::Guest for __OpsPluginExport {
+            fn sync(
+                _: $crate::bindings::exports::ops::plugin::sync::SyncRequest,
+            ) -> Result<$crate::bindings::exports::ops::plugin::sync::SyncOutcome, String> {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "a sync strategy",
+                ))
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __not_registry_auth {
+    ($ty:ty) => {
+        impl $crate::bindings::exports::ops::plugin::registry::Guest for __OpsPluginExport {
+            fn get_credentials(
+                _: $crate::Config,
+                _: String,
+            ) -> Result<$crate::Credentials, String> {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "a registry auth",
+                ))
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __not_image_builder {
+    ($ty:ty) => {
+        impl $crate::bindings::exports::ops::plugin::image::Guest for __OpsPluginExport {
+            fn login(_: $crate::Config, _: $crate::Credentials) -> Result<(), String> {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "an image builder",
+                ))
+            }
+            fn build(
+                _: $crate::bindings::exports::ops::plugin::image::BuildRequest,
+            ) -> Result<(), String> {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "an image builder",
+                ))
+            }
+            fn push(
+                _: $crate::bindings::exports::ops::plugin::image::PushRequest,
+            ) -> Result<$crate::bindings::exports::ops::plugin::image::PushOutcome, String> {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "an image builder",
+                ))
+            }
+        }
+    };
+}
