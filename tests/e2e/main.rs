@@ -11,6 +11,7 @@ mod build_security;
 mod build_spec;
 mod build_token;
 mod config;
+mod critical_path;
 mod dropped;
 mod exec;
 mod images;

@@ -63,6 +63,8 @@ pub enum Event {
     Summary {
         images: Vec<ImageSummary>,
         seconds: f64,
+        /// Round trips to the node the run had to wait on.
+        round_trips: u64,
     },
 }
 

@@ -119,7 +119,9 @@ impl Printer {
             Event::Info { message } if !quiet => Some(message.clone()),
             Event::Warning { message } => Some(format!("warning: {message}")),
             Event::Error { message, .. } => Some(format!("error: {message}")),
-            Event::Summary { images, seconds } => {
+            Event::Summary {
+                images, seconds, ..
+            } => {
                 let mut out = format!("Finished in {seconds:.1}s");
                 if !images.is_empty() {
                     let service_width = images.iter().map(|i| i.service.len()).max().unwrap_or(0);

@@ -1,6 +1,8 @@
-//! The image steps: registry login, at most `-j` image builds at once,
-//! and the push, which starts only when every image built.
+//! The image steps: registry login (run early, beside the sync), at most
+//! `-j` image builds at once, and the push, which starts only when every
+//! image built.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
@@ -8,12 +10,13 @@ use anyhow::anyhow;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, ImageSummary};
 use crate::plugin::{BuildRequest, CallContext, PushRequest};
+use crate::remote::critical_path::Chain;
 
 use super::image_job::ImageJob;
 use super::plan::ImagePlan;
 use super::plugins::{ImagePlugins, IMAGE_BUILDER};
 use super::schedule::{run_limited, Outcome};
-use super::steps::{plural, Run};
+use super::steps::{add_side_by_side, plural, Run};
 
 impl Run<'_> {
     pub(super) async fn images(
@@ -22,9 +25,6 @@ impl Run<'_> {
         job: &ImageJob,
         plugins: &ImagePlugins,
     ) -> Result<Vec<ImageSummary>, Failure> {
-        if self.job.push {
-            self.login(ctx, job, plugins).await?;
-        }
         let build_times = self.build_all(ctx, job, plugins).await?;
         if !self.job.push {
             return Ok(job
@@ -37,7 +37,9 @@ impl Run<'_> {
         self.push_all(ctx, job, plugins, build_times).await
     }
 
-    async fn login(
+    /// Logs in to the registry (the pipeline runs this beside the sync and
+    /// the build command, only when pushing).
+    pub(super) async fn login(
         &self,
         ctx: &CallContext,
         job: &ImageJob,
@@ -73,24 +75,36 @@ impl Run<'_> {
                 self.job.jobs.min(job.plans.len())
             ),
         );
-        let built = run_limited(job.plans.clone(), self.job.jobs, |plan: ImagePlan| {
-            let request = BuildRequest {
-                section: &job.section,
-                context: self.job.path.clone(),
-                dockerfile: job.dockerfile.clone(),
-                image: plan.reference.clone(),
-                build_args: match &job.binary_arg {
-                    Some(arg) => vec![(arg.clone(), plan.service.clone())],
-                    None => Vec::new(),
-                },
-                label: plan.service,
-            };
-            plugins.builder.build(ctx, request)
-        })
+        let chains: Vec<Arc<Chain>> = job.plans.iter().map(|_| Chain::new()).collect();
+        let items = job
+            .plans
+            .iter()
+            .cloned()
+            .zip(chains.iter().cloned())
+            .collect();
+        let built = run_limited(
+            items,
+            self.job.jobs,
+            |(plan, chain): (ImagePlan, Arc<Chain>)| {
+                let request = BuildRequest {
+                    section: &job.section,
+                    context: self.job.path.clone(),
+                    dockerfile: job.dockerfile.clone(),
+                    image: plan.reference.clone(),
+                    build_args: match &job.binary_arg {
+                        Some(arg) => vec![(arg.clone(), plan.service.clone())],
+                        None => Vec::new(),
+                    },
+                    label: plan.service,
+                };
+                chain.run(plugins.builder.build(ctx, request))
+            },
+        )
         .await;
+        add_side_by_side(&chains, self.job.jobs);
         let mut failures = Vec::new();
         let mut build_times = Vec::new();
-        for (plan, outcome) in &built {
+        for ((plan, _), outcome) in &built {
             match outcome {
                 Outcome::Done { elapsed, .. } => {
                     self.image_event(plan, "built", None, *elapsed);
@@ -131,18 +145,30 @@ impl Run<'_> {
     ) -> Result<Vec<ImageSummary>, Failure> {
         let step = Instant::now();
         self.started_step("push", plural(job.plans.len(), "image"));
-        let pushed = run_limited(job.plans.clone(), self.job.jobs, |plan: ImagePlan| {
-            let request = PushRequest {
-                section: &job.section,
-                image: plan.reference.clone(),
-                label: plan.service,
-            };
-            plugins.builder.push(ctx, request)
-        })
+        let chains: Vec<Arc<Chain>> = job.plans.iter().map(|_| Chain::new()).collect();
+        let items = job
+            .plans
+            .iter()
+            .cloned()
+            .zip(chains.iter().cloned())
+            .collect();
+        let pushed = run_limited(
+            items,
+            self.job.jobs,
+            |(plan, chain): (ImagePlan, Arc<Chain>)| {
+                let request = PushRequest {
+                    section: &job.section,
+                    image: plan.reference.clone(),
+                    label: plan.service,
+                };
+                chain.run(plugins.builder.push(ctx, request))
+            },
+        )
         .await;
+        add_side_by_side(&chains, self.job.jobs);
         let mut summaries = Vec::new();
         let mut failures = Vec::new();
-        for ((plan, outcome), built_in) in pushed.iter().zip(build_times) {
+        for (((plan, _), outcome), built_in) in pushed.iter().zip(build_times) {
             match outcome {
                 Outcome::Done { value, elapsed } => {
                     self.image_event(plan, "pushed", Some(value.clone()), *elapsed);

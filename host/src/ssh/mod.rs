@@ -19,6 +19,7 @@ mod connect;
 mod control;
 mod destination;
 mod error;
+mod handshake_turns;
 mod host_cert;
 mod host_config;
 mod hostfile;

@@ -13,6 +13,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::marker::StderrFilter;
 use super::session::Inner;
 use super::wrapper;
+use crate::remote::critical_path::{self, Wait};
 use crate::remote::{AgentForwarding, OutputSink, RemoteCommand, RemoteError, RemoteExit, Stdin};
 
 /// How long a cancelled command's wrapper gets to report its process group
@@ -29,7 +30,7 @@ pub(super) async fn run(
     let (forward, prologue) = agent_and_prologue(inner, command);
     let (script, preamble) = wrapper::script(command, &prologue)?;
     let permit = inner.channels.command_slot().await?;
-    let channel = inner.channels.open().await?;
+    let channel = critical_path::wait(inner.channels.open()).await?;
     let (reader, writer) = channel.split();
     let writer = Arc::new(writer);
     let mut guard = RunGuard {
@@ -57,10 +58,13 @@ pub(super) async fn run(
     tokio::pin!(feed);
     let mut feeding = true;
     let mut exit = None;
+    // Waiting for the answer is one more round trip (and the command's own
+    // time).
+    let mut answer = Wait::start();
     loop {
         tokio::select! {
             _ = &mut feed, if feeding => feeding = false,
-            msg = guard.next() => match msg {
+            msg = answer.on(guard.next()) => match msg {
                 Some(ChannelMsg::Data { data }) => output.stdout(&data),
                 Some(ChannelMsg::ExtendedData { data, ext: 1 }) => guard.stderr(&data, output),
                 Some(ChannelMsg::ExitStatus { exit_status }) => {
