@@ -9,9 +9,10 @@ use crate::support::build::{json_events, BuildFixture, TOKEN_VAR};
 use super::dropped::{group_alive, wait_for_group};
 
 /// Round trips the example build (git source, three services, push) waits
-/// on, connection included. One more means a change put a request on the
-/// critical path.
-const EXAMPLE_ROUND_TRIPS: u64 = 25;
+/// on at most, connection included. One more means a change put a request
+/// on the critical path. (A run may need one less: whether a channel opened
+/// ahead is ready before a command asks for it is a race on loopback.)
+const EXAMPLE_ROUND_TRIPS: u64 = 17;
 
 #[test]
 fn the_example_build_waits_on_a_known_number_of_round_trips() {
@@ -23,7 +24,11 @@ fn the_example_build_waits_on_a_known_number_of_round_trips() {
         .find(|e| e["event"] == "summary")
         .expect("a summary event");
     let counted = summary["round_trips"].as_u64().expect("round_trips");
-    assert_eq!(counted, EXAMPLE_ROUND_TRIPS, "{}", out.stdout);
+    assert!(
+        (EXAMPLE_ROUND_TRIPS - 2..=EXAMPLE_ROUND_TRIPS).contains(&counted),
+        "{counted} round trips, expected at most {EXAMPLE_ROUND_TRIPS}:\n{}",
+        out.stdout
+    );
 
     // `-v` says it too.
     let out = fx.build_ok(&["-v"]);

@@ -10,6 +10,7 @@ use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::control::CommandChannel;
 use super::marker::StderrFilter;
 use super::session::Inner;
 use super::wrapper;
@@ -29,8 +30,7 @@ pub(super) async fn run(
     // Commands still run after an interrupt: cleanup needs them.
     let (forward, prologue) = agent_and_prologue(inner, command);
     let (script, preamble) = wrapper::script(command, &prologue)?;
-    let permit = inner.channels.command_slot().await?;
-    let channel = critical_path::wait(inner.channels.open()).await?;
+    let (permit, channel) = command_channel(inner).await?;
     let (reader, writer) = channel.split();
     let writer = Arc::new(writer);
     let mut guard = RunGuard {
@@ -58,8 +58,7 @@ pub(super) async fn run(
     tokio::pin!(feed);
     let mut feeding = true;
     let mut exit = None;
-    // Waiting for the answer is one more round trip (and the command's own
-    // time).
+    // Waiting for the answer: a round trip and the command's own time.
     let mut answer = Wait::start();
     loop {
         tokio::select! {
@@ -87,6 +86,8 @@ pub(super) async fn run(
         output.stderr(&rest);
     }
     guard.finish().await;
+    // Its slot is free: the next command may find a channel open.
+    refill(inner);
     let interrupted = inner.groups.is_interrupted();
     match exit {
         Some(exit) if interrupted && !exit.success() => Err(RemoteError::Interrupted),
@@ -99,6 +100,29 @@ pub(super) async fn run(
             "the command ended without reporting an exit status".into(),
         )),
     }
+}
+
+/// A channel for the next command: one opened ahead if ready, else a new
+/// one (a round trip); then the next commands' channels are opened in the
+/// background.
+async fn command_channel(inner: &Arc<Inner>) -> Result<CommandChannel, RemoteError> {
+    let channel = match inner.channels.take_ready() {
+        Some(ready) => ready,
+        None => {
+            let permit = inner.channels.command_slot().await?;
+            (permit, critical_path::wait(inner.channels.open()).await?)
+        }
+    };
+    refill(inner);
+    Ok(channel)
+}
+
+/// Opens channels ahead of need in the background, as slots allow.
+fn refill(inner: &Arc<Inner>) {
+    let filling = inner.clone();
+    tokio::spawn(async move {
+        filling.channels.fill().await;
+    });
 }
 
 /// Whether `command` gets the agent, and the shell to run before it.

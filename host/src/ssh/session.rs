@@ -136,9 +136,14 @@ impl Session {
         note_accepted(printer, &connected.accepted, &label);
 
         let run_id = reaper::new_run_id();
+        let channels = Channels::new(connected.handle);
+        // The first commands' channels, opened together in one round trip.
+        if channels.fill().await {
+            round_trips.fetch_add(1, Ordering::SeqCst);
+        }
         let session = Session {
             inner: Arc::new(Inner {
-                channels: Channels::new(connected.handle),
+                channels,
                 groups: ProcessGroups::default(),
                 _jumps: jumps,
                 label,
