@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bench_proxy;
 mod build_failures;
 mod build_lock;
 mod build_refs;
