@@ -19,7 +19,7 @@ fn fixture(command: &str) -> BuildFixture {
 }
 
 /// The process group the build command wrote to `path`.
-fn wait_for_group(path: &Path) -> i32 {
+pub(super) fn wait_for_group(path: &Path) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let text = fs::read_to_string(path).unwrap_or_default();
@@ -62,7 +62,7 @@ fn members(pgid: i32) -> Vec<String> {
 
 /// Whether any process of group `pgid` still runs. A zombie does not count:
 /// it is dead and only waits for init, which here may reap late.
-fn group_alive(pgid: i32) -> bool {
+pub(super) fn group_alive(pgid: i32) -> bool {
     members(pgid).iter().any(|m| {
         let state = m
             .rsplit(')')

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bench_proxy;
 mod build_failures;
 mod build_lock;
 mod build_refs;
@@ -12,6 +13,7 @@ mod build_spec;
 mod build_token;
 mod config;
 mod config_check;
+mod critical_path;
 mod dropped;
 mod exec;
 mod faults;

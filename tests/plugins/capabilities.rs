@@ -183,7 +183,10 @@ async fn an_installed_plugin_replaces_the_builtin_with_only_its_grants() {
         first.args[1].contains("git clone --no-checkout"),
         "{first:?}"
     );
-    assert_eq!(first.args[3..], ["/p", "/srv/repo.git"]);
+    assert_eq!(
+        first.args[3..],
+        ["/p", "/srv/repo.git", "ops:default-branch"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

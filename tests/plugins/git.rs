@@ -225,12 +225,21 @@ async fn sync_clones_with_the_deploy_key_in_scratch_only() {
         matches!(&calls[2], Call::Write { path, mode: 0o600, .. } if *path == format!("{scratch}/known_hosts"))
     );
 
-    // Three round trips: fetch or clone, resolve the ref, check out.
+    // The fetch's script resolves the default branch itself; this node
+    // prints nothing for it, so the plugin asks on its own (a real node
+    // answers in the fetch: see tests/e2e/critical_path.rs).
     let commands = node.commands();
     assert_eq!(commands.len(), 4, "{:?}", node.argv());
     let script_args = |i: usize| commands[i].args[3..].to_vec();
     assert!(commands[0].args[1].contains("git clone --no-checkout --origin origin"));
-    assert_eq!(script_args(0), ["/opt/b/p", "git@git.example.com:org/repo"]);
+    assert_eq!(
+        script_args(0),
+        [
+            "/opt/b/p",
+            "git@git.example.com:org/repo",
+            "ops:default-branch"
+        ]
+    );
     assert_eq!(
         node.argv()[1..3],
         [
@@ -306,7 +315,7 @@ async fn sync_fetches_a_tag_with_the_token_only_in_env() {
     assert!(commands[0].args[1].contains("fetch --prune --tags --force origin"));
     assert_eq!(
         commands[0].args[3..],
-        ["/opt/b/p", "https://git.example.com/org/repo.git"]
+        ["/opt/b/p", "https://git.example.com/org/repo.git", ""]
     );
     assert_eq!(
         argv[1],

@@ -74,6 +74,10 @@ pub enum Event {
         ok: bool,
         images: Vec<ImageSummary>,
         seconds: f64,
+        /// Round trips to the node the run had to wait on (known when it
+        /// ran to the end).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        round_trips: Option<u64>,
     },
 }
 

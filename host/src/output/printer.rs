@@ -242,6 +242,7 @@ impl Printer {
         if started {
             self.emit(&Event::Summary {
                 ok: false,
+                round_trips: None,
                 images,
                 seconds: self.started.elapsed().as_secs_f64(),
             });

@@ -69,6 +69,7 @@ pub(super) fn render(event: &Event, verbosity: Verbosity, style: Style) -> Optio
             ok,
             images,
             seconds,
+            ..
         } => Some(summary::render(*ok, images, *seconds, style)),
         _ => None,
     }

@@ -131,6 +131,7 @@ fn summary_of_a_pushed_run() {
         ok: true,
         images,
         seconds: 42.0,
+        round_trips: Some(12),
     });
     insta::assert_snapshot!(buffer.lock().unwrap().clone());
 }

@@ -129,6 +129,43 @@ pub(super) fn failure(err: PluginError, attempts: u32) -> Failure {
     }
 }
 
+/// The images step's failure, from each failed image's line: a lost
+/// connection or a stopped daemon is the node's fault, said once.
+pub(super) fn build_failure(failures: &[String]) -> Option<Failure> {
+    if let Some(lost) = failures.iter().find_map(|f| lost_connection(f)) {
+        return Some(lost);
+    }
+    if let Some(down) = failures.iter().find(|f| classify(f) == Fault::DaemonDown) {
+        return Some(daemon_down(down));
+    }
+    (!failures.is_empty()).then(|| {
+        Failure::new(
+            Exit::ImageBuild,
+            anyhow!(
+                "image build failed, so nothing was pushed:\n  {}",
+                failures.join("\n  ")
+            ),
+        )
+    })
+}
+
+/// What to add to a failed push's line, or the run's failure when the node
+/// itself is at fault.
+pub(super) fn push_failure_note(error: &PluginError, attempts: u32) -> Result<String, Failure> {
+    let text = error.to_string();
+    if let Some(lost) = lost_connection(&text) {
+        return Err(lost);
+    }
+    Ok(match (attempts, classify(&text)) {
+        (_, Fault::DaemonDown) => return Err(daemon_down(&text)),
+        (_, Fault::Refused) => " (the registry accepted the login but refused this push: check \
+                                that the account may push to this repository)"
+            .to_owned(),
+        (1, _) => String::new(),
+        (n, _) => format!(" (tried {n} times)"),
+    })
+}
+
 /// The sync's failure: a full disk says so (and where), since the
 /// message of the tool that hit it (rsync, git) is easy to miss.
 pub(super) fn sync_failure(err: PluginError, path: &str) -> Failure {

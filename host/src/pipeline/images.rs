@@ -1,6 +1,8 @@
-//! The image steps: registry login, at most `-j` image builds at once,
-//! and the push, which starts only when every image built.
+//! The image steps: registry login (run early, beside the sync), at most
+//! `-j` image builds at once, and the push, which starts only when every
+//! image built.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
@@ -8,13 +10,14 @@ use anyhow::anyhow;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, ImageSummary};
 use crate::plugin::{BuildRequest, CallContext, PushRequest};
+use crate::remote::critical_path::Chain;
 
-use super::faults::{self, with_retries, Fault};
+use super::faults::{self, with_retries};
 use super::image_job::ImageJob;
 use super::plan::ImagePlan;
 use super::plugins::{ImagePlugins, IMAGE_BUILDER};
 use super::schedule::{run_limited, Outcome};
-use super::steps::{plural, Run};
+use super::steps::{add_side_by_side, plural, Run};
 
 impl Run<'_> {
     pub(super) async fn images(
@@ -23,9 +26,6 @@ impl Run<'_> {
         job: &ImageJob,
         plugins: &ImagePlugins,
     ) -> Result<Vec<ImageSummary>, Failure> {
-        if self.job.push {
-            self.login(ctx, job, plugins).await?;
-        }
         let build_times = self.build_all(ctx, job, plugins).await?;
         if !self.job.push {
             return Ok(job
@@ -38,7 +38,9 @@ impl Run<'_> {
         self.push_all(ctx, job, plugins, build_times).await
     }
 
-    async fn login(
+    /// Logs in to the registry (the pipeline runs this beside the sync and
+    /// the build command, only when pushing).
+    pub(super) async fn login(
         &self,
         ctx: &CallContext,
         job: &ImageJob,
@@ -80,24 +82,36 @@ impl Run<'_> {
                 self.job.jobs.min(job.plans.len())
             ),
         );
-        let built = run_limited(job.plans.clone(), self.job.jobs, |plan: ImagePlan| {
-            let request = BuildRequest {
-                section: &job.section,
-                context: self.job.path.clone(),
-                dockerfile: job.dockerfile.clone(),
-                image: plan.reference.clone(),
-                build_args: match &job.binary_arg {
-                    Some(arg) => vec![(arg.clone(), plan.service.clone())],
-                    None => Vec::new(),
-                },
-                label: plan.service,
-            };
-            plugins.builder.build(ctx, request)
-        })
+        let chains: Vec<Arc<Chain>> = job.plans.iter().map(|_| Chain::new()).collect();
+        let items = job
+            .plans
+            .iter()
+            .cloned()
+            .zip(chains.iter().cloned())
+            .collect();
+        let built = run_limited(
+            items,
+            self.job.jobs,
+            |(plan, chain): (ImagePlan, Arc<Chain>)| {
+                let request = BuildRequest {
+                    section: &job.section,
+                    context: self.job.path.clone(),
+                    dockerfile: job.dockerfile.clone(),
+                    image: plan.reference.clone(),
+                    build_args: match &job.binary_arg {
+                        Some(arg) => vec![(arg.clone(), plan.service.clone())],
+                        None => Vec::new(),
+                    },
+                    label: plan.service,
+                };
+                chain.run(plugins.builder.build(ctx, request))
+            },
+        )
         .await;
+        add_side_by_side(&chains, self.job.jobs);
         let mut failures = Vec::new();
         let mut build_times = Vec::new();
-        for (plan, outcome) in &built {
+        for ((plan, _), outcome) in &built {
             match outcome {
                 Outcome::Done { elapsed, .. } => {
                     self.image_event(plan, "built", None, *elapsed);
@@ -116,23 +130,8 @@ impl Run<'_> {
                 }
             }
         }
-        if let Some(lost) = failures.iter().find_map(|f| faults::lost_connection(f)) {
-            return Err(lost);
-        }
-        if let Some(down) = failures
-            .iter()
-            .find(|f| faults::classify(f) == Fault::DaemonDown)
-        {
-            return Err(faults::daemon_down(down));
-        }
-        if !failures.is_empty() {
-            return Err(Failure::new(
-                Exit::ImageBuild,
-                anyhow!(
-                    "image build failed, so nothing was pushed:\n  {}",
-                    failures.join("\n  ")
-                ),
-            ));
+        if let Some(failure) = faults::build_failure(&failures) {
+            return Err(failure);
         }
         self.finished_step("images", step);
         Ok(build_times)
@@ -147,27 +146,35 @@ impl Run<'_> {
     ) -> Result<Vec<ImageSummary>, Failure> {
         let step = Instant::now();
         self.started_step("push", plural(job.plans.len(), "image"));
+        let chains: Vec<Arc<Chain>> = job.plans.iter().map(|_| Chain::new()).collect();
+        let items = job
+            .plans
+            .iter()
+            .cloned()
+            .zip(chains.iter().cloned())
+            .collect();
         let pushed = run_limited(
-            job.plans.clone(),
+            items,
             self.job.jobs,
-            |plan: ImagePlan| async move {
+            |(plan, chain): (ImagePlan, Arc<Chain>)| async move {
                 let what = format!("push of {}", plan.reference);
-                let (pushed, attempts) = with_retries(&what, self.printer, || {
+                let retried = with_retries(&what, self.printer, || {
                     let request = PushRequest {
                         section: &job.section,
                         image: plan.reference.clone(),
                         label: plan.service.clone(),
                     };
                     plugins.builder.push(ctx, request)
-                })
-                .await;
+                });
+                let (pushed, attempts) = chain.run(retried).await;
                 pushed.map_err(|e| (e, attempts))
             },
         )
         .await;
+        add_side_by_side(&chains, self.job.jobs);
         let mut summaries = Vec::new();
         let mut failures = Vec::new();
-        for ((plan, outcome), built_in) in pushed.iter().zip(build_times) {
+        for (((plan, _), outcome), built_in) in pushed.iter().zip(build_times) {
             match outcome {
                 Outcome::Done { value, elapsed } => {
                     self.image_event(plan, "pushed", Some(value.clone()), *elapsed);
@@ -178,21 +185,8 @@ impl Run<'_> {
                     elapsed,
                 } => {
                     self.image_event(plan, "failed", None, *elapsed);
-                    if let Some(lost) = faults::lost_connection(&error.to_string()) {
-                        return Err(lost);
-                    }
-                    if faults::classify(&error.to_string()) == Fault::DaemonDown {
-                        return Err(faults::daemon_down(&error.to_string()));
-                    }
-                    let tried = match (attempts, faults::classify(&error.to_string())) {
-                        (_, Fault::Refused) => " (the registry accepted the login but refused \
-                                               this push: check that the account may push to \
-                                               this repository)"
-                            .to_owned(),
-                        (1, _) => String::new(),
-                        (n, _) => format!(" (tried {n} times)"),
-                    };
-                    failures.push(format!("{}: {error}{tried}", plan.service))
+                    let note = faults::push_failure_note(error, *attempts)?;
+                    failures.push(format!("{}: {error}{note}", plan.service))
                 }
                 Outcome::Skipped => {
                     self.image_event(plan, "skipped", None, Duration::ZERO);

@@ -41,6 +41,7 @@ use crate::exit::{interrupted, Exit, Failure};
 use crate::output::{Event, Printer};
 use crate::plugin::{Limits, Runtime};
 use crate::relay::Relay;
+use crate::remote::critical_path::Chain;
 use crate::remote::RemoteNode;
 
 pub use check::check;
@@ -96,8 +97,10 @@ async fn execute(
         printer,
         started,
     };
+    let chain = Chain::new();
+    chain.add(node.connect_round_trips());
     let result = tokio::select! {
-        result = run.execute() => result,
+        result = chain.run(run.execute()) => result,
         () = stop => {
             relay.stop();
             // Dropping the steps' futures starts killing their remote

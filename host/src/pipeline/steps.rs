@@ -9,6 +9,7 @@ use anyhow::anyhow;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, LiveOutput, Printer};
 use crate::plugin::{CallContext, SyncRequest};
+use crate::remote::critical_path::Chain;
 use crate::remote::{AgentScope, RemoteCommand, RemoteNode, RemoteShell, Stdin};
 
 use super::job::BuildJob;
@@ -49,16 +50,45 @@ impl Run<'_> {
         // Only the git sync may have the user's agent.
         let sync_node = AgentScope::new(self.node.clone(), self.job.forward_agent);
         let sync_ctx = ctx.clone().with_node(Arc::new(sync_node));
-        self.sync(&sync_ctx).await?;
-        self.build_command().await?;
-        let images = match (&self.job.images, &self.plugins.images) {
-            (Some(job), Some(plugins)) => self.images(&ctx, job, plugins).await?,
-            _ => Vec::new(),
+        let image_steps = match (&self.job.images, &self.plugins.images) {
+            (Some(job), Some(plugins)) => Some((job, plugins)),
+            _ => None,
         };
+        // The login depends on nothing the sync or the build command do, so
+        // it runs beside them; a refused login ends the run at once, and
+        // dropping the other steps stops their remote commands.
+        let login = async {
+            match image_steps {
+                Some((job, plugins)) if self.job.push => self.login(&ctx, job, plugins).await,
+                _ => Ok(()),
+            }
+        };
+        let sync_and_build = async {
+            self.sync(&sync_ctx).await?;
+            self.build_command().await
+        };
+        let (login_chain, build_chain) = (Chain::new(), Chain::new());
+        tokio::try_join!(login_chain.run(login), build_chain.run(sync_and_build))?;
+        self.printer.debug(format!(
+            "round trips: {} for the registry login, beside {} for the sync and the build command",
+            login_chain.count(),
+            build_chain.count()
+        ));
+        add_side_by_side(&[login_chain, build_chain], 2);
+        let images = match image_steps {
+            Some((job, plugins)) => self.images(&ctx, job, plugins).await?,
+            None => Vec::new(),
+        };
+        let round_trips = Chain::current().map_or(0, |chain| chain.count());
+        self.printer.debug(format!(
+            "{round_trips} round trips to {} on the critical path",
+            self.node.label()
+        ));
         self.printer.emit(&Event::Summary {
             ok: true,
             images,
             seconds: self.started.elapsed().as_secs_f64(),
+            round_trips: Some(round_trips),
         });
         Ok(())
     }
@@ -156,6 +186,13 @@ async fn resolve_build_path(node: &dyn RemoteNode, job: &mut BuildJob) -> Result
     }
     job.path = format!("{}{rest}", home.trim_end_matches('/'));
     Ok(())
+}
+
+/// Counts `branches`, which ran side by side, into the current chain.
+pub(super) fn add_side_by_side(branches: &[Arc<Chain>], at_once: usize) {
+    if let Some(chain) = Chain::current() {
+        chain.add_side_by_side(branches, at_once);
+    }
 }
 
 pub(super) fn plural(n: usize, what: &str) -> String {

@@ -33,14 +33,16 @@ pub fn hold(node: Arc<dyn RemoteNode>, command: RemoteCommand) -> Held {
     // Room for the occasional line ops sends while it holds the process.
     let (release, held_open) = mpsc::channel::<Vec<u8>>(64);
     let (line_tx, lines) = mpsc::unbounded_channel();
-    let process = tokio::spawn(async move {
+    // Whoever waits for the process's lines waits on it.
+    let chain = super::critical_path::Chain::current();
+    let process = tokio::spawn(super::critical_path::within(chain, async move {
         let mut sink = StdoutLines {
             lines: LineSplitter::default(),
             tx: line_tx,
         };
         let stdin = Stdin::Stream(Box::new(ChannelReader::new(held_open)));
         node.run(&command, stdin, &mut sink).await
-    });
+    }));
     Held {
         lines,
         release,

@@ -11,6 +11,7 @@
 
 mod agent_scope;
 mod command;
+pub mod critical_path;
 mod error;
 mod held;
 mod scratch;
@@ -105,6 +106,12 @@ pub trait RemoteNode: Send + Sync {
                 .stdin(contents.to_vec());
             self.capture(&command).await.map(|_| ())
         })
+    }
+
+    /// The round trips the connection's setup took, where the transport
+    /// counts them.
+    fn connect_round_trips(&self) -> u64 {
+        0
     }
 
     /// Stops every running command (TERM, then KILL after a grace period)

@@ -2,6 +2,7 @@
 //! previous ProxyJump hop), key exchange with host key verification,
 //! authentication.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use russh::Preferred;
 use super::agent::AgentGate;
 use super::auth::authenticate;
 use super::error::SshError;
+use super::handshake_turns::{TurnCounting, Turns};
 use super::host_config::HostConfig;
 use super::known_hosts::{Accepted, HostKeyPolicy};
 
@@ -70,13 +72,15 @@ pub struct Connected {
 }
 
 /// Connects to `host`, directly or through `via`, verifies its key against
-/// `policy` and authenticates.
+/// `policy` and authenticates; adds the round trips that took to
+/// `round_trips`.
 pub async fn connect(
     host: &HostConfig,
     policy: HostKeyPolicy,
     via: Option<&Handle<ClientHandler>>,
     home: &std::path::Path,
     agent: Option<Arc<AgentGate>>,
+    round_trips: &AtomicU64,
 ) -> Result<Connected, SshError> {
     let outcome = Arc::new(Mutex::new(None));
     let config = Arc::new(client_config(host, &policy));
@@ -90,7 +94,10 @@ pub async fn connect(
         port: host.port,
         message,
     };
+    let turns = Arc::new(Turns::default());
     let handshake = async {
+        // Opening the TCP connection or the jump host's channel.
+        round_trips.fetch_add(1, Ordering::SeqCst);
         match via {
             Some(jump) => {
                 let channel = jump
@@ -102,7 +109,8 @@ pub async fn connect(
                     )
                     .await
                     .map_err(|e| connect_error(format!("through the jump host: {e}")))?;
-                Ok(russh::client::connect_stream(config, channel.into_stream(), handler).await)
+                let stream = TurnCounting::new(channel.into_stream(), turns.clone());
+                Ok(russh::client::connect_stream(config, stream, handler).await)
             }
             None => {
                 let stream = tokio::net::TcpStream::connect((host.hostname.as_str(), host.port))
@@ -111,6 +119,7 @@ pub async fn connect(
                 // Latency of small command round trips matters more than
                 // packet count here.
                 let _ = stream.set_nodelay(true);
+                let stream = TurnCounting::new(stream, turns.clone());
                 Ok(russh::client::connect_stream(config, stream, handler).await)
             }
         }
@@ -134,7 +143,9 @@ pub async fn connect(
             })
         }
     };
-    authenticate(&mut handle, host, home).await?;
+    let authenticated = authenticate(&mut handle, host, home).await;
+    round_trips.fetch_add(turns.finish(), Ordering::SeqCst);
+    authenticated?;
     Ok(Connected { handle, accepted })
 }
 

@@ -7,7 +7,7 @@
 //! closed explicitly: russh does not close on drop.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use russh::client::{Handle, Msg};
@@ -21,17 +21,26 @@ use crate::remote::RemoteError;
 
 /// Command channels open at once.
 pub const MAX_CHANNELS: usize = 8;
+/// Command channels opened ahead of need (within [`MAX_CHANNELS`]): a
+/// command then finds its channel open instead of waiting a round trip for
+/// it. Three, so that the default example's three images all start at once.
+const READY_CHANNELS: usize = 3;
 /// Extra channels for kill commands.
 pub const CONTROL_CHANNELS: usize = 2;
 /// How long a stopped command gets between TERM and KILL, in tenths of a
 /// second.
 const KILL_GRACE_TENTHS: u32 = 30;
 
+/// A command channel and its slot.
+pub(super) type CommandChannel = (OwnedSemaphorePermit, russh::Channel<Msg>);
+
 /// Opens channels within the limits above.
 pub(super) struct Channels {
     handle: Handle<ClientHandler>,
     commands: Arc<Semaphore>,
     control: Semaphore,
+    ready: Mutex<Vec<CommandChannel>>,
+    opening: AtomicUsize,
 }
 
 impl Channels {
@@ -40,7 +49,42 @@ impl Channels {
             handle,
             commands: Arc::new(Semaphore::new(MAX_CHANNELS)),
             control: Semaphore::new(CONTROL_CHANNELS),
+            ready: Mutex::new(Vec::new()),
+            opening: AtomicUsize::new(0),
         }
+    }
+
+    /// A channel opened ahead of need, if one is ready.
+    pub(super) fn take_ready(&self) -> Option<CommandChannel> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+
+    /// Opens channels ahead of need until [`READY_CHANNELS`] are ready or
+    /// under way, as far as free command slots allow; their opens go out
+    /// together instead of one round trip each. True if it opened any.
+    pub(super) async fn fill(&self) -> bool {
+        let mut opens = Vec::new();
+        loop {
+            let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner()).len();
+            if ready + self.opening.load(Ordering::SeqCst) >= READY_CHANNELS {
+                break;
+            }
+            let Ok(permit) = self.commands.clone().try_acquire_owned() else {
+                break;
+            };
+            self.opening.fetch_add(1, Ordering::SeqCst);
+            opens.push(async move {
+                let opened = self.open().await;
+                self.opening.fetch_sub(1, Ordering::SeqCst);
+                if let Ok(channel) = opened {
+                    let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+                    ready.push((permit, channel));
+                }
+            });
+        }
+        let opened = !opens.is_empty();
+        futures::future::join_all(opens).await;
+        opened
     }
 
     pub(super) fn handle(&self) -> &Handle<ClientHandler> {

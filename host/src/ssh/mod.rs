@@ -21,6 +21,7 @@ mod destination;
 mod error;
 #[cfg(test)]
 mod fuzz;
+mod handshake_turns;
 mod host_cert;
 mod host_config;
 mod hostfile;

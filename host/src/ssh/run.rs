@@ -10,9 +10,11 @@ use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::control::CommandChannel;
 use super::marker::StderrFilter;
 use super::session::Inner;
 use super::wrapper;
+use crate::remote::critical_path::{self, Wait};
 use crate::remote::{AgentForwarding, OutputSink, RemoteCommand, RemoteError, RemoteExit, Stdin};
 
 /// How long a cancelled command's wrapper gets to report its process group
@@ -28,8 +30,7 @@ pub(super) async fn run(
     // Commands still run after an interrupt: cleanup needs them.
     let (forward, prologue) = agent_and_prologue(inner, command);
     let (script, preamble) = wrapper::script(command, &prologue)?;
-    let permit = inner.channels.command_slot().await?;
-    let channel = inner.channels.open().await?;
+    let (permit, channel) = command_channel(inner).await?;
     let (reader, writer) = channel.split();
     let writer = Arc::new(writer);
     let mut guard = RunGuard {
@@ -57,10 +58,12 @@ pub(super) async fn run(
     tokio::pin!(feed);
     let mut feeding = true;
     let mut exit = None;
+    // Waiting for the answer: a round trip and the command's own time.
+    let mut answer = Wait::start();
     loop {
         tokio::select! {
             _ = &mut feed, if feeding => feeding = false,
-            msg = guard.next() => match msg {
+            msg = answer.on(guard.next()) => match msg {
                 Some(ChannelMsg::Data { data }) => output.stdout(&data),
                 Some(ChannelMsg::ExtendedData { data, ext: 1 }) => guard.stderr(&data, output),
                 Some(ChannelMsg::ExitStatus { exit_status }) => {
@@ -83,6 +86,8 @@ pub(super) async fn run(
         output.stderr(&rest);
     }
     guard.finish().await;
+    // Its slot is free: the next command may find a channel open.
+    refill(inner);
     let interrupted = inner.groups.is_interrupted();
     match exit {
         Some(exit) if interrupted && !exit.success() => Err(RemoteError::Interrupted),
@@ -95,6 +100,29 @@ pub(super) async fn run(
             "the command ended without reporting an exit status".into(),
         )),
     }
+}
+
+/// A channel for the next command: one opened ahead if ready, else a new
+/// one (a round trip); then the next commands' channels are opened in the
+/// background.
+async fn command_channel(inner: &Arc<Inner>) -> Result<CommandChannel, RemoteError> {
+    let channel = match inner.channels.take_ready() {
+        Some(ready) => ready,
+        None => {
+            let permit = inner.channels.command_slot().await?;
+            (permit, critical_path::wait(inner.channels.open()).await?)
+        }
+    };
+    refill(inner);
+    Ok(channel)
+}
+
+/// Opens channels ahead of need in the background, as slots allow.
+fn refill(inner: &Arc<Inner>) {
+    let filling = inner.clone();
+    tokio::spawn(async move {
+        filling.channels.fill().await;
+    });
 }
 
 /// Whether `command` gets the agent, and the shell to run before it.

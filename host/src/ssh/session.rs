@@ -4,6 +4,7 @@
 //! directories, held processes, atomic writes) lives in `remote`.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use russh::client::Handle;
@@ -62,6 +63,8 @@ pub(super) struct Inner {
     /// `ForwardAgent yes` in ssh_config for this node.
     pub(super) forward_agent: bool,
     reaper: std::sync::Mutex<Option<Reaper>>,
+    /// Round trips the connection's setup took.
+    connect_round_trips: u64,
 }
 
 impl Inner {
@@ -99,6 +102,7 @@ impl Session {
         let ssh_config = SshConfigFile::load(&home)?;
         let host = ssh_config.resolve(&target.host, target.user.as_deref(), target.port);
 
+        let round_trips = AtomicU64::new(0);
         let mut jumps: Vec<Handle<ClientHandler>> = Vec::new();
         for hop in &host.proxy_jump {
             let dest = Destination::parse(hop).map_err(|message| SshError::BadJump {
@@ -107,7 +111,8 @@ impl Session {
             })?;
             let hop_host = ssh_config.resolve(&dest.host, dest.user.as_deref(), dest.port);
             let policy = HostKeyPolicy::new(&hop_host, None, options.accept_new_host_key)?;
-            let connected = connect(&hop_host, policy, jumps.last(), &home, None).await?;
+            let connected =
+                connect(&hop_host, policy, jumps.last(), &home, None, &round_trips).await?;
             note_accepted(printer, &connected.accepted, &hop_host.hostname);
             jumps.push(connected.handle);
         }
@@ -119,13 +124,26 @@ impl Session {
         )?;
         let label = format!("{}@{}", host.user, policy.display());
         let agent = Arc::new(AgentGate::default());
-        let connected = connect(&host, policy, jumps.last(), &home, Some(agent.clone())).await?;
+        let connected = connect(
+            &host,
+            policy,
+            jumps.last(),
+            &home,
+            Some(agent.clone()),
+            &round_trips,
+        )
+        .await?;
         note_accepted(printer, &connected.accepted, &label);
 
         let run_id = reaper::new_run_id();
+        let channels = Channels::new(connected.handle);
+        // The first commands' channels, opened together in one round trip.
+        if channels.fill().await {
+            round_trips.fetch_add(1, Ordering::SeqCst);
+        }
         let session = Session {
             inner: Arc::new(Inner {
-                channels: Channels::new(connected.handle),
+                channels,
                 groups: ProcessGroups::default(),
                 _jumps: jumps,
                 label,
@@ -134,6 +152,7 @@ impl Session {
                 agent,
                 forward_agent: host.forward_agent,
                 reaper: std::sync::Mutex::new(None),
+                connect_round_trips: round_trips.load(Ordering::SeqCst),
             }),
         };
         let reaper = Reaper::start(Arc::new(session.clone()), &run_id);
@@ -206,6 +225,10 @@ impl RemoteNode for Session {
             let node: Arc<dyn RemoteNode> = Arc::new(self.clone());
             self.inner.scratch.dir(node, name).await
         })
+    }
+
+    fn connect_round_trips(&self) -> u64 {
+        self.inner.connect_round_trips
     }
 
     fn interrupt(&self) -> BoxFuture<'_, ()> {

@@ -20,36 +20,40 @@ pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, Str
         auth: &auth,
     };
 
-    let existing = git.fetch_or_clone(&config.repo)?;
+    // What the fetch's own script resolves, to spare a round trip each.
+    let want = match (&request.git_ref, &request.branch) {
+        (Some(_), _) => String::new(),
+        (None, Some(branch)) => format!("refs/remotes/origin/{branch}"),
+        (None, None) => DEFAULT_BRANCH.to_owned(),
+    };
+    let fetched = git.fetch_or_clone(&config.repo, &want)?;
 
     let (what, commit) = match (&request.git_ref, &request.branch) {
         (Some(r), _) => (r.clone(), git.resolve_ref(r, &config.repo)?),
         (None, Some(branch)) => {
-            let commit = git
-                .rev_parse(&format!("refs/remotes/origin/{branch}"))?
-                .ok_or_else(|| {
-                    format!(
-                        "branch `{branch}` (build.branch) not found in {}",
-                        config.repo
-                    )
-                })?;
+            let commit = fetched.commit.ok_or_else(|| {
+                format!(
+                    "branch `{branch}` (build.branch) not found in {}",
+                    config.repo
+                )
+            })?;
             (branch.clone(), commit)
         }
         (None, None) => {
-            if existing {
-                // A fetch does not move refs/remotes/origin/HEAD, so a
-                // default branch changed since the clone would be missed.
-                git.run(&["remote", "set-head", "origin", "--auto"], true, None)?;
-            }
-            let branch = git.default_branch()?;
-            let commit = git
-                .rev_parse(&format!("refs/remotes/origin/{branch}"))?
-                .ok_or_else(|| {
-                    format!(
-                        "the default branch `{branch}` of {} has no commit",
-                        config.repo
-                    )
-                })?;
+            let branch = match fetched.branch {
+                Some(branch) => branch,
+                None => git.default_branch()?,
+            };
+            let commit = match fetched.commit {
+                Some(commit) => Some(commit),
+                None => git.rev_parse(&format!("refs/remotes/origin/{branch}"))?,
+            };
+            let commit = commit.ok_or_else(|| {
+                format!(
+                    "the default branch `{branch}` of {} has no commit",
+                    config.repo
+                )
+            })?;
             (branch, commit)
         }
     };
@@ -85,14 +89,38 @@ fn check_ref_name(what: &str, value: &str) -> Result<(), String> {
 
 /// What FETCH_OR_CLONE prints first when the clone exists.
 const UPDATING: &str = "updating the existing clone";
+/// FETCH_OR_CLONE's `$3` for "the remote's default branch".
+const DEFAULT_BRANCH: &str = "ops:default-branch";
 
-const FETCH_OR_CLONE: &str = r#"p=$1 repo=$2
+/// Fetches or clones, then resolves `$3` in the same round trip: a ref, or
+/// the remote's default branch (a fetch does not move
+/// refs/remotes/origin/HEAD, so an existing clone asks the remote again).
+/// Prints `ops-branch NAME` and `ops-commit SHA` for what it resolved.
+const FETCH_OR_CLONE: &str = r#"p=$1 repo=$2 want=$3
 if [ -d "$p/.git" ]; then
     echo "updating the existing clone in $p"
     git -C "$p" remote set-url origin "$repo" || exit
-    exec git -C "$p" fetch --prune --tags --force origin
+    git -C "$p" fetch --prune --tags --force origin || exit
+    if [ "$want" = ops:default-branch ]; then
+        git -C "$p" remote set-head origin --auto >/dev/null || exit
+    fi
+else
+    git clone --no-checkout --origin origin -- "$repo" "$p" || exit
 fi
-exec git clone --no-checkout --origin origin -- "$repo" "$p""#;
+if [ "$want" = ops:default-branch ]; then
+    want=$(git -C "$p" symbolic-ref --quiet refs/remotes/origin/HEAD) || exit 0
+    echo "ops-branch ${want#refs/remotes/origin/}"
+fi
+if [ -n "$want" ] && c=$(git -C "$p" rev-parse --verify --quiet "$want^{commit}"); then
+    echo "ops-commit $c"
+fi
+exit 0"#;
+
+/// What the fetch resolved on the way.
+struct Fetched {
+    branch: Option<String>,
+    commit: Option<String>,
+}
 
 const CHECK_OUT: &str = r#"p=$1 commit=$2
 shift 2
@@ -108,13 +136,24 @@ struct Git<'a> {
 }
 
 impl Git<'_> {
-    /// Fetches into the existing clone at the path, or clones there; one
-    /// round trip either way. True when the clone existed.
-    fn fetch_or_clone(&self, repo: &str) -> Result<bool, String> {
-        let out = self.script(FETCH_OR_CLONE, &[repo])?;
-        let existing = String::from_utf8_lossy(&out.stdout).starts_with(UPDATING);
+    /// Fetches into the existing clone at the path, or clones there, and
+    /// resolves `want` (see FETCH_OR_CLONE); one round trip.
+    fn fetch_or_clone(&self, repo: &str, want: &str) -> Result<Fetched, String> {
+        let out = self.script(FETCH_OR_CLONE, &[repo, want])?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let existing = stdout.starts_with(UPDATING);
         check(&out, if existing { "git fetch" } else { "git clone" })?;
-        Ok(existing)
+        let field = |name: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_owned())
+        };
+        let commit = field("ops-commit ").filter(|sha| is_commit_id(sha));
+        Ok(Fetched {
+            branch: field("ops-branch ").filter(|b| !b.is_empty()),
+            commit,
+        })
     }
 
     /// Checks out `commit` exactly (tracked files reset, untracked ones
@@ -181,7 +220,7 @@ impl Git<'_> {
             return Ok(None);
         }
         let sha = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        if sha.len() < 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_commit_id(&sha) {
             return Err(format!("git rev-parse printed {sha:?}, not a commit id"));
         }
         Ok(Some(sha))
@@ -241,6 +280,10 @@ impl Git<'_> {
         }
         Err("cannot tell the remote's default branch; set build.branch or pass --ref".into())
     }
+}
+
+fn is_commit_id(sha: &str) -> bool {
+    sha.len() >= 40 && sha.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn exec(request: ExecRequest) -> Result<ExecOutput, String> {

@@ -168,6 +168,10 @@ impl RemoteNode for FakeNode {
                     output.stdout(format!("latest: digest: {DIGEST} size: 528\n").as_bytes());
                 }
                 Some("login") => output.stdout(b"Login Succeeded\n"),
+                // The fetch's script resolves the branch it was given.
+                Some("sync") if command.args.last().is_some_and(|w| w.contains("/main")) => {
+                    output.stdout(format!("ops-commit {SHA}\n").as_bytes());
+                }
                 _ => {}
             }
             let git =

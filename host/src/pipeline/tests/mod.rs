@@ -131,19 +131,24 @@ fn images(prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// The steps before the images: the login runs beside the sync and the
+/// build command, which keep their order.
+fn assert_login_beside_sync_and_build(steps: &[String]) {
+    let at = |step: &str| steps.iter().position(|s| s == step);
+    assert!(at("sync") < at("build"), "{steps:?}");
+    assert!(at("login").is_some(), "{steps:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steps_run_in_the_specs_order() {
     let build = Build::new(FakeNode::new()).jobs(1);
     assert_eq!(build.run().await, Exit::Success);
-    let mut expected = vec![
-        "lock".to_owned(),
-        "sync".into(),
-        "build".into(),
-        "login".into(),
-    ];
-    expected.extend(images("image"));
+    let steps = build.node.steps();
+    assert_eq!(steps[0], "lock");
+    assert_login_beside_sync_and_build(&steps[1..4]);
+    let mut expected = images("image");
     expected.extend(images("push"));
-    assert_eq!(build.node.steps(), expected);
+    assert_eq!(steps[4..], expected);
     let events = build.node.events();
     assert_eq!(events.last().map(String::as_str), Some("close"));
     assert!(events.contains(&"unlock".to_owned()));
@@ -154,7 +159,22 @@ async fn steps_run_in_the_specs_order() {
 async fn a_failed_build_command_stops_the_run_before_any_image() {
     let build = Build::new(FakeNode::new().with("build", Behaviour::Fail));
     assert_eq!(build.run().await, Exit::BuildCommand);
-    assert_eq!(build.node.steps(), ["lock", "sync", "build"]);
+    let steps = build.node.steps();
+    let without_login: Vec<_> = steps.iter().filter(|s| *s != "login").collect();
+    assert_eq!(without_login, ["lock", "sync", "build"]);
+    assert!(build.node.events().contains(&"unlock".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_ends_the_run_while_the_build_command_runs() {
+    let node = FakeNode::new()
+        .with("build", Behaviour::Hang)
+        .with("login", Behaviour::Fail);
+    let build = Build::new(node);
+    let exit = tokio::time::timeout(Duration::from_secs(10), build.run()).await;
+    assert_eq!(exit.ok(), Some(Exit::Push), "{:?}", build.node.events());
+    let steps = build.node.steps();
+    assert!(!steps.iter().any(|s| s.starts_with("image:")), "{steps:?}");
     assert!(build.node.events().contains(&"unlock".to_owned()));
 }
 
@@ -218,8 +238,14 @@ async fn ctrl_c_in_each_step_stops_the_run_and_the_remote_work() {
         assert_eq!(build.run_until(stop).await, Exit::Interrupted, "{step}");
         let events = build.node.events();
         let steps = build.node.steps();
-        // Nothing after the interrupted step started.
-        assert_eq!(steps.last().map(String::as_str), Some(step), "{events:?}");
+        // Nothing after the interrupted step started (the login runs beside
+        // the sync and the build command).
+        let beside = |s: &String| ["sync", "build", "login"].contains(&s.as_str());
+        let last = match beside(&step.to_owned()) {
+            true => steps.iter().rfind(|s| !beside(s) || *s == step),
+            false => steps.last(),
+        };
+        assert_eq!(last.map(String::as_str), Some(step), "{events:?}");
         let interrupted = events.iter().position(|e| e == "interrupt");
         let closed = events.iter().position(|e| e == "close");
         assert!(
