@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ops::exit::{Exit, ExitStatusOf};
-use ops::plugin::{Limits, PluginError, Registry, SyncOutcome, SyncRequest};
+use ops::output::{Format, Printer, Redactor, Verbosity};
+use ops::plugin::{CallContext, Limits, PluginError, Registry, SyncOutcome, SyncRequest};
 
 use crate::recorder::{Recorder, Reply};
 use crate::support::{context, rogue_decl, rogue_section, runtime};
@@ -127,5 +128,88 @@ async fn a_call_can_be_cancelled_while_the_node_works() {
     assert_eq!(
         outcome.summary,
         "remote exited with code 0, stdout \"done\""
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbounded_recursion_is_a_trap_naming_the_plugin() {
+    let err = run("recurse", "", idle_node()).await.unwrap_err();
+    assert!(matches!(err, PluginError::Trap { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("plugin rogue crashed"), "{err}");
+    assert_eq!(ExitStatusOf::exit(&err), Exit::Plugin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_flood_is_cut_with_a_note() {
+    let (printer, shown) =
+        Printer::new(Format::Human, Verbosity::Normal, Redactor::new()).capturing();
+    let (rt, _cache) = runtime(SMALL);
+    let registry = Registry::new(&rt, &[rogue_decl(&[])]).unwrap();
+    let rogue = registry.sync_strategy("rogue").await.unwrap();
+    let section = rogue_section("log-flood", "");
+    let node = idle_node();
+    let ctx = CallContext::new(Arc::new(printer), std::env::temp_dir()).with_node(node);
+    let outcome = rogue
+        .sync(
+            &ctx,
+            SyncRequest {
+                section: &section,
+                path: "/p".into(),
+                git_ref: None,
+                branch: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.summary, "flooded");
+    let shown = shown.lock().unwrap().clone();
+    // 200 MiB were logged; about 1 MiB is shown, then one note.
+    assert!(shown.len() < 2 << 20, "{} bytes shown", shown.len());
+    assert!(shown.len() > 512 << 10, "{} bytes shown", shown.len());
+    assert_eq!(
+        shown
+            .matches("logged more than 1 MiB in one call; the rest of its log is left out")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_error_is_cut_and_invalid_utf8_is_refused() {
+    let err = run("huge-error", "", idle_node()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.len() < 32 << 10, "{} bytes", text.len());
+    assert!(
+        text.contains("more bytes left out]"),
+        "{}",
+        &text[text.len() - 80..]
+    );
+
+    // The component model checks every string crossing the boundary.
+    let err = run("bad-utf8", "", idle_node()).await.unwrap_err();
+    assert!(matches!(err, PluginError::Trap { .. }), "{err:?}");
+    assert!(err.to_string().contains("plugin rogue"), "{err}");
+    assert_eq!(ExitStatusOf::exit(&err), Exit::Plugin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_output_flood_reaches_the_plugin_bounded() {
+    // 64 MiB of output from one remote command: the plugin gets the end of
+    // it, marked truncated, and the host holds no more than that.
+    let node = Arc::new(Recorder::new(|_| Reply {
+        stdout: vec![b'y'; 64 << 20],
+        ..Reply::ok()
+    }));
+    let outcome = run("remote-exec", "0", node).await.unwrap();
+    // The last MiB of each stream is kept.
+    assert!(
+        outcome.summary.len() <= (1 << 20) + 4096,
+        "{} bytes reached the plugin",
+        outcome.summary.len()
+    );
+    assert!(
+        outcome.summary.contains("yyyy"),
+        "{}",
+        &outcome.summary[..80]
     );
 }

@@ -76,8 +76,8 @@ impl Printer {
         }
     }
 
-    /// Collects human output in the returned buffer instead of stderr.
-    #[cfg(test)]
+    /// Collects human output in the returned buffer instead of stderr
+    /// (for tests of what people would see).
     pub fn capturing(mut self) -> (Self, Arc<Mutex<String>>) {
         let buffer = Arc::new(Mutex::new(String::new()));
         self.capture = Some(buffer.clone());

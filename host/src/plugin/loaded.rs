@@ -199,6 +199,7 @@ impl PluginInner {
         message: String,
     ) -> PluginError {
         let refusals = &store.data().refusals;
+        let message = bounded_message(message);
         let message =
             if refusals.is_empty() || refusals.iter().all(|r| message.contains(r.as_str())) {
                 message
@@ -271,4 +272,22 @@ impl PluginInner {
             )),
         }
     }
+}
+
+/// A failure message is shown to people: one a plugin made megabytes long
+/// is cut, saying how much was left out.
+const MAX_FAILURE_MESSAGE: usize = 16 << 10;
+
+fn bounded_message(mut message: String) -> String {
+    if message.len() <= MAX_FAILURE_MESSAGE {
+        return message;
+    }
+    let mut cut = MAX_FAILURE_MESSAGE;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let left_out = message.len() - cut;
+    message.truncate(cut);
+    message.push_str(&format!(" [... {left_out} more bytes left out]"));
+    message
 }

@@ -17,7 +17,14 @@ pub struct PluginState {
     pub(crate) clock: GuestClock,
     /// Capability refusals during this call, to explain a failure.
     pub(crate) refusals: Vec<String>,
+    /// Bytes of log this call has shown, against [`LOG_BUDGET`].
+    pub(crate) logged: usize,
 }
+
+/// Log bytes one plugin call may show: a plugin that floods its log (a
+/// loop gone wrong, a hostile one) must not flood the terminal, the CI log
+/// or the run log. What is beyond is dropped, with one note.
+pub(crate) const LOG_BUDGET: usize = 1 << 20;
 
 impl PluginState {
     pub(crate) fn new(
@@ -32,6 +39,7 @@ impl PluginState {
             grants,
             ctx,
             readable: Vec::new(),
+            logged: 0,
             limiter: MemoryLimiter {
                 limit: memory_bytes,
                 exceeded: false,

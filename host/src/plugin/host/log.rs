@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::output::Event;
 use crate::plugin::bindings::latest::ops::plugin::log::Host;
 use crate::plugin::bindings::types::LogLevel;
-use crate::plugin::state::PluginState;
+use crate::plugin::state::{PluginState, LOG_BUDGET};
 
 /// Longer messages are cut: a log line is not a data channel.
 const MAX_MESSAGE: usize = 64 * 1024;
@@ -21,6 +21,23 @@ impl Host for PluginState {
             LogLevel::Warn => "warn",
             LogLevel::Error => "error",
         };
+        if self.logged > LOG_BUDGET {
+            self.host_time_since(start);
+            return;
+        }
+        self.logged += message.len();
+        if self.logged > LOG_BUDGET {
+            self.ctx.printer.emit(&Event::PluginLog {
+                plugin: self.plugin.to_string(),
+                level: "warn".to_owned(),
+                message: format!(
+                    "logged more than {} MiB in one call; the rest of its log is left out",
+                    LOG_BUDGET >> 20
+                ),
+            });
+            self.host_time_since(start);
+            return;
+        }
         let mut message = message;
         if message.len() > MAX_MESSAGE {
             let mut cut = MAX_MESSAGE;

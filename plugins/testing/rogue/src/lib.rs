@@ -69,6 +69,18 @@ impl SyncGuest for Rogue {
                 }
             }
             "trap" => panic!("rogue panics on purpose"),
+            "recurse" => format!("depth {}", recurse(0)),
+            "log-flood" => {
+                let line = "x".repeat(1024);
+                for _ in 0..200_000 {
+                    log::log(LogLevel::Info, &line);
+                }
+                "flooded".to_owned()
+            }
+            "huge-error" => return Err("e".repeat(8 << 20)),
+            // SAFETY: deliberately not UTF-8, to see the host refuse it;
+            // the string is only handed back, never read here.
+            "bad-utf8" => return Err(unsafe { String::from_utf8_unchecked(vec![b'a', 0xff, 0xfe]) }),
             "log" => {
                 log::log(LogLevel::Info, &format!("hello from rogue: {arg}"));
                 "logged".to_owned()
@@ -117,6 +129,13 @@ impl SyncGuest for Rogue {
             summary,
         })
     }
+}
+
+/// Recursion without a base case; `black_box` keeps it from becoming a
+/// loop.
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    std::hint::black_box(recurse(std::hint::black_box(depth + 1))) + 1
 }
 
 fn spin(iterations: u64) {
