@@ -108,3 +108,14 @@ fn a_waiting_build_names_the_holder_and_gives_up_after_lock_wait() {
     unsafe { libc::kill(first.id() as i32, libc::SIGINT) };
     wait(first).expect_code(130);
 }
+
+#[test]
+fn a_build_path_that_cannot_be_created_says_why_with_exit_4() {
+    let mut fx = fixture("true");
+    fx.config.path = "/proc/ops-nowhere/hello".into();
+    let out = fx.build(&[]);
+    out.expect_code(4).expect_stderr_contains(
+        "cannot lock /proc/ops-nowhere/hello on the build node: cannot create the directory \
+         /proc/ops-nowhere",
+    );
+}

@@ -16,13 +16,16 @@ use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 use crate::remote::{hold, Held, RemoteCommand, RemoteNode};
 
-/// The remote half. Prints `busy` and the holder's line when another run
+/// The remote half. Prints `error WHY` when the lock file cannot be made,
+/// `busy` and the holder's line when another run
 /// holds the lock, then `locked` once it holds it (and has written its own
 /// line, `$OPS_LOCK_HOLDER`), or `timeout` after `$2` seconds; keeps the lock
 /// (fd 9, inherited by `cat`) until its stdin closes.
 pub(super) const SCRIPT: &str = r#"command -v flock >/dev/null 2>&1 || { echo no-flock; exec cat >/dev/null; }
-dir=$(dirname -- "$1") && name=$(basename -- "$1") && mkdir -p -- "$dir" || exit 1
+dir=$(dirname -- "$1") && name=$(basename -- "$1") || exit 1
+mkdir -p -- "$dir" 2>/dev/null || { printf 'error cannot create the directory %s\n' "$dir"; exit 1; }
 f="$dir/.$name.ops-lock"
+: 2>/dev/null >>"$f" || { printf 'error cannot write %s\n' "$f"; exit 1; }
 exec 9>>"$f" || exit 1
 if ! flock -n 9; then
   printf 'busy %s\n' "$(head -n 1 "$f")"
@@ -103,6 +106,12 @@ pub(super) async fn acquire(
                         humantime::format_duration(wait),
                         known(by)
                     ),
+                ));
+            }
+            Some(("error", why)) => {
+                return Err(Failure::new(
+                    Exit::Sync,
+                    anyhow::anyhow!("cannot lock {path} on the build node: {why}"),
                 ));
             }
             Some(("no-flock", _)) => {
