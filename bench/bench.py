@@ -356,9 +356,12 @@ def main():
     finally:
         for node in nodes:
             node.stop()
-        subprocess.run(["ssh", "-F", str(QS / "bench-home/.ssh/config"), "-O", "exit",
-                        "-o", f"ControlPath={QS}/cm-%C", nodes[-1].alias],
-                       stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        # Every round trip's ControlMaster, or it outlives the bench by
+        # ControlPersist.
+        for node in nodes:
+            subprocess.run(["ssh", "-F", str(QS / "bench-home/.ssh/config"), "-O", "exit",
+                            "-o", f"ControlPath={QS}/cm-%C", node.alias],
+                           stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         if five:
             five.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
