@@ -10,6 +10,8 @@
 # change (median of 5), and a re-sync after changing one file. Prints wall
 # times and the bytes rsync reports as sent. Timing is wall clock on a shared
 # machine: compare the ratios within one run, not numbers across runs.
+# PUSH_SYNC_RESULT=FILE also writes the numbers there as KEY=VALUE lines, so
+# that bench/bench.py can put them in its table.
 set -euo pipefail
 
 FILES="${1:-10000}"
@@ -140,6 +142,21 @@ echo
 echo "ops s: the whole ops build (sync + a build command of 'true'); ops sync s: minus the build step."
 echo "ops peak RSS during the initial sync: ${ops_init_rss} KB"
 echo
+if [ -n "${PUSH_SYNC_RESULT:-}" ]; then
+	cat >"$PUSH_SYNC_RESULT" <<-EOF
+		files=$FILES
+		total_mb=$TOTAL_MB
+		ops_init_sync=$ops_init_sync
+		plain_init=$plain_init
+		ops_nochange_sync=$ops_nochange_sync
+		plain_nochange=$plain_nochange
+		ops_one_sync=$ops_one_sync
+		plain_one=$plain_one
+		ops_one_bytes=$ops_one_bytes
+		plain_one_bytes=$plain_one_bytes
+		ops_init_rss_kb=$ops_init_rss
+	EOF
+fi
 echo "targets: no-change time <= 1.10x plain rsync; one-file bytes <= 2x plain rsync"
 diff -r -q "$WORK/node/ops" "$WORK/node/plain" >/dev/null && echo "both destinations identical" || {
 	echo "destinations differ" >&2
