@@ -6,15 +6,39 @@ use crate::support::build::BuildFixture;
 use crate::support::fault_proxy::{FaultProxy, Rule};
 use crate::support::registry::free_port;
 
-/// A one-service fixture whose registry is `host` instead of the real one.
+/// A fixture whose images go to `host` instead of the real registry.
 fn through(host: &str) -> BuildFixture {
     let mut fx = BuildFixture::new();
+    point_at(&mut fx, host);
+    fx
+}
+
+fn point_at(fx: &mut BuildFixture, host: &str) {
     let name = fx.repo("x");
     let namespace = name.trim_end_matches("/x").to_owned();
     let image = fx.image_config();
     image.registry = host.to_owned();
     image.prefix = format!("{host}/{namespace}");
-    fx
+}
+
+/// A fixture whose registry is reached through a fault proxy that answers
+/// `times` requests `METHOD ...path...` with `status`.
+fn behind_proxy(
+    method: &'static str,
+    path: &'static str,
+    status: u16,
+    times: usize,
+) -> (BuildFixture, FaultProxy) {
+    let mut fx = BuildFixture::new();
+    let rule = Rule {
+        method,
+        path,
+        status,
+        times,
+    };
+    let proxy = FaultProxy::start(fx.registry.port(), vec![rule]);
+    point_at(&mut fx, &proxy.host());
+    (fx, proxy)
 }
 
 /// Nothing of the run is left on the node: no scratch directory (the
@@ -39,20 +63,7 @@ fn a_registry_that_is_down_at_login_is_retried_then_exit_7() {
 
 #[test]
 fn a_push_answered_500_once_is_retried_and_the_build_succeeds() {
-    let mut fx = BuildFixture::new();
-    let proxy = FaultProxy::start(
-        fx.registry.port(),
-        vec![Rule {
-            method: "PUT",
-            path: "/manifests/",
-            status: 500,
-            times: 1,
-        }],
-    );
-    let namespace = fx.repo("x").trim_end_matches("/x").to_owned();
-    let image = fx.image_config();
-    image.registry = proxy.host();
-    image.prefix = format!("{}/{namespace}", proxy.host());
+    let (fx, proxy) = behind_proxy("PUT", "/manifests/", 500, 1);
     let out = fx.build(&["--tag", "r1"]);
     out.expect_success()
         .expect_stderr_contains("trying again in 1s (attempt 2 of 3)");
@@ -68,20 +79,7 @@ fn a_push_answered_500_once_is_retried_and_the_build_succeeds() {
 
 #[test]
 fn a_push_answered_500_every_time_fails_with_exit_7_after_3_attempts() {
-    let mut fx = BuildFixture::new();
-    let proxy = FaultProxy::start(
-        fx.registry.port(),
-        vec![Rule {
-            method: "PUT",
-            path: "/manifests/",
-            status: 500,
-            times: 100,
-        }],
-    );
-    let namespace = fx.repo("x").trim_end_matches("/x").to_owned();
-    let image = fx.image_config();
-    image.registry = proxy.host();
-    image.prefix = format!("{}/{namespace}", proxy.host());
+    let (fx, proxy) = behind_proxy("PUT", "/manifests/", 500, 100);
     let out = fx.build(&["--service", "api"]);
     out.expect_code(7)
         .expect_stderr_contains("push failed")
@@ -94,22 +92,9 @@ fn a_push_answered_500_every_time_fails_with_exit_7_after_3_attempts() {
 
 #[test]
 fn a_401_at_push_after_a_good_login_fails_at_once_with_exit_7() {
-    let mut fx = BuildFixture::new();
-    let proxy = FaultProxy::start(
-        fx.registry.port(),
-        // On the manifest: dockerd itself retries a refused layer upload
-        // for a minute before it gives up.
-        vec![Rule {
-            method: "PUT",
-            path: "/manifests/",
-            status: 401,
-            times: 1000,
-        }],
-    );
-    let namespace = fx.repo("x").trim_end_matches("/x").to_owned();
-    let image = fx.image_config();
-    image.registry = proxy.host();
-    image.prefix = format!("{}/{namespace}", proxy.host());
+    // On the manifest: dockerd itself retries a refused layer upload for
+    // a minute before it gives up.
+    let (fx, proxy) = behind_proxy("PUT", "/manifests/", 401, 1000);
     let out = fx.build(&["--service", "api"]);
     eprintln!("{}", out.stderr);
     out.expect_code(7)
