@@ -234,15 +234,7 @@ fn lock_release_refuses_a_live_holder_and_force_stops_its_run() {
 #[test]
 fn sshd_killed_mid_sync_is_exit_3_naming_the_sync_and_leaves_nothing_running() {
     let mut fx = fixture("true");
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let noise: String = (0..48 << 20)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            char::from(b"0123456789abcdef"[(state & 15) as usize])
-        })
-        .collect();
+    let noise = crate::support::git::incompressible_text(48 << 20, 0x9e37_79b9_7f4a_7c15_u64);
     fx.origin.commit("big", &[("big.txt", &noise)]);
     fx.write_config();
     let run = fx.ops().arg("build").spawn();

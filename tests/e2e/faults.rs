@@ -95,15 +95,7 @@ fn an_api_that_never_answers_times_out_with_exit_3_naming_the_url() {
 fn a_full_disk_on_the_node_during_the_sync_is_exit_4_no_space_left() {
     let mut fx = crate::support::build::BuildFixture::new();
     fx.config.image = None;
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let noise: String = (0..4 << 20)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            char::from(b"0123456789abcdef"[(state & 15) as usize])
-        })
-        .collect();
+    let noise = crate::support::git::incompressible_text(4 << 20, 0x2545_f491_4f6c_dd1d_u64);
     fx.origin.commit("big", &[("big.txt", &noise)]);
     let builds = fx.build_path().parent().unwrap().to_path_buf();
     std::fs::create_dir_all(&builds).unwrap();

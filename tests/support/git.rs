@@ -415,3 +415,17 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `len` bytes of hex digits from a xorshift generator: text git and gzip
+/// can barely compress, for syncs that must take a while or fill a disk.
+pub fn incompressible_text(len: usize, seed: u64) -> String {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b"0123456789abcdef"[(state & 15) as usize])
+        })
+        .collect()
+}

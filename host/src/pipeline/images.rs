@@ -82,13 +82,7 @@ impl Run<'_> {
                 self.job.jobs.min(job.plans.len())
             ),
         );
-        let chains: Vec<Arc<Chain>> = job.plans.iter().map(|_| Chain::new()).collect();
-        let items = job
-            .plans
-            .iter()
-            .cloned()
-            .zip(chains.iter().cloned())
-            .collect();
+        let (chains, items) = chained(&job.plans);
         let built = run_limited(
             items,
             self.job.jobs,
@@ -146,13 +140,7 @@ impl Run<'_> {
     ) -> Result<Vec<ImageSummary>, Failure> {
         let step = Instant::now();
         self.started_step("push", plural(job.plans.len(), "image"));
-        let chains: Vec<Arc<Chain>> = job.plans.iter().map(|_| Chain::new()).collect();
-        let items = job
-            .plans
-            .iter()
-            .cloned()
-            .zip(chains.iter().cloned())
-            .collect();
+        let (chains, items) = chained(&job.plans);
         let pushed = run_limited(
             items,
             self.job.jobs,
@@ -232,4 +220,14 @@ fn summary(plan: &ImagePlan, digest: Option<String>, elapsed: Duration) -> Image
         digest,
         seconds: elapsed.as_secs_f64(),
     }
+}
+
+type ChainedPlan = (ImagePlan, Arc<Chain>);
+
+/// Each plan with a round-trip chain of its own; the chains, to add up
+/// side by side once every job is done.
+fn chained(plans: &[ImagePlan]) -> (Vec<Arc<Chain>>, Vec<ChainedPlan>) {
+    let chains: Vec<Arc<Chain>> = plans.iter().map(|_| Chain::new()).collect();
+    let items = plans.iter().cloned().zip(chains.iter().cloned()).collect();
+    (chains, items)
 }
