@@ -56,6 +56,7 @@ mod metadata;
 mod registry;
 mod runtime;
 mod state;
+pub mod store;
 mod validation;
 mod version;
 
