@@ -20,3 +20,4 @@ mod http;
 mod limits;
 mod list;
 mod version;
+mod wasi;

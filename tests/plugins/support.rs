@@ -92,3 +92,15 @@ pub fn rogue_decl(grants: &[&str]) -> PluginDecl {
         location: here(),
     }
 }
+
+/// The test plugin that imports WASI 0.2 as a `wasm32-wasip2` build does.
+pub fn wasi_probe_decl() -> PluginDecl {
+    PluginDecl {
+        name: "wasi-probe".into(),
+        path: repo_root().join("plugins/dist/testing/wasi-probe.wasm"),
+        path_location: here(),
+        grants: Vec::new(),
+        sha256: None,
+        location: here(),
+    }
+}

@@ -15,6 +15,7 @@ const PLUGINS: &[(&str, &str, bool)] = &[
     ("token-auth", "ops_plugin_token_auth", false),
     ("rogue", "ops_plugin_rogue", true),
     ("http-token", "ops_plugin_http_token", true),
+    ("wasi-probe", "ops_plugin_wasi_probe", true),
 ];
 
 const TOOLCHAIN_FILE: &str = "TOOLCHAIN";

@@ -93,6 +93,9 @@ impl Runtime {
             |state: &mut PluginState| state,
         )
         .map_err(|e| PluginError::Engine(e.to_string()))?;
+        // Restricted: see host/wasi.rs for what a plugin can reach (nothing).
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| PluginError::Engine(e.to_string()))?;
 
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let weak = engine.weak();

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::capability::{Grants, Need};
 use super::context::CallContext;
+use super::host::WasiState;
 
 pub struct PluginState {
     pub(crate) plugin: Arc<str>,
@@ -19,6 +20,8 @@ pub struct PluginState {
     pub(crate) refusals: Vec<String>,
     /// Bytes of log this call has shown, against [`LOG_BUDGET`].
     pub(crate) logged: usize,
+    /// The restricted WASI a `wasm32-wasip2` component imports.
+    pub(crate) wasi: WasiState,
 }
 
 /// Log bytes one plugin call may show: a plugin that floods its log (a
@@ -35,6 +38,7 @@ impl PluginState {
         guest_time: Duration,
     ) -> PluginState {
         PluginState {
+            wasi: WasiState::new(plugin.clone(), ctx.printer.clone()),
             plugin,
             grants,
             ctx,

@@ -13,6 +13,9 @@ mod local;
 mod log;
 mod node;
 mod v0_1_0;
+mod wasi;
+
+pub(crate) use wasi::WasiState;
 
 use std::time::Instant;
 
