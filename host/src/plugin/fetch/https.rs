@@ -1,0 +1,149 @@
+//! Downloads over HTTPS (ureq with rustls), with a size limit and
+//! timeouts. Plain `http://` is allowed only to a loopback host, where no
+//! one else is on the wire.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::FetchError;
+
+/// The largest component or registry answer accepted. Built-ins are a few
+/// MiB; this leaves room without letting a server fill the disk or memory.
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The agent every download and registry call uses. Statuses are returned,
+/// not raised, so that callers can answer 401 challenges and name 404s.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_global(Some(TOTAL_TIMEOUT))
+        .max_redirects(5)
+        .user_agent(concat!("ops/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+/// Whether `host` (a name or an address, IPv6 with or without brackets)
+/// is this machine: `localhost`, 127.0.0.0/8 or `::1`.
+pub fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if bare.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The host of an `http(s)://host[:port]/...` URL, without the port.
+fn url_host(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or("");
+    }
+    authority.split(':').next().unwrap_or("")
+}
+
+/// Refuses anything but `https://`, or `http://` to a loopback host.
+pub fn check_url(url: &str) -> Result<(), FetchError> {
+    let (rest, plain) = if let Some(rest) = url.strip_prefix("https://") {
+        (rest, false)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (rest, true)
+    } else {
+        return Err(FetchError::BadSource {
+            source_text: url.to_owned(),
+            message: "a URL must start with https:// (or http:// for a loopback host)".into(),
+        });
+    };
+    let host = url_host(rest);
+    if host.is_empty() {
+        return Err(FetchError::BadSource {
+            source_text: url.to_owned(),
+            message: "the URL has no host".into(),
+        });
+    }
+    if plain && !is_loopback(host) {
+        return Err(FetchError::PlainHttp {
+            url: url.to_owned(),
+            host: host.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// GETs `url` and returns its body, refusing bodies over [`MAX_BYTES`].
+pub fn get(url: &str) -> Result<Vec<u8>, FetchError> {
+    check_url(url)?;
+    let transport = |e: ureq::Error| FetchError::Transport {
+        url: url.to_owned(),
+        message: e.to_string(),
+    };
+    let response = agent().get(url).call().map_err(transport)?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Err(FetchError::Status {
+            url: url.to_owned(),
+            status,
+        });
+    }
+    read_body(url, response)
+}
+
+/// The body of `response` (from `url`), at most [`MAX_BYTES`].
+pub fn read_body(
+    url: &str,
+    response: ureq::http::Response<ureq::Body>,
+) -> Result<Vec<u8>, FetchError> {
+    response
+        .into_body()
+        .with_config()
+        .limit(MAX_BYTES)
+        .read_to_vec()
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => FetchError::TooLarge {
+                url: url.to_owned(),
+                limit: MAX_BYTES,
+            },
+            e => FetchError::Transport {
+                url: url.to_owned(),
+                message: e.to_string(),
+            },
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in ["localhost", "127.0.0.1", "127.8.9.10", "::1", "[::1]"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "example.com",
+            "10.0.0.1",
+            "128.0.0.1",
+            "::2",
+            "localhost.evil",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_url("http://127.0.0.1:8080/p.wasm").is_ok());
+        assert!(check_url("http://[::1]:8080/p.wasm").is_ok());
+        assert!(check_url("https://example.com/p.wasm").is_ok());
+        let err = check_url("http://example.com/p.wasm").unwrap_err();
+        assert!(matches!(err, FetchError::PlainHttp { ref host, .. } if host == "example.com"));
+        // Credentials in the URL do not make a remote host local.
+        assert!(check_url("http://127.0.0.1@example.com/p.wasm").is_err());
+        assert!(check_url("ftp://example.com/p.wasm").is_err());
+    }
+}
