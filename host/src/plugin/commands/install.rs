@@ -81,7 +81,8 @@ async fn read(source: &str, printer: &Printer) -> Result<(Vec<u8>, String, Plugi
     }
     let path = Path::new(source);
     let bytes = super::read_file(path)?;
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    // The file was just read, so it exists and resolves.
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let shown = absolute.display().to_string();
     Ok((bytes, shown, PluginSource::Path(absolute)))
 }
