@@ -495,3 +495,125 @@ fn a_bad_reference_names_the_wrong_part() {
         .run();
     out.expect_code(2).expect_stderr_contains("port `99999`");
 }
+
+/// A registry that wants `Bearer` tokens from its token service (both on
+/// one loopback port), serving one wasm artifact; records what it was asked.
+struct TokenRegistry {
+    port: u16,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl TokenRegistry {
+    fn start(basic: String, manifest: Vec<u8>, wasm: Vec<u8>) -> TokenRegistry {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = asked.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (path, auth) = read_request(&mut stream);
+                log.lock().unwrap().push((path.clone(), auth.clone()));
+                let challenge = format!(
+                    "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"test-registry\"\r\n"
+                );
+                let (status, extra, body) = if path.starts_with("/token?") {
+                    if auth == format!("Basic {basic}") {
+                        ("200 OK", String::new(), br#"{"token":"tok-123"}"#.to_vec())
+                    } else {
+                        ("401 Unauthorized", String::new(), Vec::new())
+                    }
+                } else if auth != "Bearer tok-123" {
+                    ("401 Unauthorized", challenge, Vec::new())
+                } else if path.contains("/manifests/") {
+                    let ct = "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n";
+                    ("200 OK", ct.to_owned(), manifest.clone())
+                } else {
+                    ("200 OK", String::new(), wasm.clone())
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        TokenRegistry { port, asked }
+    }
+}
+
+/// The path and `Authorization` of one request.
+fn read_request(stream: &mut std::net::TcpStream) -> (String, String) {
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+        request.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&request).into_owned();
+    let path = text.split(' ').nth(1).unwrap_or("").to_owned();
+    let auth = text
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("authorization")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (path, auth)
+}
+
+#[test]
+fn bearer_challenges_get_a_token_from_the_realm_with_the_docker_credentials() {
+    let wasm = std::fs::read(http_token()).unwrap();
+    let config = b"{}";
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.wasm.config.v0+json",
+                   "digest": format!("sha256:{}", sha(config)), "size": config.len()},
+        "layers": [{"mediaType": "application/wasm",
+                    "digest": format!("sha256:{}", sha(&wasm)), "size": wasm.len()}],
+    });
+    let basic = base64::engine::general_purpose::STANDARD.encode("robot:t0ken");
+    let server = TokenRegistry::start(
+        basic.clone(),
+        serde_json::to_vec(&manifest).unwrap(),
+        wasm.clone(),
+    );
+    let home = TestHome::new();
+    let host = format!("127.0.0.1:{}", server.port);
+    home.write(
+        "docker/config.json",
+        &format!(r#"{{"auths": {{"{host}": {{"auth": "{basic}"}}}}}}"#),
+    );
+    let out = home
+        .ops()
+        .env("DOCKER_CONFIG", home.path().join("docker"))
+        .args([
+            "plugin",
+            "install",
+            &format!("oci://{host}/acme/http-token:v1"),
+        ])
+        .run();
+    out.expect_success();
+    assert_eq!(
+        store_record(&home, "http-token").unwrap()["sha256"],
+        sha(&wasm)
+    );
+    let asked = server.asked.lock().unwrap().clone();
+    let token = asked
+        .iter()
+        .find(|(path, _)| path.starts_with("/token?"))
+        .expect("asked the token service");
+    assert!(token.0.contains("service=test-registry"), "{token:?}");
+    assert!(
+        token
+            .0
+            .contains("scope=repository%3Aacme%2Fhttp-token%3Apull"),
+        "{token:?}"
+    );
+    assert!(asked
+        .iter()
+        .any(|(path, auth)| path.contains("/blobs/sha256:") && auth == "Bearer tok-123"));
+}

@@ -5,12 +5,19 @@
 
 use std::collections::BTreeMap;
 
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use ureq::http::{HeaderMap, Request};
 
 use super::docker_auth::{self, Credentials};
 use super::https;
 use super::FetchError;
+
+/// Everything but RFC 3986's unreserved characters.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -241,7 +248,7 @@ impl Client {
             .get("realm")
             .ok_or_else(|| registry_error("its Bearer challenge has no realm".into()))?;
         let mut url = format!("{realm}?");
-        let encode = |v: &str| utf8_percent_encode(v, NON_ALPHANUMERIC).to_string();
+        let encode = |v: &str| utf8_percent_encode(v, QUERY_VALUE).to_string();
         if let Some(service) = params.get("service") {
             url.push_str(&format!("service={}&", encode(service)));
         }
