@@ -59,6 +59,15 @@ pub fn check_url(url: &str) -> Result<(), FetchError> {
             message: "a URL must start with https:// (or http:// for a loopback host)".into(),
         });
     };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(FetchError::BadSource {
+            source_text: url.to_owned(),
+            message: "the URL carries credentials (`user@`); ops records where a plugin \
+                      came from and keeps no secrets there"
+                .into(),
+        });
+    }
     let host = url_host(rest);
     if host.is_empty() {
         return Err(FetchError::BadSource {
@@ -142,8 +151,9 @@ mod tests {
         assert!(check_url("https://example.com/p.wasm").is_ok());
         let err = check_url("http://example.com/p.wasm").unwrap_err();
         assert!(matches!(err, FetchError::PlainHttp { ref host, .. } if host == "example.com"));
-        // Credentials in the URL do not make a remote host local.
+        // Credentials in a URL are refused (they would be recorded).
         assert!(check_url("http://127.0.0.1@example.com/p.wasm").is_err());
+        assert!(check_url("https://user:pw@example.com/p.wasm").is_err());
         assert!(check_url("ftp://example.com/p.wasm").is_err());
     }
 }
