@@ -250,6 +250,33 @@ fn files_that_are_not_components_are_refused() {
     assert!(!home.path().join(".local/share/ops/plugins").exists());
 }
 
+#[test]
+fn an_incompatible_api_version_is_refused_naming_both() {
+    let home = TestHome::new();
+    // Instantiating it would trap: the version is read before that.
+    let wat = r#"(component
+        (import "ops:plugin/log@0.3.0" (instance))
+        (core module $m (func $boom unreachable) (start $boom))
+        (core instance (instantiate $m))
+    )"#;
+    let future = home.path().join("future.wasm");
+    std::fs::write(&future, wat::parse_str(wat).unwrap()).unwrap();
+    let out = home.ops().args(["plugin", "install"]).arg(&future).run();
+    out.expect_code(8)
+        .expect_stderr_contains("targets plugin API 0.3.0")
+        .expect_stderr_contains("implements plugin API 0.2.0, 0.1.0");
+    assert!(!home.path().join(".local/share/ops/plugins").exists());
+    // Nor is it pushed: the check comes before any registry is asked.
+    let out = home
+        .ops()
+        .args(["plugin", "push"])
+        .arg(&future)
+        .arg("oci://127.0.0.1:1/x:1")
+        .run();
+    out.expect_code(8)
+        .expect_stderr_contains("targets plugin API 0.3.0");
+}
+
 /// Serves `body` to every GET on 127.0.0.1 until the test process ends.
 fn serve(body: Vec<u8>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
