@@ -231,6 +231,10 @@ mod tests {
             "run_log",
             "summary",
             "plugin",
+            "plugin_installed",
+            "plugin_removed",
+            "plugin_info",
+            "plugin_pushed",
         ] {
             assert!(docs.contains(&format!("| `{event}` |")), "{event}");
         }

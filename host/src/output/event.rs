@@ -47,7 +47,8 @@ pub enum Event {
         kind: String,
         version: String,
         api_version: String,
-        /// `builtin` or the component's path.
+        /// `builtin`, the component's path, or `store:` and where an
+        /// installed plugin came from.
         source: String,
         sha256: String,
         description: String,

@@ -156,13 +156,25 @@ impl Client {
         body: Option<&[u8]>,
         authorization: Option<String>,
     ) -> Result<Answer, FetchError> {
+        self.call_hop(method, url, headers, body, authorization, 0)
+    }
+
+    fn call_hop(
+        &self,
+        method: Method,
+        url: &str,
+        headers_in: &[(&str, &str)],
+        body: Option<&[u8]>,
+        authorization: Option<String>,
+        redirects: usize,
+    ) -> Result<Answer, FetchError> {
         https::check_url(url)?;
         let mut request = Request::builder().method(method.as_str()).uri(url);
-        for (name, value) in headers {
+        for (name, value) in headers_in {
             request = request.header(*name, *value);
         }
-        if let Some(value) = authorization {
-            request = request.header("Authorization", value);
+        if let Some(value) = &authorization {
+            request = request.header("Authorization", value.as_str());
         }
         let bad = |e: ureq::http::Error| FetchError::Transport {
             url: url.to_owned(),
@@ -178,6 +190,22 @@ impl Client {
         })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        // Blob downloads are often redirected to storage elsewhere; the
+        // registry's credentials stay with the registry.
+        if matches!(method, Method::Get | Method::Head) && redirects < https::MAX_REDIRECTS {
+            if let Some(next) = https::redirect_target(url, status, &headers)? {
+                let keep = https::origin(&next) == https::origin(url);
+                let authorization = authorization.filter(|_| keep);
+                return self.call_hop(
+                    method,
+                    &next,
+                    headers_in,
+                    None,
+                    authorization,
+                    redirects + 1,
+                );
+            }
+        }
         let body = if method == Method::Head {
             Vec::new()
         } else {

@@ -11,17 +11,22 @@ use super::FetchError;
 /// MiB; this leaves room without letting a server fill the disk or memory.
 pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Redirects followed, each checked like the first URL.
+pub const MAX_REDIRECTS: usize = 5;
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The agent every download and registry call uses. Statuses are returned,
 /// not raised, so that callers can answer 401 challenges and name 404s.
+/// Redirects are followed by the callers ([`redirect_target`]), so that
+/// each hop is held to the same https-or-loopback rule.
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_global(Some(TOTAL_TIMEOUT))
-        .max_redirects(5)
+        .max_redirects(0)
         .user_agent(concat!("ops/", env!("CARGO_PKG_VERSION")))
         .build()
         .into()
@@ -91,7 +96,18 @@ pub fn get(url: &str) -> Result<Vec<u8>, FetchError> {
         url: url.to_owned(),
         message: e.to_string(),
     };
-    let response = agent().get(url).call().map_err(transport)?;
+    let agent = agent();
+    let mut url = url.to_owned();
+    let mut response = agent.get(&url).call().map_err(transport)?;
+    for _ in 0..MAX_REDIRECTS {
+        let Some(next) = redirect_target(&url, response.status().as_u16(), response.headers())?
+        else {
+            break;
+        };
+        url = next;
+        response = agent.get(&url).call().map_err(transport)?;
+    }
+    let url = url.as_str();
     let status = response.status().as_u16();
     if status != 200 {
         return Err(FetchError::Status {
@@ -100,6 +116,41 @@ pub fn get(url: &str) -> Result<Vec<u8>, FetchError> {
         });
     }
     read_body(url, response)
+}
+
+/// Where a 3xx answer to `from` points, checked by [`check_url`]; `None`
+/// for any other status.
+pub fn redirect_target(
+    from: &str,
+    status: u16,
+    headers: &ureq::http::HeaderMap,
+) -> Result<Option<String>, FetchError> {
+    if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+        return Ok(None);
+    }
+    let location = headers
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| FetchError::Status {
+            url: from.to_owned(),
+            status,
+        })?;
+    let target = if location.starts_with('/') {
+        format!("{}{location}", origin(from))
+    } else {
+        location.to_owned()
+    };
+    check_url(&target)?;
+    Ok(Some(target))
+}
+
+/// `scheme://authority` of an absolute URL.
+pub fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after_scheme + i);
+    &url[..end]
 }
 
 /// The body of `response` (from `url`), at most [`MAX_BYTES`].
@@ -142,6 +193,27 @@ mod tests {
         ] {
             assert!(!is_loopback(host), "{host}");
         }
+    }
+
+    #[test]
+    fn redirects_are_held_to_the_same_rule() {
+        let mut headers = ureq::http::HeaderMap::new();
+        headers.insert("location", "/blobs/x".parse().unwrap());
+        let from = "http://127.0.0.1:5000/v2/a/blobs/sha256:1";
+        assert_eq!(
+            redirect_target(from, 307, &headers).unwrap().as_deref(),
+            Some("http://127.0.0.1:5000/blobs/x")
+        );
+        assert_eq!(redirect_target(from, 200, &headers).unwrap(), None);
+        headers.insert("location", "http://storage.example.com/x".parse().unwrap());
+        assert!(matches!(
+            redirect_target(from, 302, &headers),
+            Err(FetchError::PlainHttp { .. })
+        ));
+        headers.insert("location", "https://storage.example.com/x".parse().unwrap());
+        assert!(redirect_target(from, 302, &headers).unwrap().is_some());
+        assert_eq!(origin("https://h:1/a?b"), "https://h:1");
+        assert_eq!(origin("https://h"), "https://h");
     }
 
     #[test]
