@@ -166,6 +166,27 @@ fn info_shows_what_the_project_grants() {
 }
 
 #[test]
+fn info_of_a_builtin_and_of_an_unknown_name() {
+    let home = TestHome::new();
+    let out = home.ops().args(["plugin", "info", "git"]).run();
+    out.expect_success();
+    assert!(
+        out.stdout.contains("source:       builtin"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("(built-in: what it declares)"),
+        "{}",
+        out.stdout
+    );
+    let out = home.ops().args(["plugin", "info", "rsycn"]).run();
+    out.expect_code(2)
+        .expect_stderr_contains("no installed plugin named `rsycn`")
+        .expect_stderr_contains("did you mean `rsync`?");
+}
+
+#[test]
 fn reinstalling_replaces_and_says_old_and_new_version() {
     let home = TestHome::new();
     let old = repo_root().join("tests/fixtures/plugins/rsync-api-0.1.0.wasm");
@@ -192,6 +213,21 @@ fn reinstalling_replaces_and_says_old_and_new_version() {
     let record = store_record(&home, "rsync").unwrap();
     assert_eq!(record["api_version"], "0.2.0");
     assert_eq!(record["sha256"], sha(&std::fs::read(&new).unwrap()));
+    // Listed beside the built-in of the same name, told apart by SOURCE.
+    let out = home
+        .ops()
+        .args(["--output", "json", "plugin", "list"])
+        .run();
+    let sources: Vec<String> = json_lines(&out.stdout)
+        .iter()
+        .filter(|r| r["name"] == "rsync")
+        .map(|r| r["source"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sources[0], "builtin");
+    assert_eq!(
+        sources[1],
+        format!("store:{}", new.canonicalize().unwrap().display())
+    );
 }
 
 #[test]
@@ -406,6 +442,27 @@ fn push_remove_and_install_from_the_registry_round_trips() {
     let record = store_record(&home, "http-token").unwrap();
     assert_eq!(record["sha256"], sha(&wasm));
     assert_eq!(record["source"], reference.as_str());
+
+    // Pushing the same bytes again finds the blobs there and gives the
+    // same digest (the manifest's `created` is to the second, so only
+    // compare when it did not change).
+    let out = home
+        .ops()
+        .args(["--output", "json", "plugin", "push"])
+        .arg(http_token())
+        .arg(&reference)
+        .run();
+    out.expect_success();
+    let pushed = &json_lines(&out.stdout)[0];
+    assert_eq!(pushed["event"], "plugin_pushed");
+    assert_eq!(pushed["name"], "http-token");
+    assert_eq!(pushed["reference"], reference.as_str());
+    let again = pushed["digest"].as_str().unwrap();
+    assert_eq!(
+        registry.digest("plugins/http-token", "0.1.0").unwrap(),
+        again
+    );
+    let digest = again.to_owned();
 
     // Pinned by the manifest digest, with and without the tag.
     let pinned = format!("oci://{}/plugins/http-token@{digest}", registry.host());

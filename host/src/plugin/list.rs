@@ -63,8 +63,10 @@ pub async fn run(file: &Path, printer: &Printer) -> Result<Exit, Failure> {
     Err(Failure::new(Exit::Plugin, first))
 }
 
-/// The store's plugins that the built-ins and the project's config do not
-/// already list, from their install records (source `store:<where from>`).
+/// The store's plugins, from their install records (source
+/// `store:<where from>`), but for those the project's config names itself:
+/// the project's entry is the one its builds use. One named like a
+/// built-in is listed beside it; the SOURCE column tells them apart.
 fn stored(printer: &Printer, listed: &[Event]) -> Vec<Event> {
     let records = match Store::from_env().and_then(|store| store.list()) {
         Ok(records) => records,
@@ -76,7 +78,7 @@ fn stored(printer: &Printer, listed: &[Event]) -> Vec<Event> {
     let taken = |name: &str| {
         listed
             .iter()
-            .any(|row| matches!(row, Event::Plugin { name: n, .. } if n == name))
+            .any(|row| matches!(row, Event::Plugin { name: n, source, .. } if n == name && source != "builtin"))
     };
     records
         .into_iter()

@@ -49,7 +49,10 @@ pub async fn run(name: &str, file: &Path, printer: &Printer) -> Result<Exit, Fai
         _ if declared_here || BUILTINS.iter().any(|(b, _)| *b == name) => {
             loaded(name, decls.as_deref().unwrap_or(&[])).await?
         }
-        _ => return Err(super::remove::not_installed(&store, name)?.into()),
+        _ => {
+            let builtins: Vec<&str> = BUILTINS.iter().map(|(b, _)| *b).collect();
+            return Err(super::remove::not_installed(&store, name, &builtins)?.into());
+        }
     };
     let decl = decls.iter().flatten().find(|d| d.name == name);
     let granted = match (shown.builtin && decl.is_none(), decl) {

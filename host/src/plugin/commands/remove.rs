@@ -22,7 +22,7 @@ pub fn run(name: &str, printer: &Printer) -> Result<Exit, Failure> {
             }
             .into());
         }
-        return Err(not_installed(&store, name)?.into());
+        return Err(not_installed(&store, name, &[])?.into());
     };
     store.remove(name).map_err(CommandError::from)?;
     match printer.format() {
@@ -35,16 +35,22 @@ pub fn run(name: &str, printer: &Printer) -> Result<Exit, Failure> {
     Ok(Exit::Success)
 }
 
-/// The error for `name`, listing what is installed and the closest name.
-pub(super) fn not_installed(store: &Store, name: &str) -> Result<CommandError, CommandError> {
+/// The error for `name`, listing what is installed and the closest of
+/// those and `also` (names known besides the store's).
+pub(super) fn not_installed(
+    store: &Store,
+    name: &str,
+    also: &[&str],
+) -> Result<CommandError, CommandError> {
     let all = store.list()?;
     let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+    let candidates: Vec<&str> = names.iter().chain(also).copied().collect();
     let installed = if names.is_empty() {
         "none are installed".to_owned()
     } else {
         format!("installed: {}", names.join(", "))
     };
-    let hint = crate::config::closest(name, &names)
+    let hint = crate::config::closest(name, &candidates)
         .map(|s| format!("; did you mean `{s}`?"))
         .unwrap_or_default();
     Ok(CommandError::NotInstalled {
