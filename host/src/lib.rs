@@ -29,7 +29,9 @@
 //!   (`ops __relay` is its remote-shell program).
 //! - [`plugin`]: the wasmtime runtime: one engine, the on-disk compile
 //!   cache, capability checks, one host module per WIT interface, the
-//!   embedded built-in plugins.
+//!   embedded built-in plugins; the per-user plugin store, fetching and
+//!   publishing plugins (`https://`, OCI registries with Docker
+//!   credentials) and the `ops plugin install/remove/info/push` commands.
 //! - `node`: which build node to use (inventory, `target`, control-plane
 //!   API), connecting to it, and `ops exec`.
 //! - `pipeline`: the steps of `ops build` and their scheduling, on any

@@ -8,6 +8,8 @@ fn ops(args: &[&str], cache: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ops"))
         .args(args)
         .env("OPS_CACHE_DIR", cache)
+        // An empty plugin store: only what the test's config names.
+        .env("OPS_DATA_DIR", cache)
         .output()
         .unwrap()
 }

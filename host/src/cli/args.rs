@@ -60,7 +60,7 @@ pub enum Command {
     Build(BuildArgs),
     /// Run a command on the build node
     Exec(ExecArgs),
-    /// Inspect plugins
+    /// Install, inspect and publish plugins
     #[command(subcommand)]
     Plugin(PluginCommand),
     /// Show or release the build lock of `build.path` on the node
@@ -180,6 +180,36 @@ pub enum PluginCommand {
             value_name = "FILE"
         )]
         file: PathBuf,
+    },
+    /// Install a plugin into the per-user store
+    Install {
+        /// A .wasm file, an https:// URL or oci://HOST[:PORT]/REPO[:TAG][@sha256:DIGEST]
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        /// Refuse it unless its sha256 is this (64 hex digits)
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+    },
+    /// Remove a plugin from the per-user store
+    Remove { name: String },
+    /// Show a plugin's kind, versions, source, sha256, capabilities and grants
+    Info {
+        name: String,
+        /// The project config whose `[plugins.<name>] grant` is shown
+        #[arg(
+            short = 'f',
+            long = "file",
+            default_value = "ops.toml",
+            value_name = "FILE"
+        )]
+        file: PathBuf,
+    },
+    /// Publish a plugin to an OCI registry (CNCF wasm artifact layout)
+    Push {
+        wasm: PathBuf,
+        /// oci://HOST[:PORT]/REPO:TAG
+        #[arg(value_name = "REF")]
+        reference: String,
     },
 }
 

@@ -15,6 +15,7 @@ use clap::{CommandFactory, Parser};
 
 use crate::exit::{Exit, Failure};
 use crate::output::{ColorChoice, Format, Printer, Redactor, RunLog, Verbosity};
+use crate::plugin::commands as plugin_commands;
 use args::{Cli, ColorArg, Command, ConfigCommand, OutputFormat, PluginCommand};
 
 /// Kept in step with [`Exit`] by a test.
@@ -140,6 +141,24 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
             .await
             .map(Into::into),
+        Command::Plugin(PluginCommand::Install { source, sha256 }) => {
+            plugin_commands::install(&source, sha256.as_deref(), &printer)
+                .await
+                .map(Into::into)
+        }
+        Command::Plugin(PluginCommand::Remove { name }) => {
+            plugin_commands::remove(&name, &printer).map(Into::into)
+        }
+        Command::Plugin(PluginCommand::Info { name, file }) => {
+            plugin_commands::info(&name, &file, &printer)
+                .await
+                .map(Into::into)
+        }
+        Command::Plugin(PluginCommand::Push { wasm, reference }) => {
+            plugin_commands::push(&wasm, &reference, &printer)
+                .await
+                .map(Into::into)
+        }
         Command::Config(ConfigCommand::Check { file }) => {
             crate::pipeline::check(settings::check(file), printer)
                 .await
@@ -212,6 +231,10 @@ mod tests {
             "run_log",
             "summary",
             "plugin",
+            "plugin_installed",
+            "plugin_removed",
+            "plugin_info",
+            "plugin_pushed",
         ] {
             assert!(docs.contains(&format!("| `{event}` |")), "{event}");
         }

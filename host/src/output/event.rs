@@ -47,10 +47,53 @@ pub enum Event {
         kind: String,
         version: String,
         api_version: String,
-        /// `builtin` or the component's path.
+        /// `builtin`, the component's path, or `store:` and where an
+        /// installed plugin came from.
         source: String,
         sha256: String,
         description: String,
+    },
+    /// `ops plugin install` put a plugin in the per-user store.
+    PluginInstalled {
+        name: String,
+        version: String,
+        /// The version it replaced, when it was installed before.
+        previous_version: Option<String>,
+        kind: String,
+        api_version: String,
+        source: String,
+        sha256: String,
+        /// Declared, one `grant = [...]` entry each.
+        capabilities: Vec<String>,
+        /// The lines a project adds to ops.toml to use it.
+        config: String,
+    },
+    /// `ops plugin remove` took a plugin out of the store.
+    PluginRemoved {
+        name: String,
+        version: String,
+    },
+    /// `ops plugin info`: one plugin and what the project grants it.
+    PluginInfo {
+        name: String,
+        kind: String,
+        version: String,
+        api_version: String,
+        source: String,
+        sha256: String,
+        capabilities: Vec<String>,
+        /// `grant = [...]` of `[plugins.<name>]` in `config`; for a
+        /// built-in, what it declares.
+        granted: Vec<String>,
+        /// The ops.toml read for `granted`, if there is one.
+        config: Option<String>,
+    },
+    /// `ops plugin push` published a plugin.
+    PluginPushed {
+        name: String,
+        version: String,
+        reference: String,
+        digest: String,
     },
     /// Informational message from ops itself.
     Info {

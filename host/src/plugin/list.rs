@@ -1,5 +1,6 @@
-//! `ops plugin list`: every built-in and installed plugin with its kind,
-//! version, API version, source and a sha256 prefix.
+//! `ops plugin list`: every built-in plugin, every plugin the project's
+//! `[plugins.*]` names and every plugin in the per-user store, with its
+//! kind, version, API version, source and a sha256 prefix.
 
 use std::path::Path;
 
@@ -9,6 +10,7 @@ use crate::config::Config;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
 
+use super::store::Store;
 use super::{Limits, Registry, Runtime};
 
 pub async fn run(file: &Path, printer: &Printer) -> Result<Exit, Failure> {
@@ -45,6 +47,8 @@ pub async fn run(file: &Path, printer: &Printer) -> Result<Exit, Failure> {
         }
     }
 
+    rows.extend(stored(printer, &rows));
+
     match printer.format() {
         Format::Json => rows.iter().for_each(|row| printer.emit(row)),
         Format::Human => printer.data(&table(&rows)),
@@ -57,6 +61,38 @@ pub async fn run(file: &Path, printer: &Printer) -> Result<Exit, Failure> {
     }
     let first = failures.swap_remove(0);
     Err(Failure::new(Exit::Plugin, first))
+}
+
+/// The store's plugins, from their install records (source
+/// `store:<where from>`), but for those the project's config names itself:
+/// the project's entry is the one its builds use. One named like a
+/// built-in is listed beside it; the SOURCE column tells them apart.
+fn stored(printer: &Printer, listed: &[Event]) -> Vec<Event> {
+    let records = match Store::from_env().and_then(|store| store.list()) {
+        Ok(records) => records,
+        Err(err) => {
+            printer.debug(format!("not listing installed plugins: {err}"));
+            return Vec::new();
+        }
+    };
+    let taken = |name: &str| {
+        listed
+            .iter()
+            .any(|row| matches!(row, Event::Plugin { name: n, source, .. } if n == name && source != "builtin"))
+    };
+    records
+        .into_iter()
+        .filter(|record| !taken(&record.name))
+        .map(|record| Event::Plugin {
+            name: record.name,
+            kind: record.kind,
+            version: record.version,
+            api_version: record.api_version,
+            source: format!("store:{}", record.source),
+            sha256: record.sha256,
+            description: record.description,
+        })
+        .collect()
 }
 
 fn table(rows: &[Event]) -> String {

@@ -21,6 +21,10 @@
 //!   plugin's metadata and granted (built-ins: what they declare; installed
 //!   plugins: `[plugins.<name>] grant = [...]`). See [`capability`].
 //! - Errors name the plugin; traps and limits never panic the host.
+//! - [`store`] is the per-user record of what `ops plugin install` put
+//!   there, [`fetch`] gets plugins from `https://` URLs and OCI registries
+//!   (and pushes them), and `commands` holds `ops plugin install`,
+//!   `remove`, `info` and `push`.
 //!
 //! The pipeline uses it like this:
 //!
@@ -43,10 +47,12 @@
 mod bindings;
 mod cache;
 mod capability;
+pub(crate) mod commands;
 mod compat;
 mod context;
 mod convert;
 mod error;
+pub mod fetch;
 mod handles;
 mod host;
 mod limits;

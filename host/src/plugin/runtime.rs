@@ -137,6 +137,57 @@ impl Runtime {
         wasm: Arc<[u8]>,
         grants: Option<Vec<Grant>>,
     ) -> Result<Plugin, PluginError> {
+        self.load_as(Some(name), name, source, wasm, grants).await
+    }
+
+    /// Like [`Runtime::load`] for a component whose name is not known yet
+    /// (`ops plugin install`): the name is the one its metadata gives, and
+    /// `label` names it in errors until then. Nothing is granted.
+    pub async fn load_unnamed(
+        &self,
+        label: &str,
+        source: PluginSource,
+        wasm: Arc<[u8]>,
+    ) -> Result<Plugin, PluginError> {
+        self.load_as(None, label, source, wasm, Some(Vec::new()))
+            .await
+    }
+
+    /// The component's import and export names, from the compile cache
+    /// when it is there.
+    pub async fn interfaces(
+        &self,
+        label: &str,
+        wasm: Arc<[u8]>,
+    ) -> Result<(Vec<String>, Vec<String>), PluginError> {
+        let engine = self.inner.engine.clone();
+        let cache = self.inner.cache.clone();
+        let digest = hex::encode(Sha256::digest(&wasm));
+        let (component, _) =
+            tokio::task::spawn_blocking(move || cache.load(&engine, &wasm, &digest))
+                .await
+                .map_err(|e| PluginError::Engine(format!("compile task failed: {e}")))?
+                .map_err(|e| PluginError::Invalid {
+                    plugin: label.to_owned(),
+                    message: format!("{e:#}"),
+                })?;
+        let ty = component.component_type();
+        let engine = &self.inner.engine;
+        let imports = ty.imports(engine).map(|(n, _)| n.to_owned()).collect();
+        let exports = ty.exports(engine).map(|(n, _)| n.to_owned()).collect();
+        Ok((imports, exports))
+    }
+
+    /// `expected`: the name the plugin must call itself, or `None` to take
+    /// the name it gives.
+    async fn load_as(
+        &self,
+        expected: Option<&str>,
+        name: &str,
+        source: PluginSource,
+        wasm: Arc<[u8]>,
+        grants: Option<Vec<Grant>>,
+    ) -> Result<Plugin, PluginError> {
         let sha256 = hex::encode(Sha256::digest(&wasm));
         let engine = self.inner.engine.clone();
         let cache = self.inner.cache.clone();
@@ -176,7 +227,10 @@ impl Runtime {
             runtime: self.inner.clone(),
         };
         let raw = plugin.raw_metadata().await?;
-        let metadata = Metadata::check(name, raw, kind, &plugin.api_target)?;
+        let name = expected.map_or_else(|| raw.name.clone(), str::to_owned);
+        plugin.name = name.clone();
+        let metadata = Metadata::check(&name, raw, kind, &plugin.api_target)?;
+        let name = name.as_str();
         plugin.grants = Arc::new(match &grants {
             None => Grants::builtin(name, &metadata.capabilities),
             Some(grants) => Grants::installed(name, &metadata.capabilities, grants),

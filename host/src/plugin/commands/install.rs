@@ -1,0 +1,150 @@
+//! `ops plugin install <file | https://URL | oci://REF> [--sha256 HEX]`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::{grant_line, grant_list, CommandError};
+use crate::exit::{Exit, Failure};
+use crate::output::{Event, Format, Printer};
+use crate::plugin::fetch;
+use crate::plugin::store::{Installed, Store};
+use crate::plugin::PluginSource;
+
+pub async fn run(source: &str, sha256: Option<&str>, printer: &Printer) -> Result<Exit, Failure> {
+    let expected = sha256.map(normalise_digest).transpose()?;
+    let (bytes, recorded, load_source) = read(source, printer).await?;
+    let actual = hex::encode(Sha256::digest(&bytes));
+    if let Some(expected) = expected {
+        if expected != actual {
+            return Err(CommandError::DigestMismatch {
+                what: recorded,
+                expected,
+                actual,
+            }
+            .into());
+        }
+    }
+
+    let runtime = super::runtime()?;
+    let wasm: Arc<[u8]> = bytes.into();
+    let plugin = super::load(&runtime, &recorded, load_source, wasm.clone()).await?;
+    let meta = plugin.metadata();
+    let capabilities = grant_list(&meta.capabilities);
+    let installed = Installed {
+        name: meta.name.clone(),
+        version: meta.version.to_string(),
+        kind: meta.kind.to_string(),
+        api_version: meta.api_version.to_string(),
+        source: recorded,
+        sha256: actual,
+        capabilities,
+        description: meta.description.clone(),
+    };
+    let store = Store::from_env().map_err(CommandError::from)?;
+    let previous = store.get(&installed.name).map_err(CommandError::from)?;
+    store.put(&installed, &wasm).map_err(CommandError::from)?;
+    report(&installed, previous.map(|p| p.version), printer);
+    Ok(Exit::Success)
+}
+
+/// Accepts `HEX` or `sha256:HEX`, any case.
+fn normalise_digest(value: &str) -> Result<String, CommandError> {
+    let hex = value
+        .strip_prefix("sha256:")
+        .unwrap_or(value)
+        .to_ascii_lowercase();
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(CommandError::BadDigest {
+            value: value.to_owned(),
+        })
+    }
+}
+
+/// The bytes, the source as the store records it (a file's absolute
+/// path, a URL or reference as given) and the source for error messages.
+async fn read(source: &str, printer: &Printer) -> Result<(Vec<u8>, String, PluginSource), Failure> {
+    let remote = ["https://", "http://", "oci://"]
+        .iter()
+        .any(|scheme| source.starts_with(scheme));
+    if remote {
+        printer.debug(format!("fetching {source}"));
+        let owned = source.to_owned();
+        let bytes = tokio::task::spawn_blocking(move || fetch::fetch(&owned))
+            .await
+            .map_err(|e| Failure::new(Exit::Internal, anyhow::anyhow!("fetch task failed: {e}")))?
+            .map_err(CommandError::from)?;
+        return Ok((bytes, source.to_owned(), PluginSource::Path(source.into())));
+    }
+    let path = Path::new(source);
+    let bytes = super::read_file(path)?;
+    // The file was just read, so it exists and resolves.
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let shown = absolute.display().to_string();
+    Ok((bytes, shown, PluginSource::Path(absolute)))
+}
+
+fn report(installed: &Installed, previous: Option<String>, printer: &Printer) {
+    let config = format!(
+        "[plugins.{}]\n{}",
+        installed.name,
+        grant_line(&installed.capabilities)
+    );
+    if printer.format() == Format::Json {
+        printer.emit(&Event::PluginInstalled {
+            name: installed.name.clone(),
+            version: installed.version.clone(),
+            previous_version: previous,
+            kind: installed.kind.clone(),
+            api_version: installed.api_version.clone(),
+            source: installed.source.clone(),
+            sha256: installed.sha256.clone(),
+            capabilities: installed.capabilities.clone(),
+            config,
+        });
+        return;
+    }
+    let what = match previous {
+        Some(old) => format!(
+            "reinstalled {} {old} -> {}",
+            installed.name, installed.version
+        ),
+        None => format!("installed {} {}", installed.name, installed.version),
+    };
+    let declared = if installed.capabilities.is_empty() {
+        "none".to_owned()
+    } else {
+        installed.capabilities.join(", ")
+    };
+    printer.data(&format!(
+        "{what} ({}, plugin API {})\n\
+         source:       {}\n\
+         sha256:       {}\n\
+         capabilities: {declared}\n\
+         \n\
+         To use it in a project, add to its ops.toml:\n\
+         \n\
+         {config}",
+        installed.kind, installed.api_version, installed.source, installed.sha256
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_accepted_with_or_without_prefix() {
+        let hex = "AB".repeat(32);
+        assert_eq!(normalise_digest(&hex).unwrap(), "ab".repeat(32));
+        assert_eq!(
+            normalise_digest(&format!("sha256:{hex}")).unwrap(),
+            "ab".repeat(32)
+        );
+        assert!(normalise_digest("abc").is_err());
+        assert!(normalise_digest(&"g".repeat(64)).is_err());
+    }
+}

@@ -1,0 +1,60 @@
+//! `ops plugin push <wasm> oci://REF`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::CommandError;
+use crate::exit::{Exit, Failure};
+use crate::output::{Event, Format, Printer};
+use crate::plugin::fetch::oci::{self, Artifact, Reference};
+use crate::plugin::PluginSource;
+
+pub async fn run(wasm_path: &Path, reference: &str, printer: &Printer) -> Result<Exit, Failure> {
+    // A bad reference is refused before anything is compiled.
+    let reference = Reference::parse(reference).map_err(CommandError::from)?;
+    let wasm: Arc<[u8]> = super::read_file(wasm_path)?.into();
+    let what = wasm_path.display().to_string();
+    let runtime = super::runtime()?;
+    let plugin = super::load(
+        &runtime,
+        &what,
+        PluginSource::Path(wasm_path.to_owned()),
+        wasm.clone(),
+    )
+    .await?;
+    let (imports, exports) = runtime.interfaces(&what, wasm.clone()).await?;
+    let meta = plugin.metadata();
+    let (name, version) = (meta.name.clone(), meta.version.to_string());
+    let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let target = reference.clone();
+    let (task_name, task_version) = (name.clone(), version.clone());
+    let digest = tokio::task::spawn_blocking(move || {
+        let artifact = Artifact {
+            wasm: &wasm,
+            name: &task_name,
+            version: &task_version,
+            imports,
+            exports,
+            created,
+        };
+        oci::push(&target, &artifact)
+    })
+    .await
+    .map_err(|e| Failure::new(Exit::Internal, anyhow::anyhow!("push task failed: {e}")))?
+    .map_err(CommandError::from)?;
+
+    match printer.format() {
+        Format::Json => printer.emit(&Event::PluginPushed {
+            name,
+            version,
+            reference: reference.to_string(),
+            digest,
+        }),
+        Format::Human => {
+            printer.info(format!("pushed {name} {version} to {reference}"));
+            // The digest alone on stdout, for `digest=$(ops plugin push ...)`.
+            printer.data(&digest);
+        }
+    }
+    Ok(Exit::Success)
+}

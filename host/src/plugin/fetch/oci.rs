@@ -1,0 +1,289 @@
+//! Plugins as OCI artifacts, in the CNCF "wasm OCI artifact" layout: an
+//! image manifest whose config has media type
+//! `application/vnd.wasm.config.v0+json` and whose one layer is the
+//! component, `application/wasm`.
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::client::{Answer, Client, Method};
+pub use super::reference::Reference;
+use super::FetchError;
+
+pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
+pub const LAYER_MEDIA_TYPE: &str = "application/wasm";
+
+/// What is published besides the component's bytes.
+#[derive(Debug, Clone)]
+pub struct Artifact<'a> {
+    pub wasm: &'a [u8],
+    pub name: &'a str,
+    pub version: &'a str,
+    /// The component's imports and exports, for the config's `component`.
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+    /// RFC 3339.
+    pub created: String,
+}
+
+fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// The component that `reference` names, its manifest checked for the
+/// wasm artifact shape and its bytes for the layer's digest.
+pub fn pull(reference: &Reference) -> Result<Vec<u8>, FetchError> {
+    let mut client = Client::new(&reference.registry, &reference.repository, false);
+    let path = format!(
+        "/v2/{}/manifests/{}",
+        reference.repository,
+        reference.manifest_reference()
+    );
+    let url = client.url(&path);
+    let answer = client.send(Method::Get, &url, &[("Accept", MANIFEST_MEDIA_TYPE)], None)?;
+    expect_status(reference, &answer, 200)?;
+    let actual = digest_of(&answer.body);
+    if let Some(expected) = &reference.digest {
+        if &actual != expected {
+            return Err(FetchError::Digest {
+                what: format!("the manifest of {reference}"),
+                expected: expected.clone(),
+                actual,
+            });
+        }
+    }
+    let (layer_digest, layer_size) = check_manifest(reference, &answer)?;
+    let url = client.url(&format!(
+        "/v2/{}/blobs/{layer_digest}",
+        reference.repository
+    ));
+    let blob = client.send(Method::Get, &url, &[], None)?;
+    expect_status(reference, &blob, 200)?;
+    let actual = digest_of(&blob.body);
+    if actual != layer_digest {
+        return Err(FetchError::Digest {
+            what: format!("the component layer of {reference}"),
+            expected: layer_digest,
+            actual,
+        });
+    }
+    if blob.body.len() as u64 != layer_size {
+        return Err(bad_manifest(
+            reference,
+            format!(
+                "its layer is {} bytes, but the manifest says {layer_size}",
+                blob.body.len()
+            ),
+        ));
+    }
+    Ok(blob.body)
+}
+
+fn bad_manifest(reference: &Reference, message: String) -> FetchError {
+    FetchError::NotAPlugin {
+        reference: reference.to_string(),
+        message,
+    }
+}
+
+/// The digest and size of the one `application/wasm` layer.
+fn check_manifest(reference: &Reference, answer: &Answer) -> Result<(String, u64), FetchError> {
+    let content_type = answer.header("content-type").unwrap_or("");
+    let manifest: Value = serde_json::from_slice(&answer.body)
+        .map_err(|e| bad_manifest(reference, format!("its manifest is not JSON: {e}")))?;
+    let media_type = manifest["mediaType"].as_str().unwrap_or(content_type);
+    if media_type != MANIFEST_MEDIA_TYPE {
+        return Err(bad_manifest(
+            reference,
+            format!("its manifest has media type `{media_type}`, not `{MANIFEST_MEDIA_TYPE}`"),
+        ));
+    }
+    let config_type = manifest["config"]["mediaType"].as_str().unwrap_or("");
+    if config_type != CONFIG_MEDIA_TYPE {
+        return Err(bad_manifest(
+            reference,
+            format!("its config has media type `{config_type}`, not `{CONFIG_MEDIA_TYPE}`"),
+        ));
+    }
+    let layers = manifest["layers"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let [layer] = layers else {
+        return Err(bad_manifest(
+            reference,
+            format!(
+                "it has {} layers; a wasm plugin has exactly one",
+                layers.len()
+            ),
+        ));
+    };
+    let layer_type = layer["mediaType"].as_str().unwrap_or("");
+    if layer_type != LAYER_MEDIA_TYPE {
+        return Err(bad_manifest(
+            reference,
+            format!("its layer has media type `{layer_type}`, not `{LAYER_MEDIA_TYPE}`"),
+        ));
+    }
+    let digest = layer["digest"].as_str().unwrap_or("");
+    if Reference::parse(&format!("oci://h/r@{digest}")).is_err() {
+        return Err(bad_manifest(
+            reference,
+            format!("its layer digest `{digest}` is not sha256:<64 hex digits>"),
+        ));
+    }
+    let size = layer["size"]
+        .as_u64()
+        .ok_or_else(|| bad_manifest(reference, "its layer has no size".into()))?;
+    Ok((digest.to_owned(), size))
+}
+
+fn expect_status(reference: &Reference, answer: &Answer, want: u16) -> Result<(), FetchError> {
+    match answer.status {
+        s if s == want => Ok(()),
+        404 => Err(FetchError::NotFound {
+            reference: reference.to_string(),
+            message: answer.explain(),
+        }),
+        _ => Err(FetchError::Registry {
+            registry: reference.registry.clone(),
+            message: format!("{reference}: {}", answer.explain()),
+        }),
+    }
+}
+
+/// The config blob and the manifest for `artifact`.
+pub fn manifest_for(artifact: &Artifact<'_>) -> (Vec<u8>, Vec<u8>) {
+    let layer_digest = digest_of(artifact.wasm);
+    let config = json!({
+        "created": artifact.created,
+        "architecture": "wasm",
+        "os": "wasip2",
+        "layerDigests": [layer_digest],
+        "component": {
+            "imports": artifact.imports,
+            "exports": artifact.exports,
+        },
+    });
+    // `to_vec` of a `Value` built here cannot fail (string keys only).
+    let config = serde_json::to_vec(&config).unwrap_or_default();
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": {
+            "mediaType": CONFIG_MEDIA_TYPE,
+            "digest": digest_of(&config),
+            "size": config.len(),
+        },
+        "layers": [{
+            "mediaType": LAYER_MEDIA_TYPE,
+            "digest": layer_digest,
+            "size": artifact.wasm.len(),
+            "annotations": {
+                "org.opencontainers.image.title": format!("{}.wasm", artifact.name),
+            },
+        }],
+        "annotations": {
+            "org.opencontainers.image.title": artifact.name,
+            "org.opencontainers.image.version": artifact.version,
+            "org.opencontainers.image.created": artifact.created,
+        },
+    });
+    (config, serde_json::to_vec(&manifest).unwrap_or_default())
+}
+
+/// Publishes `artifact` as `reference` (which needs a tag) and returns the
+/// manifest's digest.
+pub fn push(reference: &Reference, artifact: &Artifact<'_>) -> Result<String, FetchError> {
+    let tag = match (&reference.tag, &reference.digest) {
+        (Some(tag), None) => tag.clone(),
+        _ => {
+            return Err(FetchError::BadSource {
+                source_text: reference.to_string(),
+                message: "push needs a tag and no digest (the digest is what the push computes)"
+                    .into(),
+            })
+        }
+    };
+    let mut client = Client::new(&reference.registry, &reference.repository, true);
+    let (config, manifest) = manifest_for(artifact);
+    upload_blob(&mut client, reference, artifact.wasm)?;
+    upload_blob(&mut client, reference, &config)?;
+    let url = client.url(&format!("/v2/{}/manifests/{tag}", reference.repository));
+    let answer = client.send(
+        Method::Put,
+        &url,
+        &[("Content-Type", MANIFEST_MEDIA_TYPE)],
+        Some(&manifest),
+    )?;
+    expect_status(reference, &answer, 201)?;
+    Ok(digest_of(&manifest))
+}
+
+/// One blob, unless the repository has it already: a monolithic upload
+/// (POST for a session, PUT of the bytes with their digest).
+fn upload_blob(client: &mut Client, reference: &Reference, bytes: &[u8]) -> Result<(), FetchError> {
+    let digest = digest_of(bytes);
+    let repo = &reference.repository;
+    let url = client.url(&format!("/v2/{repo}/blobs/{digest}"));
+    if client.send(Method::Head, &url, &[], None)?.status == 200 {
+        return Ok(());
+    }
+    let url = client.url(&format!("/v2/{repo}/blobs/uploads/"));
+    let answer = client.send(Method::Post, &url, &[], Some(&[]))?;
+    expect_status(reference, &answer, 202)?;
+    let location = answer
+        .header("location")
+        .ok_or_else(|| FetchError::Registry {
+            registry: reference.registry.clone(),
+            message: "it started an upload without saying where (no Location header)".into(),
+        })?;
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let url = client.url(&format!("{location}{separator}digest={digest}"));
+    let answer = client.send(
+        Method::Put,
+        &url,
+        &[("Content-Type", "application/octet-stream")],
+        Some(bytes),
+    )?;
+    expect_status(reference, &answer, 201)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_has_the_wasm_artifact_shape() {
+        let artifact = Artifact {
+            wasm: b"\0asm component",
+            name: "acme-sync",
+            version: "1.2.0",
+            imports: vec!["ops:plugin/node@0.2.0".into()],
+            exports: vec!["ops:plugin/plugin@0.2.0".into()],
+            created: "2026-01-02T03:04:05Z".into(),
+        };
+        let (config, manifest) = manifest_for(&artifact);
+        let m: Value = serde_json::from_slice(&manifest).unwrap();
+        let c: Value = serde_json::from_slice(&config).unwrap();
+        assert_eq!(m["mediaType"], MANIFEST_MEDIA_TYPE);
+        assert_eq!(m["config"]["mediaType"], CONFIG_MEDIA_TYPE);
+        assert_eq!(m["config"]["digest"], digest_of(&config));
+        assert_eq!(m["layers"].as_array().unwrap().len(), 1);
+        assert_eq!(m["layers"][0]["mediaType"], LAYER_MEDIA_TYPE);
+        assert_eq!(m["layers"][0]["digest"], digest_of(artifact.wasm));
+        assert_eq!(
+            m["annotations"]["org.opencontainers.image.title"],
+            "acme-sync"
+        );
+        assert_eq!(
+            m["annotations"]["org.opencontainers.image.version"],
+            "1.2.0"
+        );
+        assert_eq!(c["architecture"], "wasm");
+        assert_eq!(c["os"], "wasip2");
+        assert_eq!(c["layerDigests"][0], digest_of(artifact.wasm));
+        assert_eq!(c["component"]["imports"][0], "ops:plugin/node@0.2.0");
+    }
+}
