@@ -30,6 +30,9 @@
 //! - [`plugin`]: the wasmtime runtime: one engine, the on-disk compile
 //!   cache, capability checks, one host module per WIT interface, the
 //!   embedded built-in plugins.
+//! - `author`: writing plugins: `ops plugin new` (a crate with the SDK and
+//!   the WIT this binary carries) and `ops plugin build` (the wasm
+//!   toolchain, componentising, a load check in the runtime).
 //! - `node`: which build node to use (inventory, `target`, control-plane
 //!   API), connecting to it, and `ops exec`.
 //! - `pipeline`: the steps of `ops build` and their scheduling, on any
@@ -40,6 +43,7 @@
 //! The WIT contract is in `wit/`, the plugins' sources in `plugins/`, and the
 //! compiled built-ins in `plugins/dist/`.
 
+mod author;
 pub mod cli;
 pub mod config;
 pub mod exit;
