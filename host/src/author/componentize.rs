@@ -17,7 +17,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_module_without_bindings_is_refused_with_a_reason() {
+    fn garbage_is_refused_with_a_reason() {
         // The smallest valid core module: magic and version.
         let module = b"\0asm\x01\0\0\0";
         // A module without wit-bindgen's section is an empty component:
