@@ -55,7 +55,7 @@ pub async fn build(dir: &Path) -> Result<Built, AuthorError> {
         })??;
     let fail = |source| AuthorError::DoesNotLoad {
         name: name.clone(),
-        source,
+        source: Box::new(source),
     };
     let runtime = Runtime::new(Limits::from_env()).map_err(fail)?;
     let size = bytes.len();

@@ -28,8 +28,9 @@ pub enum AuthorError {
     #[error("the component built from {name} does not load: {source}")]
     DoesNotLoad {
         name: String,
+        // Boxed: a plugin error is large, and every other variant small.
         #[source]
-        source: PluginError,
+        source: Box<PluginError>,
     },
     #[error("{}: {source}", path.display())]
     Io {
