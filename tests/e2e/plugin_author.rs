@@ -85,11 +85,16 @@ fn load(name: &str, path: &Path) -> ops::plugin::Metadata {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let host = Runtime::with_cache(Limits::default(), ComponentCache::disabled()).unwrap();
-        host.load(name, PluginSource::Path(path.to_owned()), wasm, Some(Vec::new()))
-            .await
-            .unwrap_or_else(|e| panic!("{} does not load: {e}", path.display()))
-            .metadata()
-            .clone()
+        host.load(
+            name,
+            PluginSource::Path(path.to_owned()),
+            wasm,
+            Some(Vec::new()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{} does not load: {e}", path.display()))
+        .metadata()
+        .clone()
     })
 }
 
@@ -148,7 +153,11 @@ fn every_kind_scaffolds_tests_natively_builds_and_loads() {
     let (again, elapsed) = author.build(&author.home.path().join(name).display().to_string());
     eprintln!("warm rebuild of {name}: {elapsed:.1?}");
     assert_eq!(&again, path);
-    assert_eq!(std::fs::read(&again).unwrap(), before, "the rebuild differs");
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        before,
+        "the rebuild differs"
+    );
 }
 
 #[test]
