@@ -30,6 +30,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("relay", &["remote"]),
     // The wasmtime plugin runtime and its host calls.
     ("plugin", &["config", "exit", "output", "remote"]),
+    // Writing plugins: `ops plugin new` and `ops plugin build`.
+    ("author", &["exit", "output", "plugin"]),
     // Which node, how to reach it, `ops exec`.
     ("node", &["config", "exit", "output", "remote", "ssh"]),
     // The steps of `ops build`.
@@ -43,7 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "config", "exit", "node", "output", "pipeline", "plugin", "relay",
+            "author", "config", "exit", "node", "output", "pipeline", "plugin", "relay",
         ],
     ),
 ];

@@ -13,20 +13,26 @@ pub enum Exit {
     Success,
     /// A bug or an unexpected local failure (I/O on the user's machine).
     Internal,
-    /// Bad command line or config. Nothing remote was touched.
+    /// Bad command line or config. Nothing remote was touched. Also
+    /// `ops plugin new`/`build` refusing their input: a bad name, a
+    /// non-empty folder, a folder that is not a plugin crate, no wasm
+    /// toolchain installed.
     Usage,
     /// The build node could not be resolved, reached or authenticated to
     /// (including a refused host key).
     Connection,
     /// Syncing the code to the node failed.
     Sync,
-    /// `build.command` failed on the node.
+    /// `build.command` failed on the node; for `ops plugin build`, cargo
+    /// failed to build the plugin.
     BuildCommand,
     /// A `docker build` (or other image builder) failed.
     ImageBuild,
     /// Logging in to the registry or pushing an image failed.
     Push,
-    /// A plugin misbehaved: trapped, hit a limit, or broke the contract.
+    /// A plugin misbehaved: trapped, hit a limit, or broke the contract;
+    /// for `ops plugin build`, what cargo built is not a plugin this host
+    /// loads.
     Plugin,
     /// Interrupted by Ctrl-C (SIGINT); remote work was stopped.
     Interrupted,

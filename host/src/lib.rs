@@ -32,6 +32,9 @@
 //!   embedded built-in plugins; the per-user plugin store, fetching and
 //!   publishing plugins (`https://`, OCI registries with Docker
 //!   credentials) and the `ops plugin install/remove/info/push` commands.
+//! - `author`: writing plugins: `ops plugin new` (a crate with the SDK and
+//!   the WIT this binary carries) and `ops plugin build` (the wasm
+//!   toolchain, componentising, a load check in the runtime).
 //! - `node`: which build node to use (inventory, `target`, control-plane
 //!   API), connecting to it, and `ops exec`.
 //! - `pipeline`: the steps of `ops build` and their scheduling, on any
@@ -42,6 +45,7 @@
 //! The WIT contract is in `wit/`, the plugins' sources in `plugins/`, and the
 //! compiled built-ins in `plugins/dist/`.
 
+mod author;
 pub mod cli;
 pub mod config;
 pub mod exit;

@@ -22,6 +22,7 @@ mod images;
 mod infra;
 mod output;
 mod plugin_install;
+mod plugin_author;
 mod push;
 mod registry_faults;
 mod resolve;

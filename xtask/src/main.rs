@@ -14,7 +14,6 @@
 //! tests to use and the drift is reported, without failing.
 
 mod plugins;
-mod toolchain;
 
 use anyhow::{bail, Result};
 

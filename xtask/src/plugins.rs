@@ -5,7 +5,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::toolchain::{Toolchain, TARGET};
+use ops_wasm_toolchain::{Method, Toolchain};
+
+/// The built-ins are core modules turned into components here; wasip2
+/// would give other bytes (and WASI imports) for the same sources.
+const METHODS: &[Method] = &[Method::RustupUnknown, Method::DebianBuildStd];
+
+/// The toolchain for the built-ins, and what built them (recorded in
+/// `plugins/dist/TOOLCHAIN`).
+fn detect(root: &Path) -> Result<(Toolchain, String)> {
+    let toolchain = Toolchain::detect(METHODS, &root.join("plugins"))
+        .context("run scripts/install-wasm-toolchain.sh")?;
+    let description = format!("{}wit-component: 0.254\n", toolchain.description());
+    Ok((toolchain, description))
+}
 
 /// Every plugin crate: (output name, cargo artifact name, test plugin?).
 const PLUGINS: &[(&str, &str, bool)] = &[
@@ -31,7 +44,7 @@ fn repo_root() -> Result<PathBuf> {
 pub fn build_into_dist() -> Result<()> {
     let root = repo_root()?;
     let dist = root.join("plugins/dist");
-    let toolchain = Toolchain::detect()?;
+    let toolchain = detect(&root)?;
     build(&root, &toolchain, &dist)?;
     for (name, _, testing) in PLUGINS {
         let path = output_path(&dist, name, *testing);
@@ -49,14 +62,19 @@ pub fn build_into_dist() -> Result<()> {
 pub fn check() -> Result<()> {
     let root = repo_root()?;
     let dist = root.join("plugins/dist");
-    let toolchain = Toolchain::detect()?;
+    let toolchain = detect(&root)?;
     let scratch = tempdir(&root)?;
     let result = check_in(&root, &toolchain, &dist, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }
 
-fn check_in(root: &Path, toolchain: &Toolchain, dist: &Path, rebuilt: &Path) -> Result<()> {
+fn check_in(
+    root: &Path,
+    toolchain: &(Toolchain, String),
+    dist: &Path,
+    rebuilt: &Path,
+) -> Result<()> {
     build(root, toolchain, rebuilt)?;
     let recorded = std::fs::read_to_string(dist.join(TOOLCHAIN_FILE)).unwrap_or_default();
     let mut stale = Vec::new();
@@ -71,7 +89,7 @@ fn check_in(root: &Path, toolchain: &Toolchain, dist: &Path, rebuilt: &Path) -> 
         println!("plugins/dist is up to date ({} components)", PLUGINS.len());
         return Ok(());
     }
-    if recorded == toolchain.description {
+    if recorded == toolchain.1 {
         bail!(
             "plugins/dist is stale for: {}; run `cargo xtask plugins` and commit plugins/dist",
             stale.join(", ")
@@ -84,17 +102,18 @@ fn check_in(root: &Path, toolchain: &Toolchain, dist: &Path, rebuilt: &Path) -> 
         "toolchain drift: plugins/dist was built by\n{}\nthis machine has\n{}\n\
          rebuilt components differ for: {}; using the rebuild for this run",
         indent(&recorded),
-        indent(&toolchain.description),
+        indent(&toolchain.1),
         stale.join(", ")
     );
     Ok(())
 }
 
-fn build(root: &Path, toolchain: &Toolchain, out: &Path) -> Result<()> {
+fn build(root: &Path, (toolchain, description): &(Toolchain, String), out: &Path) -> Result<()> {
     let workspace = root.join("plugins");
     let target_dir = workspace.join("target");
     let status = toolchain
         .build_command(&workspace, &target_dir)?
+        .args(["--locked", "--workspace"])
         .status()
         .context("cannot run cargo for the plugins")?;
     if !status.success() {
@@ -102,10 +121,7 @@ fn build(root: &Path, toolchain: &Toolchain, out: &Path) -> Result<()> {
     }
     std::fs::create_dir_all(out.join("testing"))?;
     for (name, artifact, testing) in PLUGINS {
-        let module_path = target_dir
-            .join(TARGET)
-            .join("release")
-            .join(format!("{artifact}.wasm"));
+        let module_path = toolchain.artifact(&target_dir, artifact);
         let module = std::fs::read(&module_path)
             .with_context(|| format!("reading {}", module_path.display()))?;
         let component = wit_component::ComponentEncoder::default()
@@ -116,7 +132,7 @@ fn build(root: &Path, toolchain: &Toolchain, out: &Path) -> Result<()> {
             .with_context(|| format!("{name}: encoding the component"))?;
         write_if_changed(&output_path(out, name, *testing), &component)?;
     }
-    write_if_changed(&out.join(TOOLCHAIN_FILE), toolchain.description.as_bytes())?;
+    write_if_changed(&out.join(TOOLCHAIN_FILE), description.as_bytes())?;
     Ok(())
 }
 

@@ -211,6 +211,30 @@ pub enum PluginCommand {
         #[arg(value_name = "REF")]
         reference: String,
     },
+    /// Write a new plugin crate: the SDK, the WIT, a working plugin and its tests
+    New {
+        /// The plugin's name: lowercase letters, digits and `-`
+        name: String,
+        /// What kind of plugin
+        #[arg(long, value_enum)]
+        kind: NewKindArg,
+        /// The folder to write (default: ./NAME); must be missing or empty
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
+    },
+    /// Build a plugin crate into a component; prints its path last
+    Build {
+        /// The plugin crate's folder
+        #[arg(default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NewKindArg {
+    Sync,
+    RegistryAuth,
+    ImageBuilder,
 }
 
 #[derive(Debug, Subcommand)]
@@ -249,6 +273,11 @@ mod tests {
             "ops build -f ops.prod.toml",
             "ops lock status",
             "ops lock release --force -f ops.prod.toml",
+            "ops plugin new acme-sync --kind sync",
+            "ops plugin new acme-auth --kind registry-auth --path plugins/auth",
+            "ops plugin new acme-image --kind image-builder",
+            "ops plugin build",
+            "ops plugin build acme-sync",
         ] {
             let argv: Vec<&str> = line.split(' ').collect();
             Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{line}: {e}"));

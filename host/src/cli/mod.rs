@@ -159,6 +159,12 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
                 .await
                 .map(Into::into)
         }
+        Command::Plugin(PluginCommand::New { name, kind, path }) => {
+            crate::author::new(&name, new_kind(kind), path, &printer).map(Into::into)
+        }
+        Command::Plugin(PluginCommand::Build { dir }) => {
+            crate::author::build(&dir, &printer).await.map(Into::into)
+        }
         Command::Config(ConfigCommand::Check { file }) => {
             crate::pipeline::check(settings::check(file), printer)
                 .await
@@ -172,6 +178,14 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
             clap_complete::generate(shell, &mut cmd, "ops", &mut std::io::stdout());
             Ok(Exit::Success.into())
         }
+    }
+}
+
+fn new_kind(kind: args::NewKindArg) -> crate::author::NewKind {
+    match kind {
+        args::NewKindArg::Sync => crate::author::NewKind::Sync,
+        args::NewKindArg::RegistryAuth => crate::author::NewKind::RegistryAuth,
+        args::NewKindArg::ImageBuilder => crate::author::NewKind::ImageBuilder,
     }
 }
 

@@ -1,0 +1,211 @@
+//! Writing a plugin as an author does, with nothing but `ops` and cargo: a
+//! throwaway HOME, `ops plugin new`, `cargo test`, `ops plugin build`, and
+//! the component loaded by the host runtime.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ops::plugin::{ComponentCache, Kind, Limits, PluginSource, Runtime};
+
+use crate::support::ops::{OpsCommand, OpsOutput};
+
+/// The user's real cargo and rustup homes: crates.io downloads and the
+/// toolchains stay where they are, only HOME is new.
+fn real_home(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(default)
+    })
+}
+
+struct Author {
+    home: tempfile::TempDir,
+    /// One target folder for every crate, so that std is built once.
+    target: PathBuf,
+}
+
+impl Author {
+    fn new() -> Author {
+        let home = tempfile::Builder::new()
+            .prefix("ops-author-")
+            .tempdir()
+            .unwrap();
+        let target = home.path().join("cargo-target");
+        Author { home, target }
+    }
+
+    fn ops(&self, args: &[&str]) -> OpsOutput {
+        OpsCommand::new(self.home.path())
+            .args(args)
+            .env("CARGO_HOME", real_home("CARGO_HOME", ".cargo"))
+            .env("RUSTUP_HOME", real_home("RUSTUP_HOME", ".rustup"))
+            .env("CARGO_TARGET_DIR", &self.target)
+            .run()
+    }
+
+    fn cargo_test(&self, dir: &Path) {
+        let out = Command::new("cargo")
+            .args(["test", "--quiet"])
+            .current_dir(dir)
+            .env("HOME", self.home.path())
+            .env("CARGO_HOME", real_home("CARGO_HOME", ".cargo"))
+            .env("RUSTUP_HOME", real_home("RUSTUP_HOME", ".rustup"))
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env_remove("RUSTFLAGS")
+            .output()
+            .expect("cargo runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "cargo test failed in {}:\n{stdout}\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ran = stdout
+            .lines()
+            .any(|l| l.starts_with("test result: ok.") && !l.contains(" 0 passed"));
+        assert!(ran, "no test ran in {}:\n{stdout}", dir.display());
+    }
+
+    /// `ops plugin build DIR`: the path on stdout's last line, and the time.
+    fn build(&self, dir: &str) -> (PathBuf, Duration) {
+        let started = Instant::now();
+        let out = self.ops(&["plugin", "build", dir]);
+        let elapsed = started.elapsed();
+        out.expect_success()
+            .expect_stderr_contains("it loads in this ops");
+        let last = out.stdout.lines().last().expect("a line on stdout");
+        (PathBuf::from(last), elapsed)
+    }
+}
+
+fn load(name: &str, path: &Path) -> ops::plugin::Metadata {
+    let wasm: Arc<[u8]> = std::fs::read(path).unwrap().into();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let host = Runtime::with_cache(Limits::default(), ComponentCache::disabled()).unwrap();
+        host.load(
+            name,
+            PluginSource::Path(path.to_owned()),
+            wasm,
+            Some(Vec::new()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{} does not load: {e}", path.display()))
+        .metadata()
+        .clone()
+    })
+}
+
+#[test]
+fn every_kind_scaffolds_tests_natively_builds_and_loads() {
+    let author = Author::new();
+    let kinds = [
+        ("acme-sync", "sync", Kind::SyncStrategy, vec!["remote-exec"]),
+        (
+            "acme-auth",
+            "registry-auth",
+            Kind::RegistryAuth,
+            vec!["env:ACME_AUTH_TOKEN"],
+        ),
+        (
+            "acme-image",
+            "image-builder",
+            Kind::ImageBuilder,
+            vec!["remote-exec", "remote-files"],
+        ),
+    ];
+    let mut built = Vec::new();
+    for (i, (name, kind, expected_kind, capabilities)) in kinds.iter().enumerate() {
+        author
+            .ops(&["plugin", "new", name, "--kind", kind])
+            .expect_success()
+            .expect_stderr_contains(&format!("plugin {name} in {name}"));
+        let dir = author.home.path().join(name);
+        assert!(dir.join("vendor/ops-plugin-sdk/src/lib.rs").is_file());
+        assert!(dir.join("wit/v0.2.0/plugin.wit").is_file());
+        author.cargo_test(&dir);
+
+        let (path, elapsed) = author.build(name);
+        if i == 0 {
+            eprintln!("first scaffold build (std included): {elapsed:.1?}");
+        }
+        assert_eq!(path, author.target.join(format!("ops/{name}.wasm")));
+        let size = std::fs::metadata(&path).unwrap().len();
+        eprintln!("{name}: {size} bytes, built in {elapsed:.1?}");
+
+        let meta = load(name, &path);
+        assert_eq!(meta.name, *name);
+        assert_eq!(meta.kind, *expected_kind);
+        assert_eq!(meta.api_version.to_string(), ops::plugin::API_VERSION);
+        let declared: Vec<String> = meta.capabilities.iter().map(|c| c.to_string()).collect();
+        assert_eq!(&declared, capabilities, "{name}");
+        built.push((name, path));
+    }
+
+    // Warm and reproducible: the same sources give the same bytes.
+    let (name, path) = &built[0];
+    let before = std::fs::read(path).unwrap();
+    let source = author.home.path().join(name).join("src/lib.rs");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, text).unwrap();
+    let (again, elapsed) = author.build(&author.home.path().join(name).display().to_string());
+    eprintln!("warm rebuild of {name}: {elapsed:.1?}");
+    assert_eq!(&again, path);
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        before,
+        "the rebuild differs"
+    );
+}
+
+#[test]
+fn bad_names_and_used_folders_are_refused() {
+    let author = Author::new();
+    author
+        .ops(&["plugin", "new", "Acme_Sync", "--kind", "sync"])
+        .expect_code(2)
+        .expect_stderr_contains("invalid plugin name \"Acme_Sync\"");
+    author
+        .ops(&["plugin", "new", "fn", "--kind", "sync"])
+        .expect_code(2)
+        .expect_stderr_contains("Rust keyword");
+    let used = author.home.path().join("used");
+    std::fs::create_dir(&used).unwrap();
+    std::fs::write(used.join("notes.txt"), "mine").unwrap();
+    author
+        .ops(&["plugin", "new", "acme", "--kind", "sync", "--path", "used"])
+        .expect_code(2)
+        .expect_stderr_contains("used exists and is not empty");
+    assert_eq!(
+        std::fs::read_dir(&used).unwrap().count(),
+        1,
+        "nothing was added"
+    );
+    author
+        .ops(&["plugin", "new", "acme", "--kind", "nfs"])
+        .expect_code(2);
+}
+
+#[test]
+fn build_refuses_what_is_not_a_plugin_crate() {
+    let author = Author::new();
+    let dir = author.home.path().join("lib");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"lib\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    author
+        .ops(&["plugin", "build", "lib"])
+        .expect_code(2)
+        .expect_stderr_contains("not a plugin crate: its [lib] crate-type has no \"cdylib\"");
+    let empty = author.home.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = author.ops(&["plugin", "build", "empty"]);
+    out.expect_code(2)
+        .expect_stderr_contains("there is no Cargo.toml; `ops plugin new");
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}

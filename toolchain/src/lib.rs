@@ -1,0 +1,395 @@
+//! Which compiler builds ops plugins to wasm, and how to call it so that
+//! the bytes depend only on the sources and the toolchain.
+//!
+//! Three ways, tried in the order the caller gives:
+//!
+//! - [`Method::RustupWasip2`]: rustup's `wasm32-wasip2` target (what a
+//!   plugin author usually has); cargo's output is already a component.
+//! - [`Method::RustupUnknown`]: rustup's `wasm32-unknown-unknown` target;
+//!   the core module still has to be turned into a component.
+//! - [`Method::DebianBuildStd`]: Debian's `rustc-web`, `cargo-web` and
+//!   `rust-web-src` (`/usr/bin/rustc`, `/usr/bin/cargo`, the std sources),
+//!   std built from source with `-Zbuild-std`, linked by the rust-lld that
+//!   ships with any rustup toolchain (or a `wasm-ld` on PATH); the core
+//!   module has to be turned into a component.
+//!
+//! `cargo xtask plugins` (the built-ins) and `ops plugin build` (anyone's
+//! plugin) both use this crate, so they agree on what "reproducible" means.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One way to build a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    RustupWasip2,
+    RustupUnknown,
+    DebianBuildStd,
+}
+
+impl Method {
+    /// The cargo target triple this method builds for.
+    pub fn target(self) -> &'static str {
+        match self {
+            Method::RustupWasip2 => "wasm32-wasip2",
+            Method::RustupUnknown | Method::DebianBuildStd => "wasm32-unknown-unknown",
+        }
+    }
+
+    /// Whether cargo's `.wasm` is a core module that still has to become a
+    /// component (`wasm32-wasip2` links components already).
+    pub fn needs_componentizing(self) -> bool {
+        self != Method::RustupWasip2
+    }
+
+    /// What to install to make this method available.
+    pub fn install_hint(self) -> &'static str {
+        match self {
+            Method::RustupWasip2 => "`rustup target add wasm32-wasip2`",
+            Method::RustupUnknown => "`rustup target add wasm32-unknown-unknown`",
+            Method::DebianBuildStd => {
+                "Debian's `rustc-web cargo-web rust-web-src` (apt-get install) plus a rustup \
+                 toolchain or `lld` for the linker"
+            }
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Method::RustupWasip2 => "method: rustup target wasm32-wasip2\n",
+            Method::RustupUnknown => "method: rustup target wasm32-unknown-unknown\n",
+            Method::DebianBuildStd => "method: -Zbuild-std with the system rustc and std sources\n",
+        }
+    }
+}
+
+/// Why no build could be set up.
+#[derive(Debug)]
+pub enum Error {
+    /// None of the methods asked for is installed.
+    NoToolchain { tried: Vec<Method> },
+    /// Debian's compiler is there but nothing can link wasm.
+    NoLinker,
+    /// A program that reports on the toolchain failed.
+    Run { program: String, message: String },
+    /// The folder to build has no parent folder to remap.
+    NoParent(PathBuf),
+    /// Neither `CARGO_HOME` nor `HOME` is set.
+    NoCargoHome,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NoToolchain { tried } => {
+                f.write_str("no wasm toolchain found; install one of: ")?;
+                let hints: Vec<&str> = tried.iter().map(|m| m.install_hint()).collect();
+                f.write_str(&hints.join(", or "))
+            }
+            Error::NoLinker => f.write_str(
+                "no wasm linker: install a rustup toolchain (it ships rust-lld) or Debian's lld \
+                 (wasm-ld)",
+            ),
+            Error::Run { program, message } => write!(f, "{program} failed: {message}"),
+            Error::NoParent(dir) => write!(f, "{} has no parent folder", dir.display()),
+            Error::NoCargoHome => f.write_str("neither CARGO_HOME nor HOME is set"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A detected toolchain, ready to give a `cargo build` command.
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    method: Method,
+    cargo: PathBuf,
+    rustc: PathBuf,
+    /// Root of the std sources (`build-std` only), remapped out of the output.
+    rust_src: Option<PathBuf>,
+    linker: Option<PathBuf>,
+    description: String,
+}
+
+impl Toolchain {
+    /// The first of `methods` that is installed, as seen from `dir` (where
+    /// rustup looks for a toolchain override).
+    pub fn detect(methods: &[Method], dir: &Path) -> Result<Toolchain, Error> {
+        let mut installed = None;
+        for &method in methods {
+            match method {
+                Method::RustupWasip2 | Method::RustupUnknown => {
+                    let targets = installed.get_or_insert_with(|| rustup_targets(dir));
+                    if targets.iter().any(|t| t == method.target()) {
+                        let rustc = PathBuf::from(rustup_which("rustc", dir)?);
+                        let cargo = PathBuf::from(rustup_which("cargo", dir)?);
+                        return Toolchain::finish(method, cargo, rustc, None, None);
+                    }
+                }
+                Method::DebianBuildStd => {
+                    let rustc = PathBuf::from("/usr/bin/rustc");
+                    let cargo = PathBuf::from("/usr/bin/cargo");
+                    let src = PathBuf::from("/usr/lib/rustlib/src/rust");
+                    if rustc.exists() && cargo.exists() && src.join("library/std").exists() {
+                        let linker = find_linker().ok_or(Error::NoLinker)?;
+                        return Toolchain::finish(method, cargo, rustc, Some(src), Some(linker));
+                    }
+                }
+            }
+        }
+        Err(Error::NoToolchain {
+            tried: methods.to_vec(),
+        })
+    }
+
+    fn finish(
+        method: Method,
+        cargo: PathBuf,
+        rustc: PathBuf,
+        rust_src: Option<PathBuf>,
+        linker: Option<PathBuf>,
+    ) -> Result<Toolchain, Error> {
+        let rustc_version = capture(Command::new(&rustc).arg("-vV"))?;
+        let mut description = method.describe().to_owned();
+        for line in rustc_version.lines() {
+            if line.starts_with("rustc ") || line.starts_with("LLVM version") {
+                description.push_str(line);
+                description.push('\n');
+            }
+        }
+        if let Some(linker) = &linker {
+            let version = capture(Command::new(linker).args(["-flavor", "wasm", "--version"]))
+                .or_else(|_| capture(Command::new(linker).arg("--version")))?;
+            description.push_str(&format!("linker: {}\n", version.trim()));
+        }
+        Ok(Toolchain {
+            method,
+            cargo,
+            rustc,
+            rust_src,
+            linker,
+            description,
+        })
+    }
+
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    pub fn target(&self) -> &'static str {
+        self.method.target()
+    }
+
+    /// The method, rustc and LLVM versions and the linker, one per line:
+    /// what decides the bytes besides the sources.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// `cargo build --release` for the wasm target in `workspace` (the
+    /// caller adds package selection and `--locked`), with every
+    /// machine-specific path remapped: the workspace's parent folder to
+    /// `/ops`, cargo's home to `/cargo`, the std sources to `/rustc-src`,
+    /// and a target folder outside the parent to `/target`.
+    pub fn build_command(&self, workspace: &Path, target_dir: &Path) -> Result<Command, Error> {
+        let parent = workspace
+            .parent()
+            .ok_or_else(|| Error::NoParent(workspace.to_owned()))?;
+        let mut flags = vec![
+            format!("--remap-path-prefix={}=/ops", parent.display()),
+            format!("--remap-path-prefix={}=/cargo", cargo_home()?.display()),
+            "-Ccodegen-units=1".to_owned(),
+            "-Cdebuginfo=0".to_owned(),
+            "-Cstrip=debuginfo".to_owned(),
+        ];
+        if let Some(src) = &self.rust_src {
+            flags.push(format!("--remap-path-prefix={}=/rustc-src", src.display()));
+        }
+        if !target_dir.starts_with(parent) {
+            flags.push(format!(
+                "--remap-path-prefix={}=/target",
+                target_dir.display()
+            ));
+        }
+        let mut cmd = Command::new(&self.cargo);
+        cmd.current_dir(workspace)
+            .args(["build", "--release", "--target", self.target()])
+            .env("CARGO_TARGET_DIR", target_dir)
+            .env("RUSTC", &self.rustc)
+            .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"))
+            // Anything inherited would change the bytes.
+            .env_remove("RUSTFLAGS")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER");
+        if self.method == Method::DebianBuildStd {
+            cmd.arg("-Zbuild-std=std,panic_abort")
+                // build-std is unstable; the system rustc is a stable build.
+                .env("RUSTC_BOOTSTRAP", "1");
+        }
+        if let Some(linker) = &self.linker {
+            cmd.env(linker_env(self.target()), linker);
+        }
+        Ok(cmd)
+    }
+
+    /// Where cargo leaves the `.wasm` of the library `lib_name` (the
+    /// package name with `-` as `_`).
+    pub fn artifact(&self, target_dir: &Path, lib_name: &str) -> PathBuf {
+        target_dir
+            .join(self.target())
+            .join("release")
+            .join(format!("{lib_name}.wasm"))
+    }
+}
+
+/// `CARGO_TARGET_<TRIPLE>_LINKER`.
+fn linker_env(target: &str) -> String {
+    format!(
+        "CARGO_TARGET_{}_LINKER",
+        target.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+/// The targets rustup has installed for the toolchain that applies in
+/// `dir`; none when rustup is missing.
+fn rustup_targets(dir: &Path) -> Vec<String> {
+    Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(dir)
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|l| l.trim().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn rustup_which(tool: &str, dir: &Path) -> Result<String, Error> {
+    Ok(capture(
+        Command::new("rustup")
+            .args(["which", tool])
+            .current_dir(dir),
+    )?
+    .trim()
+    .to_owned())
+}
+
+fn find_linker() -> Option<PathBuf> {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if let Some(sysroot) = sysroot {
+        let lld = sysroot.join("lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld");
+        if lld.exists() {
+            return Some(lld);
+        }
+    }
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .flat_map(|dir| [dir.join("rust-lld"), dir.join("wasm-ld")])
+            .find(|p| p.exists())
+    })
+}
+
+fn cargo_home() -> Result<PathBuf, Error> {
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        return Ok(PathBuf::from(home));
+    }
+    let home = std::env::var_os("HOME").ok_or(Error::NoCargoHome)?;
+    Ok(PathBuf::from(home).join(".cargo"))
+}
+
+fn capture(cmd: &mut Command) -> Result<String, Error> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let out = cmd.output().map_err(|e| Error::Run {
+        program: program.clone(),
+        message: e.to_string(),
+    })?;
+    if !out.status.success() {
+        return Err(Error::Run {
+            program,
+            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_name_their_target_and_whether_cargo_makes_a_component() {
+        assert_eq!(Method::RustupWasip2.target(), "wasm32-wasip2");
+        assert!(!Method::RustupWasip2.needs_componentizing());
+        assert_eq!(Method::RustupUnknown.target(), "wasm32-unknown-unknown");
+        assert!(Method::DebianBuildStd.needs_componentizing());
+        assert_eq!(
+            linker_env("wasm32-unknown-unknown"),
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER"
+        );
+    }
+
+    #[test]
+    fn no_toolchain_names_what_to_install() {
+        let message = Error::NoToolchain {
+            tried: vec![Method::RustupWasip2, Method::DebianBuildStd],
+        }
+        .to_string();
+        assert!(
+            message.contains("rustup target add wasm32-wasip2"),
+            "{message}"
+        );
+        assert!(message.contains("rustc-web"), "{message}");
+    }
+
+    #[test]
+    fn the_build_remaps_machine_paths() {
+        let toolchain = Toolchain {
+            method: Method::DebianBuildStd,
+            cargo: "/usr/bin/cargo".into(),
+            rustc: "/usr/bin/rustc".into(),
+            rust_src: Some("/usr/lib/rustlib/src/rust".into()),
+            linker: Some("/l/rust-lld".into()),
+            description: String::new(),
+        };
+        let cmd = toolchain
+            .build_command(Path::new("/home/a/acme"), Path::new("/tmp/t"))
+            .unwrap();
+        let env = |name: &str| {
+            cmd.get_envs()
+                .find(|(k, _)| *k == name)
+                .and_then(|(_, v)| v)
+                .map(|v| v.to_string_lossy().into_owned())
+        };
+        let flags = env("CARGO_ENCODED_RUSTFLAGS").unwrap();
+        assert!(
+            flags.contains("--remap-path-prefix=/home/a=/ops"),
+            "{flags}"
+        );
+        assert!(
+            flags.contains("--remap-path-prefix=/tmp/t=/target"),
+            "{flags}"
+        );
+        assert!(flags.contains("=/rustc-src"), "{flags}");
+        assert_eq!(env("RUSTC_BOOTSTRAP").as_deref(), Some("1"));
+        assert_eq!(
+            env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER").as_deref(),
+            Some("/l/rust-lld")
+        );
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy()).collect();
+        assert!(args.contains(&"-Zbuild-std=std,panic_abort".into()));
+        assert_eq!(
+            toolchain.artifact(Path::new("/tmp/t"), "acme_sync"),
+            Path::new("/tmp/t/wasm32-unknown-unknown/release/acme_sync.wasm")
+        );
+    }
+}
