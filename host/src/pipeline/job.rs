@@ -3,7 +3,7 @@
 //! are config or usage errors (exit 2) that point at the file, line and
 //! column, or name the bad option.
 
-use crate::config::{BuildConfig, Config, ConfigError, PluginSection, SectionValue, SyncSource};
+use crate::config::{BuildConfig, Config, ConfigError, PluginSection, SectionValue};
 use crate::exit::{Exit, ExitStatusOf};
 
 use super::image_job::ImageJob;
@@ -17,7 +17,10 @@ pub struct BuildJob {
     pub path: String,
     /// `build.command`, run with `sh -c` in `path`.
     pub command: String,
-    pub source: SyncSource,
+    /// `build.source` as written (`git` when absent).
+    pub source: String,
+    /// The sync-strategy plugin it picks.
+    pub sync_plugin: String,
     /// The section the sync plugin validates and receives.
     pub sync_section: PluginSection,
     pub git_ref: Option<String>,
@@ -72,11 +75,11 @@ impl BuildJob {
         let path = build_path(config)?;
         let command = required(config, "build.command", build.command.as_deref())?;
 
-        let source = build.source.unwrap_or(SyncSource::Git);
-        let sync_section = sync_section(config, build, source, settings)?;
-        let forward_agent = match source {
-            SyncSource::Git => forward_agent(&sync_section),
-            SyncSource::Push => None,
+        let source = build.source_name().to_owned();
+        let sync_section = sync_section(config, build, &source, settings)?;
+        let forward_agent = match source.as_str() {
+            "git" => forward_agent(&sync_section),
+            _ => None,
         };
         if let Some(branch) = &build.branch {
             plan::validate_ref(branch).map_err(|_| {
@@ -101,6 +104,7 @@ impl BuildJob {
         Ok(BuildJob {
             path: path.to_owned(),
             command: command.to_owned(),
+            sync_plugin: build.sync_plugin().to_owned(),
             source,
             sync_section,
             git_ref: settings.git_ref.clone(),
@@ -130,18 +134,17 @@ fn forward_agent(section: &PluginSection) -> Option<bool> {
         })
 }
 
-/// The section the sync plugin for `source` validates and receives.
+/// The section the sync plugin for `source` validates and receives:
+/// `[build.<source>]` (`[build.git]`, `[build.push]`, `[build.acme-sync]`).
 fn sync_section(
     config: &Config,
     build: &BuildConfig,
-    source: SyncSource,
+    source: &str,
     settings: &BuildSettings,
 ) -> Result<PluginSection, ConfigError> {
-    let (section_name, section) = match source {
-        SyncSource::Git => ("build.git", build.git.clone()),
-        SyncSource::Push => ("build.push", build.push.clone()),
-    };
-    if source == SyncSource::Push && settings.git_ref.is_some() {
+    let section_name = format!("build.{source}");
+    let section = build.section(source).cloned();
+    if source == "push" && settings.git_ref.is_some() {
         // The pushed tree is the working tree as it is; building another
         // ref from it would silently build something else.
         return Err(ConfigError::invalid(
@@ -154,12 +157,12 @@ fn sync_section(
     }
     match section {
         Some(section) => Ok(section),
-        None if source == SyncSource::Git => Err(ConfigError::missing(
+        None if source == "git" => Err(ConfigError::missing(
             config.location_of("build"),
             "build.git (with `repo`, for source = \"git\")",
         )),
         None => Ok(PluginSection {
-            path: section_name.to_owned(),
+            path: section_name,
             entries: Vec::new(),
             location: config.location_of("build"),
         }),
@@ -279,7 +282,8 @@ services = ["api", "worker", "web"]
     fn spec_example_builds_all_services() {
         let job = BuildJob::new(&config(SPEC_EXAMPLE), &args("build")).unwrap();
         assert_eq!(job.path, "/opt/builds/my-project");
-        assert_eq!(job.source, SyncSource::Git);
+        assert_eq!(job.source, "git");
+        assert_eq!(job.sync_plugin, "git");
         assert_eq!(job.branch.as_deref(), Some("main"));
         assert!(job.push);
         assert_eq!(job.jobs, 5);
@@ -364,23 +368,59 @@ services = ["api", "worker", "web"]
     }
 
     #[test]
-    fn a_dockerfile_outside_the_build_path_is_a_config_error() {
-        for outside in [
-            "/etc/Dockerfile",
-            "../Dockerfile",
-            "docker/../../Dockerfile",
-            "",
-        ] {
-            let text = SPEC_EXAMPLE.replace("\"Dockerfile.prod\"", &format!("{outside:?}"));
-            let e = error(&text, "build");
-            assert!(e.starts_with("ops.toml:15:"), "{outside}: {e}");
-            assert!(
-                e.contains("must be a path inside build.path"),
-                "{outside}: {e}"
-            );
-        }
-        let text = SPEC_EXAMPLE.replace("\"Dockerfile.prod\"", "\"./docker/Dockerfile\"");
-        assert!(BuildJob::new(&config(&text), &args("build")).is_ok());
+    fn the_image_builders_keys_are_left_to_it() {
+        // `dockerfile` and every key the host does not use are the image
+        // builder's to check (its `validate`); the host only passes the
+        // Dockerfile on.
+        let text = SPEC_EXAMPLE.replace(
+            "\"Dockerfile.prod\"",
+            "\"../Dockerfile\"\nsquash = true\nplugin = \"kaniko\"",
+        );
+        let job = BuildJob::new(&config(&text), &args("build")).unwrap();
+        let images = job.images.unwrap();
+        assert_eq!(images.dockerfile, "../Dockerfile");
+        assert_eq!(images.builder, "kaniko");
+        assert!(images.section.entries.iter().any(|e| e.key == "squash"));
+        let text = SPEC_EXAMPLE.replace("dockerfile = \"Dockerfile.prod\"\n", "");
+        let job = BuildJob::new(&config(&text), &args("build")).unwrap();
+        assert_eq!(job.images.unwrap().dockerfile, "Dockerfile");
+    }
+
+    #[test]
+    fn a_plugin_source_gets_its_own_section() {
+        let text = "[build]\npath = \"/b\"\ncommand = \"make\"\nsource = \"acme-sync\"\n\
+                    [build.acme-sync]\nurl = \"https://x/t.tgz\"\n";
+        let job = BuildJob::new(&config(text), &args("build")).unwrap();
+        assert_eq!(job.sync_plugin, "acme-sync");
+        assert_eq!(job.sync_section.path, "build.acme-sync");
+        assert_eq!(job.sync_section.entries[0].key, "url");
+        let bare = "[build]\npath = \"/b\"\ncommand = \"make\"\nsource = \"acme-sync\"\n";
+        let job = BuildJob::new(&config(bare), &args("build")).unwrap();
+        assert_eq!(job.sync_section.path, "build.acme-sync");
+        assert!(job.sync_section.entries.is_empty());
+    }
+
+    #[test]
+    fn a_third_party_auth_gets_its_section_and_the_credentials() {
+        let text = format!("{SPEC_EXAMPLE}auth = \"vault\"\n[build.vault]\nrole = \"ci\"\n");
+        let job = BuildJob::new(&config(&text), &args("build")).unwrap();
+        let images = job.images.unwrap();
+        assert_eq!(images.auth, "vault");
+        assert_eq!(images.auth_section.path, "build.vault");
+        let keys: Vec<_> = images
+            .auth_section
+            .entries
+            .iter()
+            .map(|e| e.key.as_str())
+            .collect();
+        assert_eq!(keys, ["registry", "token", "username", "role"]);
+        let job = BuildJob::new(&config(SPEC_EXAMPLE), &args("build")).unwrap();
+        let images = job.images.unwrap();
+        assert_eq!(
+            (images.builder.as_str(), images.auth.as_str()),
+            ("docker", "token-auth")
+        );
+        assert_eq!(images.auth_section.path, "build.image");
     }
 
     #[test]

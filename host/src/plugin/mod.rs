@@ -21,6 +21,10 @@
 //!   plugin's metadata and granted (built-ins: what they declare; installed
 //!   plugins: `[plugins.<name>] grant = [...]`). See [`capability`].
 //! - Errors name the plugin; traps and limits never panic the host.
+//! - [`project`] resolves the plugins a project names (built-in,
+//!   `[plugins.<name>]` with `path`, `url` or `oci`, or the user's
+//!   [`store`]), stops any that declares capabilities it was not granted,
+//!   and keeps [`lockfile`] (`ops.lock`) in step.
 //!
 //! The pipeline uses it like this:
 //!
@@ -46,13 +50,17 @@ mod capability;
 mod compat;
 mod context;
 mod convert;
+pub mod downloads;
 mod error;
+pub mod fetch;
 mod handles;
 mod host;
 mod limits;
 pub(crate) mod list;
 mod loaded;
+pub mod lockfile;
 mod metadata;
+pub mod project;
 mod registry;
 mod runtime;
 mod state;
@@ -61,6 +69,7 @@ mod validation;
 mod version;
 
 pub use cache::{ComponentCache, LoadSource};
+pub use capability::grant_items;
 pub use context::CallContext;
 pub use error::PluginError;
 pub use handles::{

@@ -104,7 +104,12 @@ impl Store {
         let text = match std::fs::read_to_string(&record) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(StoreError::Io { path: record, source }),
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path: record,
+                    source,
+                })
+            }
         };
         let installed: Installed =
             serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
@@ -276,7 +281,10 @@ mod tests {
         std::fs::write(&path, b"swapped").unwrap();
         let err = store.read(&acme).unwrap_err().to_string();
         assert!(err.contains(&acme.sha256), "{err}");
-        assert!(err.contains(&hex::encode(Sha256::digest(b"swapped"))), "{err}");
+        assert!(
+            err.contains(&hex::encode(Sha256::digest(b"swapped"))),
+            "{err}"
+        );
     }
 
     #[test]
