@@ -21,6 +21,7 @@ mod hostile;
 mod images;
 mod infra;
 mod output;
+mod plugin_project;
 mod push;
 mod registry_faults;
 mod resolve;

@@ -15,6 +15,8 @@ const PLUGINS: &[(&str, &str, bool)] = &[
     ("token-auth", "ops_plugin_token_auth", false),
     ("rogue", "ops_plugin_rogue", true),
     ("http-token", "ops_plugin_http_token", true),
+    ("dir-sync", "ops_plugin_dir_sync", true),
+    ("plain-builder", "ops_plugin_plain_builder", true),
 ];
 
 const TOOLCHAIN_FILE: &str = "TOOLCHAIN";

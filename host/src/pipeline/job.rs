@@ -17,8 +17,6 @@ pub struct BuildJob {
     pub path: String,
     /// `build.command`, run with `sh -c` in `path`.
     pub command: String,
-    /// `build.source` as written (`git` when absent).
-    pub source: String,
     /// The sync-strategy plugin it picks.
     pub sync_plugin: String,
     /// The section the sync plugin validates and receives.
@@ -105,7 +103,6 @@ impl BuildJob {
             path: path.to_owned(),
             command: command.to_owned(),
             sync_plugin: build.sync_plugin().to_owned(),
-            source,
             sync_section,
             git_ref: settings.git_ref.clone(),
             branch: build.branch.clone(),
@@ -282,7 +279,6 @@ services = ["api", "worker", "web"]
     fn spec_example_builds_all_services() {
         let job = BuildJob::new(&config(SPEC_EXAMPLE), &args("build")).unwrap();
         assert_eq!(job.path, "/opt/builds/my-project");
-        assert_eq!(job.source, "git");
         assert_eq!(job.sync_plugin, "git");
         assert_eq!(job.branch.as_deref(), Some("main"));
         assert!(job.push);

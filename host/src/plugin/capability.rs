@@ -223,33 +223,28 @@ impl Grants {
         }
     }
 
-    /// Every declared capability the user did not grant, one item each in
-    /// grant syntax (`local-exec:rsync`, `env:HOME`): what stops an
-    /// installed plugin before it runs.
-    pub fn ungranted(&self) -> Vec<String> {
-        let (d, g) = (&self.declared, &self.granted);
-        let mut out = Vec::new();
-        for (name, declared, granted) in [
-            ("remote-exec", d.remote_exec, g.remote_exec),
-            ("remote-files", d.remote_files, g.remote_files),
-            ("local-read", d.local_read, g.local_read),
-        ] {
-            if declared && !granted {
-                out.push(name.to_owned());
-            }
-        }
-        for (kind, declared, granted) in [
-            ("local-exec", &d.local_exec, &g.local_exec),
-            ("env", &d.env, &g.env),
-            ("http", &d.http, &g.http),
-        ] {
-            out.extend(
-                declared
-                    .difference(granted)
-                    .map(|item| format!("{kind}:{item}")),
-            );
-        }
-        out
+    /// Every capability of `declared` (the plugin's metadata) the user
+    /// did not grant, one item each in grant syntax (`local-exec:rsync`,
+    /// `env:HOME`), in the order declared: what stops a third-party plugin
+    /// before it runs.
+    pub fn ungranted(&self, declared: &[Capability]) -> Vec<String> {
+        let g = &self.granted;
+        let granted = |item: &str| match item.split_once(':') {
+            None => match item {
+                "remote-exec" => g.remote_exec,
+                "remote-files" => g.remote_files,
+                "local-read" => g.local_read,
+                _ => false,
+            },
+            Some(("local-exec", program)) => g.local_exec.contains(program),
+            Some(("env", name)) => g.env.contains(name),
+            Some(("http", host)) => g.http.contains(host),
+            Some(_) => false,
+        };
+        grant_items(declared)
+            .into_iter()
+            .filter(|item| !granted(item))
+            .collect()
     }
 
     /// Whether environment variable `name` may reach the plugin (and the
@@ -349,14 +344,16 @@ mod tests {
             &declared,
             &[Grant::RemoteExec, Grant::LocalExec(Some("touch".into()))],
         );
-        assert_eq!(g.ungranted(), ["local-exec:env", "env:A"]);
+        assert_eq!(g.ungranted(&declared), ["local-exec:env", "env:A"]);
         let all = Grants::installed(
             "p",
             &declared,
             &[Grant::RemoteExec, Grant::LocalExec(None), Grant::Env(None)],
         );
-        assert!(all.ungranted().is_empty());
-        assert!(Grants::builtin("git", &declared).ungranted().is_empty());
+        assert!(all.ungranted(&declared).is_empty());
+        assert!(Grants::builtin("git", &declared)
+            .ungranted(&declared)
+            .is_empty());
         assert_eq!(
             grant_items(&declared),
             ["remote-exec", "local-exec:touch", "local-exec:env", "env:A"]

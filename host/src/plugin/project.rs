@@ -113,10 +113,15 @@ pub async fn resolve(
                 config.location_of(&use_.key),
                 &use_.key,
                 format!(
-                    "`{}` is a {} plugin, but {} names a {} plugin",
+                    "`{}` is a {} plugin, but {} must name a{} {} plugin",
                     use_.name,
                     plugin.kind(),
                     use_.key,
+                    if use_.kind == Kind::ImageBuilder {
+                        "n"
+                    } else {
+                        ""
+                    },
                     use_.kind
                 ),
             )
@@ -190,7 +195,10 @@ fn check_grants(
     plugin: &Plugin,
     locked: Option<&LockEntry>,
 ) -> Result<(), ProjectError> {
-    let missing = plugin.inner.grants.ungranted();
+    let missing = plugin
+        .inner
+        .grants
+        .ungranted(&plugin.metadata().capabilities);
     if missing.is_empty() {
         return Ok(());
     }

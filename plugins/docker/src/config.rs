@@ -80,6 +80,14 @@ pub fn validate(config: &Config) -> Result<(), Vec<ConfigError>> {
                 "dockerfile",
                 format!("`dockerfile` {dockerfile:?} is not a file name"),
             ));
+        } else if !inside_the_context(dockerfile) {
+            errors.push(error(
+                "dockerfile",
+                format!(
+                    "`dockerfile` {dockerfile:?} must be a path inside build.path (relative, \
+                     without `..`), since the images are built from the synced tree"
+                ),
+            ));
         }
     }
     if let Some(arg) = text(config, "binary_arg") {
@@ -157,6 +165,13 @@ fn reference_problem(name: &str) -> Option<&'static str> {
     None
 }
 
+/// A relative path that stays in the build context.
+fn inside_the_context(path: &str) -> bool {
+    !path.starts_with('/')
+        && !path.contains(['\n', '\0'])
+        && path.split('/').all(|part| part != "..")
+}
+
 /// `host[:port]` as docker login takes it: a DNS name, IPv4 or bracketed
 /// IPv6 address, optionally with a port.
 fn is_registry_host(s: &str) -> bool {
@@ -205,6 +220,16 @@ mod tests {
         }
         for bad in ["", "-x", "a b", "127.0.0.1:1;touch x", "h/p", "$(id)"] {
             assert!(!is_registry_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dockerfiles_stay_in_the_context() {
+        for ok in ["Dockerfile", "./docker/Dockerfile", "a..b/Dockerfile"] {
+            assert!(inside_the_context(ok), "{ok}");
+        }
+        for bad in ["/etc/Dockerfile", "../Dockerfile", "docker/../../Dockerfile"] {
+            assert!(!inside_the_context(bad), "{bad}");
         }
     }
 
