@@ -217,6 +217,11 @@ fn a_third_party_builder_owns_its_keys_of_build_image() {
     let out = fx.ops().args(["config", "check"]).run();
     out.expect_success();
     out.expect_stderr_contains("plain-builder plugin validated [build.image]");
+    out.expect_stderr_contains("ops.lock: would record plugin plain-builder 0.1.0");
+    assert!(
+        !fx.home.path().join("ops.lock").exists(),
+        "ops config check writes nothing"
+    );
 
     // Its own complaint, at the key's line and column.
     let typo = base.replace("flavour = ", "flavor = ");
@@ -224,7 +229,7 @@ fn a_third_party_builder_owns_its_keys_of_build_image() {
     fx.home.write("ops.toml", &text);
     let out = fx.ops().args(["config", "check"]).run();
     out.expect_code(2);
-    out.expect_stderr_contains(&format!("ops.toml:{}:1:", line_of(&text, "flavor = ")));
+    out.expect_stderr_contains(&format!("ops.toml:{}:10:", line_of(&text, "flavor = ")));
     out.expect_stderr_contains("did you mean `flavour`?");
 
     // The same keys are not docker's: its own validation refuses them.
@@ -232,7 +237,7 @@ fn a_third_party_builder_owns_its_keys_of_build_image() {
     fx.home.write("ops.toml", &text);
     let out = fx.ops().args(["config", "check"]).run();
     out.expect_code(2);
-    out.expect_stderr_contains(&format!("ops.toml:{}:1:", line_of(&text, "flavour = ")));
+    out.expect_stderr_contains(&format!("ops.toml:{}:11:", line_of(&text, "flavour = ")));
     out.expect_stderr_contains("unknown key `flavour` in [build.image]");
 
     // And a real build through it, without pushing.

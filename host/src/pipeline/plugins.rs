@@ -65,9 +65,14 @@ impl BuildPlugins {
         let mut registry = Registry::new(runtime, &config.plugins)?;
         let context = CallContext::new(printer.clone(), project_root);
         let (_, changes) = project::resolve(&mut registry, config, &uses(job), &lock).await?;
+        let verb = match lock {
+            LockMode::Write => "recorded",
+            // `--dry-run` and `ops config check` write nothing.
+            _ => "would record",
+        };
         for change in changes {
             printer.info(format!(
-                "ops.lock: recorded plugin {} {} (sha256 {})",
+                "ops.lock: {verb} plugin {} {} (sha256 {})",
                 change.new.name, change.new.version, change.new.sha256
             ));
         }
