@@ -57,37 +57,7 @@ impl ImageJob {
             )
             .into());
         }
-        let services = match &image.services {
-            Some(services) if !services.is_empty() => services,
-            Some(_) => {
-                return Err(ConfigError::invalid(
-                    config.location_of("build.image.services"),
-                    "build.image.services",
-                    "must list at least one service",
-                )
-                .into())
-            }
-            None => {
-                return Err(ConfigError::missing(
-                    config.location_of("build.image"),
-                    "build.image.services",
-                )
-                .into())
-            }
-        };
-        for service in services {
-            if !plan::is_valid_image_component(service) {
-                return Err(ConfigError::invalid(
-                    config.location_of("build.image.services"),
-                    "build.image.services",
-                    format!(
-                        "{service:?} is not a valid image name component (lowercase letters and \
-                         digits, separated by '.', '_' or '-')"
-                    ),
-                )
-                .into());
-            }
-        }
+        let services = services(config, image)?;
         if let Some(arg) = &image.binary_arg {
             if !crate::remote::is_identifier(arg) {
                 return Err(ConfigError::invalid(
@@ -98,6 +68,7 @@ impl ImageJob {
                 .into());
             }
         }
+        check_registry(config, image)?;
         let dockerfile = dockerfile(image);
         let plans =
             plan::plan_images(prefix, services, settings.service.as_deref(), &settings.tag)?;
@@ -125,6 +96,72 @@ impl ImageJob {
             section: image.section.clone(),
         })
     }
+}
+
+/// `services`: at least one, each once, each a valid image name component.
+fn services<'a>(config: &Config, image: &'a ImageConfig) -> Result<&'a [String], ConfigError> {
+    let services = match &image.services {
+        Some(services) if !services.is_empty() => services,
+        Some(_) => {
+            return Err(ConfigError::invalid(
+                config.location_of("build.image.services"),
+                "build.image.services",
+                "must list at least one service",
+            ))
+        }
+        None => {
+            return Err(ConfigError::missing(
+                config.location_of("build.image"),
+                "build.image.services",
+            ))
+        }
+    };
+    for (i, service) in services.iter().enumerate() {
+        if services[..i].contains(service) {
+            return Err(ConfigError::invalid(
+                config.location_of("build.image.services"),
+                "build.image.services",
+                format!("service {service:?} is listed twice"),
+            ));
+        }
+        if !plan::is_valid_image_component(service) {
+            return Err(ConfigError::invalid(
+                config.location_of("build.image.services"),
+                "build.image.services",
+                format!(
+                    "{service:?} is not a valid image name component (lowercase letters and \
+                     digits, separated by '.', '_' or '-')"
+                ),
+            ));
+        }
+    }
+    Ok(services)
+}
+
+/// `registry`, when given: a host for `docker login`.
+fn check_registry(config: &Config, image: &ImageConfig) -> Result<(), ConfigError> {
+    if let Some(registry) = &image.registry {
+        if !is_registry_host(registry) {
+            return Err(ConfigError::invalid(
+                config.location_of("build.image.registry"),
+                "build.image.registry",
+                format!(
+                    "{registry:?} is not a registry host (host[:port], e.g. \"ghcr.io\" or \
+                     \"127.0.0.1:5000\")"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `host[:port]` as `docker login` takes it: a DNS name, IPv4 or bracketed
+/// IPv6 address, optionally with a port.
+fn is_registry_host(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(['-', '.', ':'])
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
 /// `dockerfile`, else `Dockerfile`, handed to the image builder as it is.
