@@ -57,23 +57,28 @@ pub enum ProjectError {
     #[error("{0}")]
     Escalation(String),
     /// The plugin is not the one ops.lock pins.
-    #[error(
-        "{lock}:{line}: plugin {plugin} now has sha256 {actual} (version {version}), but ops.lock \
-         pins sha256 {expected} (version {locked_version}); nothing was run. If the change is \
-         the one you want, accept it with `ops plugin update {plugin}` and commit ops.lock"
-    )]
-    LockMismatch {
-        lock: String,
-        line: usize,
-        plugin: String,
-        actual: String,
-        version: String,
-        expected: String,
-        locked_version: String,
-    },
+    #[error(transparent)]
+    LockMismatch(Box<LockMismatch>),
     /// `--locked`, and ops.lock would change.
     #[error("--locked: {0}; nothing was run. Run without --locked (or `ops plugin update`) and commit ops.lock")]
     WouldChange(String),
+}
+
+/// A plugin whose digest is not the one ops.lock pins.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{lock}:{line}: plugin {plugin} now has sha256 {actual} (version {version}), but ops.lock \
+     pins sha256 {expected} (version {locked_version}); nothing was run. If the change is \
+     the one you want, accept it with `ops plugin update {plugin}` and commit ops.lock"
+)]
+pub struct LockMismatch {
+    pub lock: String,
+    pub line: usize,
+    pub plugin: String,
+    pub actual: String,
+    pub version: String,
+    pub expected: String,
+    pub locked_version: String,
 }
 
 impl ExitStatusOf for ProjectError {
@@ -83,7 +88,7 @@ impl ExitStatusOf for ProjectError {
             ProjectError::Plugin(e) => e.exit(),
             ProjectError::Lock(e) => e.exit(),
             ProjectError::Escalation(_)
-            | ProjectError::LockMismatch { .. }
+            | ProjectError::LockMismatch(_)
             | ProjectError::WouldChange(_) => Exit::Usage,
         }
     }
@@ -265,7 +270,7 @@ fn check_lock(
     }
     match old {
         Some(old) if old.sha256 == new.sha256 => Ok(None),
-        Some(old) => Err(ProjectError::LockMismatch {
+        Some(old) => Err(ProjectError::LockMismatch(Box::new(LockMismatch {
             lock: display(&lock.path),
             line: old.line,
             plugin: name.to_owned(),
@@ -273,7 +278,7 @@ fn check_lock(
             version: new.version,
             expected: old.sha256,
             locked_version: old.version,
-        }),
+        }))),
         None if *mode == LockMode::Locked => Err(ProjectError::WouldChange(if lock.exists {
             format!(
                 "{} has no entry for plugin {name}; it would be added with version {} and \
