@@ -261,5 +261,5 @@ fn bad_buildkit_keys_are_config_errors_at_their_lines() {
         .write("ops.toml", &format!("{base}buildr = \"fleet\"\n"));
     let out = fx.ops().arg("build").run();
     out.expect_code(2);
-    out.expect_stderr_contains("did you mean `build.image.builder`");
+    out.expect_stderr_contains("unknown key `buildr` in [build.image]; did you mean `builder`?");
 }

@@ -23,6 +23,7 @@ mod infra;
 mod output;
 mod plugin_install;
 mod plugin_author;
+mod plugin_project;
 mod push;
 mod registry_faults;
 mod resolve;

@@ -1,5 +1,10 @@
 //! The rogue test plugin declares remote-exec, local-exec of `touch` and `env`, and
 //! env OPS_ROGUE_VAR; as an installed plugin it gets only what is granted.
+//!
+//! These tests load plugins through the `Registry` alone, with partial
+//! grants, to test the check every host call makes (declared and granted).
+//! A build never gets that far with a partial grant: the project's
+//! resolution stops such a plugin before it runs (see `escalation.rs`).
 
 use std::sync::Arc;
 
@@ -132,7 +137,7 @@ async fn an_installed_plugin_replaces_the_builtin_with_only_its_grants() {
 
     let git_path = crate::support::repo_root().join("plugins/dist/git.wasm");
     let decl = |grants: &[&str]| PluginDecl {
-        path: git_path.clone(),
+        source: ops::config::DeclSource::Path(git_path.clone()),
         name: "git".into(),
         ..rogue_decl(grants)
     };

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use ops::config::{Location, PluginDecl, PluginSection, SectionEntry, SectionValue};
+use ops::config::{DeclSource, Location, PluginDecl, PluginSection, SectionEntry, SectionValue};
 use ops::plugin::{Limits, PluginError, Registry};
 
 use crate::recorder::{Recorder, Reply};
@@ -74,8 +74,9 @@ fn section(url: &str) -> PluginSection {
 fn decl(grants: &[&str]) -> PluginDecl {
     PluginDecl {
         name: "http-token".into(),
-        path: repo_root().join("plugins/dist/testing/http-token.wasm"),
-        path_location: here(),
+        source: DeclSource::Path(repo_root().join("plugins/dist/testing/http-token.wasm")),
+        source_text: "plugins/dist/testing/http-token.wasm".into(),
+        source_location: here(),
         grants: grants.iter().map(|g| (g.to_string(), here())).collect(),
         sha256: None,
         location: here(),

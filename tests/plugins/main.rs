@@ -15,6 +15,7 @@ mod builtins;
 mod cache;
 mod capabilities;
 mod docker;
+mod escalation;
 mod git;
 mod http;
 mod limits;

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ops::config::{Config, Location, PluginDecl, PluginSection, SectionEntry, SectionValue};
+use ops::config::{
+    Config, DeclSource, Location, PluginDecl, PluginSection, SectionEntry, SectionValue,
+};
 use ops::output::{Format, Printer, Redactor, Verbosity};
 use ops::plugin::{CallContext, ComponentCache, Limits, Runtime};
 
@@ -85,8 +87,9 @@ pub fn rogue_section(action: &str, arg: &str) -> PluginSection {
 pub fn rogue_decl(grants: &[&str]) -> PluginDecl {
     PluginDecl {
         name: "rogue".into(),
-        path: rogue_path(),
-        path_location: here(),
+        source: DeclSource::Path(rogue_path()),
+        source_text: "rogue.wasm".into(),
+        source_location: here(),
         grants: grants.iter().map(|g| (g.to_string(), here())).collect(),
         sha256: None,
         location: here(),
@@ -97,8 +100,9 @@ pub fn rogue_decl(grants: &[&str]) -> PluginDecl {
 pub fn wasi_probe_decl() -> PluginDecl {
     PluginDecl {
         name: "wasi-probe".into(),
-        path: repo_root().join("plugins/dist/testing/wasi-probe.wasm"),
-        path_location: here(),
+        source: DeclSource::Path(repo_root().join("plugins/dist/testing/wasi-probe.wasm")),
+        source_text: "wasi-probe.wasm".into(),
+        source_location: here(),
         grants: Vec::new(),
         sha256: None,
         location: here(),

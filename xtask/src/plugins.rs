@@ -29,6 +29,8 @@ const PLUGINS: &[(&str, &str, bool)] = &[
     ("rogue", "ops_plugin_rogue", true),
     ("http-token", "ops_plugin_http_token", true),
     ("wasi-probe", "ops_plugin_wasi_probe", true),
+    ("dir-sync", "ops_plugin_dir_sync", true),
+    ("plain-builder", "ops_plugin_plain_builder", true),
 ];
 
 const TOOLCHAIN_FILE: &str = "TOOLCHAIN";

@@ -135,6 +135,11 @@ pub struct BuildArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Refuse to run if ops.lock would change (a missing file or entry, or
+    /// a plugin whose digest differs); for CI
+    #[arg(long)]
+    pub locked: bool,
+
     /// How long to wait for another build of the same path on the node
     /// (e.g. 30s, 10m, 0 for not at all)
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
@@ -196,6 +201,21 @@ pub enum PluginCommand {
     Info {
         name: String,
         /// The project config whose `[plugins.<name>] grant` is shown
+        #[arg(
+            short = 'f',
+            long = "file",
+            default_value = "ops.toml",
+            value_name = "FILE"
+        )]
+        file: PathBuf,
+    },
+    /// Take the plugins the project uses as they are now and record them in
+    /// ops.lock (how a new plugin version is accepted)
+    Update {
+        /// Only this plugin's entry
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+        /// Config file (ops.lock is beside it)
         #[arg(
             short = 'f',
             long = "file",

@@ -165,6 +165,11 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Command::Plugin(PluginCommand::Build { dir }) => {
             crate::author::build(&dir, &printer).await.map(Into::into)
         }
+        Command::Plugin(PluginCommand::Update { name, file }) => {
+            crate::pipeline::update_plugins(settings::check(file), name, printer)
+                .await
+                .map(Into::into)
+        }
         Command::Config(ConfigCommand::Check { file }) => {
             crate::pipeline::check(settings::check(file), printer)
                 .await

@@ -23,6 +23,7 @@ pub fn build(args: BuildArgs) -> BuildSettings {
         push: !args.no_push,
         jobs: args.jobs,
         dry_run: args.dry_run,
+        locked: args.locked,
         lock_wait: args.lock_wait,
         command_line: command_line(),
     }
@@ -43,6 +44,7 @@ pub fn check(file: std::path::PathBuf) -> BuildSettings {
         push: true,
         jobs: 5,
         dry_run: true,
+        locked: false,
         lock_wait: std::time::Duration::from_secs(600),
         command_line: command_line(),
     }

@@ -6,10 +6,12 @@
 //! (`$$` for a literal dollar); such values are secrets: registered with
 //! the [`Redactor`](crate::output::Redactor) and marked
 //! [`SectionValue::Secret`] in plugin sections. Unknown keys are errors with
-//! a "did you mean", except inside `[build.git]` and `[build.push]`, which
-//! their plugins validate. Every error carries file:line:column and exits
+//! a "did you mean", except inside the plugins' sections (`[build.git]`,
+//! `[build.push]`, `[build.<name>]`, and the image builder's keys of
+//! `[build.image]`), which their plugins validate. Every error carries file:line:column and exits
 //! with code 2.
 
+mod decl;
 mod error;
 #[cfg(test)]
 mod fuzz;
@@ -21,9 +23,11 @@ mod schema;
 mod section;
 mod snippet;
 
+pub use decl::is_plugin_name;
 pub use error::ConfigError;
 pub use schema::{
-    ApiConfig, BuildConfig, Config, ImageConfig, NodeEntry, NodeRef, PluginDecl, SyncSource,
+    ApiConfig, BuildConfig, Config, DeclSource, ImageConfig, NodeEntry, NodeRef, PluginDecl,
+    BUILTIN_SOURCES,
 };
 pub use section::{Location, PluginSection, SectionEntry, SectionValue};
 pub use snippet::closest;

@@ -1,43 +1,22 @@
 //! Reading `ops.toml` into a [`Config`]: the keys each table may have, and
 //! the typed value of each.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
 use super::error::{ConfigError, ConfigErrorKind};
 use super::reader::{join, Reader};
-use super::schema::{
-    ApiConfig, BuildConfig, Config, ImageConfig, NodeEntry, NodeRef, PluginDecl, SyncSource,
-};
+use super::schema::{ApiConfig, BuildConfig, Config, ImageConfig, NodeEntry, NodeRef};
 use super::section::Location;
 use crate::output::Redactor;
 
 const TOP_KEYS: &[&str] = &["project", "target", "nodes", "api", "build", "plugins"];
 const NODE_KEYS: &[&str] = &["host", "user", "port", "host_key", "name"];
 const API_KEYS: &[&str] = &["url", "token"];
-const BUILD_KEYS: &[&str] = &[
+pub(super) const BUILD_KEYS: &[&str] = &[
     "node", "path", "command", "source", "branch", "git", "image", "push",
 ];
-const IMAGE_KEYS: &[&str] = &[
-    "dockerfile",
-    "registry",
-    "token",
-    "username",
-    "prefix",
-    "binary_arg",
-    "services",
-    // Read by the image builder only (it checks their values); listed here
-    // so that a typo is still caught before anything remote happens.
-    "builder",
-    "platforms",
-    "cache_from",
-    "cache_to",
-    "secrets",
-    "target",
-    "build_args",
-];
-const PLUGIN_KEYS: &[&str] = &["path", "grant", "sha256"];
 
 impl Config {
     /// Reads `path`, interpolates `$NAME` from the process environment and
@@ -122,7 +101,12 @@ impl Config {
             let mut items: Vec<_> = table.iter().collect();
             items.sort_by_key(|(k, _)| k.span().start);
             for (key, value) in items {
-                plugins.push(plugin_decl(&mut r, path, key.get_ref(), value)?);
+                plugins.push(super::decl::plugin_decl(
+                    &mut r,
+                    path,
+                    key.get_ref(),
+                    value,
+                )?);
             }
         }
 
@@ -214,20 +198,18 @@ fn build_config(
 ) -> Result<BuildConfig, ConfigError> {
     let table = r.table(value, "build")?;
     let location = r.span_location(value);
-    r.check_keys(table, "build", BUILD_KEYS)?;
     let source = match r.text(table, "build", "source")? {
         None => None,
-        Some(text) => Some(match text.value.as_str() {
-            "git" => SyncSource::Git,
-            "push" => SyncSource::Push,
-            other => {
-                return Err(ConfigError::invalid(
-                    r.location_of_key("build.source"),
-                    "build.source",
-                    format!("must be \"git\" or \"push\", not {other:?}"),
-                ))
+        Some(text) => {
+            let at = r.location_of_key("build.source");
+            let builtin = super::schema::BUILTIN_SOURCES
+                .iter()
+                .any(|(s, _)| *s == text.value);
+            if !builtin {
+                super::decl::check_section_name(&text.value, "build.source", at)?;
             }
-        }),
+            Some(text.value)
+        }
     };
     let git = match r.get(table, "build", "git") {
         Some(v) => Some(r.plugin_section(v, "build.git")?),
@@ -238,24 +220,34 @@ fn build_config(
         None => None,
     };
     let image = match r.get(table, "build", "image") {
-        Some(v) => {
-            let section = r.plugin_section(v, "build.image")?;
-            let t = r.table(v, "build.image")?;
-            r.check_keys(t, "build.image", IMAGE_KEYS)?;
-            let p = "build.image";
-            Some(ImageConfig {
-                dockerfile: r.string(t, p, "dockerfile")?,
-                registry: r.string(t, p, "registry")?,
-                token: r.string(t, p, "token")?,
-                username: r.string(t, p, "username")?,
-                prefix: r.string(t, p, "prefix")?,
-                binary_arg: r.string(t, p, "binary_arg")?,
-                services: r.string_list(t, p, "services")?,
-                section,
-            })
-        }
+        Some(v) => Some(image_config(r, v)?),
         None => None,
     };
+    // `[build.<name>]` belongs to the plugin `source` or `auth` names; any
+    // other key is unknown.
+    let owners: Vec<&str> = [
+        source.as_deref(),
+        image.as_ref().and_then(|i| i.auth.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut known: Vec<&str> = BUILD_KEYS.to_vec();
+    known.extend(&owners);
+    r.check_keys(table, "build", &known)?;
+    let mut sections = Vec::new();
+    for owner in owners {
+        if BUILD_KEYS.contains(&owner)
+            || sections
+                .iter()
+                .any(|s: &super::PluginSection| s.path == format!("build.{owner}"))
+        {
+            continue;
+        }
+        if let Some(v) = r.get(table, "build", owner) {
+            sections.push(r.plugin_section(v, &format!("build.{owner}"))?);
+        }
+    }
     Ok(BuildConfig {
         node: node_ref(r, table, "build", "node")?,
         path: r.string(table, "build", "path")?,
@@ -265,70 +257,48 @@ fn build_config(
         git,
         image,
         push,
+        sections,
         location,
     })
 }
 
-fn plugin_decl(
+/// `[build.image]`: only the keys the host uses are read here; the rest
+/// are the image builder's.
+fn image_config(
     r: &mut Reader,
-    file: &Path,
-    name: &str,
-    value: &serde_spanned::Spanned<DeValue>,
-) -> Result<PluginDecl, ConfigError> {
-    let prefix = format!("plugins.{name}");
-    let table = r.table(value, &prefix)?;
-    let location = r.span_location(value);
-    r.check_keys(table, &prefix, PLUGIN_KEYS)?;
-    let raw = r
-        .string(table, &prefix, "path")?
-        .ok_or_else(|| ConfigError::missing(location.clone(), format!("{prefix}.path")))?;
-    let path_location = r.location_of_key(&format!("{prefix}.path"));
-    let raw = PathBuf::from(raw);
-    let path = if raw.is_absolute() {
-        raw
-    } else {
-        file.parent().unwrap_or(Path::new("")).join(raw)
-    };
-    let mut grants = Vec::new();
-    if let Some(list) = r.get(table, &prefix, "grant") {
-        let DeValue::Array(items) = list.get_ref() else {
-            return Err(r.wrong_type(list, &format!("{prefix}.grant"), "a list of strings"));
-        };
-        for item in items.iter() {
-            match item.get_ref() {
-                DeValue::String(s) => {
-                    let text = r.text_of(s, item, &format!("{prefix}.grant"))?;
-                    grants.push((text.value, r.span_location(item)));
-                }
-                _ => {
-                    return Err(r.wrong_type(item, &format!("{prefix}.grant"), "a list of strings"))
-                }
-            }
-        }
+    v: &serde_spanned::Spanned<DeValue>,
+) -> Result<ImageConfig, ConfigError> {
+    let mut section = r.plugin_section(v, "build.image")?;
+    let t = r.table(v, "build.image")?;
+    let p = "build.image";
+    let plugin = r.string(t, p, "plugin")?;
+    let auth = r.string(t, p, "auth")?;
+    if let Some(name) = &plugin {
+        super::decl::check_plugin_name(
+            name,
+            "build.image.plugin",
+            r.location_of_key("build.image.plugin"),
+        )?;
     }
-    let sha256 = match r.string(table, &prefix, "sha256")? {
-        None => None,
-        Some(hex) => {
-            let key = format!("{prefix}.sha256");
-            let at = r.location_of_key(&key);
-            let hex = hex.to_ascii_lowercase();
-            let hex = hex.strip_prefix("sha256:").unwrap_or(&hex).to_owned();
-            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(ConfigError::invalid(
-                    at,
-                    key,
-                    format!("{hex:?} is not a sha256 digest (64 hex digits)"),
-                ));
-            }
-            Some((hex, at))
-        }
-    };
-    Ok(PluginDecl {
-        name: name.to_owned(),
-        path,
-        path_location,
-        grants,
-        sha256,
-        location,
+    if let Some(name) = &auth {
+        super::decl::check_section_name(
+            name,
+            "build.image.auth",
+            r.location_of_key("build.image.auth"),
+        )?;
+    }
+    section
+        .entries
+        .retain(|e| e.key != "plugin" && e.key != "auth");
+    Ok(ImageConfig {
+        registry: r.string(t, p, "registry")?,
+        token: r.string(t, p, "token")?,
+        username: r.string(t, p, "username")?,
+        prefix: r.string(t, p, "prefix")?,
+        binary_arg: r.string(t, p, "binary_arg")?,
+        services: r.string_list(t, p, "services")?,
+        plugin,
+        auth,
+        section,
     })
 }

@@ -69,21 +69,14 @@ pub struct ApiConfig {
     pub token: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncSource {
-    /// `source = "git"`: the node clones/fetches `build.git.repo`.
-    Git,
-    /// `source = "push"`: the local tree is sent with rsync.
-    Push,
-}
-
 /// `[build]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildConfig {
     pub node: Option<NodeRef>,
     pub path: Option<String>,
     pub command: Option<String>,
-    pub source: Option<SyncSource>,
+    /// `source`: `"git"`, `"push"` or the name of a sync-strategy plugin.
+    pub source: Option<String>,
     pub branch: Option<String>,
     /// `[build.git]`, owned by the git plugin (keys not checked here).
     pub git: Option<PluginSection>,
@@ -91,32 +84,87 @@ pub struct BuildConfig {
     pub image: Option<ImageConfig>,
     /// `[build.push]`, owned by the rsync plugin (keys not checked here).
     pub push: Option<PluginSection>,
+    /// `[build.<name>]`: the sections of plugins named by `source` or
+    /// `[build.image] auth`, owned by those plugins.
+    pub sections: Vec<PluginSection>,
     /// The `[build]` header.
     pub location: Location,
 }
 
-/// `[build.image]`.
+/// `[build.image]`: the keys the host itself uses. Every other key is the
+/// image builder's, checked only by its `validate`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageConfig {
-    pub dockerfile: Option<String>,
     pub registry: Option<String>,
     pub token: Option<String>,
     pub username: Option<String>,
     pub prefix: Option<String>,
     pub binary_arg: Option<String>,
     pub services: Option<Vec<String>>,
-    /// The same keys as data, for the image-builder and registry-auth
-    /// plugins.
+    /// `plugin`: the image-builder plugin (default `docker`).
+    pub plugin: Option<String>,
+    /// `auth`: the registry-auth plugin (default `token-auth`).
+    pub auth: Option<String>,
+    /// The section as data without `plugin` and `auth` (which choose
+    /// plugins rather than configure one), for the image builder.
     pub section: PluginSection,
 }
 
-/// `[plugins.<name>]`: an installed plugin, as declared.
+/// The built-in sync strategies `build.source` names directly.
+pub const BUILTIN_SOURCES: &[(&str, &str)] = &[("git", "git"), ("push", "rsync")];
+
+impl BuildConfig {
+    /// `source` as written, `"git"` when absent.
+    pub fn source_name(&self) -> &str {
+        self.source.as_deref().unwrap_or("git")
+    }
+
+    /// The sync-strategy plugin `source` picks: `git`, `rsync` for
+    /// `"push"`, else the plugin of that name.
+    pub fn sync_plugin(&self) -> &str {
+        let source = self.source_name();
+        BUILTIN_SOURCES
+            .iter()
+            .find(|(s, _)| *s == source)
+            .map_or(source, |(_, plugin)| plugin)
+    }
+
+    /// `[build.<name>]`, when the file has it.
+    pub fn section(&self, name: &str) -> Option<&PluginSection> {
+        match name {
+            "git" => self.git.as_ref(),
+            "push" => self.push.as_ref(),
+            _ => {
+                let path = format!("build.{name}");
+                self.sections.iter().find(|s| s.path == path)
+            }
+        }
+    }
+}
+
+/// Where `[plugins.<name>]` takes a plugin's bytes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeclSource {
+    /// `path`, relative paths taken from the config file's folder.
+    Path(PathBuf),
+    /// `url = "https://..."` (or `http://` to a loopback address).
+    Url(String),
+    /// `oci = "oci://host[:port]/repo[:tag|@sha256:...]"`.
+    Oci(String),
+    /// None of them: the plugin installed in the user's store.
+    Installed,
+}
+
+/// `[plugins.<name>]`: a plugin, as declared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginDecl {
     pub name: String,
-    /// `path`, relative paths taken from the config file's folder.
-    pub path: PathBuf,
-    pub path_location: Location,
+    pub source: DeclSource,
+    /// `path`, `url` or `oci` as written (`installed` without them), for
+    /// ops.lock.
+    pub source_text: String,
+    /// The `path`/`url`/`oci` key, else the table header.
+    pub source_location: Location,
     /// `grant = [...]`: the capabilities the user grants, each with its
     /// location.
     pub grants: Vec<(String, Location)>,

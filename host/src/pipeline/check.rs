@@ -7,10 +7,11 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
+use crate::plugin::project::LockMode;
 use crate::plugin::{Limits, Runtime};
 
 use super::job::BuildJob;
-use super::plugins::{sync_plugin_name, BuildPlugins, IMAGE_BUILDER, REGISTRY_AUTH};
+use super::plugins::BuildPlugins;
 use super::steps::plural;
 use super::BuildSettings;
 
@@ -20,7 +21,15 @@ pub async fn check(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exi
     let job = BuildJob::new(&config, &settings)?;
     let project_root = super::project::root(config.dir());
     let runtime = Runtime::new(Limits::from_env())?;
-    let plugins = BuildPlugins::load(&runtime, &config, &job, &printer, &project_root).await?;
+    let plugins = BuildPlugins::load(
+        &runtime,
+        &config,
+        &job,
+        &printer,
+        &project_root,
+        LockMode::Check,
+    )
+    .await?;
     let target = crate::node::resolve(&config).await?;
 
     let mut checked = vec![
@@ -31,13 +40,10 @@ pub async fn check(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exi
             target.host, target.origin
         ),
         format!(
-            "sync: {} plugin {} validated [build.{}]",
-            sync_plugin_name(job.source),
+            "sync: {} plugin {} validated [{}]",
+            job.sync_plugin,
             plugins.sync.plugin().metadata().version,
-            match job.source {
-                crate::config::SyncSource::Git => "git",
-                crate::config::SyncSource::Push => "push",
-            }
+            job.sync_section.path
         ),
         format!("build command: {:?} in {}", job.command, job.path),
     ];
@@ -45,13 +51,17 @@ pub async fn check(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exi
         (Some(images), Some(image_plugins)) => {
             let services: Vec<&str> = images.plans.iter().map(|p| p.service.as_str()).collect();
             checked.push(format!(
-                "images: {} ({}) from {}; {IMAGE_BUILDER} plugin validated [build.image]",
+                "images: {} ({}) from {}; {} plugin validated [build.image]",
                 plural(images.plans.len(), "service"),
                 services.join(", "),
-                images.dockerfile
+                images.dockerfile,
+                images.builder
             ));
             if image_plugins.auth.is_some() {
-                checked.push(format!("registry login: {REGISTRY_AUTH} plugin is ready"));
+                checked.push(format!(
+                    "registry login: {} plugin validated [{}]",
+                    images.auth, images.auth_section.path
+                ));
             }
         }
         _ => checked.push("images: none ([build.image] is absent)".into()),

@@ -4,7 +4,7 @@ use crate::node::NodeTarget;
 use crate::output::Printer;
 
 use super::job::BuildJob;
-use super::plugins::{sync_plugin_name, BuildPlugins};
+use super::plugins::BuildPlugins;
 use super::steps::plural;
 
 /// `--dry-run`: what would happen, touching nothing.
@@ -17,7 +17,7 @@ pub(super) fn print_plan(
     let mut lines = vec![format!("build node: {} ({})", target.host, target.origin)];
     lines.push(format!(
         "sync: {} ({}) into {}{}",
-        sync_plugin_name(job.source),
+        job.sync_plugin,
         plugins.sync.plugin().metadata().version,
         job.path,
         match (&job.git_ref, &job.branch) {
@@ -31,9 +31,10 @@ pub(super) fn print_plan(
         None => lines.push("images: none ([build.image] is absent)".into()),
         Some(images) => {
             lines.push(format!(
-                "images: {} from {}, {} at a time",
+                "images: {} from {} with {}, {} at a time",
                 plural(images.plans.len(), "image"),
                 images.dockerfile,
+                images.builder,
                 job.jobs
             ));
             for plan in &images.plans {

@@ -2,17 +2,28 @@
 //! under which references, from which Dockerfile, and whether pushing needs
 //! a registry login.
 
-use crate::config::{Config, ConfigError, ImageConfig, PluginSection};
+use crate::config::{Config, ConfigError, ImageConfig, PluginSection, SectionValue};
 
 use super::job::{required, JobError};
 use super::plan::{self, ImagePlan};
 use super::BuildSettings;
 
 const DEFAULT_DOCKERFILE: &str = "Dockerfile";
+pub const DEFAULT_BUILDER: &str = "docker";
+pub const DEFAULT_AUTH: &str = "token-auth";
+/// The keys of `[build.image]` a third-party registry auth gets besides its
+/// own section: the credentials, which the host owns.
+const CREDENTIAL_KEYS: &[&str] = &["registry", "username", "token"];
 
 #[derive(Debug, Clone)]
 pub struct ImageJob {
+    /// `dockerfile` as written (default `Dockerfile`); its value is the
+    /// image builder's to check.
     pub dockerfile: String,
+    /// `plugin`: the image-builder plugin.
+    pub builder: String,
+    /// `auth`: the registry-auth plugin.
+    pub auth: String,
     /// `binary_arg`; without it every image gets the same build.
     pub binary_arg: Option<String>,
     /// `registry`, else the host part of `prefix` (as docker reads it).
@@ -20,7 +31,12 @@ pub struct ImageJob {
     /// Whether `token` is set, so a registry login is needed before pushing.
     pub login: bool,
     pub plans: Vec<ImagePlan>,
+    /// `[build.image]` for the image builder.
     pub section: PluginSection,
+    /// What the registry auth validates and receives: `[build.image]` for
+    /// the built-in `token-auth`, else `[build.<auth>]` plus the
+    /// credential keys of `[build.image]`.
+    pub auth_section: PluginSection,
 }
 
 impl ImageJob {
@@ -41,37 +57,7 @@ impl ImageJob {
             )
             .into());
         }
-        let services = match &image.services {
-            Some(services) if !services.is_empty() => services,
-            Some(_) => {
-                return Err(ConfigError::invalid(
-                    config.location_of("build.image.services"),
-                    "build.image.services",
-                    "must list at least one service",
-                )
-                .into())
-            }
-            None => {
-                return Err(ConfigError::missing(
-                    config.location_of("build.image"),
-                    "build.image.services",
-                )
-                .into())
-            }
-        };
-        for service in services {
-            if !plan::is_valid_image_component(service) {
-                return Err(ConfigError::invalid(
-                    config.location_of("build.image.services"),
-                    "build.image.services",
-                    format!(
-                        "{service:?} is not a valid image name component (lowercase letters and \
-                         digits, separated by '.', '_' or '-')"
-                    ),
-                )
-                .into());
-            }
-        }
+        let services = services(config, image)?;
         if let Some(arg) = &image.binary_arg {
             if !crate::remote::is_identifier(arg) {
                 return Err(ConfigError::invalid(
@@ -82,7 +68,8 @@ impl ImageJob {
                 .into());
             }
         }
-        let dockerfile = dockerfile(config, image)?;
+        check_registry(config, image)?;
+        let dockerfile = dockerfile(image);
         let plans =
             plan::plan_images(prefix, services, settings.service.as_deref(), &settings.tag)?;
         // Like docker: without `registry`, the registry is the prefix's host.
@@ -90,8 +77,18 @@ impl ImageJob {
             .registry
             .clone()
             .or_else(|| Some(plan::registry_of(prefix).to_owned()));
+        let auth = image
+            .auth
+            .clone()
+            .unwrap_or_else(|| DEFAULT_AUTH.to_owned());
         Ok(ImageJob {
             dockerfile,
+            builder: image
+                .plugin
+                .clone()
+                .unwrap_or_else(|| DEFAULT_BUILDER.to_owned()),
+            auth_section: auth_section(config, image, &auth),
+            auth,
             binary_arg: image.binary_arg.clone(),
             registry,
             login: image.token.is_some(),
@@ -101,35 +98,101 @@ impl ImageJob {
     }
 }
 
-/// `dockerfile`, else `Dockerfile`: a path inside the build path, since the
-/// images are built from the synced tree.
-fn dockerfile(config: &Config, image: &ImageConfig) -> Result<String, ConfigError> {
-    let dockerfile = image
-        .dockerfile
-        .clone()
-        .unwrap_or_else(|| DEFAULT_DOCKERFILE.to_owned());
-    if inside_the_build_path(&dockerfile) {
-        return Ok(dockerfile);
+/// `services`: at least one, each once, each a valid image name component.
+fn services<'a>(config: &Config, image: &'a ImageConfig) -> Result<&'a [String], ConfigError> {
+    let services = match &image.services {
+        Some(services) if !services.is_empty() => services,
+        Some(_) => {
+            return Err(ConfigError::invalid(
+                config.location_of("build.image.services"),
+                "build.image.services",
+                "must list at least one service",
+            ))
+        }
+        None => {
+            return Err(ConfigError::missing(
+                config.location_of("build.image"),
+                "build.image.services",
+            ))
+        }
+    };
+    for (i, service) in services.iter().enumerate() {
+        if services[..i].contains(service) {
+            return Err(ConfigError::invalid(
+                config.location_of("build.image.services"),
+                "build.image.services",
+                format!("service {service:?} is listed twice"),
+            ));
+        }
+        if !plan::is_valid_image_component(service) {
+            return Err(ConfigError::invalid(
+                config.location_of("build.image.services"),
+                "build.image.services",
+                format!(
+                    "{service:?} is not a valid image name component (lowercase letters and \
+                     digits, separated by '.', '_' or '-')"
+                ),
+            ));
+        }
     }
-    Err(ConfigError::invalid(
-        config.location_of("build.image.dockerfile"),
-        "build.image.dockerfile",
-        format!(
-            "{dockerfile:?} must be a path inside build.path (relative, without `..`), since \
-             the images are built from the synced tree"
-        ),
-    ))
+    Ok(services)
 }
 
-/// A relative path that stays in the directory it is relative to.
-fn inside_the_build_path(path: &str) -> bool {
-    let path = std::path::Path::new(path);
-    !path.as_os_str().is_empty()
-        && !path.to_string_lossy().contains(['\n', '\0'])
-        && path.components().all(|c| {
-            matches!(
-                c,
-                std::path::Component::Normal(_) | std::path::Component::CurDir
-            )
+/// `registry`, when given: a host for `docker login`.
+fn check_registry(config: &Config, image: &ImageConfig) -> Result<(), ConfigError> {
+    if let Some(registry) = &image.registry {
+        if !is_registry_host(registry) {
+            return Err(ConfigError::invalid(
+                config.location_of("build.image.registry"),
+                "build.image.registry",
+                format!(
+                    "{registry:?} is not a registry host (host[:port], e.g. \"ghcr.io\" or \
+                     \"127.0.0.1:5000\")"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `host[:port]` as `docker login` takes it: a DNS name, IPv4 or bracketed
+/// IPv6 address, optionally with a port.
+fn is_registry_host(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(['-', '.', ':'])
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+/// `dockerfile`, else `Dockerfile`, handed to the image builder as it is.
+fn dockerfile(image: &ImageConfig) -> String {
+    image
+        .section
+        .entries
+        .iter()
+        .find_map(|e| match (&*e.key, &e.value) {
+            ("dockerfile", SectionValue::Text(s) | SectionValue::Secret(s)) => Some(s.clone()),
+            _ => None,
         })
+        .unwrap_or_else(|| DEFAULT_DOCKERFILE.to_owned())
+}
+
+fn auth_section(config: &Config, image: &ImageConfig, auth: &str) -> PluginSection {
+    if auth == DEFAULT_AUTH {
+        return image.section.clone();
+    }
+    let own = config.build.as_ref().and_then(|b| b.section(auth));
+    let mut entries: Vec<_> = image
+        .section
+        .entries
+        .iter()
+        .filter(|e| CREDENTIAL_KEYS.contains(&e.key.as_str()))
+        .cloned()
+        .collect();
+    entries.extend(own.iter().flat_map(|s| s.entries.iter().cloned()));
+    PluginSection {
+        path: format!("build.{auth}"),
+        entries,
+        location: own.map_or_else(|| image.section.location.clone(), |s| s.location.clone()),
+    }
 }

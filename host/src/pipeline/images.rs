@@ -15,7 +15,7 @@ use crate::remote::critical_path::Chain;
 use super::faults::{self, with_retries};
 use super::image_job::ImageJob;
 use super::plan::ImagePlan;
-use super::plugins::{ImagePlugins, IMAGE_BUILDER};
+use super::plugins::ImagePlugins;
 use super::schedule::{run_limited, Outcome};
 use super::steps::{add_side_by_side, plural, Run};
 
@@ -53,7 +53,7 @@ impl Run<'_> {
         self.started_step("login", registry.clone());
         let what = format!("login to {registry}");
         let (credentials, attempts) = with_retries(&what, self.printer, || {
-            auth.credentials(ctx, &job.section, registry)
+            auth.credentials(ctx, &job.auth_section, registry)
         })
         .await;
         let credentials = credentials.map_err(|e| faults::failure(e, attempts))?;
@@ -77,8 +77,9 @@ impl Run<'_> {
         self.started_step(
             "images",
             format!(
-                "{} with {IMAGE_BUILDER}, {} at a time",
+                "{} with {}, {} at a time",
                 plural(job.plans.len(), "image"),
+                job.builder,
                 self.job.jobs.min(job.plans.len())
             ),
         );

@@ -3,7 +3,7 @@
 //! are config or usage errors (exit 2) that point at the file, line and
 //! column, or name the bad option.
 
-use crate::config::{BuildConfig, Config, ConfigError, PluginSection, SectionValue, SyncSource};
+use crate::config::{BuildConfig, Config, ConfigError, PluginSection, SectionValue};
 use crate::exit::{Exit, ExitStatusOf};
 
 use super::image_job::ImageJob;
@@ -17,7 +17,8 @@ pub struct BuildJob {
     pub path: String,
     /// `build.command`, run with `sh -c` in `path`.
     pub command: String,
-    pub source: SyncSource,
+    /// The sync-strategy plugin it picks.
+    pub sync_plugin: String,
     /// The section the sync plugin validates and receives.
     pub sync_section: PluginSection,
     pub git_ref: Option<String>,
@@ -72,11 +73,11 @@ impl BuildJob {
         let path = build_path(config)?;
         let command = required(config, "build.command", build.command.as_deref())?;
 
-        let source = build.source.unwrap_or(SyncSource::Git);
-        let sync_section = sync_section(config, build, source, settings)?;
-        let forward_agent = match source {
-            SyncSource::Git => forward_agent(&sync_section),
-            SyncSource::Push => None,
+        let source = build.source_name().to_owned();
+        let sync_section = sync_section(config, build, &source, settings)?;
+        let forward_agent = match source.as_str() {
+            "git" => forward_agent(&sync_section),
+            _ => None,
         };
         if let Some(branch) = &build.branch {
             plan::validate_ref(branch).map_err(|_| {
@@ -101,7 +102,7 @@ impl BuildJob {
         Ok(BuildJob {
             path: path.to_owned(),
             command: command.to_owned(),
-            source,
+            sync_plugin: build.sync_plugin().to_owned(),
             sync_section,
             git_ref: settings.git_ref.clone(),
             branch: build.branch.clone(),
@@ -130,18 +131,17 @@ fn forward_agent(section: &PluginSection) -> Option<bool> {
         })
 }
 
-/// The section the sync plugin for `source` validates and receives.
+/// The section the sync plugin for `source` validates and receives:
+/// `[build.<source>]` (`[build.git]`, `[build.push]`, `[build.acme-sync]`).
 fn sync_section(
     config: &Config,
     build: &BuildConfig,
-    source: SyncSource,
+    source: &str,
     settings: &BuildSettings,
 ) -> Result<PluginSection, ConfigError> {
-    let (section_name, section) = match source {
-        SyncSource::Git => ("build.git", build.git.clone()),
-        SyncSource::Push => ("build.push", build.push.clone()),
-    };
-    if source == SyncSource::Push && settings.git_ref.is_some() {
+    let section_name = format!("build.{source}");
+    let section = build.section(source).cloned();
+    if source == "push" && settings.git_ref.is_some() {
         // The pushed tree is the working tree as it is; building another
         // ref from it would silently build something else.
         return Err(ConfigError::invalid(
@@ -154,12 +154,12 @@ fn sync_section(
     }
     match section {
         Some(section) => Ok(section),
-        None if source == SyncSource::Git => Err(ConfigError::missing(
+        None if source == "git" => Err(ConfigError::missing(
             config.location_of("build"),
             "build.git (with `repo`, for source = \"git\")",
         )),
         None => Ok(PluginSection {
-            path: section_name.to_owned(),
+            path: section_name,
             entries: Vec::new(),
             location: config.location_of("build"),
         }),
@@ -210,191 +210,5 @@ pub(super) fn required<'a>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    const SPEC_EXAMPLE: &str = r#"
-[build]
-node = 4
-path = "/opt/builds/my-project"
-command = "cargo build --release"
-source = "git"
-branch = "main"
-
-[build.git]
-repo = "git@github.com:org/repo"
-ssh_key = "~/.ssh/deploy_key"
-token = "$GITHUB_TOKEN"
-
-[build.image]
-dockerfile = "Dockerfile.prod"
-registry = "ghcr.io"
-token = "$GHCR_PAT"
-username = "oauth2"
-prefix = "ghcr.io/org/project"
-binary_arg = "SERVICE_BINARY"
-services = ["api", "worker", "web"]
-"#;
-
-    fn config(text: &str) -> Config {
-        let env = |name: &str| Some(format!("value-of-{name}"));
-        Config::parse(Path::new("ops.toml"), text, &env).unwrap()
-    }
-
-    /// Settings as `ops LINE` gives them (the options these tests use).
-    fn args(line: &str) -> BuildSettings {
-        let mut settings = BuildSettings::new("ops.toml");
-        let mut words = line.split_whitespace().skip(1);
-        while let Some(word) = words.next() {
-            let (flag, inline) = match word.split_once('=') {
-                Some((flag, value)) => (flag, Some(value.to_owned())),
-                None => (word, None),
-            };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| words.next().map(str::to_owned))
-                    .unwrap()
-            };
-            match flag {
-                "--ref" => settings.git_ref = Some(value()),
-                "--service" | "-s" => settings.service = Some(value()),
-                "--tag" | "-t" => settings.tag = value(),
-                "--no-push" => settings.push = false,
-                "-j" | "--jobs" => settings.jobs = value().parse().unwrap(),
-                other => panic!("option {other} not known to these tests"),
-            }
-        }
-        settings
-    }
-
-    fn error(text: &str, line: &str) -> String {
-        BuildJob::new(&config(text), &args(line))
-            .unwrap_err()
-            .to_string()
-    }
-
-    #[test]
-    fn spec_example_builds_all_services() {
-        let job = BuildJob::new(&config(SPEC_EXAMPLE), &args("build")).unwrap();
-        assert_eq!(job.path, "/opt/builds/my-project");
-        assert_eq!(job.source, SyncSource::Git);
-        assert_eq!(job.branch.as_deref(), Some("main"));
-        assert!(job.push);
-        assert_eq!(job.jobs, 5);
-        let images = job.images.unwrap();
-        assert!(images.login);
-        assert_eq!(images.dockerfile, "Dockerfile.prod");
-        let refs: Vec<_> = images.plans.iter().map(|p| p.reference.clone()).collect();
-        assert_eq!(
-            refs,
-            [
-                "ghcr.io/org/project/api:latest",
-                "ghcr.io/org/project/worker:latest",
-                "ghcr.io/org/project/web:latest"
-            ]
-        );
-    }
-
-    #[test]
-    fn spec_options() {
-        let c = config(SPEC_EXAMPLE);
-        let job = BuildJob::new(&c, &args("build --ref v1.2.0")).unwrap();
-        assert_eq!(job.git_ref.as_deref(), Some("v1.2.0"));
-        let job = BuildJob::new(&c, &args("build --service api")).unwrap();
-        assert_eq!(job.images.unwrap().plans.len(), 1);
-        let job = BuildJob::new(&c, &args("build --tag abc123 --no-push")).unwrap();
-        assert!(!job.push);
-        assert!(job.images.unwrap().plans[0].reference.ends_with(":abc123"));
-        assert_eq!(BuildJob::new(&c, &args("build -j 3")).unwrap().jobs, 3);
-    }
-
-    #[test]
-    fn bad_command_line_values() {
-        assert_eq!(
-            error(SPEC_EXAMPLE, "build --service db"),
-            "--service \"db\" is not one of build.image.services: api, worker, web"
-        );
-        assert!(error(SPEC_EXAMPLE, "build -j 0").contains("at least 1"));
-        assert!(error(SPEC_EXAMPLE, "build --tag a;b").contains("not a valid Docker tag"));
-        assert!(error(SPEC_EXAMPLE, "build --ref=--upload-pack=x").contains("not a valid git ref"));
-    }
-
-    #[test]
-    fn missing_keys_point_at_the_file() {
-        let text = "[build]\ncommand = \"make\"\n";
-        let e = error(text, "build");
-        assert!(e.starts_with("ops.toml:1:"), "{e}");
-        assert!(e.contains("build.path"), "{e}");
-        let e = error("project = \"x\"\n", "build");
-        assert!(e.starts_with("ops.toml:1:1:"), "{e}");
-        assert!(e.contains("build"), "{e}");
-    }
-
-    #[test]
-    fn registry_defaults_to_the_prefix_host() {
-        let text = SPEC_EXAMPLE.replace("registry = \"ghcr.io\"\n", "");
-        let job = BuildJob::new(&config(&text), &args("build")).unwrap();
-        assert_eq!(job.images.unwrap().registry.as_deref(), Some("ghcr.io"));
-        let text = text.replace("ghcr.io/org/project", "org/project");
-        let job = BuildJob::new(&config(&text), &args("build")).unwrap();
-        assert_eq!(job.images.unwrap().registry.as_deref(), Some("docker.io"));
-    }
-
-    #[test]
-    fn no_image_section_means_sync_and_build_only() {
-        let text = "[build]\npath = \"/b\"\ncommand = \"make\"\n[build.git]\nrepo = \"/r.git\"\n";
-        let job = BuildJob::new(&config(text), &args("build")).unwrap();
-        assert!(job.images.is_none());
-        assert!(error(text, "build --service api").contains("no [build.image] section"));
-    }
-
-    #[test]
-    fn push_source_refuses_ref() {
-        let text = "[build]\npath = \"/b\"\ncommand = \"make\"\nsource = \"push\"\n";
-        let job = BuildJob::new(&config(text), &args("build")).unwrap();
-        assert_eq!(job.sync_section.path, "build.push");
-        let e = error(text, "build --ref main");
-        assert!(e.starts_with("ops.toml:4:"), "{e}");
-        assert!(
-            e.contains("--ref cannot be used with source = \"push\""),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn a_dockerfile_outside_the_build_path_is_a_config_error() {
-        for outside in [
-            "/etc/Dockerfile",
-            "../Dockerfile",
-            "docker/../../Dockerfile",
-            "",
-        ] {
-            let text = SPEC_EXAMPLE.replace("\"Dockerfile.prod\"", &format!("{outside:?}"));
-            let e = error(&text, "build");
-            assert!(e.starts_with("ops.toml:15:"), "{outside}: {e}");
-            assert!(
-                e.contains("must be a path inside build.path"),
-                "{outside}: {e}"
-            );
-        }
-        let text = SPEC_EXAMPLE.replace("\"Dockerfile.prod\"", "\"./docker/Dockerfile\"");
-        assert!(BuildJob::new(&config(&text), &args("build")).is_ok());
-    }
-
-    #[test]
-    fn invalid_image_values_name_their_key_and_line() {
-        let bad_service = SPEC_EXAMPLE.replace("\"web\"]", "\"Web;rm\"]");
-        let e = error(&bad_service, "build");
-        assert!(e.starts_with("ops.toml:21:"), "{e}");
-        assert!(
-            e.contains("\"Web;rm\" is not a valid image name component"),
-            "{e}"
-        );
-        let bad_prefix = SPEC_EXAMPLE.replace("ghcr.io/org/project", "ghcr.io/Org");
-        assert!(error(&bad_prefix, "build").contains("build.image.prefix"));
-        let bad_arg = SPEC_EXAMPLE.replace("SERVICE_BINARY", "SERVICE-BINARY");
-        assert!(error(&bad_arg, "build").contains("not a valid Dockerfile ARG name"));
-    }
-}
+#[path = "job_tests.rs"]
+mod tests;

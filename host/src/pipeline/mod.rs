@@ -24,6 +24,7 @@ mod job;
 mod lock;
 mod lock_admin;
 mod plan;
+mod plugin_update;
 mod plugins;
 mod project;
 mod schedule;
@@ -39,6 +40,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::exit::{interrupted, Exit, Failure};
 use crate::output::{Event, Printer};
+use crate::plugin::project::LockMode;
 use crate::plugin::{Limits, Runtime};
 use crate::relay::Relay;
 use crate::remote::critical_path::Chain;
@@ -46,6 +48,7 @@ use crate::remote::RemoteNode;
 
 pub use check::check;
 pub use lock_admin::{run as lock, LockAction, LockSettings};
+pub use plugin_update::run as update_plugins;
 pub use settings::BuildSettings;
 
 use job::BuildJob;
@@ -57,7 +60,13 @@ pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit,
     let job = BuildJob::new(&config, &settings)?;
     let project_root = project::root(config.dir());
     let runtime = Runtime::new(Limits::from_env())?;
-    let plugins = BuildPlugins::load(&runtime, &config, &job, &printer, &project_root).await?;
+    let lock = match (settings.locked, settings.dry_run) {
+        (true, _) => LockMode::Locked,
+        (false, true) => LockMode::Check,
+        (false, false) => LockMode::Write,
+    };
+    let plugins =
+        BuildPlugins::load(&runtime, &config, &job, &printer, &project_root, lock).await?;
     let target = crate::node::resolve(&config).await?;
 
     if settings.dry_run {

@@ -1,26 +1,19 @@
-//! The plugins one build uses, loaded and with their config sections
-//! validated before anything remote happens.
+//! The plugins one build uses, resolved (built-in, declared or installed),
+//! checked against their grants and ops.lock, loaded, and with their config
+//! sections validated before anything remote happens.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::{Config, SyncSource};
+use crate::config::Config;
 use crate::exit::Failure;
 use crate::output::Printer;
-use crate::plugin::{CallContext, ImageBuilder, Registry, RegistryAuth, Runtime, SyncStrategy};
+use crate::plugin::project::{self, LockMode, Use};
+use crate::plugin::{
+    CallContext, ImageBuilder, Kind, Registry, RegistryAuth, Runtime, SyncStrategy,
+};
 
 use super::job::BuildJob;
-
-/// The built-in plugin behind each `build.source`.
-pub fn sync_plugin_name(source: SyncSource) -> &'static str {
-    match source {
-        SyncSource::Git => "git",
-        SyncSource::Push => "rsync",
-    }
-}
-
-pub const IMAGE_BUILDER: &str = "docker";
-pub const REGISTRY_AUTH: &str = "token-auth";
 
 pub struct BuildPlugins {
     pub sync: SyncStrategy,
@@ -36,6 +29,30 @@ pub struct ImagePlugins {
     pub auth: Option<RegistryAuth>,
 }
 
+/// The plugins `job` uses, each with the key that names it.
+pub fn uses(job: &BuildJob) -> Vec<Use> {
+    let mut uses = vec![Use {
+        name: job.sync_plugin.clone(),
+        kind: Kind::SyncStrategy,
+        key: "build.source".into(),
+    }];
+    if let Some(images) = &job.images {
+        uses.push(Use {
+            name: images.builder.clone(),
+            kind: Kind::ImageBuilder,
+            key: "build.image.plugin".into(),
+        });
+        if images.login {
+            uses.push(Use {
+                name: images.auth.clone(),
+                kind: Kind::RegistryAuth,
+                key: "build.image.auth".into(),
+            });
+        }
+    }
+    uses
+}
+
 impl BuildPlugins {
     pub async fn load(
         runtime: &Runtime,
@@ -43,21 +60,34 @@ impl BuildPlugins {
         job: &BuildJob,
         printer: &Arc<Printer>,
         project_root: &Path,
+        lock: LockMode,
     ) -> Result<BuildPlugins, Failure> {
-        let registry = Registry::new(runtime, &config.plugins)?;
+        let mut registry = Registry::new(runtime, &config.plugins)?;
         let context = CallContext::new(printer.clone(), project_root);
+        let (_, changes) = project::resolve(&mut registry, config, &uses(job), &lock).await?;
+        let verb = match lock {
+            LockMode::Write => "recorded",
+            // `--dry-run` and `ops config check` write nothing.
+            _ => "would record",
+        };
+        for change in changes {
+            printer.info(format!(
+                "ops.lock: {verb} plugin {} {} (sha256 {})",
+                change.new.name, change.new.version, change.new.sha256
+            ));
+        }
 
-        let sync = registry.sync_strategy(sync_plugin_name(job.source)).await?;
+        let sync = registry.sync_strategy(&job.sync_plugin).await?;
         sync.validate(&context, &job.sync_section).await?;
 
         let images = match &job.images {
             None => None,
             Some(image_job) => {
-                let builder = registry.image_builder(IMAGE_BUILDER).await?;
+                let builder = registry.image_builder(&image_job.builder).await?;
                 builder.validate(&context, &image_job.section).await?;
                 let auth = if image_job.login {
-                    let auth = registry.registry_auth(REGISTRY_AUTH).await?;
-                    auth.validate(&context, &image_job.section).await?;
+                    let auth = registry.registry_auth(&image_job.auth).await?;
+                    auth.validate(&context, &image_job.auth_section).await?;
                     Some(auth)
                 } else {
                     None

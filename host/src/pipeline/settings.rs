@@ -24,6 +24,8 @@ pub struct BuildSettings {
     pub jobs: usize,
     /// `--dry-run`: print the plan, touch nothing.
     pub dry_run: bool,
+    /// `--locked`: refuse to run when ops.lock would change.
+    pub locked: bool,
     /// `--lock-wait`: how long to wait for another build of the path.
     pub lock_wait: Duration,
     /// How ops was started, recorded with the build lock for whoever waits.
@@ -43,6 +45,7 @@ impl BuildSettings {
             push: true,
             jobs: 5,
             dry_run: false,
+            locked: false,
             lock_wait: Duration::from_secs(600),
             command_line: "ops build".into(),
         }

@@ -13,7 +13,7 @@ use crate::remote::critical_path::Chain;
 use crate::remote::{AgentScope, RemoteCommand, RemoteNode, RemoteShell, Stdin};
 
 use super::job::BuildJob;
-use super::plugins::{sync_plugin_name, BuildPlugins};
+use super::plugins::BuildPlugins;
 
 pub(super) struct Run<'a> {
     pub job: BuildJob,
@@ -95,7 +95,7 @@ impl Run<'_> {
 
     async fn sync(&self, ctx: &CallContext) -> Result<(), Failure> {
         let step = Instant::now();
-        let plugin = sync_plugin_name(self.job.source);
+        let plugin = self.job.sync_plugin.as_str();
         let what = match (&self.job.git_ref, &self.job.branch) {
             (Some(r), _) => format!("{plugin} --ref {r}"),
             (None, Some(b)) => format!("{plugin} branch {b}"),

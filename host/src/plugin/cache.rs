@@ -35,21 +35,8 @@ impl ComponentCache {
     /// `$OPS_CACHE_DIR`, else `$XDG_CACHE_HOME/ops`, else `~/.cache/ops`;
     /// artifacts go to its `components/` folder. No home at all: no cache.
     pub fn from_env() -> ComponentCache {
-        let base = std::env::var_os("OPS_CACHE_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("XDG_CACHE_HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|d| PathBuf::from(d).join("ops"))
-            })
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".cache/ops"))
-            });
         ComponentCache {
-            dir: base.map(|b| b.join("components")),
+            dir: base_from_env().map(|b| b.join("components")),
         }
     }
 
@@ -102,6 +89,24 @@ impl ComponentCache {
         };
         Ok((component, LoadSource::Compiled { stored }))
     }
+}
+
+/// `$OPS_CACHE_DIR`, else `$XDG_CACHE_HOME/ops`, else `~/.cache/ops`: the
+/// folder of the compile cache and of downloaded plugins.
+pub(crate) fn base_from_env() -> Option<PathBuf> {
+    std::env::var_os("OPS_CACHE_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(|d| PathBuf::from(d).join("ops"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache/ops"))
+        })
 }
 
 /// Writes through a temp file in the same folder and renames it into place,

@@ -50,6 +50,28 @@ impl fmt::Display for Capability {
     }
 }
 
+/// `caps` as grant items, one per program, variable or host
+/// (`local-exec:rsync`, `local-exec:ssh`): the form ops.lock records and a
+/// `grant = [...]` line lists.
+pub fn grant_items(caps: &[Capability]) -> Vec<String> {
+    let mut out = Vec::new();
+    for cap in caps {
+        match cap {
+            Capability::RemoteExec | Capability::RemoteFiles | Capability::LocalRead => {
+                out.push(cap.to_string())
+            }
+            Capability::LocalExec(p) => out.extend(p.iter().map(|p| format!("local-exec:{p}"))),
+            Capability::Env(n) => out.extend(n.iter().map(|n| format!("env:{n}"))),
+            Capability::Http(h) => {
+                out.extend(h.iter().map(|h| format!("http:{}", h.to_ascii_lowercase())))
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|item| seen.insert(item.clone()));
+    out
+}
+
 /// One entry of `grant = [...]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grant {
@@ -201,6 +223,30 @@ impl Grants {
         }
     }
 
+    /// Every capability of `declared` (the plugin's metadata) the user
+    /// did not grant, one item each in grant syntax (`local-exec:rsync`,
+    /// `env:HOME`), in the order declared: what stops a third-party plugin
+    /// before it runs.
+    pub fn ungranted(&self, declared: &[Capability]) -> Vec<String> {
+        let g = &self.granted;
+        let granted = |item: &str| match item.split_once(':') {
+            None => match item {
+                "remote-exec" => g.remote_exec,
+                "remote-files" => g.remote_files,
+                "local-read" => g.local_read,
+                _ => false,
+            },
+            Some(("local-exec", program)) => g.local_exec.contains(program),
+            Some(("env", name)) => g.env.contains(name),
+            Some(("http", host)) => g.http.contains(host),
+            Some(_) => false,
+        };
+        grant_items(declared)
+            .into_iter()
+            .filter(|item| !granted(item))
+            .collect()
+    }
+
     /// Whether environment variable `name` may reach the plugin (and the
     /// local programs it runs).
     pub fn env_granted(&self, name: &str) -> bool {
@@ -284,6 +330,34 @@ mod tests {
             .check(Need::RemoteFiles)
             .unwrap_err()
             .contains("did not declare"));
+    }
+
+    #[test]
+    fn ungranted_lists_each_missing_item() {
+        let declared = [
+            Capability::RemoteExec,
+            Capability::LocalExec(vec!["touch".into(), "env".into()]),
+            Capability::Env(vec!["A".into()]),
+        ];
+        let g = Grants::installed(
+            "p",
+            &declared,
+            &[Grant::RemoteExec, Grant::LocalExec(Some("touch".into()))],
+        );
+        assert_eq!(g.ungranted(&declared), ["local-exec:env", "env:A"]);
+        let all = Grants::installed(
+            "p",
+            &declared,
+            &[Grant::RemoteExec, Grant::LocalExec(None), Grant::Env(None)],
+        );
+        assert!(all.ungranted(&declared).is_empty());
+        assert!(Grants::builtin("git", &declared)
+            .ungranted(&declared)
+            .is_empty());
+        assert_eq!(
+            grant_items(&declared),
+            ["remote-exec", "local-exec:touch", "local-exec:env", "env:A"]
+        );
     }
 
     #[test]

@@ -101,17 +101,26 @@ pub enum PluginError {
     },
     /// The file is not the one `[plugins.<name>] sha256` pins.
     #[error(
-        "plugin {plugin}: {} has sha256 {actual}, but {at} pins sha256 = \"{expected}\"; \
-         nothing was run. If the new file is the one you want, put its digest in ops.toml",
-        path.display()
+        "plugin {plugin}: {from} has sha256 {actual}, but {at} pins sha256 = \"{expected}\"; \
+         nothing was run. If the new file is the one you want, put its digest in ops.toml"
     )]
     DigestMismatch {
         plugin: String,
-        path: PathBuf,
+        /// The file or URL the bytes came from.
+        from: String,
         expected: String,
         actual: String,
         /// `ops.toml:LINE:COL` of the pin.
         at: String,
+    },
+    /// `[plugins.<name>]` without `path`, `url` or `oci`, and nothing of
+    /// that name in the plugin store (or the store could not be read).
+    #[error("plugin {plugin}: {message}")]
+    NotInstalled { plugin: String, message: String },
+    #[error("plugin {plugin}: {source}")]
+    Fetch {
+        plugin: String,
+        source: super::fetch::FetchError,
     },
     /// The wasmtime engine could not be set up.
     #[error("cannot start the plugin runtime: {0}")]
@@ -126,9 +135,11 @@ impl ExitStatusOf for PluginError {
             PluginError::Failed { operation, .. } => operation.exit(),
             PluginError::Read { .. }
             | PluginError::DigestMismatch { .. }
+            | PluginError::NotInstalled { .. }
             | PluginError::Unknown { .. }
             | PluginError::WrongKind { .. } => Exit::Usage,
             PluginError::Engine(_) => Exit::Internal,
+            PluginError::Fetch { source, .. } => source.exit(),
             PluginError::Invalid { .. }
             | PluginError::IncompatibleApi { .. }
             | PluginError::Contract { .. }

@@ -25,6 +25,10 @@
 //!   there, [`fetch`] gets plugins from `https://` URLs and OCI registries
 //!   (and pushes them), and `commands` holds `ops plugin install`,
 //!   `remove`, `info` and `push`.
+//! - [`project`] resolves the plugins a project names (built-in,
+//!   `[plugins.<name>]` with `path`, `url` or `oci`, or the user's
+//!   [`store`]), stops any that declares capabilities it was not granted,
+//!   and keeps [`lockfile`] (`ops.lock`) in step.
 //!
 //! The pipeline uses it like this:
 //!
@@ -51,6 +55,7 @@ pub(crate) mod commands;
 mod compat;
 mod context;
 mod convert;
+pub mod downloads;
 mod error;
 pub mod fetch;
 mod handles;
@@ -58,7 +63,9 @@ mod host;
 mod limits;
 pub(crate) mod list;
 mod loaded;
+pub mod lockfile;
 mod metadata;
+pub mod project;
 mod registry;
 mod runtime;
 mod state;
@@ -67,6 +74,7 @@ mod validation;
 mod version;
 
 pub use cache::{ComponentCache, LoadSource};
+pub use capability::grant_items;
 pub use context::CallContext;
 pub use error::PluginError;
 pub use handles::{

@@ -1,18 +1,22 @@
-//! The plugins `ops` knows: the built-ins embedded in the binary, and the
-//! ones `[plugins.<name>]` installs (which replace a built-in of the same
-//! name). Plugins are loaded on first use.
+//! The plugins `ops` knows: the built-ins embedded in the binary, the ones
+//! `[plugins.<name>]` declares (which replace a built-in of the same name),
+//! and those of the user's plugin store that a project names. Plugins are
+//! loaded on first use.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use super::capability::Grant;
+use super::downloads::{Downloads, Fetcher, NetFetcher};
 use super::error::PluginError;
 use super::handles::{ImageBuilder, RegistryAuth, SyncStrategy};
 use super::loaded::Plugin;
 use super::runtime::{PluginSource, Runtime};
-use crate::config::{ConfigError, PluginDecl};
+use super::store::Store;
+use crate::config::{ConfigError, DeclSource, PluginDecl};
 
 /// The built-in plugins, compiled by `cargo xtask plugins` and committed,
 /// so that building `ops` needs no wasm toolchain.
@@ -32,6 +36,12 @@ pub const BUILTINS: &[(&str, &[u8])] = &[
 pub struct Registry {
     runtime: Runtime,
     entries: Vec<Entry>,
+    store: Option<Store>,
+    downloads: Downloads,
+    fetcher: Arc<dyn Fetcher>,
+    /// Digests ops.lock pins, by plugin: a `url`/`oci` plugin whose bytes
+    /// are in the download cache under that digest is not fetched.
+    cached: BTreeMap<String, String>,
 }
 
 struct Entry {
@@ -61,6 +71,10 @@ impl Registry {
                     loaded: OnceCell::new(),
                 })
                 .collect(),
+            store: Store::from_env().ok(),
+            downloads: Downloads::from_env(),
+            fetcher: Arc::new(NetFetcher),
+            cached: BTreeMap::new(),
         }
     }
 
@@ -80,10 +94,16 @@ impl Registry {
                 })?;
                 grants.push(grant);
             }
+            let source = match &decl.source {
+                DeclSource::Path(path) => PluginSource::Path(path.clone()),
+                DeclSource::Url(url) => PluginSource::Url(url.clone()),
+                DeclSource::Oci(reference) => PluginSource::Oci(reference.clone()),
+                DeclSource::Installed => PluginSource::Installed,
+            };
             registry.entries.retain(|e| e.name != decl.name);
             registry.entries.push(Entry {
                 name: decl.name.clone(),
-                source: PluginSource::Path(decl.path.clone()),
+                source,
                 grants: Some(grants),
                 builtin_bytes: None,
                 pin: decl.sha256.clone(),
@@ -91,6 +111,62 @@ impl Registry {
             });
         }
         Ok(registry)
+    }
+
+    /// Uses `store` instead of the user's plugin store.
+    pub fn with_store(mut self, store: Store) -> Registry {
+        self.store = Some(store);
+        self
+    }
+
+    /// Fetches `url`/`oci` plugins with `fetcher`, keeping them in
+    /// `downloads`.
+    pub fn with_fetcher(mut self, downloads: Downloads, fetcher: Arc<dyn Fetcher>) -> Registry {
+        self.downloads = downloads;
+        self.fetcher = fetcher;
+        self
+    }
+
+    /// The plugin store this registry reads installed plugins from.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// Notes the digest ops.lock pins for `name` (see `cached`).
+    pub fn prefer_cached(&mut self, name: &str, sha256: &str) {
+        self.cached.insert(name.to_owned(), sha256.to_owned());
+    }
+
+    /// Adds the plugin `name` from the plugin store, granted nothing, if
+    /// it is installed there and not known yet. Whether it was added.
+    pub fn add_installed(&mut self, name: &str) -> bool {
+        if self.entries.iter().any(|e| e.name == name) {
+            return false;
+        }
+        let installed = self
+            .store
+            .as_ref()
+            .and_then(|store| store.get(name).ok().flatten());
+        if installed.is_none() {
+            return false;
+        }
+        self.entries.push(Entry {
+            name: name.to_owned(),
+            source: PluginSource::Installed,
+            grants: Some(Vec::new()),
+            builtin_bytes: None,
+            pin: None,
+            loaded: OnceCell::new(),
+        });
+        true
+    }
+
+    /// Whether `name` is known, and where from.
+    pub fn source_of(&self, name: &str) -> Option<&PluginSource> {
+        self.entries
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| &e.source)
     }
 
     /// Every plugin name with where it comes from, built-ins first.
@@ -113,31 +189,13 @@ impl Registry {
         entry
             .loaded
             .get_or_try_init(|| async {
-                let bytes: Arc<[u8]> = match (&entry.builtin_bytes, &entry.source) {
-                    (Some(bytes), _) => Arc::from(*bytes),
-                    (None, PluginSource::Path(path)) => tokio::fs::read(path)
-                        .await
-                        .map_err(|source| PluginError::Read {
-                            plugin: entry.name.clone(),
-                            path: path.clone(),
-                            source,
-                        })?
-                        .into(),
-                    (None, PluginSource::Builtin) => {
-                        return Err(PluginError::Engine(format!(
-                            "built-in plugin {} has no bytes",
-                            entry.name
-                        )))
-                    }
-                };
-                if let (Some((expected, at)), PluginSource::Path(path)) =
-                    (&entry.pin, &entry.source)
-                {
+                let bytes = self.bytes_of(entry).await?;
+                if let Some((expected, at)) = &entry.pin {
                     let actual = hex::encode(Sha256::digest(&bytes));
                     if actual != *expected {
                         return Err(PluginError::DigestMismatch {
                             plugin: entry.name.clone(),
-                            path: path.clone(),
+                            from: entry.source.to_string(),
                             expected: expected.clone(),
                             actual,
                             at: at.to_string(),
@@ -155,6 +213,68 @@ impl Registry {
             })
             .await
             .cloned()
+    }
+
+    async fn bytes_of(&self, entry: &Entry) -> Result<Arc<[u8]>, PluginError> {
+        let plugin = || entry.name.clone();
+        match (&entry.builtin_bytes, &entry.source) {
+            (Some(bytes), _) => Ok(Arc::from(*bytes)),
+            (None, PluginSource::Path(path)) => Ok(tokio::fs::read(path)
+                .await
+                .map_err(|source| PluginError::Read {
+                    plugin: plugin(),
+                    path: path.clone(),
+                    source,
+                })?
+                .into()),
+            (None, PluginSource::Installed) => {
+                let not_installed = |message: String| PluginError::NotInstalled {
+                    plugin: plugin(),
+                    message,
+                };
+                let store = self.store.as_ref().ok_or_else(|| {
+                    not_installed("there is no plugin store (HOME is not set)".into())
+                })?;
+                let installed = store
+                    .get(&entry.name)
+                    .map_err(|e| not_installed(e.to_string()))?
+                    .ok_or_else(|| {
+                        not_installed(format!(
+                            "it is not installed; install it with `ops plugin install`, or give \
+                             [plugins.{}] a path, url or oci",
+                            entry.name
+                        ))
+                    })?;
+                Ok(store
+                    .read(&installed)
+                    .map_err(|e| not_installed(e.to_string()))?
+                    .into())
+            }
+            (None, PluginSource::Url(source) | PluginSource::Oci(source)) => {
+                let pinned = entry
+                    .pin
+                    .as_ref()
+                    .map(|(digest, _)| digest.clone())
+                    .or_else(|| self.cached.get(&entry.name).cloned());
+                let (downloads, fetcher, source) =
+                    (self.downloads.clone(), self.fetcher.clone(), source.clone());
+                let fetched = tokio::task::spawn_blocking(move || {
+                    downloads.get(&source, pinned.as_deref(), fetcher.as_ref())
+                })
+                .await
+                .map_err(|e| PluginError::Engine(format!("fetch task failed: {e}")))?;
+                Ok(fetched
+                    .map_err(|source| PluginError::Fetch {
+                        plugin: plugin(),
+                        source,
+                    })?
+                    .into())
+            }
+            (None, PluginSource::Builtin) => Err(PluginError::Engine(format!(
+                "built-in plugin {} has no bytes",
+                entry.name
+            ))),
+        }
     }
 
     pub async fn sync_strategy(&self, name: &str) -> Result<SyncStrategy, PluginError> {

@@ -29,8 +29,14 @@ const TICK: Duration = Duration::from_millis(10);
 pub enum PluginSource {
     /// Embedded in the `ops` binary.
     Builtin,
-    /// Installed through `[plugins.<name>] path = "..."`.
+    /// `[plugins.<name>] path = "..."`.
     Path(PathBuf),
+    /// `[plugins.<name>] url = "..."`.
+    Url(String),
+    /// `[plugins.<name>] oci = "..."`.
+    Oci(String),
+    /// The user's plugin store (`ops plugin install`).
+    Installed,
 }
 
 impl std::fmt::Display for PluginSource {
@@ -38,6 +44,8 @@ impl std::fmt::Display for PluginSource {
         match self {
             PluginSource::Builtin => f.write_str("builtin"),
             PluginSource::Path(p) => write!(f, "{}", p.display()),
+            PluginSource::Url(u) | PluginSource::Oci(u) => f.write_str(u),
+            PluginSource::Installed => f.write_str("installed"),
         }
     }
 }

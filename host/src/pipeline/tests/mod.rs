@@ -84,9 +84,16 @@ impl Build {
         let config = Config::parse(Path::new("ops.toml"), CONFIG, &lookup).expect("config");
         let job = BuildJob::new(&config, &self.settings).expect("job");
         let printer = printer();
-        let plugins = BuildPlugins::load(runtime(), &config, &job, &printer, Path::new("/"))
-            .await
-            .expect("plugins");
+        let plugins = BuildPlugins::load(
+            runtime(),
+            &config,
+            &job,
+            &printer,
+            Path::new("/"),
+            crate::plugin::project::LockMode::Check,
+        )
+        .await
+        .expect("plugins");
         let result = execute(
             job,
             &plugins,

@@ -1,0 +1,347 @@
+//! `[plugins.<name>]` and the plugin names `[build]` uses: where a plugin's
+//! bytes come from, what it is granted, and which names can be plugins.
+
+use std::path::{Path, PathBuf};
+
+use toml::de::DeValue;
+
+use super::error::ConfigError;
+use super::reader::Reader;
+use super::schema::{DeclSource, PluginDecl};
+use super::section::Location;
+
+const PLUGIN_KEYS: &[&str] = &["path", "url", "oci", "grant", "sha256"];
+
+/// Plugin names are also folder names in the plugin store and config
+/// keys: lowercase letters, digits and `-`, starting with a letter.
+pub fn is_plugin_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.len() <= 64
+}
+
+pub(super) fn check_plugin_name(name: &str, key: &str, at: Location) -> Result<(), ConfigError> {
+    if is_plugin_name(name) {
+        return Ok(());
+    }
+    Err(ConfigError::invalid(
+        at,
+        key,
+        format!(
+            "{name:?} is not a plugin name (lowercase letters, digits and `-`, starting with a \
+             letter)"
+        ),
+    ))
+}
+
+/// A plugin whose section is `[build.<name>]` (a sync strategy, a
+/// registry auth): its name must not be one of `[build]`'s own keys.
+pub(super) fn check_section_name(name: &str, key: &str, at: Location) -> Result<(), ConfigError> {
+    check_plugin_name(name, key, at.clone())?;
+    if super::parse::BUILD_KEYS.contains(&name) {
+        return Err(ConfigError::invalid(
+            at,
+            key,
+            format!(
+                "{name:?} cannot name a plugin: its section would be [build.{name}], and \
+                 `{name}` is one of [build]'s own keys; rename the plugin"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn plugin_decl(
+    r: &mut Reader,
+    file: &Path,
+    name: &str,
+    value: &serde_spanned::Spanned<DeValue>,
+) -> Result<PluginDecl, ConfigError> {
+    let prefix = format!("plugins.{name}");
+    let table = r.table(value, &prefix)?;
+    let location = r.span_location(value);
+    r.check_keys(table, &prefix, PLUGIN_KEYS)?;
+    check_plugin_name(name, &prefix, location.clone())?;
+    let (source, source_text, source_location) = decl_source(r, table, &prefix, file)?
+        .unwrap_or_else(|| (DeclSource::Installed, "installed".into(), location.clone()));
+    Ok(PluginDecl {
+        name: name.to_owned(),
+        source,
+        source_text,
+        source_location,
+        grants: grants(r, table, &prefix)?,
+        sha256: sha256(r, table, &prefix)?,
+        location,
+    })
+}
+
+type Source = (DeclSource, String, Location);
+
+/// At most one of `path`, `url`, `oci`.
+fn decl_source(
+    r: &mut Reader,
+    table: &toml::de::DeTable,
+    prefix: &str,
+    file: &Path,
+) -> Result<Option<Source>, ConfigError> {
+    let mut found: Option<Source> = None;
+    for key in ["path", "url", "oci"] {
+        let Some(text) = r.string(table, prefix, key)? else {
+            continue;
+        };
+        let full = format!("{prefix}.{key}");
+        let at = r.location_of_key(&full);
+        if let Some((_, _, first)) = &found {
+            return Err(ConfigError::invalid(
+                at,
+                full,
+                format!(
+                    "a plugin comes from one place: give one of `path`, `url` or `oci` (another \
+                     is at line {})",
+                    first.line
+                ),
+            ));
+        }
+        let source = match key {
+            "path" => {
+                let raw = PathBuf::from(&text);
+                DeclSource::Path(if raw.is_absolute() {
+                    raw
+                } else {
+                    file.parent().unwrap_or(Path::new("")).join(raw)
+                })
+            }
+            "url" => {
+                check_url(&text).map_err(|m| ConfigError::invalid(at.clone(), &full, m))?;
+                DeclSource::Url(text.clone())
+            }
+            _ => {
+                check_oci(&text).map_err(|m| ConfigError::invalid(at.clone(), &full, m))?;
+                DeclSource::Oci(text.clone())
+            }
+        };
+        found = Some((source, text, at));
+    }
+    Ok(found)
+}
+
+/// `https://...`, or `http://` to this machine only: plain HTTP anywhere
+/// else could be rewritten on the way.
+fn check_url(url: &str) -> Result<(), String> {
+    if let Some(rest) = url.strip_prefix("https://") {
+        return match host_of(rest) {
+            "" => Err(format!("{url:?} has no host")),
+            _ => Ok(()),
+        };
+    }
+    if let Some(rest) = url.strip_prefix("http://") {
+        let host = host_of(rest);
+        if is_loopback(host) {
+            return Ok(());
+        }
+        return Err(format!(
+            "{url:?} is plain HTTP to {host:?}; use https:// (http:// is only for loopback \
+             addresses)"
+        ));
+    }
+    Err(format!("{url:?} is not an https:// URL"))
+}
+
+/// `oci://host[:port]/repo[:tag|@sha256:<64 hex>]`.
+fn check_oci(reference: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "{reference:?} is not an OCI reference ({why}); expected \
+             oci://host[:port]/repo[:tag|@sha256:...]"
+        ))
+    };
+    let Some(rest) = reference.strip_prefix("oci://") else {
+        return bad("it does not start with oci://");
+    };
+    let Some((host, repo)) = rest.split_once('/') else {
+        return bad("no repository after the host");
+    };
+    if host.is_empty() || repo.is_empty() {
+        return bad("empty host or repository");
+    }
+    if let Some((_, digest)) = repo.split_once('@') {
+        let hex = digest.strip_prefix("sha256:").unwrap_or("");
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return bad("the digest is not sha256:<64 hex digits>");
+        }
+    }
+    if repo.contains(char::is_whitespace) {
+        return bad("it contains spaces");
+    }
+    Ok(())
+}
+
+fn host_of(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or("");
+    }
+    authority.split(':').next().unwrap_or("")
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn grants(
+    r: &mut Reader,
+    table: &toml::de::DeTable,
+    prefix: &str,
+) -> Result<Vec<(String, Location)>, ConfigError> {
+    let mut grants = Vec::new();
+    let key = format!("{prefix}.grant");
+    if let Some(list) = r.get(table, prefix, "grant") {
+        let DeValue::Array(items) = list.get_ref() else {
+            return Err(r.wrong_type(list, &key, "a list of strings"));
+        };
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(s) => {
+                    let text = r.text_of(s, item, &key)?;
+                    grants.push((text.value, r.span_location(item)));
+                }
+                _ => return Err(r.wrong_type(item, &key, "a list of strings")),
+            }
+        }
+    }
+    Ok(grants)
+}
+
+fn sha256(
+    r: &mut Reader,
+    table: &toml::de::DeTable,
+    prefix: &str,
+) -> Result<Option<(String, Location)>, ConfigError> {
+    let Some(hex) = r.string(table, prefix, "sha256")? else {
+        return Ok(None);
+    };
+    let key = format!("{prefix}.sha256");
+    let at = r.location_of_key(&key);
+    let hex = hex.to_ascii_lowercase();
+    let hex = hex.strip_prefix("sha256:").unwrap_or(&hex).to_owned();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ConfigError::invalid(
+            at,
+            key,
+            format!("{hex:?} is not a sha256 digest (64 hex digits)"),
+        ));
+    }
+    Ok(Some((hex, at)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        let env = |_: &str| None;
+        Config::parse(Path::new("/p/ops.toml"), text, &env).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn sources() {
+        let c = parse(
+            "[plugins.a]\npath = \"a.wasm\"\n[plugins.b]\nurl = \"https://x.example/b.wasm\"\n\
+             [plugins.c]\noci = \"oci://127.0.0.1:5000/c:1.0\"\n[plugins.d]\ngrant = [\"remote-exec\"]\n",
+        )
+        .unwrap();
+        let sources: Vec<_> = c.plugins.iter().map(|p| p.source.clone()).collect();
+        assert_eq!(
+            sources,
+            [
+                DeclSource::Path("/p/a.wasm".into()),
+                DeclSource::Url("https://x.example/b.wasm".into()),
+                DeclSource::Oci("oci://127.0.0.1:5000/c:1.0".into()),
+                DeclSource::Installed,
+            ]
+        );
+        assert_eq!(c.plugins[3].source_text, "installed");
+        assert_eq!(c.plugins[1].source_location.line, 4);
+    }
+
+    #[test]
+    fn bad_sources_point_at_their_line() {
+        let e = parse("[plugins.a]\npath = \"a.wasm\"\nurl = \"https://x/a\"\n").unwrap_err();
+        assert!(e.starts_with("/p/ops.toml:3:"), "{e}");
+        assert!(e.contains("one of `path`, `url` or `oci`"), "{e}");
+        let e = parse("[plugins.a]\nurl = \"http://evil.example/a.wasm\"\n").unwrap_err();
+        assert!(e.starts_with("/p/ops.toml:2:"), "{e}");
+        assert!(e.contains("only for loopback"), "{e}");
+        for ok in [
+            "http://127.0.0.1:8080/a.wasm",
+            "http://[::1]/a",
+            "http://localhost/a",
+        ] {
+            parse(&format!("[plugins.a]\nurl = {ok:?}\n")).unwrap();
+        }
+        let e = parse("[plugins.a]\noci = \"ghcr.io/a\"\n").unwrap_err();
+        assert!(e.contains("oci://"), "{e}");
+        let e = parse("[plugins.a]\noci = \"oci://h/r@sha256:12\"\n").unwrap_err();
+        assert!(e.contains("64 hex"), "{e}");
+        let e = parse("[plugins.Bad]\n").unwrap_err();
+        assert!(e.contains("not a plugin name"), "{e}");
+    }
+
+    #[test]
+    fn source_names_a_plugin_with_its_own_section() {
+        let c = parse(
+            "[build]\nsource = \"acme-sync\"\n[build.acme-sync]\nurl = \"x\"\n\
+             [build.image]\nplugin = \"kaniko\"\nauth = \"vault\"\nsquash = true\n[build.vault]\nrole = \"ci\"\n",
+        )
+        .unwrap();
+        let build = c.build.unwrap();
+        assert_eq!(build.sync_plugin(), "acme-sync");
+        assert_eq!(build.section("acme-sync").unwrap().entries[0].key, "url");
+        assert_eq!(build.section("vault").unwrap().entries[0].key, "role");
+        let image = build.image.unwrap();
+        assert_eq!(image.plugin.as_deref(), Some("kaniko"));
+        assert_eq!(image.auth.as_deref(), Some("vault"));
+        let keys: Vec<_> = image
+            .section
+            .entries
+            .iter()
+            .map(|e| e.key.as_str())
+            .collect();
+        assert_eq!(
+            keys,
+            ["squash"],
+            "plugin and auth choose plugins, they are not its keys"
+        );
+    }
+
+    #[test]
+    fn builtin_sources_and_unowned_sections() {
+        let c = parse("[build]\nsource = \"push\"\n").unwrap();
+        assert_eq!(c.build.unwrap().sync_plugin(), "rsync");
+        let c = parse("[build]\n").unwrap();
+        assert_eq!(c.build.unwrap().sync_plugin(), "git");
+        let e = parse("[build]\nsource = \"git\"\n[build.acme-sync]\nx = 1\n").unwrap_err();
+        assert!(e.starts_with("/p/ops.toml:3:"), "{e}");
+        assert!(e.contains("build.acme-sync"), "{e}");
+    }
+
+    #[test]
+    fn names_that_are_build_keys_are_refused_at_their_line() {
+        for name in ["path", "command", "image", "branch"] {
+            let e = parse(&format!("[build]\ncommand = \"x\"\nsource = {name:?}\n")).unwrap_err();
+            assert!(e.starts_with("/p/ops.toml:3:"), "{name}: {e}");
+            assert!(e.contains("one of [build]'s own keys"), "{name}: {e}");
+        }
+        let e = parse("[build.image]\nservices = []\nauth = \"node\"\n").unwrap_err();
+        assert!(e.starts_with("/p/ops.toml:3:"), "{e}");
+        assert!(e.contains("[build.node]"), "{e}");
+        let e = parse("[build]\nsource = \"Acme\"\n").unwrap_err();
+        assert!(e.contains("not a plugin name"), "{e}");
+    }
+}

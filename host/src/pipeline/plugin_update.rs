@@ -1,0 +1,64 @@
+//! `ops plugin update [NAME]`: resolves the plugins the project uses again
+//! and rewrites their ops.lock entries, which is how a new version of a
+//! plugin is accepted deliberately. A new version that declares more than
+//! its grant covers is refused here as it is by `ops build`.
+
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError};
+use crate::exit::{Exit, Failure};
+use crate::output::Printer;
+use crate::plugin::lockfile::LockFile;
+use crate::plugin::project::{self, LockMode};
+use crate::plugin::{Limits, Registry, Runtime};
+
+use super::job::BuildJob;
+use super::BuildSettings;
+
+pub async fn run(
+    settings: BuildSettings,
+    name: Option<String>,
+    printer: Arc<Printer>,
+) -> Result<Exit, Failure> {
+    let config = Config::load(&settings.config_file, printer.redactor())?;
+    let job = BuildJob::new(&config, &settings)?;
+    let uses = super::plugins::uses(&job);
+    let runtime = Runtime::new(Limits::from_env())?;
+    let mut registry = Registry::new(&runtime, &config.plugins)?;
+    if let Some(name) = &name {
+        if !uses.iter().any(|u| &u.name == name) {
+            let used: Vec<&str> = uses.iter().map(|u| u.name.as_str()).collect();
+            return Err(ConfigError::invalid(
+                config.location_of("build"),
+                "build",
+                format!(
+                    "this project does not use a plugin named `{name}` (it uses {})",
+                    used.join(", ")
+                ),
+            )
+            .into());
+        }
+    }
+    let (_, changes) =
+        project::resolve(&mut registry, &config, &uses, &LockMode::Update(name)).await?;
+    let lock = LockFile::beside(&config.file);
+    if changes.is_empty() {
+        printer.info(format!("{}: up to date", lock.display()));
+        return Ok(Exit::Success);
+    }
+    for change in changes {
+        let new = &change.new;
+        printer.info(match &change.old {
+            Some(old) => format!(
+                "{}: {} -> {} (sha256 {} -> {})",
+                new.name, old.version, new.version, old.sha256, new.sha256
+            ),
+            None => format!(
+                "{}: added {} (sha256 {})",
+                new.name, new.version, new.sha256
+            ),
+        });
+    }
+    printer.info(format!("{} updated; commit it", lock.display()));
+    Ok(Exit::Success)
+}

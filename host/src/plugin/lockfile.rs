@@ -1,0 +1,286 @@
+//! `ops.lock`, beside `ops.toml`: the digest, version and declared
+//! capabilities of every non-built-in plugin the project has used, so that
+//! a changed plugin is noticed on the next run instead of run.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use toml::de::{DeTable, DeValue};
+
+use crate::exit::{Exit, ExitStatusOf};
+
+const HEADER: &str = "\
+# ops.lock: written by ops, do not edit by hand. Commit it with ops.toml.
+# It pins the plugins this project uses; every run checks them against it.
+# To accept a new version of a plugin: ops plugin update [NAME]
+";
+
+/// One `[plugins.<name>]` of ops.lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockEntry {
+    pub name: String,
+    /// `path`, `url` or `oci` as ops.toml writes it, or `installed`.
+    pub source: String,
+    pub version: String,
+    pub sha256: String,
+    /// Declared by that version, in grant syntax, one item each.
+    pub capabilities: Vec<String>,
+    /// The line of its `sha256` (0 for an entry not read from the file).
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct LockFile {
+    pub path: PathBuf,
+    /// False when there is no file yet.
+    pub exists: bool,
+    entries: Vec<LockEntry>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}: {message}; ops writes this file: remove it and run again to write it anew", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+impl ExitStatusOf for LockError {
+    fn exit(&self) -> Exit {
+        match self {
+            LockError::Io { .. } => Exit::Internal,
+            LockError::Syntax { .. } => Exit::Usage,
+        }
+    }
+}
+
+impl LockFile {
+    /// `ops.lock` in the folder of `config_file`.
+    pub fn beside(config_file: &Path) -> PathBuf {
+        match config_file.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join("ops.lock"),
+            _ => PathBuf::from("ops.lock"),
+        }
+    }
+
+    /// The lock file at `path`; an absent file has no entries.
+    pub fn read(path: &Path) -> Result<LockFile, LockError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(LockFile {
+                    path: path.to_path_buf(),
+                    exists: false,
+                    entries: Vec::new(),
+                })
+            }
+            Err(source) => {
+                return Err(LockError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let entries = parse(path, &text)?;
+        Ok(LockFile {
+            path: path.to_path_buf(),
+            exists: true,
+            entries,
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&LockEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    pub fn entries(&self) -> &[LockEntry] {
+        &self.entries
+    }
+
+    /// Adds or replaces the entry of `entry.name`.
+    pub fn set(&mut self, entry: LockEntry) {
+        self.entries.retain(|e| e.name != entry.name);
+        self.entries.push(entry);
+        self.entries.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+
+    pub fn render(&self) -> String {
+        let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let mut out = HEADER.to_owned();
+        for e in &self.entries {
+            let caps: Vec<String> = e.capabilities.iter().map(|c| q(c)).collect();
+            out.push_str(&format!(
+                "\n[plugins.{}]\nsource = {}\nversion = {}\nsha256 = {}\ncapabilities = [{}]\n",
+                e.name,
+                q(&e.source),
+                q(&e.version),
+                q(&e.sha256),
+                caps.join(", ")
+            ));
+        }
+        out
+    }
+
+    /// Writes the file through a temp file and a rename, so that a reader
+    /// sees the old file or the new one.
+    pub fn write(&mut self) -> Result<(), LockError> {
+        let io = |source| LockError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        tmp.write_all(self.render().as_bytes()).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(&self.path).map_err(|e| io(e.error))?;
+        self.exists = true;
+        Ok(())
+    }
+}
+
+fn parse(path: &Path, text: &str) -> Result<Vec<LockEntry>, LockError> {
+    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let syntax = |offset: usize, message: String| LockError::Syntax {
+        path: path.to_path_buf(),
+        line: line_of(offset),
+        message,
+    };
+    let doc = DeTable::parse(text)
+        .map_err(|e| syntax(e.span().map_or(0, |s| s.start), e.message().to_owned()))?;
+    let root = doc.get_ref();
+    let mut entries = Vec::new();
+    let Some(plugins) = root.get("plugins") else {
+        return Ok(entries);
+    };
+    let Some(plugins) = plugins.get_ref().as_table() else {
+        return Err(syntax(
+            plugins.span().start,
+            "`plugins` is not a table".into(),
+        ));
+    };
+    for (name, value) in plugins.iter() {
+        let at = value.span().start;
+        let Some(table) = value.get_ref().as_table() else {
+            return Err(syntax(
+                at,
+                format!("plugins.{} is not a table", name.get_ref()),
+            ));
+        };
+        let text_of = |key: &str| -> Result<(String, usize), LockError> {
+            match table.get(key) {
+                Some(v) => match v.get_ref() {
+                    DeValue::String(s) => Ok((s.to_string(), v.span().start)),
+                    _ => Err(syntax(v.span().start, format!("`{key}` is not a string"))),
+                },
+                None => Err(syntax(
+                    at,
+                    format!("plugins.{} has no `{key}`", name.get_ref()),
+                )),
+            }
+        };
+        let (sha256, sha_at) = text_of("sha256")?;
+        let mut capabilities = Vec::new();
+        if let Some(list) = table.get("capabilities") {
+            let DeValue::Array(items) = list.get_ref() else {
+                return Err(syntax(
+                    list.span().start,
+                    "`capabilities` is not a list".into(),
+                ));
+            };
+            for item in items.iter() {
+                match item.get_ref() {
+                    DeValue::String(s) => capabilities.push(s.to_string()),
+                    _ => {
+                        return Err(syntax(
+                            item.span().start,
+                            "a capability is not a string".into(),
+                        ))
+                    }
+                }
+            }
+        }
+        entries.push(LockEntry {
+            name: name.get_ref().to_string(),
+            source: text_of("source")?.0,
+            version: text_of("version")?.0,
+            sha256,
+            capabilities,
+            line: line_of(sha_at),
+        });
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, digest: char) -> LockEntry {
+        LockEntry {
+            name: name.into(),
+            source: "installed".into(),
+            version: "1.0.0".into(),
+            sha256: digest.to_string().repeat(64),
+            capabilities: vec!["remote-exec".into(), "env:HOME".into()],
+            line: 0,
+        }
+    }
+
+    #[test]
+    fn written_then_read_back_with_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = LockFile::beside(&dir.path().join("ops.toml"));
+        let mut lock = LockFile::read(&path).unwrap();
+        assert!(!lock.exists);
+        lock.set(entry("zeta", 'b'));
+        lock.set(entry("acme-sync", 'a'));
+        lock.write().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# ops.lock: written by ops"), "{text}");
+        assert!(text.contains("Commit it"), "{text}");
+
+        let back = LockFile::read(&path).unwrap();
+        assert!(back.exists);
+        let names: Vec<_> = back.entries().iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["acme-sync", "zeta"]);
+        let acme = back.get("acme-sync").unwrap();
+        assert_eq!(acme.capabilities, ["remote-exec", "env:HOME"]);
+        let sha_line = text
+            .lines()
+            .position(|l| l.starts_with("sha256 = \"aaaa"))
+            .unwrap()
+            + 1;
+        assert_eq!(acme.line, sha_line);
+        assert_eq!(
+            LockEntry {
+                line: 0,
+                ..acme.clone()
+            },
+            entry("acme-sync", 'a')
+        );
+    }
+
+    #[test]
+    fn a_damaged_file_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ops.lock");
+        std::fs::write(
+            &path,
+            "# x\n[plugins.a]\nsource = \"installed\"\nversion = \"1\"\n",
+        )
+        .unwrap();
+        let e = LockFile::read(&path).unwrap_err().to_string();
+        assert!(e.contains("ops.lock:2: plugins.a has no `sha256`"), "{e}");
+    }
+}
