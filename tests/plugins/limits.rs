@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use ops::exit::{Exit, ExitStatusOf};
 use ops::output::{Format, Printer, Redactor, Verbosity};
-use ops::plugin::{CallContext, Limits, PluginError, Registry, SyncOutcome, SyncRequest};
+use ops::plugin::{CallContext, Limits, PluginError, Registry, SyncOutcome};
 
 use crate::recorder::{Recorder, Reply};
-use crate::support::{context, rogue_decl, rogue_section, runtime};
+use crate::support::{context, rogue_decl, rogue_section, runtime, sync_request};
 
 const SMALL: Limits = Limits {
     memory_bytes: 32 << 20,
@@ -21,17 +21,7 @@ async fn run(action: &str, arg: &str, node: Arc<Recorder>) -> Result<SyncOutcome
     let registry = Registry::new(&rt, &[rogue_decl(&["remote-exec"])]).unwrap();
     let rogue = registry.sync_strategy("rogue").await.unwrap();
     let section = rogue_section(action, arg);
-    rogue
-        .sync(
-            &context(&node),
-            SyncRequest {
-                section: &section,
-                path: "/p".into(),
-                git_ref: None,
-                branch: None,
-            },
-        )
-        .await
+    rogue.sync(&context(&node), sync_request(&section)).await
 }
 
 fn idle_node() -> Arc<Recorder> {
@@ -107,12 +97,7 @@ async fn a_call_can_be_cancelled_while_the_node_works() {
         ..Reply::default()
     }));
     let section = rogue_section("remote-exec", "30");
-    let request = || SyncRequest {
-        section: &section,
-        path: "/p".into(),
-        git_ref: None,
-        branch: None,
-    };
+    let request = || sync_request(&section);
     let start = Instant::now();
     let cancelled = tokio::time::timeout(
         Duration::from_millis(300),
@@ -149,18 +134,7 @@ async fn a_log_flood_is_cut_with_a_note() {
     let section = rogue_section("log-flood", "");
     let node = idle_node();
     let ctx = CallContext::new(Arc::new(printer), std::env::temp_dir()).with_node(node);
-    let outcome = rogue
-        .sync(
-            &ctx,
-            SyncRequest {
-                section: &section,
-                path: "/p".into(),
-                git_ref: None,
-                branch: None,
-            },
-        )
-        .await
-        .unwrap();
+    let outcome = rogue.sync(&ctx, sync_request(&section)).await.unwrap();
     assert_eq!(outcome.summary, "flooded");
     let shown = shown.lock().unwrap().clone();
     // 200 MiB were logged; about 1 MiB is shown, then one note.

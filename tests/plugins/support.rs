@@ -8,7 +8,7 @@ use ops::config::{
     Config, DeclSource, Location, PluginDecl, PluginSection, SectionEntry, SectionValue,
 };
 use ops::output::{Format, Printer, Redactor, Verbosity};
-use ops::plugin::{CallContext, ComponentCache, Limits, Runtime};
+use ops::plugin::{CallContext, ComponentCache, Limits, Runtime, SyncRequest};
 
 use crate::recorder::Recorder;
 
@@ -106,5 +106,15 @@ pub fn wasi_probe_decl() -> PluginDecl {
         grants: Vec::new(),
         sha256: None,
         location: here(),
+    }
+}
+
+/// A sync into `/p` with neither `--ref` nor `build.branch`.
+pub fn sync_request(section: &PluginSection) -> SyncRequest<'_> {
+    SyncRequest {
+        section,
+        path: "/p".into(),
+        git_ref: None,
+        branch: None,
     }
 }

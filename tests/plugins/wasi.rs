@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use ops::output::{Format, Printer, Redactor, Verbosity};
-use ops::plugin::{CallContext, Limits, Registry, SyncRequest};
+use ops::plugin::{CallContext, Limits, Registry};
 
 use crate::recorder::{Recorder, Reply};
-use crate::support::{rogue_section, runtime, wasi_probe_decl};
+use crate::support::{rogue_section, runtime, sync_request, wasi_probe_decl};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wasi_component_loads_and_reaches_nothing_but_its_log() {
@@ -23,18 +23,7 @@ async fn a_wasi_component_loads_and_reaches_nothing_but_its_log() {
     let node = Arc::new(Recorder::new(|_| Reply::ok()));
     let ctx = CallContext::new(Arc::new(printer), std::env::temp_dir()).with_node(node.clone());
     let section = rogue_section("probe", "");
-    let outcome = probe
-        .sync(
-            &ctx,
-            SyncRequest {
-                section: &section,
-                path: "/p".into(),
-                git_ref: None,
-                branch: None,
-            },
-        )
-        .await
-        .unwrap();
+    let outcome = probe.sync(&ctx, sync_request(&section)).await.unwrap();
 
     let summary = outcome.summary;
     for part in [
