@@ -2,27 +2,24 @@
 //! throwaway HOME, `ops plugin new`, `cargo test`, `ops plugin build`, and
 //! the component loaded by the host runtime.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use ops::plugin::{ComponentCache, Kind, Limits, PluginSource, Runtime};
 
-use crate::support::ops::{OpsCommand, OpsOutput};
+use crate::support;
 
-/// The user's real cargo and rustup homes: crates.io downloads and the
-/// toolchains stay where they are, only HOME is new.
-fn real_home(var: &str, default: &str) -> PathBuf {
-    std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(default)
-    })
-}
-
+/// An author with a throwaway HOME of its own.
 struct Author {
     home: tempfile::TempDir,
-    /// One target folder for every crate, so that std is built once.
-    target: PathBuf,
+    author: support::author::Author,
+}
+
+impl std::ops::Deref for Author {
+    type Target = support::author::Author;
+    fn deref(&self) -> &Self::Target {
+        &self.author
+    }
 }
 
 impl Author {
@@ -31,52 +28,8 @@ impl Author {
             .prefix("ops-author-")
             .tempdir()
             .unwrap();
-        let target = home.path().join("cargo-target");
-        Author { home, target }
-    }
-
-    fn ops(&self, args: &[&str]) -> OpsOutput {
-        OpsCommand::new(self.home.path())
-            .args(args)
-            .env("CARGO_HOME", real_home("CARGO_HOME", ".cargo"))
-            .env("RUSTUP_HOME", real_home("RUSTUP_HOME", ".rustup"))
-            .env("CARGO_TARGET_DIR", &self.target)
-            .run()
-    }
-
-    fn cargo_test(&self, dir: &Path) {
-        let out = Command::new("cargo")
-            .args(["test", "--quiet"])
-            .current_dir(dir)
-            .env("HOME", self.home.path())
-            .env("CARGO_HOME", real_home("CARGO_HOME", ".cargo"))
-            .env("RUSTUP_HOME", real_home("RUSTUP_HOME", ".rustup"))
-            .env("CARGO_TARGET_DIR", &self.target)
-            .env_remove("RUSTFLAGS")
-            .output()
-            .expect("cargo runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "cargo test failed in {}:\n{stdout}\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let ran = stdout
-            .lines()
-            .any(|l| l.starts_with("test result: ok.") && !l.contains(" 0 passed"));
-        assert!(ran, "no test ran in {}:\n{stdout}", dir.display());
-    }
-
-    /// `ops plugin build DIR`: the path on stdout's last line, and the time.
-    fn build(&self, dir: &str) -> (PathBuf, Duration) {
-        let started = Instant::now();
-        let out = self.ops(&["plugin", "build", dir]);
-        let elapsed = started.elapsed();
-        out.expect_success()
-            .expect_stderr_contains("it loads in this ops");
-        let last = out.stdout.lines().last().expect("a line on stdout");
-        (PathBuf::from(last), elapsed)
+        let author = support::author::Author::at(home.path());
+        Author { home, author }
     }
 }
 
@@ -102,15 +55,15 @@ fn load(name: &str, path: &Path) -> ops::plugin::Metadata {
 fn every_kind_scaffolds_tests_natively_builds_and_loads() {
     let author = Author::new();
     let kinds = [
-        ("acme-sync", "sync", Kind::SyncStrategy, vec!["remote-exec"]),
+        ("team-sync", "sync", Kind::SyncStrategy, vec!["remote-exec"]),
         (
-            "acme-auth",
+            "team-auth",
             "registry-auth",
             Kind::RegistryAuth,
-            vec!["env:ACME_AUTH_TOKEN"],
+            vec!["env:TEAM_AUTH_TOKEN"],
         ),
         (
-            "acme-image",
+            "team-image",
             "image-builder",
             Kind::ImageBuilder,
             vec!["remote-exec", "remote-files"],

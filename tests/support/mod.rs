@@ -2,6 +2,7 @@
 //! throwaway keys, data directories and config.
 
 pub mod agent;
+pub mod author;
 pub mod build;
 pub mod docker;
 pub mod fault_proxy;
@@ -14,3 +15,4 @@ pub mod process;
 pub mod registry;
 pub mod screen;
 pub mod sshd;
+pub mod web;

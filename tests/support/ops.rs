@@ -59,6 +59,18 @@ impl OpsOutput {
     }
 }
 
+impl OpsOutput {
+    #[track_caller]
+    pub fn expect_stdout_contains(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+}
+
 pub fn ops_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ops"))
 }

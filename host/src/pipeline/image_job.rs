@@ -28,7 +28,9 @@ pub struct ImageJob {
     pub binary_arg: Option<String>,
     /// `registry`, else the host part of `prefix` (as docker reads it).
     pub registry: Option<String>,
-    /// Whether `token` is set, so a registry login is needed before pushing.
+    /// Whether a registry login comes before pushing: `token` is set, or a
+    /// registry-auth plugin is named (it finds the credentials itself, as
+    /// a token exchange does).
     pub login: bool,
     pub plans: Vec<ImagePlan>,
     /// `[build.image]` for the image builder.
@@ -91,7 +93,7 @@ impl ImageJob {
             auth,
             binary_arg: image.binary_arg.clone(),
             registry,
-            login: image.token.is_some(),
+            login: image.token.is_some() || image.auth.is_some(),
             plans,
             section: image.section.clone(),
         })

@@ -209,6 +209,24 @@ fn a_third_party_auth_gets_its_section_and_the_credentials() {
 }
 
 #[test]
+fn a_named_auth_plugin_logs_in_without_a_token() {
+    let tokenless: String = SPEC_EXAMPLE
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("token"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let job = BuildJob::new(&config(&tokenless), &args("build")).unwrap();
+    assert!(!job.images.unwrap().login, "no token, no auth: no login");
+    let text = format!("{tokenless}auth = \"exchange\"\n[build.exchange]\nclient_id = \"ci\"\n");
+    let images = BuildJob::new(&config(&text), &args("build"))
+        .unwrap()
+        .images
+        .unwrap();
+    assert!(images.login);
+    assert_eq!(images.auth, "exchange");
+}
+
+#[test]
 fn invalid_image_values_name_their_key_and_line() {
     let bad_service = SPEC_EXAMPLE.replace("\"web\"]", "\"Web;rm\"]");
     let e = error(&bad_service, "build");

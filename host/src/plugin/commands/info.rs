@@ -34,9 +34,14 @@ pub async fn run(name: &str, file: &Path, printer: &Printer) -> Result<Exit, Fai
         Err(e) => return Err(CommandError::from(e).into()),
     };
     let declared_here = decls.iter().flatten().any(|d| d.name == name);
+    // A project's own [plugins.<name>] path, url or oci wins over the store;
+    // a declaration with none of them (only grants) uses the store's copy.
+    let located_here = decls
+        .iter()
+        .flatten()
+        .any(|d| d.name == name && !matches!(d.source, crate::config::DeclSource::Installed));
     let shown = match stored {
-        // A project's own [plugins.<name>] path wins over the store.
-        Some(record) if !declared_here => Shown {
+        Some(record) if !located_here => Shown {
             name: record.name,
             kind: record.kind,
             version: record.version,

@@ -108,6 +108,9 @@ fn report(installed: &Installed, previous: Option<String>, printer: &Printer) {
         return;
     }
     let what = match previous {
+        Some(old) if old == installed.version => {
+            format!("reinstalled {} {old}", installed.name)
+        }
         Some(old) => format!(
             "reinstalled {} {old} -> {}",
             installed.name, installed.version
