@@ -188,9 +188,17 @@ async fn an_installed_plugin_replaces_the_builtin_with_only_its_grants() {
         first.args[1].contains("git clone --no-checkout"),
         "{first:?}"
     );
+    // The path, the origin, what to resolve, and the submodule update's
+    // options for a local origin (the checkout happens in the same script).
     assert_eq!(
         first.args[3..],
-        ["/p", "/srv/repo.git", "ops:default-branch"]
+        [
+            "/p",
+            "/srv/repo.git",
+            "ops:default-branch",
+            "-c",
+            "protocol.file.allow=always"
+        ]
     );
 }
 

@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use super::{hold, Held, RemoteCommand, RemoteError, RemoteExit, RemoteNode};
 
+/// `$1`: the first directory asked for, made in the same round trip.
 const GUARDIAN: &str = r#"umask 077
 d=$(mktemp -d "${TMPDIR:-/tmp}/ops.XXXXXXXXXX") || exit 1
 trap 'trap "" HUP INT TERM PIPE; rm -rf -- "$d"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
+mkdir -m 700 -- "$d/$1" || exit 1
 printf '%s\n' "$d"
 cat >/dev/null"#;
 
@@ -66,17 +68,19 @@ impl ScratchDirs {
         if let Some(dir) = state.dirs.get(name) {
             return Ok(dir.clone());
         }
-        let root = match &state.root {
-            Some((root, _)) => root.clone(),
+        let dir = match &state.root {
+            Some((root, _)) => {
+                let dir = format!("{root}/{name}");
+                node.capture(&RemoteCommand::new("mkdir").args(["-m", "700", "--", &dir]))
+                    .await?;
+                dir
+            }
             None => {
-                let (root, guardian) = start_guardian(node.clone()).await?;
+                let (root, guardian) = start_guardian(node.clone(), name).await?;
                 state.root = Some((root.clone(), guardian));
-                root
+                format!("{root}/{name}")
             }
         };
-        let dir = format!("{root}/{name}");
-        node.capture(&RemoteCommand::new("mkdir").args(["-m", "700", "--", &dir]))
-            .await?;
         state.dirs.insert(name.to_owned(), dir.clone());
         Ok(dir)
     }
@@ -104,8 +108,17 @@ impl ScratchDirs {
     }
 }
 
-async fn start_guardian(node: Arc<dyn RemoteNode>) -> Result<(String, Held), RemoteError> {
-    let mut guardian = hold(node, RemoteCommand::new("sh").args(["-c", GUARDIAN]));
+async fn start_guardian(
+    node: Arc<dyn RemoteNode>,
+    first: &str,
+) -> Result<(String, Held), RemoteError> {
+    let mut guardian = hold(
+        node,
+        // Scratch needs no build lock.
+        RemoteCommand::new("sh")
+            .args(["-c", GUARDIAN, "sh", first])
+            .ungated(),
+    );
     match guardian.next_line().await {
         Some(dir) if dir.starts_with('/') => Ok((dir, guardian)),
         Some(dir) => Err(RemoteError::Protocol(format!(

@@ -23,8 +23,10 @@ struct Docker;
 /// The same name gives the same directory for the whole run, so login,
 /// builds and pushes share one throwaway Docker config.
 const CONFIG_DIR: &str = "docker-config";
-/// Secret files, build metadata and the push command each build chose.
-const BUILD_DIR: &str = "buildkit";
+/// Secret files, build metadata and the push command each build chose: a
+/// folder of the config directory, made by the build script itself, so that
+/// a build waits on no extra round trip for it.
+const BUILD_SUBDIR: &str = "ops-build";
 
 impl ops_plugin_sdk::Plugin for Docker {
     fn describe() -> ops_plugin_sdk::Description {
@@ -63,7 +65,7 @@ impl ops_plugin_sdk::ImageBuilder for Docker {
 
     fn build(request: BuildRequest) -> Result<(), String> {
         let dir = node::scratch_dir(CONFIG_DIR)?;
-        let scratch = node::scratch_dir(BUILD_DIR)?;
+        let scratch = format!("{dir}/{BUILD_SUBDIR}");
         let options = options::parse(&request.config).map_err(|errors| {
             let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
             messages.join("; ")
@@ -99,7 +101,7 @@ impl ops_plugin_sdk::ImageBuilder for Docker {
             program: "sh".into(),
             args: vec![
                 "-c".into(),
-                script::push_script(&node::scratch_dir(BUILD_DIR)?, &request.image),
+                script::push_script(&format!("{dir}/{BUILD_SUBDIR}"), &request.image),
                 "ops-docker-push".into(),
             ],
             env: docker_env(&dir),

@@ -57,7 +57,7 @@ pub fn build_script(b: &Build) -> String {
         .map(|n| format!("--builder {}", sh_quote(n)))
         .unwrap_or_default();
     let mut out = String::from("set -e\numask 077\n");
-    out += &format!("S={s}\n");
+    out += &format!("S={s}\nmkdir -p \"$S\"\n");
     // DOCKER_CONFIG is the run's throwaway directory (for the login); the
     // node's own builders, contexts and CLI plugins must still be found.
     out += "for d in buildx contexts cli-plugins; do\n\

@@ -26,7 +26,16 @@ pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, Str
         (None, Some(branch)) => format!("refs/remotes/origin/{branch}"),
         (None, None) => DEFAULT_BRANCH.to_owned(),
     };
-    let fetched = git.fetch_or_clone(&config.repo, &want)?;
+    // Since git 2.38.1 submodules may not use the file transport unless
+    // allowed, which breaks relative submodule URLs of an origin that is a
+    // path on the node. The user chose that path, so its neighbours are as
+    // trusted as the origin itself; other origins keep git's default.
+    let file_transport: &[&str] = if config.kind == UrlKind::Local {
+        &["-c", "protocol.file.allow=always"]
+    } else {
+        &[]
+    };
+    let fetched = git.fetch_or_clone(&config.repo, &want, file_transport)?;
 
     let (what, commit) = match (&request.git_ref, &request.branch) {
         (Some(r), _) => (r.clone(), git.resolve_ref(r, &config.repo)?),
@@ -58,16 +67,9 @@ pub fn run(config: &GitConfig, request: &SyncRequest) -> Result<SyncOutcome, Str
         }
     };
 
-    // Since git 2.38.1 submodules may not use the file transport unless
-    // allowed, which breaks relative submodule URLs of an origin that is a
-    // path on the node. The user chose that path, so its neighbours are as
-    // trusted as the origin itself; other origins keep git's default.
-    let file_transport: &[&str] = if config.kind == UrlKind::Local {
-        &["-c", "protocol.file.allow=always"]
-    } else {
-        &[]
-    };
-    git.check_out(&commit, file_transport)?;
+    if fetched.checked_out.as_deref() != Some(commit.as_str()) {
+        git.check_out(&commit, file_transport)?;
+    }
     let short = &commit[..commit.len().min(12)];
     Ok(SyncOutcome {
         summary: format!("{what} @ {short}"),
@@ -92,11 +94,29 @@ const UPDATING: &str = "updating the existing clone";
 /// FETCH_OR_CLONE's `$3` for "the remote's default branch".
 const DEFAULT_BRANCH: &str = "ops:default-branch";
 
+/// The checkout of `$commit` in `$p`: tracked files reset, untracked ones
+/// removed, ignored ones such as target/ kept warm, submodules updated with
+/// `"$@"` as git options. Shared by both scripts below.
+macro_rules! check_out_steps {
+    () => {
+        r#"git -C "$p" checkout --quiet --force --detach "$commit" &&
+    git -C "$p" reset --quiet --hard "$commit" &&
+    git -C "$p" clean -ffdq &&
+    git -C "$p" submodule --quiet sync --recursive &&
+    git -C "$p" "$@" submodule update --init --recursive --force"#
+    };
+}
+
 /// Fetches or clones, then resolves `$3` in the same round trip: a ref, or
 /// the remote's default branch (a fetch does not move
 /// refs/remotes/origin/HEAD, so an existing clone asks the remote again).
-/// Prints `ops-branch NAME` and `ops-commit SHA` for what it resolved.
-const FETCH_OR_CLONE: &str = r#"p=$1 repo=$2 want=$3
+/// Prints `ops-branch NAME` and `ops-commit SHA` for what it resolved, and
+/// checks that commit out there and then (`ops-checked-out SHA`), so that a
+/// branch build syncs in one round trip. `$4...` are the submodule
+/// update's git options.
+const FETCH_OR_CLONE: &str = concat!(
+    r#"p=$1 repo=$2 want=$3
+shift 3
 if [ -d "$p/.git" ]; then
     echo "updating the existing clone in $p"
     git -C "$p" remote set-url origin "$repo" || exit
@@ -111,24 +131,26 @@ if [ "$want" = ops:default-branch ]; then
     want=$(git -C "$p" symbolic-ref --quiet refs/remotes/origin/HEAD) || exit 0
     echo "ops-branch ${want#refs/remotes/origin/}"
 fi
-if [ -n "$want" ] && c=$(git -C "$p" rev-parse --verify --quiet "$want^{commit}"); then
-    echo "ops-commit $c"
+if [ -n "$want" ] && commit=$(git -C "$p" rev-parse --verify --quiet "$want^{commit}"); then
+    echo "ops-commit $commit"
+    echo "ops-checking-out $commit"
+    "#,
+    check_out_steps!(),
+    r#" || exit
+    echo "ops-checked-out $commit"
 fi
-exit 0"#;
+exit 0"#
+);
 
-/// What the fetch resolved on the way.
+/// What the fetch resolved, and checked out, on the way.
 struct Fetched {
     branch: Option<String>,
     commit: Option<String>,
+    checked_out: Option<String>,
 }
 
-const CHECK_OUT: &str = r#"p=$1 commit=$2
-shift 2
-git -C "$p" checkout --quiet --force --detach "$commit" &&
-    git -C "$p" reset --quiet --hard "$commit" &&
-    git -C "$p" clean -ffdq &&
-    git -C "$p" submodule --quiet sync --recursive &&
-    git -C "$p" "$@" submodule update --init --recursive --force"#;
+/// The checkout on its own, for `--ref` (resolved after the fetch).
+const CHECK_OUT: &str = concat!("p=$1 commit=$2\nshift 2\n", check_out_steps!());
 
 struct Git<'a> {
     path: &'a str,
@@ -136,23 +158,35 @@ struct Git<'a> {
 }
 
 impl Git<'_> {
-    /// Fetches into the existing clone at the path, or clones there, and
-    /// resolves `want` (see FETCH_OR_CLONE); one round trip.
-    fn fetch_or_clone(&self, repo: &str, want: &str) -> Result<Fetched, String> {
-        let out = self.script(FETCH_OR_CLONE, &[repo, want])?;
+    /// Fetches into the existing clone at the path, or clones there,
+    /// resolves `want` and checks it out (see FETCH_OR_CLONE); one round
+    /// trip.
+    fn fetch_or_clone(
+        &self,
+        repo: &str,
+        want: &str,
+        submodule_options: &[&str],
+    ) -> Result<Fetched, String> {
+        let mut args = vec![repo, want];
+        args.extend_from_slice(submodule_options);
+        let out = self.script(FETCH_OR_CLONE, &args)?;
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let existing = stdout.starts_with(UPDATING);
-        check(&out, if existing { "git fetch" } else { "git clone" })?;
         let field = |name: &str| {
             stdout
                 .lines()
                 .find_map(|l| l.strip_prefix(name))
                 .map(|v| v.trim().to_owned())
         };
-        let commit = field("ops-commit ").filter(|sha| is_commit_id(sha));
+        let what = match field("ops-checking-out ") {
+            Some(commit) => format!("git checkout of {commit}"),
+            None if stdout.starts_with(UPDATING) => "git fetch".to_owned(),
+            None => "git clone".to_owned(),
+        };
+        check(&out, &what)?;
         Ok(Fetched {
             branch: field("ops-branch ").filter(|b| !b.is_empty()),
-            commit,
+            commit: field("ops-commit ").filter(|sha| is_commit_id(sha)),
+            checked_out: field("ops-checked-out ").filter(|sha| is_commit_id(sha)),
         })
     }
 
