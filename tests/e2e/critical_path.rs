@@ -9,10 +9,13 @@ use crate::support::build::{json_events, BuildFixture, TOKEN_VAR};
 use super::dropped::{group_alive, wait_for_group};
 
 /// Round trips the example build (git source, three services, push) waits
-/// on at most, connection included. One more means a change put a request
-/// on the critical path. (A run may need one less: whether a channel opened
-/// ahead is ready before a command asks for it is a race on loopback.)
-const EXAMPLE_ROUND_TRIPS: u64 = 15;
+/// on at most, connection included: 8 to connect and authenticate, the
+/// sync (with the build lock and the scratch directory beside it), the
+/// build command, the images and the pushes one each. One more means a
+/// change put a request on the critical path. (A run may need one less:
+/// whether a channel opened ahead is ready before a command asks for it is
+/// a race on loopback.)
+const EXAMPLE_ROUND_TRIPS: u64 = 12;
 
 #[test]
 fn the_example_build_waits_on_a_known_number_of_round_trips() {

@@ -17,11 +17,16 @@ use crate::output::Printer;
 use crate::remote::{hold, Held, RemoteCommand, RemoteNode};
 
 /// The remote half. Prints `error WHY` when the lock file cannot be made,
-/// `busy` and the holder's line when another run
-/// holds the lock, then `locked` once it holds it (and has written its own
-/// line, `$OPS_LOCK_HOLDER`), or `timeout` after `$2` seconds; keeps the lock
-/// (fd 9, inherited by `cat`) until its stdin closes.
-pub(super) const SCRIPT: &str = r#"command -v flock >/dev/null 2>&1 || { echo no-flock; exec cat >/dev/null; }
+/// `busy` and the holder's line when another run holds the lock, then
+/// `locked` once it holds it (and has written its own line,
+/// `$OPS_LOCK_HOLDER`, and created the marker `$3` names, which the run's
+/// gated commands wait for), or `timeout` after `$2` seconds; keeps the lock
+/// (fd 9, inherited by `cat`) until its stdin closes, then removes the
+/// marker.
+pub(super) const SCRIPT: &str = r#"m="${TMPDIR:-/tmp}/.ops-locked-$3"
+trap 'rm -f -- "$m"' EXIT
+trap 'exit 1' HUP INT TERM PIPE
+command -v flock >/dev/null 2>&1 || { : >"$m"; echo no-flock; cat >/dev/null; exit 0; }
 dir=$(dirname -- "$1") && name=$(basename -- "$1") || exit 1
 mkdir -p -- "$dir" 2>/dev/null || { printf 'error cannot create the directory %s\n' "$dir"; exit 1; }
 f="$dir/.$name.ops-lock"
@@ -32,23 +37,12 @@ if ! flock -n 9; then
   flock -w "$2" 9 || { printf 'timeout %s\n' "$(head -n 1 "$f")"; exit 0; }
 fi
 printf '%s\n' "$OPS_LOCK_HOLDER" > "$f"
+: >"$m" || { printf 'error cannot write %s\n' "$m"; exit 1; }
 echo locked
-exec cat >/dev/null"#;
+cat >/dev/null"#;
 
 /// How long releasing waits for the node to drop the lock.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Held for the run; dropping it releases the lock without waiting.
-pub(super) struct BuildLock {
-    held: Held,
-}
-
-impl BuildLock {
-    /// Releases the lock and waits (briefly) until the node has let go.
-    pub(super) async fn release(self) {
-        let _ = self.held.release(RELEASE_TIMEOUT).await;
-    }
-}
 
 /// Who takes the lock, as the line others see while they wait:
 /// `user@host pid N since TIME, ref REF: COMMAND LINE`.
@@ -69,72 +63,143 @@ pub(super) fn holder_line(git_ref: Option<&str>, command_line: &str) -> String {
     line.replace(['\n', '\r', '\0'], " ")
 }
 
-pub(super) async fn acquire(
+/// The lock, asked for: its command is on its way to the node.
+pub(super) struct LockRequest {
+    /// `None` once the lock command has ended.
+    held: Option<Held>,
+    path: String,
+    wait: Duration,
+    marker: String,
+}
+
+/// Sends the request for the lock on `path` without waiting for it. The
+/// run's commands can go out in the same round trip, gated on
+/// [`LockRequest::marker`]: they start on the node the moment the lock is
+/// held, and never while another run holds it.
+pub(super) fn request(
     node: &Arc<dyn RemoteNode>,
     path: &str,
     holder: &str,
     wait: Duration,
-    printer: &Printer,
-) -> Result<BuildLock, Failure> {
+) -> LockRequest {
+    let token = marker_token();
     let command = RemoteCommand::new("sh")
-        .args(["-c", SCRIPT, "sh", path, &wait.as_secs().to_string()])
-        .env("OPS_LOCK_HOLDER", holder);
-    let mut held = hold(node.clone(), command);
-    let mut announced = false;
-    loop {
-        let line = held.next_line().await;
-        match line
-            .as_deref()
-            .map(|l| l.split_once(' ').unwrap_or((l, "")))
-        {
-            Some(("locked", _)) => break,
-            Some(("busy", by)) if !announced => {
-                announced = true;
-                printer.info(format!(
-                    "waiting for another ops build of {path} on this node to finish (held by \
-                     {}; at most {})...",
-                    known(by),
-                    humantime::format_duration(wait)
-                ));
-            }
-            Some(("timeout", by)) => {
-                return Err(Failure::new(
-                    Exit::Sync,
-                    anyhow::anyhow!(
-                        "{path} on the build node is still locked by another ops build after \
-                         {} (held by {}); try again later or raise --lock-wait",
-                        humantime::format_duration(wait),
-                        known(by)
-                    ),
-                ));
-            }
-            Some(("error", why)) => {
-                return Err(Failure::new(
-                    Exit::Sync,
-                    anyhow::anyhow!("cannot lock {path} on the build node: {why}"),
-                ));
-            }
-            Some(("no-flock", _)) => {
-                printer.warn(
-                    "flock is not installed on the build node, so concurrent builds of the same \
-                     path are not prevented (Debian/Ubuntu: apt-get install util-linux)",
-                );
-                break;
-            }
-            Some(_) => {}
-            None => {
-                let detail = match held.ended().await {
-                    Ok(exit) => format!("the lock command ended with {exit}"),
-                    Err(e) => e.to_string(),
-                };
+        .args([
+            "-c",
+            SCRIPT,
+            "sh",
+            path,
+            &wait.as_secs().to_string(),
+            &token,
+        ])
+        .env("OPS_LOCK_HOLDER", holder)
+        .ungated();
+    LockRequest {
+        held: Some(hold(node.clone(), command)),
+        path: path.to_owned(),
+        wait,
+        marker: format!("\"${{TMPDIR:-/tmp}}\"/.ops-locked-{token}"),
+    }
+}
+
+/// 128 random bits as hex: the marker's name must not be guessable, or
+/// another user of the node could open the gate.
+fn marker_token() -> String {
+    let mut bytes = [0u8; 16];
+    let read = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    if read.is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        bytes = (nanos ^ u128::from(std::process::id())).to_be_bytes();
+    }
+    hex::encode(bytes)
+}
+
+impl LockRequest {
+    /// The file gated commands wait for, as a word for the node's shell.
+    pub(super) fn marker(&self) -> &str {
+        &self.marker
+    }
+
+    /// Waits until the node holds the lock (saying so if another run has
+    /// it), or fails when it cannot be had.
+    pub(super) async fn locked(&mut self, printer: &Printer) -> Result<(), Failure> {
+        let (path, wait) = (self.path.as_str(), self.wait);
+        let mut announced = false;
+        loop {
+            let Some(held) = self.held.as_mut() else {
                 return Err(Failure::new(
                     Exit::Connection,
-                    anyhow::anyhow!("cannot lock {path} on the build node: {detail}"),
+                    anyhow::anyhow!("cannot lock {path} on the build node: the lock command ended"),
                 ));
+            };
+            let line = held.next_line().await;
+            match line
+                .as_deref()
+                .map(|l| l.split_once(' ').unwrap_or((l, "")))
+            {
+                Some(("locked", _)) => return Ok(()),
+                Some(("busy", by)) if !announced => {
+                    announced = true;
+                    printer.info(format!(
+                        "waiting for another ops build of {path} on this node to finish (held \
+                         by {}; at most {})...",
+                        known(by),
+                        humantime::format_duration(wait)
+                    ));
+                }
+                Some(("timeout", by)) => {
+                    return Err(Failure::new(
+                        Exit::Sync,
+                        anyhow::anyhow!(
+                            "{path} on the build node is still locked by another ops build \
+                             after {} (held by {}); try again later or raise --lock-wait",
+                            humantime::format_duration(wait),
+                            known(by)
+                        ),
+                    ));
+                }
+                Some(("error", why)) => {
+                    return Err(Failure::new(
+                        Exit::Sync,
+                        anyhow::anyhow!("cannot lock {path} on the build node: {why}"),
+                    ));
+                }
+                Some(("no-flock", _)) => {
+                    printer.warn(
+                        "flock is not installed on the build node, so concurrent builds of the \
+                         same path are not prevented (Debian/Ubuntu: apt-get install util-linux)",
+                    );
+                    return Ok(());
+                }
+                Some(_) => {}
+                None => {
+                    let ended = self.held.take().map(Held::ended);
+                    let detail = match ended {
+                        None => "the lock command ended".to_owned(),
+                        Some(ended) => match ended.await {
+                            Ok(exit) => format!("the lock command ended with {exit}"),
+                            Err(e) => e.to_string(),
+                        },
+                    };
+                    return Err(Failure::new(
+                        Exit::Connection,
+                        anyhow::anyhow!("cannot lock {path} on the build node: {detail}"),
+                    ));
+                }
             }
         }
     }
-    Ok(BuildLock { held })
+
+    /// Releases the lock and waits (briefly) until the node has let go.
+    pub(super) async fn release(self) {
+        if let Some(held) = self.held {
+            let _ = held.release(RELEASE_TIMEOUT).await;
+        }
+    }
 }
 
 fn known(holder: &str) -> &str {

@@ -27,15 +27,25 @@ pub(super) struct Run<'a> {
 impl Run<'_> {
     pub async fn execute(mut self) -> Result<(), Failure> {
         resolve_build_path(self.node.as_ref(), &mut self.job).await?;
-        let lock = super::lock::acquire(
-            &self.node,
-            &self.job.path,
-            &self.job.lock_holder,
-            self.job.lock_wait,
-            self.printer,
-        )
-        .await?;
-        let result = self.steps().await;
+        // Beside the steps, in a chain of its own (its command counts into
+        // the chain it was started in): what waiting for the lock costs
+        // shows in the wait of the first gated command.
+        let lock_chain = Chain::new();
+        let (path, holder) = (&self.job.path, &self.job.lock_holder);
+        let request = async { super::lock::request(&self.node, path, holder, self.job.lock_wait) };
+        let mut lock = lock_chain.run(request).await;
+        // The steps' first commands go out together with the lock's request
+        // and wait on the node until it holds the lock: the lock costs no
+        // round trip of its own.
+        self.node.set_gate(Some(lock.marker().to_owned()));
+        let (node, printer) = (self.node.clone(), self.printer);
+        let locked = async {
+            let result = lock.locked(printer).await;
+            node.set_gate(None);
+            result
+        };
+        let result = tokio::try_join!(lock_chain.run(locked), self.steps()).map(|_| ());
+        self.node.set_gate(None);
         lock.release().await;
         result
     }

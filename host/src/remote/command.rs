@@ -17,6 +17,10 @@ pub struct RemoteCommand {
     pub stdin: Option<Vec<u8>>,
     /// Whether the user's ssh-agent may be forwarded to this command.
     pub agent: AgentForwarding,
+    /// Starts at once even while the node's commands wait on a gate (see
+    /// [`RemoteNode::set_gate`](super::RemoteNode::set_gate)): for the
+    /// command that opens the gate, and for work that needs no lock.
+    pub ungated: bool,
 }
 
 /// Agent forwarding is for the git sync only: never for the build command,
@@ -50,6 +54,12 @@ impl RemoteCommand {
 
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// See [`RemoteCommand::ungated`](RemoteCommand#structfield.ungated).
+    pub fn ungated(mut self) -> Self {
+        self.ungated = true;
         self
     }
 

@@ -55,6 +55,16 @@ pub trait RemoteNode: Send + Sync {
         output: &'a mut dyn OutputSink,
     ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>>;
 
+    /// From now until it is called with `None`, every command started here
+    /// waits, on the node, until the file `marker` exists before it runs
+    /// (commands marked [`RemoteCommand::ungated`] do not). `marker` is a
+    /// path the node's shell expands (it may use `${TMPDIR:-/tmp}`). This
+    /// lets a run send its first commands together with the request for
+    /// the build lock, which creates the file once it holds the lock,
+    /// instead of one round trip after it. Nodes without a shell between
+    /// them and the commands ignore it.
+    fn set_gate(&self, _marker: Option<String>) {}
+
     /// A private directory, the same for the same name during this run,
     /// removed when the run ends, however it ends.
     fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>>;

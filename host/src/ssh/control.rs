@@ -23,8 +23,10 @@ use crate::remote::RemoteError;
 pub const MAX_CHANNELS: usize = 8;
 /// Command channels opened ahead of need (within [`MAX_CHANNELS`]): a
 /// command then finds its channel open instead of waiting a round trip for
-/// it. Three, so that the default example's three images all start at once.
-const READY_CHANNELS: usize = 3;
+/// it. Five: a run's first commands all go out at once (the reaper, the
+/// build lock, the scratch guardian, the sync and the registry login), and
+/// so, later, do the default example's three images.
+const READY_CHANNELS: usize = 5;
 /// Extra channels for kill commands.
 pub const CONTROL_CHANNELS: usize = 2;
 /// How long a stopped command gets between TERM and KILL, in tenths of a

@@ -29,7 +29,11 @@ pub(super) async fn run(
 ) -> Result<RemoteExit, RemoteError> {
     // Commands still run after an interrupt: cleanup needs them.
     let (forward, prologue) = agent_and_prologue(inner, command);
-    let (script, preamble) = wrapper::script(command, &prologue)?;
+    let gate = match command.ungated {
+        true => None,
+        false => inner.gate.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+    };
+    let (script, preamble) = wrapper::script(command, &prologue, gate.as_deref())?;
     let (permit, channel) = command_channel(inner).await?;
     let (reader, writer) = channel.split();
     let writer = Arc::new(writer);
@@ -180,6 +184,9 @@ impl RunGuard {
         }
         let _ = self.writer.close().await;
         self.permit.take();
+        // The slot is free again: open the next command's channel ahead, as
+        // taking one does (the slots may all have been busy then).
+        refill(&self.inner);
     }
 }
 

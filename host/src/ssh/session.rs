@@ -63,6 +63,8 @@ pub(super) struct Inner {
     /// `ForwardAgent yes` in ssh_config for this node.
     pub(super) forward_agent: bool,
     reaper: std::sync::Mutex<Option<Reaper>>,
+    /// The file new commands wait for, while set ([`RemoteNode::set_gate`]).
+    pub(super) gate: std::sync::Mutex<Option<String>>,
     /// Round trips the connection's setup took.
     connect_round_trips: u64,
 }
@@ -152,6 +154,7 @@ impl Session {
                 agent,
                 forward_agent: host.forward_agent,
                 reaper: std::sync::Mutex::new(None),
+                gate: std::sync::Mutex::new(None),
                 connect_round_trips: round_trips.load(Ordering::SeqCst),
             }),
         };
@@ -218,6 +221,10 @@ impl RemoteNode for Session {
         output: &'a mut dyn OutputSink,
     ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>> {
         Box::pin(super::run::run(&self.inner, command, stdin, output))
+    }
+
+    fn set_gate(&self, marker: Option<String>) {
+        *self.inner.gate.lock().unwrap_or_else(|p| p.into_inner()) = marker;
     }
 
     fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>> {

@@ -21,8 +21,14 @@ pub fn quote(s: &str) -> String {
 
 /// The command string for `command`, and the bytes to send on stdin before
 /// the command's own stdin (the env values). `prologue` is shell that runs
-/// first (the reaper's registration).
-pub fn script(command: &RemoteCommand, prologue: &str) -> Result<(String, Vec<u8>), RemoteError> {
+/// first (the reaper's registration). With a `gate`, the program waits
+/// until that file exists (after the pid is reported, so that a run that
+/// gives up on the gate can stop it).
+pub fn script(
+    command: &RemoteCommand,
+    prologue: &str,
+    gate: Option<&str>,
+) -> Result<(String, Vec<u8>), RemoteError> {
     let invalid = |m: String| Err(RemoteError::InvalidRequest(m));
     if command.program.is_empty() {
         return invalid("empty program name".into());
@@ -36,6 +42,9 @@ pub fn script(command: &RemoteCommand, prologue: &str) -> Result<(String, Vec<u8
         }
     }
     let mut script = format!("{prologue}printf '{PGID_MARKER}%s\\n' \"$$\" >&2 || exit 125; ");
+    if let Some(marker) = gate {
+        script.push_str(&gate_wait(marker));
+    }
     let mut preamble = Vec::new();
     for (name, value) in &command.env {
         if !is_identifier(name) {
@@ -59,6 +68,17 @@ pub fn script(command: &RemoteCommand, prologue: &str) -> Result<(String, Vec<u8
         script.push_str(&quote(word));
     }
     Ok((script, preamble))
+}
+
+/// Waits for `marker`: every 10 ms for the first two seconds (a lock that
+/// is free is taken within milliseconds), then every 200 ms, so that a long
+/// wait for a busy lock costs the node little.
+fn gate_wait(marker: &str) -> String {
+    format!(
+        "__ops_m={marker}; __ops_n=0; while [ ! -e \"$__ops_m\" ]; do \
+         if [ $__ops_n -lt 200 ]; then __ops_n=$((__ops_n+1)); sleep 0.01 2>/dev/null || sleep 1; \
+         else sleep 0.2 2>/dev/null || sleep 1; fi; done; unset __ops_m __ops_n; "
+    )
 }
 
 /// Kills the process groups `pgids`: TERM, up to `grace_tenths`/10 s for
@@ -89,7 +109,7 @@ mod tests {
     #[test]
     fn env_values_stay_out_of_the_command() {
         let cmd = RemoteCommand::new("env").env("TOKEN", "hunter2-secret");
-        let (script, stdin) = script(&cmd, "").unwrap();
+        let (script, stdin) = script(&cmd, "", None).unwrap();
         assert!(!script.contains("hunter2"));
         assert_eq!(stdin, b"hunter2-secret\n");
         assert!(script.contains("IFS= read -r TOKEN"));
@@ -99,13 +119,38 @@ mod tests {
     fn rejects_unsafe_env() {
         let bad_name = RemoteCommand::new("true").env("A;B", "x");
         assert!(matches!(
-            script(&bad_name, ""),
+            script(&bad_name, "", None),
             Err(RemoteError::InvalidRequest(_))
         ));
         let bad_value = RemoteCommand::new("true").env("A", "x\ny");
         assert!(matches!(
-            script(&bad_value, ""),
+            script(&bad_value, "", None),
             Err(RemoteError::InvalidRequest(_))
         ));
+    }
+
+    #[test]
+    fn a_gated_command_runs_once_the_marker_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("locked");
+        let out = dir.path().join("ran");
+        let cmd = RemoteCommand::new("touch").args([out.display().to_string()]);
+        let gated = script(&cmd, "", Some(&quote(&marker.display().to_string())))
+            .unwrap()
+            .0;
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", &gated])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!out.exists(), "it ran before the gate opened");
+        assert!(child.try_wait().unwrap().is_none());
+        std::fs::write(&marker, "").unwrap();
+        assert!(child.wait().unwrap().success());
+        assert!(out.exists());
+        // Without a gate it does not wait at all.
+        let (plain, _) = script(&cmd, "", None).unwrap();
+        assert!(!plain.contains("__ops_m"));
     }
 }

@@ -68,6 +68,7 @@ impl PluginState {
             cwd: request.cwd,
             stdin: request.stdin,
             agent: Default::default(),
+            ungated: false,
         };
         if self.ctx.printer.is_verbose() {
             self.ctx.printer.debug(format!(
