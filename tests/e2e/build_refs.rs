@@ -133,8 +133,17 @@ fn rerun_fetches_new_commits_and_keeps_ignored_files() {
     assert!(path.join("target/keep-me").is_file());
     assert!(!path.join("stray.txt").exists(), "untracked file survived");
 
-    // Unchanged re-run: same commit, the counter goes on.
-    fx.build_ok(&["--service", "api", "--tag", "three"]);
+    // Unchanged re-run, after a run whose git was stopped mid-checkout
+    // (its index.lock left behind): same commit, the counter goes on.
+    fs::write(path.join(".git/index.lock"), "").unwrap();
+    let out = fx.build_ok(&["--service", "api", "--tag", "three"]);
+    assert!(
+        out.stdout.contains("removing a stale") || out.stderr.contains("removing a stale"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(!path.join(".git/index.lock").exists());
     let third = fx.service_info("api", "three");
     assert_eq!(third.commit, next);
     assert_eq!(third.build, 3);

@@ -46,6 +46,9 @@ impl Run<'_> {
         };
         let result = tokio::try_join!(lock_chain.run(locked), self.steps()).map(|_| ());
         self.node.set_gate(None);
+        // A step cut short (a refused login, a failed image) leaves commands
+        // being stopped on the node; the lock goes only once they are gone.
+        self.node.settle().await;
         lock.release().await;
         result
     }

@@ -65,6 +65,14 @@ pub trait RemoteNode: Send + Sync {
     /// them and the commands ignore it.
     fn set_gate(&self, _marker: Option<String>) {}
 
+    /// Waits until every command whose future was dropped (a step cut
+    /// short) is stopped on the node. Before the build lock is let go, so
+    /// that the next run never meets a dying command of this one in the
+    /// build path.
+    fn settle(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
     /// A private directory, the same for the same name during this run,
     /// removed when the run ends, however it ends.
     fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>>;

@@ -223,6 +223,10 @@ impl RemoteNode for Session {
         Box::pin(super::run::run(&self.inner, command, stdin, output))
     }
 
+    fn settle(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.inner.groups.wait_pending())
+    }
+
     fn set_gate(&self, marker: Option<String>) {
         *self.inner.gate.lock().unwrap_or_else(|p| p.into_inner()) = marker;
     }

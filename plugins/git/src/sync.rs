@@ -96,10 +96,13 @@ const DEFAULT_BRANCH: &str = "ops:default-branch";
 
 /// The checkout of `$commit` in `$p`: tracked files reset, untracked ones
 /// removed, ignored ones such as target/ kept warm, submodules updated with
-/// `"$@"` as git options. Shared by both scripts below.
+/// `"$@"` as git options. Shared by both scripts below. An index.lock found
+/// first is stale: a git stopped mid-checkout (a run cut short) leaves it,
+/// and no other run can be in `$p` while this one holds the build lock.
 macro_rules! check_out_steps {
     () => {
-        r#"git -C "$p" checkout --quiet --force --detach "$commit" &&
+        r#"{ [ ! -e "$p/.git/index.lock" ] || { echo "removing a stale $p/.git/index.lock, left by a git that was stopped"; rm -f -- "$p/.git/index.lock"; }; } &&
+    git -C "$p" checkout --quiet --force --detach "$commit" &&
     git -C "$p" reset --quiet --hard "$commit" &&
     git -C "$p" clean -ffdq &&
     git -C "$p" submodule --quiet sync --recursive &&
