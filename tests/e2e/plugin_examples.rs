@@ -62,13 +62,20 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// `[plugins.NAME]` for a plugin built at `wasm`, granted `grant`.
+fn plugin_table(name: &str, wasm: &Path, grant: &str) -> String {
+    format!(
+        "[plugins.{name}]\npath = {}\ngrant = {grant}\n",
+        toml_string(&wasm.display().to_string())
+    )
+}
+
 fn tarball_toml(fx: &BuildFixture, wasm: &Path, url: &str, sha256: &str) -> String {
     format!(
-        "{}\n[build.tarball-sync]\nurl = {}\nsha256 = \"{sha256}\"\n\n\
-         [plugins.tarball-sync]\npath = {}\ngrant = [\"remote-exec\", \"remote-files\"]\n",
+        "{}\n[build.tarball-sync]\nurl = {}\nsha256 = \"{sha256}\"\n\n{}",
         fx.config.to_toml(),
         toml_string(url),
-        toml_string(&wasm.display().to_string()),
+        plugin_table("tarball-sync", wasm, r#"["remote-exec", "remote-files"]"#)
     )
 }
 
@@ -154,11 +161,14 @@ const CLIENT_SECRET_VAR: &str = "TOKEN_CLIENT_SECRET";
 fn token_toml(fx: &BuildFixture, wasm: &Path, endpoint: &str) -> String {
     format!(
         "{}auth = \"token-exchange\"\n\n[build.token-exchange]\nendpoint = {}\n\
-         client_id = \"ci\"\nclient_secret = \"${CLIENT_SECRET_VAR}\"\nscope = \"push\"\n\n\
-         [plugins.token-exchange]\npath = {}\ngrant = [\"http:127.0.0.1\", \"http:localhost\"]\n",
+         client_id = \"ci\"\nclient_secret = \"${CLIENT_SECRET_VAR}\"\nscope = \"push\"\n\n{}",
         fx.config.to_toml(),
         toml_string(endpoint),
-        toml_string(&wasm.display().to_string()),
+        plugin_table(
+            "token-exchange",
+            wasm,
+            r#"["http:127.0.0.1", "http:localhost"]"#
+        )
     )
 }
 

@@ -105,17 +105,7 @@ pub(super) fn request(
 /// 128 random bits as hex: the marker's name must not be guessable, or
 /// another user of the node could open the gate.
 fn marker_token() -> String {
-    let mut bytes = [0u8; 16];
-    let read = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
-    if read.is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        bytes = (nanos ^ u128::from(std::process::id())).to_be_bytes();
-    }
-    hex::encode(bytes)
+    crate::remote::random_hex(16)
 }
 
 impl LockRequest {

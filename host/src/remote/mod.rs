@@ -18,6 +18,7 @@ mod scratch;
 mod signal;
 mod sink;
 mod stdin;
+mod token;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,6 +31,7 @@ pub use scratch::{validate_scratch_name, ScratchDirs};
 pub use signal::signal_name;
 pub use sink::{Capture, LineSplitter, OutputSink};
 pub use stdin::{local_stdin, ChannelReader};
+pub use token::random_hex;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

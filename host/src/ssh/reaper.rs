@@ -117,19 +117,8 @@ impl Reaper {
     }
 }
 
-/// A fresh run id: 16 hex digits from the system's random source.
+/// A fresh run id: 16 hex digits. It only has to differ from other runs
+/// of this user on the node.
 pub(super) fn new_run_id() -> String {
-    let mut bytes = [0u8; 8];
-    let read = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
-    if read.is_err() {
-        // Unique enough without randomness: the name only has to differ
-        // from other runs of this user on the node.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        bytes = ((nanos as u64) ^ u64::from(std::process::id())).to_be_bytes();
-    }
-    hex::encode(bytes)
+    crate::remote::random_hex(8)
 }

@@ -29,11 +29,7 @@ pub(super) async fn run(
 ) -> Result<RemoteExit, RemoteError> {
     // Commands still run after an interrupt: cleanup needs them.
     let (forward, prologue) = agent_and_prologue(inner, command);
-    let gate = match command.ungated {
-        true => None,
-        false => inner.gate.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-    };
-    let (script, preamble) = wrapper::script(command, &prologue, gate.as_deref())?;
+    let (script, preamble) = wrapper::script(command, &prologue, gate(inner, command).as_deref())?;
     let (permit, channel) = command_channel(inner).await?;
     let (reader, writer) = channel.split();
     let writer = Arc::new(writer);
@@ -127,6 +123,15 @@ fn refill(inner: &Arc<Inner>) {
     tokio::spawn(async move {
         filling.channels.fill().await;
     });
+}
+
+/// The marker `command` waits for on the node, while the session has a gate
+/// and the command is not exempt.
+fn gate(inner: &Inner, command: &RemoteCommand) -> Option<String> {
+    if command.ungated {
+        return None;
+    }
+    inner.gate.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
 /// Whether `command` gets the agent, and the shell to run before it.
