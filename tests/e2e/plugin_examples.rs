@@ -8,7 +8,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
 use sha2::Digest;
 
@@ -23,17 +22,11 @@ fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Builds an example as its author would, once per test run.
+/// Builds an example as its author would.
 fn built(name: &str) -> PathBuf {
-    static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap();
-    if let Some((_, path)) = built.iter().find(|(n, _)| n == name) {
-        return path.clone();
-    }
     let home = tempfile::tempdir().unwrap();
     let (path, elapsed) = Author::at(home.path()).build(&example(name).display().to_string());
     eprintln!("{name} built in {elapsed:.1?}");
-    built.push((name.to_owned(), path.clone()));
     path
 }
 

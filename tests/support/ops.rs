@@ -57,9 +57,7 @@ impl OpsOutput {
         );
         self
     }
-}
 
-impl OpsOutput {
     #[track_caller]
     pub fn expect_stdout_contains(&self, needle: &str) -> &Self {
         assert!(

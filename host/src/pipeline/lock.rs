@@ -82,7 +82,8 @@ pub(super) fn request(
     holder: &str,
     wait: Duration,
 ) -> LockRequest {
-    let token = marker_token();
+    // Unguessable, or another user of the node could open the gate.
+    let token = crate::remote::random_hex(16);
     let command = RemoteCommand::new("sh")
         .args([
             "-c",
@@ -102,12 +103,6 @@ pub(super) fn request(
     }
 }
 
-/// 128 random bits as hex: the marker's name must not be guessable, or
-/// another user of the node could open the gate.
-fn marker_token() -> String {
-    crate::remote::random_hex(16)
-}
-
 impl LockRequest {
     /// The file gated commands wait for, as a word for the node's shell.
     pub(super) fn marker(&self) -> &str {
@@ -118,70 +113,61 @@ impl LockRequest {
     /// it), or fails when it cannot be had.
     pub(super) async fn locked(&mut self, printer: &Printer) -> Result<(), Failure> {
         let (path, wait) = (self.path.as_str(), self.wait);
-        let mut announced = false;
-        loop {
-            let Some(held) = self.held.as_mut() else {
-                return Err(Failure::new(
-                    Exit::Connection,
-                    anyhow::anyhow!("cannot lock {path} on the build node: the lock command ended"),
-                ));
-            };
-            let line = held.next_line().await;
-            match line
-                .as_deref()
-                .map(|l| l.split_once(' ').unwrap_or((l, "")))
-            {
-                Some(("locked", _)) => return Ok(()),
-                Some(("busy", by)) if !announced => {
-                    announced = true;
-                    printer.info(format!(
-                        "waiting for another ops build of {path} on this node to finish (held \
-                         by {}; at most {})...",
-                        known(by),
-                        humantime::format_duration(wait)
-                    ));
-                }
-                Some(("timeout", by)) => {
-                    return Err(Failure::new(
-                        Exit::Sync,
-                        anyhow::anyhow!(
-                            "{path} on the build node is still locked by another ops build \
-                             after {} (held by {}); try again later or raise --lock-wait",
-                            humantime::format_duration(wait),
-                            known(by)
-                        ),
-                    ));
-                }
-                Some(("error", why)) => {
-                    return Err(Failure::new(
-                        Exit::Sync,
-                        anyhow::anyhow!("cannot lock {path} on the build node: {why}"),
-                    ));
-                }
-                Some(("no-flock", _)) => {
-                    printer.warn(
-                        "flock is not installed on the build node, so concurrent builds of the \
-                         same path are not prevented (Debian/Ubuntu: apt-get install util-linux)",
-                    );
-                    return Ok(());
-                }
-                Some(_) => {}
-                None => {
-                    let ended = self.held.take().map(Held::ended);
-                    let detail = match ended {
-                        None => "the lock command ended".to_owned(),
-                        Some(ended) => match ended.await {
-                            Ok(exit) => format!("the lock command ended with {exit}"),
-                            Err(e) => e.to_string(),
-                        },
-                    };
-                    return Err(Failure::new(
-                        Exit::Connection,
-                        anyhow::anyhow!("cannot lock {path} on the build node: {detail}"),
-                    ));
+        if let Some(held) = self.held.as_mut() {
+            let mut announced = false;
+            while let Some(line) = held.next_line().await {
+                match line.split_once(' ').unwrap_or((&line, "")) {
+                    ("locked", _) => return Ok(()),
+                    ("busy", by) if !announced => {
+                        announced = true;
+                        printer.info(format!(
+                            "waiting for another ops build of {path} on this node to finish \
+                             (held by {}; at most {})...",
+                            known(by),
+                            humantime::format_duration(wait)
+                        ));
+                    }
+                    ("timeout", by) => {
+                        return Err(Failure::new(
+                            Exit::Sync,
+                            anyhow::anyhow!(
+                                "{path} on the build node is still locked by another ops build \
+                                 after {} (held by {}); try again later or raise --lock-wait",
+                                humantime::format_duration(wait),
+                                known(by)
+                            ),
+                        ));
+                    }
+                    ("error", why) => {
+                        return Err(Failure::new(
+                            Exit::Sync,
+                            anyhow::anyhow!("cannot lock {path} on the build node: {why}"),
+                        ));
+                    }
+                    ("no-flock", _) => {
+                        printer.warn(
+                            "flock is not installed on the build node, so concurrent builds of \
+                             the same path are not prevented (Debian/Ubuntu: apt-get install \
+                             util-linux)",
+                        );
+                        return Ok(());
+                    }
+                    _ => {}
                 }
             }
         }
+        // The lock command ended without the lock.
+        let detail = match self.held.take() {
+            Some(held) => match held.ended().await {
+                Ok(exit) => format!("the lock command ended with {exit}"),
+                Err(e) => e.to_string(),
+            },
+            None => "the lock command ended".to_owned(),
+        };
+        Err(Failure::new(
+            Exit::Connection,
+            anyhow::anyhow!("cannot lock {path} on the build node: {detail}"),
+        ))
     }
 
     /// Releases the lock and waits (briefly) until the node has let go.

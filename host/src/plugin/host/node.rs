@@ -67,8 +67,7 @@ impl PluginState {
             env: request.env,
             cwd: request.cwd,
             stdin: request.stdin,
-            agent: Default::default(),
-            ungated: false,
+            ..RemoteCommand::default()
         };
         if self.ctx.printer.is_verbose() {
             self.ctx.printer.debug(format!(
