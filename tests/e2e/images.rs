@@ -263,3 +263,33 @@ fn bad_buildkit_keys_are_config_errors_at_their_lines() {
     out.expect_code(2);
     out.expect_stderr_contains("unknown key `buildr` in [build.image]; did you mean `builder`?");
 }
+
+/// A `docker` first on the node's PATH that logs each command line and
+/// runs the real one: the build asks buildx which builder it has once per
+/// run (during the login), not once per image.
+#[test]
+fn the_builder_is_probed_once_per_run() {
+    ensure_buildkit();
+    let shim = tempfile::tempdir().expect("shim dir");
+    let log = shim.path().join("docker.log");
+    let docker = shim.path().join("docker");
+    fs::write(
+        &docker,
+        format!(
+            "#!/bin/sh\necho \"$*\" >>{}\nexec /usr/local/bin/docker \"$@\"\n",
+            log.display()
+        ),
+    )
+    .expect("write shim");
+    fs::set_permissions(&docker, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", shim.path().display());
+    let fx = BuildFixture::with_node_env(&[("PATH", &path)]);
+    let out = fx.build(&["--output", "json"]);
+    out.expect_success();
+    assert_registry_digests(&fx, &out.stdout);
+    let calls = fs::read_to_string(&log).expect("shim log");
+    let count = |prefix: &str| calls.lines().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(count("buildx inspect"), 1, "{calls}");
+    assert_eq!(count("buildx build"), SERVICES.len(), "{calls}");
+    assert_eq!(count("login"), 1, "{calls}");
+}

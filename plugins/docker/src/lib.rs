@@ -44,19 +44,21 @@ impl ops_plugin_sdk::Plugin for Docker {
 }
 
 impl ops_plugin_sdk::ImageBuilder for Docker {
-    fn login(_config: Config, credentials: Credentials) -> Result<(), String> {
+    fn login(config: Config, credentials: Credentials) -> Result<(), String> {
         let dir = node::scratch_dir(CONFIG_DIR)?;
+        let options = parse_options(&config)?;
         let out = node::exec(&ExecRequest {
-            program: "docker".into(),
+            program: "sh".into(),
             args: vec![
-                "login".into(),
-                "--username".into(),
+                "-c".into(),
+                script::login_script(&format!("{dir}/{BUILD_SUBDIR}"), &options),
+                "ops-docker-login".into(),
                 credentials.username.clone(),
-                "--password-stdin".into(),
                 credentials.registry.clone(),
             ],
             env: docker_env(&dir),
             cwd: None,
+            // The secret reaches `docker login` on stdin, never on a command line.
             stdin: Some(credentials.secret.into_bytes()),
             label: None,
         })?;
@@ -66,10 +68,7 @@ impl ops_plugin_sdk::ImageBuilder for Docker {
     fn build(request: BuildRequest) -> Result<(), String> {
         let dir = node::scratch_dir(CONFIG_DIR)?;
         let scratch = format!("{dir}/{BUILD_SUBDIR}");
-        let options = options::parse(&request.config).map_err(|errors| {
-            let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
-            messages.join("; ")
-        })?;
+        let options = parse_options(&request.config)?;
         let script = script::build_script(&script::Build {
             scratch: &scratch,
             context: &request.context,
@@ -136,6 +135,13 @@ impl ops_plugin_sdk::ImageBuilder for Docker {
             .map(|digest| PushOutcome { digest })
             .ok_or_else(|| format!("docker push of {} reported no digest", request.image))
     }
+}
+
+fn parse_options(config: &Config) -> Result<options::Options, String> {
+    options::parse(config).map_err(|errors| {
+        let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+        messages.join("; ")
+    })
 }
 
 fn docker_env(config_dir: &str) -> Vec<(String, String)> {

@@ -44,25 +44,63 @@ pub fn push_script(scratch: &str, image: &str) -> String {
     )
 }
 
+/// The start of every script: the scratch directory, and the node's own
+/// builders, contexts and CLI plugins within reach. DOCKER_CONFIG is the
+/// run's throwaway directory (for the login), so they must be linked in.
+fn prologue(scratch: &str) -> String {
+    let mut out = String::from("set -e\numask 077\n");
+    out += &format!("S={}\nmkdir -p \"$S\"\n", sh_quote(scratch));
+    out += "for d in buildx contexts cli-plugins; do\n\
+            \tif [ -e \"$HOME/.docker/$d\" ] && [ ! -e \"$DOCKER_CONFIG/$d\" ]; then ln -s \"$HOME/.docker/$d\" \"$DOCKER_CONFIG/$d\" 2>/dev/null || true; fi\n\
+            done\n";
+    out
+}
+
+/// Defines `probe`, which finds out what the builder is, and `B`, the file
+/// in the scratch directory that keeps its answer for the rest of the run:
+/// `ok DRIVER`, `err` and buildx's message, or `none` (no buildx). One
+/// `docker buildx inspect` costs about 0.1 s of node CPU, so a run asks it
+/// once (during the login, beside the sync) rather than once per image.
+fn probe(o: &Options) -> String {
+    let builder = builder_flag(o);
+    // The name only keys the file; none given means buildx's current builder.
+    let name = o.builder.as_deref().unwrap_or("default");
+    let mut out = format!("B=\"$S\"/builder-{}\n", file_key(name));
+    out += "probe() {\n";
+    // One call finds both whether buildx runs and the builder's driver;
+    // only when it fails does a second one tell the two apart.
+    out += &format!("\tif found=$(docker buildx inspect {builder} 2>&1); then\n");
+    out += "\t\tprintf 'ok %s\\n' \"$(printf '%s\\n' \"$found\" | sed -n 's/^Driver: *//p' | head -n 1)\"\n";
+    out += "\telif docker buildx version >/dev/null 2>&1; then\n";
+    out += "\t\tprintf 'err\\n%s\\n' \"$found\"\n";
+    out += "\telse\n\t\techo none\n\tfi\n}\n";
+    // Written through a temporary name: parallel builds share the file.
+    out += "probe_once() {\n\tif [ ! -f \"$B\" ]; then\n\t\tprobe >\"$B.$$\"\n\t\tmv -f \"$B.$$\" \"$B\"\n\tfi\n}\n";
+    out
+}
+
+/// The login: `docker login` with the secret on stdin, and beside it the
+/// builder probe the builds will read. Username and registry come as `$1`
+/// and `$2`.
+pub fn login_script(scratch: &str, o: &Options) -> String {
+    let mut out = prologue(scratch);
+    out += &probe(o);
+    // The probe never fails the login; a build that finds no answer asks
+    // again itself.
+    out += "(probe_once) </dev/null >/dev/null 2>&1 &\n";
+    out += "if docker login --username \"$1\" --password-stdin \"$2\"; then status=0; else status=$?; fi\n";
+    out += "wait\nexit \"$status\"\n";
+    out
+}
+
 pub fn build_script(b: &Build) -> String {
     let o = b.options;
-    let s = sh_quote(b.scratch);
     let key = file_key(b.image);
     let push = format!("\"$S\"/push-{key}");
     let common = join(&common_args(b));
     let buildkit = join(&buildkit_args(b));
-    let builder = o
-        .builder
-        .as_deref()
-        .map(|n| format!("--builder {}", sh_quote(n)))
-        .unwrap_or_default();
-    let mut out = String::from("set -e\numask 077\n");
-    out += &format!("S={s}\nmkdir -p \"$S\"\n");
-    // DOCKER_CONFIG is the run's throwaway directory (for the login); the
-    // node's own builders, contexts and CLI plugins must still be found.
-    out += "for d in buildx contexts cli-plugins; do\n\
-            \tif [ -e \"$HOME/.docker/$d\" ] && [ ! -e \"$DOCKER_CONFIG/$d\" ]; then ln -s \"$HOME/.docker/$d\" \"$DOCKER_CONFIG/$d\" 2>/dev/null || true; fi\n\
-            done\n";
+    let builder = builder_flag(o);
+    let mut out = prologue(b.scratch);
     for (i, (id, _)) in o.secrets.iter().enumerate() {
         // Written through a temporary name: parallel builds share the file.
         out += &format!(
@@ -70,11 +108,10 @@ pub fn build_script(b: &Build) -> String {
             env = secret_env(i)
         );
     }
-    // One call finds both whether buildx runs and the builder's driver;
-    // only when it fails does a second one tell the two apart.
-    out += &format!("if driver=$(docker buildx inspect {builder} 2>&1); then\n");
-    out += "\tdriver=$(printf '%s\\n' \"$driver\" | sed -n 's/^Driver: *//p' | head -n 1)\n";
-    out += "\tif [ \"$driver\" = docker ]; then\n";
+    out += &probe(o);
+    out += "probe_once\n";
+    out += "case \"$(head -n 1 \"$B\")\" in\n";
+    out += "'ok docker')\n";
     if !o.platforms.is_empty() {
         out += &refuse(&format!(
             "error: platforms = [{}] needs a buildx builder that can build for other platforms, but builder \"{}\" uses the docker driver (it builds for the node's own platform only). Create one on the node, e.g. docker buildx create --name multi --driver docker-container, and set builder = \"multi\" in [build.image].",
@@ -91,10 +128,10 @@ pub fn build_script(b: &Build) -> String {
         .map(|n| format!("--context {} ", sh_quote(n)))
         .unwrap_or_default();
     let docker_push = format!("docker {context_flag}push {}", sh_quote(b.image));
-    out += &format!("\t\tprintf '%s\\n' {} >{push}\n", sh_quote(&docker_push));
+    out += &format!("\tprintf '%s\\n' {} >{push}\n", sh_quote(&docker_push));
     // buildx reaches a docker-driver builder only through its context.
-    out += &format!("\t\texec docker {context_flag}buildx build --load {buildkit} {common}\n");
-    out += "\tfi\n";
+    out += &format!("\texec docker {context_flag}buildx build --load {buildkit} {common}\n");
+    out += "\t;;\nok*)\n";
     // Other drivers keep the result in the builder's cache; the push step
     // repeats the build with --push, a cache hit, and reads the pushed
     // manifest's digest from the metadata BuildKit writes.
@@ -105,10 +142,10 @@ pub fn build_script(b: &Build) -> String {
     );
     out += &format!("\tprintf '%s' {} >{push}\n", sh_quote(&push_pass));
     out += &format!("\texec docker buildx build {builder} {buildkit} {common}\n");
-    out += "elif docker buildx version >/dev/null 2>&1; then\n";
-    out += "\tprintf '%s\\n' \"$driver\" >&2\n";
+    out += "\t;;\nerr)\n";
+    out += "\ttail -n +2 \"$B\" >&2\n";
     out += &format!("\texit {REFUSED}\n");
-    out += "fi\n";
+    out += "\t;;\nesac\n";
     if let Some(key) = o.needs_buildx() {
         out += &refuse(&format!(
             "error: `{key}` in [build.image] needs docker buildx, which the build node lacks. Install it there (Docker 23 and later ship it; Debian: the docker-buildx package) or remove `{key}`."
@@ -129,6 +166,13 @@ pub fn build_script(b: &Build) -> String {
     out += "fi\n";
     out += &format!("DOCKER_BUILDKIT=0 exec docker build {common}\n");
     out
+}
+
+fn builder_flag(o: &Options) -> String {
+    o.builder
+        .as_deref()
+        .map(|n| format!("--builder {}", sh_quote(n)))
+        .unwrap_or_default()
 }
 
 fn refuse(message: &str) -> String {
@@ -209,15 +253,24 @@ fn file_key(image: &str) -> String {
 mod tests {
     use super::*;
 
-    fn build(options: &Options) -> String {
-        let args = vec![("SERVICE_BINARY".to_owned(), "api".to_owned())];
-        build_script(&Build {
+    const ARGS: &[(String, String)] = &[];
+
+    fn sample(options: &Options) -> Build<'_> {
+        Build {
             scratch: "/tmp/s",
             context: "/opt/p",
             dockerfile: "Dockerfile",
             image: "127.0.0.1:5000/p/api:v1",
-            build_args: &args,
+            build_args: ARGS,
             options,
+        }
+    }
+
+    fn build(options: &Options) -> String {
+        let args = vec![("SERVICE_BINARY".to_owned(), "api".to_owned())];
+        build_script(&Build {
+            build_args: &args,
+            ..sample(options)
         })
     }
 
@@ -256,6 +309,27 @@ mod tests {
         let service = script.find("SERVICE_BINARY=api").expect("host arg");
         assert!(mode < service);
         assert!(script.contains("--target runtime"));
+    }
+
+    #[test]
+    fn login_and_builds_share_one_builder_probe() {
+        let options = Options {
+            builder: Some("multi".into()),
+            ..Options::default()
+        };
+        let login = login_script("/tmp/s", &options);
+        let build = build(&options);
+        let file = "B=\"$S\"/builder-multi\n";
+        assert!(login.contains(file) && build.contains(file));
+        assert!(login.contains("docker buildx inspect --builder multi"));
+        // The login's answer does not decide the login.
+        assert!(login.contains("(probe_once) </dev/null >/dev/null 2>&1 &"));
+        assert!(login.contains("--password-stdin \"$2\""));
+        let other = build_script(&Build {
+            options: &Options::default(),
+            ..sample(&options)
+        });
+        assert!(other.contains("B=\"$S\"/builder-default\n"));
     }
 
     #[test]
