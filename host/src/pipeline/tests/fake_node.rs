@@ -98,8 +98,9 @@ impl FakeNode {
             }
             ("sh", ["-c", script, ..]) if script.contains("git clone") => Some("sync".into()),
             ("sh", ["-c", "make app"]) => Some("build".into()),
-            ("docker", ["login", ..]) => Some("login".into()),
-            // The docker plugin's build and push are small sh scripts.
+            // The docker plugin's login, build and push are small sh scripts;
+            // the login's names itself in $0.
+            ("sh", ["-c", _, "ops-docker-login", ..]) => Some("login".into()),
             ("sh", ["-c", script, ..]) if script.contains("buildx build") => {
                 Some(format!("image:{}", service(quoted_after(script, "-t '")?)))
             }
