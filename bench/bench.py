@@ -322,7 +322,9 @@ def main():
         # The five-service project builds FROM it; nothing can be pulled here.
         subprocess.run(["bash", "-c", f"source '{ROOT}/scripts/lib.sh' && ops_make_base_image"],
                        check=True)
-    ops_bin = os.environ.get("OPS_BIN", str(ROOT / "target/debug/ops"))
+    # Runs happen in the project's folder, so a relative OPS_BIN is taken
+    # from where the bench was started.
+    ops_bin = str(Path(os.environ.get("OPS_BIN", ROOT / "target/debug/ops")).resolve())
     nodes = [Node(0, None), Node(50, args.proxy_port)]
     workdir = Path(tempfile.mkdtemp(prefix="bench-", dir=QS))
     five = None
