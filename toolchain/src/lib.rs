@@ -20,6 +20,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod remap;
+use remap::{install_folder_remap, FOLDER_REMAP_ENV};
+
 /// One way to build a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -192,12 +195,18 @@ impl Toolchain {
     /// machine-specific path remapped: the workspace's parent folder to
     /// `/ops`, cargo's home to `/cargo`, the std sources to `/rustc-src`,
     /// and a target folder outside the parent to `/target`.
+    ///
+    /// The parent folder is remapped by a wrapper around rustc that cargo
+    /// applies to the workspace's own crates only (written into
+    /// `target_dir`), not through the rustflags: `-Zbuild-std` compiles std
+    /// with the rustflags too, so a folder in them would build std again
+    /// for every plugin folder, where this way one std serves them all.
     pub fn build_command(&self, workspace: &Path, target_dir: &Path) -> Result<Command, Error> {
         let parent = workspace
             .parent()
             .ok_or_else(|| Error::NoParent(workspace.to_owned()))?;
+        let wrapper = install_folder_remap(target_dir)?;
         let mut flags = vec![
-            format!("--remap-path-prefix={}=/ops", parent.display()),
             format!("--remap-path-prefix={}=/cargo", cargo_home()?.display()),
             "-Ccodegen-units=1".to_owned(),
             "-Cdebuginfo=0".to_owned(),
@@ -218,10 +227,11 @@ impl Toolchain {
             .env("CARGO_TARGET_DIR", target_dir)
             .env("RUSTC", &self.rustc)
             .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"))
+            .env("RUSTC_WORKSPACE_WRAPPER", wrapper)
+            .env(FOLDER_REMAP_ENV, parent)
             // Anything inherited would change the bytes.
             .env_remove("RUSTFLAGS")
-            .env_remove("RUSTC_WRAPPER")
-            .env_remove("RUSTC_WORKSPACE_WRAPPER");
+            .env_remove("RUSTC_WRAPPER");
         if self.method == Method::DebianBuildStd {
             cmd.arg("-Zbuild-std=std,panic_abort")
                 // build-std is unstable; the system rustc is a stable build.
@@ -361,8 +371,10 @@ mod tests {
             linker: Some("/l/rust-lld".into()),
             description: String::new(),
         };
+        let target =
+            std::env::temp_dir().join(format!("ops-toolchain-test-{}", std::process::id()));
         let cmd = toolchain
-            .build_command(Path::new("/home/a/acme"), Path::new("/tmp/t"))
+            .build_command(Path::new("/home/a/acme"), &target)
             .unwrap();
         let env = |name: &str| {
             cmd.get_envs()
@@ -371,13 +383,23 @@ mod tests {
                 .map(|v| v.to_string_lossy().into_owned())
         };
         let flags = env("CARGO_ENCODED_RUSTFLAGS").unwrap();
+        // The folder is not in the flags that std is built with.
+        assert!(!flags.contains("/home/a"), "{flags}");
+        assert_eq!(env("OPS_PLUGIN_PARENT_DIR").as_deref(), Some("/home/a"));
         assert!(
-            flags.contains("--remap-path-prefix=/home/a=/ops"),
+            flags.contains(&format!("--remap-path-prefix={}=/target", target.display())),
             "{flags}"
         );
-        assert!(
-            flags.contains("--remap-path-prefix=/tmp/t=/target"),
-            "{flags}"
+        // The wrapper runs rustc with the folder's remap first.
+        let wrapper = env("RUSTC_WORKSPACE_WRAPPER").unwrap();
+        let out = Command::new(&wrapper)
+            .args(["/bin/echo", "--crate-name", "acme"])
+            .env("OPS_PLUGIN_PARENT_DIR", "/home/a")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "--remap-path-prefix=/home/a=/ops --crate-name acme\n"
         );
         assert!(flags.contains("=/rustc-src"), "{flags}");
         assert_eq!(env("RUSTC_BOOTSTRAP").as_deref(), Some("1"));
@@ -391,5 +413,6 @@ mod tests {
             toolchain.artifact(Path::new("/tmp/t"), "acme_sync"),
             Path::new("/tmp/t/wasm32-unknown-unknown/release/acme_sync.wasm")
         );
+        std::fs::remove_dir_all(&target).unwrap();
     }
 }
