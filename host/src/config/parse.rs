@@ -78,6 +78,11 @@ impl Config {
             let table = r.table(value, "api")?;
             r.check_keys(table, "api", API_KEYS)?;
             api.url = r.string(table, "api", "url")?;
+            if let Some(url) = &api.url {
+                super::decl::check_url(url).map_err(|message| {
+                    ConfigError::invalid(r.location_of_key("api.url"), "api.url", message)
+                })?;
+            }
             api.token = r.string(table, "api", "token")?;
         }
         if api.url.is_none() {
