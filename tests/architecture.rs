@@ -34,6 +34,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("author", &["exit", "output", "plugin"]),
     // Which node, how to reach it, `ops exec`.
     ("node", &["config", "exit", "output", "remote", "ssh"]),
+    // What a project file may only do with the user's trust, and the gate.
+    ("trust", &["config", "exit", "output", "ssh"]),
     // The steps of `ops build`.
     (
         "pipeline",
@@ -45,7 +47,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "author", "config", "exit", "node", "output", "pipeline", "plugin", "relay",
+            "author", "config", "exit", "node", "output", "pipeline", "plugin", "relay", "trust",
         ],
     ),
 ];

@@ -37,6 +37,11 @@
 //!   toolchain, componentising, a load check in the runtime).
 //! - `node`: which build node to use (inventory, `target`, control-plane
 //!   API), connecting to it, and `ops exec`.
+//! - `trust`: what a project file may only do with the user's trust
+//!   (send a local key, send secrets to a node only its own pin vouches
+//!   for, send the API token to an origin only it names, give a plugin
+//!   local grants), the per-file record `ops trust` keeps, and the gate in
+//!   front of every command that could send something.
 //! - `pipeline`: the steps of `ops build` and their scheduling, on any
 //!   `RemoteNode` (its unit tests use one in memory).
 //! - [`cli`]: clap definitions, their conversion into each command's
@@ -56,3 +61,4 @@ pub mod plugin;
 mod relay;
 pub mod remote;
 pub mod ssh;
+mod trust;

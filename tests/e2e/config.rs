@@ -135,6 +135,13 @@ grant = ["remote-exec"]
             dest = sshd.destination()
         ),
     );
+    // A key under ~/.ssh and the API token to the file's own [api] url
+    // need the user's trust.
+    home.ops()
+        .env("OPS_TEST_TOKEN", "very-secret-token")
+        .args(["trust", "-f", "ops.prod.toml"])
+        .run()
+        .expect_success();
     let out = home
         .ops()
         .env("OPS_TEST_TOKEN", "very-secret-token")

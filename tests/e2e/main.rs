@@ -34,3 +34,4 @@ mod ssh_agent;
 mod ssh_config_diff;
 mod ssh_known_hosts;
 mod ssh_user_cert;
+mod trust;

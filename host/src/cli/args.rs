@@ -69,6 +69,9 @@ pub enum Command {
     /// Check ops.toml
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Trust ops.toml to send your local files and secrets where it says
+    #[command(long_about = TRUST_HELP)]
+    Trust(TrustArgs),
     /// Write a commented ops.toml for the project in this directory
     Init {
         /// The file to write (never overwritten)
@@ -255,6 +258,34 @@ pub enum NewKindArg {
     Sync,
     RegistryAuth,
     ImageBuilder,
+}
+
+const TRUST_HELP: &str = "\
+A project file needs your trust before ops lets it send a local file from \
+outside the project (a key under ~/.ssh), send secrets ($NAME values, keys, \
+the forwarded agent) to a node that only its own host_key pin vouches for, \
+send your API token to an [api] url only it names, or grant a third-party \
+plugin local-exec, local-read, env or http. Until then, build, exec, lock, \
+config check and plugin update refuse it with exit 2 before contacting \
+anything, listing each such line. This command shows those lines and records \
+trust for them (in ~/.local/share/ops/trust); a change to them asks again, \
+other edits do not. At a terminal ops may ask instead; OPS_TRUST=1 trusts \
+every file, for CI and scripts.";
+
+#[derive(Debug, Clone, Args)]
+pub struct TrustArgs {
+    /// The config file to trust
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "ops.toml",
+        value_name = "FILE"
+    )]
+    pub file: PathBuf,
+
+    /// Forget the trust given to FILE
+    #[arg(long)]
+    pub revoke: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@
 mod args;
 mod init;
 mod settings;
+mod trust;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -124,6 +125,7 @@ fn printer(global: &args::GlobalArgs) -> Printer {
 async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
     match command {
         Command::Build(args) => {
+            trust::gate(&args.node.file, &printer)?;
             let settings = settings::build(args);
             if !settings.dry_run {
                 open_run_log(&printer, &settings.config_file);
@@ -134,10 +136,17 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
             }
             result.map(Into::into)
         }
-        Command::Exec(args) => crate::node::exec::run(settings::exec(args), printer).await,
-        Command::Lock(command) => crate::pipeline::lock(settings::lock(command), printer)
-            .await
-            .map(Into::into),
+        Command::Exec(args) => {
+            trust::gate(&args.node.file, &printer)?;
+            crate::node::exec::run(settings::exec(args), printer).await
+        }
+        Command::Lock(command) => {
+            let settings = settings::lock(command);
+            trust::gate(&settings.config_file, &printer)?;
+            crate::pipeline::lock(settings, printer)
+                .await
+                .map(Into::into)
+        }
         Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
             .await
             .map(Into::into),
@@ -166,15 +175,18 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
             crate::author::build(&dir, &printer).await.map(Into::into)
         }
         Command::Plugin(PluginCommand::Update { name, file }) => {
+            trust::gate(&file, &printer)?;
             crate::pipeline::update_plugins(settings::check(file), name, printer)
                 .await
                 .map(Into::into)
         }
         Command::Config(ConfigCommand::Check { file }) => {
+            trust::gate(&file, &printer)?;
             crate::pipeline::check(settings::check(file), printer)
                 .await
                 .map(Into::into)
         }
+        Command::Trust(args) => trust::run(args, &printer).map(Into::into),
         Command::Init { file } => {
             init::run(std::path::Path::new("."), &file, &printer).map(Into::into)
         }

@@ -127,8 +127,9 @@ fn decl_source(
 }
 
 /// `https://...`, or `http://` to this machine only: plain HTTP anywhere
-/// else could be rewritten on the way.
-fn check_url(url: &str) -> Result<(), String> {
+/// else could be read or rewritten on the way (a plugin's bytes, the API's
+/// bearer token).
+pub fn check_url(url: &str) -> Result<(), String> {
     if let Some(rest) = url.strip_prefix("https://") {
         return match host_of(rest) {
             "" => Err(format!("{url:?} has no host")),

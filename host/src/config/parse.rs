@@ -73,22 +73,7 @@ impl Config {
             }
         }
 
-        let mut api = ApiConfig::default();
-        if let Some(value) = r.get(root, "", "api") {
-            let table = r.table(value, "api")?;
-            r.check_keys(table, "api", API_KEYS)?;
-            api.url = r.string(table, "api", "url")?;
-            api.token = r.string(table, "api", "token")?;
-        }
-        if api.url.is_none() {
-            api.url = env("OPS_API_URL").filter(|v| !v.is_empty());
-        }
-        if api.token.is_none() {
-            api.token = env("OPS_API_TOKEN").filter(|v| !v.is_empty());
-        }
-        if let Some(token) = &api.token {
-            r.secrets.push(token.clone());
-        }
+        let api = api_config(&mut r, root, env)?;
 
         let build = match r.get(root, "", "build") {
             Some(value) => Some(build_config(&mut r, value)?),
@@ -122,6 +107,36 @@ impl Config {
             secrets: std::mem::take(&mut r.secrets),
         })
     }
+}
+
+/// `[api]`, with `OPS_API_URL`/`OPS_API_TOKEN` for what it leaves out.
+fn api_config(
+    r: &mut Reader,
+    root: &DeTable,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ApiConfig, ConfigError> {
+    let mut api = ApiConfig::default();
+    if let Some(value) = r.get(root, "", "api") {
+        let table = r.table(value, "api")?;
+        r.check_keys(table, "api", API_KEYS)?;
+        api.url = r.string(table, "api", "url")?;
+        if let Some(url) = &api.url {
+            super::decl::check_url(url).map_err(|message| {
+                ConfigError::invalid(r.location_of_key("api.url"), "api.url", message)
+            })?;
+        }
+        api.token = r.string(table, "api", "token")?;
+    }
+    if api.url.is_none() {
+        api.url = env("OPS_API_URL").filter(|v| !v.is_empty());
+    }
+    if api.token.is_none() {
+        api.token = env("OPS_API_TOKEN").filter(|v| !v.is_empty());
+    }
+    if let Some(token) = &api.token {
+        r.secrets.push(token.clone());
+    }
+    Ok(api)
 }
 
 fn node_ref(

@@ -200,6 +200,12 @@ impl Config {
         }
     }
 
+    /// Whether the dotted `key` is written in the file (not defaulted, not
+    /// taken from the environment).
+    pub fn has_key(&self, key: &str) -> bool {
+        self.locations.contains_key(key)
+    }
+
     /// Every value read from the environment, plus the API token.
     pub fn secrets(&self) -> &[String] {
         &self.secrets

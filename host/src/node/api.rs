@@ -48,18 +48,27 @@ pub struct ApiClient {
 
 impl ApiClient {
     /// `None` when no API URL is configured (neither `[api] url` nor
-    /// `OPS_API_URL`).
-    pub fn new(api: &ApiConfig) -> Option<ApiClient> {
-        let base = api.url.as_deref()?.trim_end_matches('/').to_owned();
+    /// `OPS_API_URL`). The bearer token travels with every request, so the
+    /// URL must be https (plain http only to this machine) wherever it came
+    /// from; ops.toml's own is refused at its line when the file is read.
+    pub fn new(api: &ApiConfig) -> Result<Option<ApiClient>, ResolveError> {
+        let Some(url) = api.url.as_deref() else {
+            return Ok(None);
+        };
+        crate::config::check_url(url).map_err(|message| ResolveError::InsecureApi {
+            url: url.to_owned(),
+            message,
+        })?;
+        let base = url.trim_end_matches('/').to_owned();
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(API_TIMEOUT))
             .http_status_as_error(false)
             .build();
-        Some(ApiClient {
+        Ok(Some(ApiClient {
             base,
             token: api.token.clone(),
             agent: config.into(),
-        })
+        }))
     }
 
     pub fn base(&self) -> &str {
@@ -157,6 +166,22 @@ fn encode(segment: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_goes_only_over_https_or_to_this_machine() {
+        let api = |url: &str| ApiConfig {
+            url: Some(url.into()),
+            token: Some("t".into()),
+        };
+        let err = ApiClient::new(&api("http://api.example.com"))
+            .err()
+            .expect("plain http to another host is refused");
+        assert!(err.to_string().contains("OPS_API_URL"), "{err}");
+        for ok in ["https://api.example.com", "http://127.0.0.1:8080"] {
+            assert!(ApiClient::new(&api(ok)).unwrap().is_some(), "{ok}");
+        }
+        assert!(ApiClient::new(&ApiConfig::default()).unwrap().is_none());
+    }
 
     #[test]
     fn encodes_path_segments() {

@@ -43,6 +43,11 @@ pub enum ResolveError {
         location: Location,
     },
 
+    /// ops.toml's `[api] url` is checked at its line; this is the
+    /// environment's.
+    #[error("OPS_API_URL = {url:?}: {message}")]
+    InsecureApi { url: String, message: String },
+
     #[error("API request GET {url} failed: {message}")]
     Api { url: String, message: String },
 
@@ -83,7 +88,8 @@ impl ExitStatusOf for ResolveError {
             ResolveError::NothingConfigured { .. }
             | ResolveError::UnknownNode { .. }
             | ResolveError::ProjectWithoutApi { .. }
-            | ResolveError::BadDestination { .. } => Exit::Usage,
+            | ResolveError::BadDestination { .. }
+            | ResolveError::InsecureApi { .. } => Exit::Usage,
             ResolveError::Api { .. }
             | ResolveError::ApiStatus { .. }
             | ResolveError::ApiResponse { .. }

@@ -84,7 +84,7 @@ pub async fn resolve_with(
     config: &Config,
     ssh_config: &SshConfigFile,
 ) -> Result<NodeTarget, ResolveError> {
-    let api = ApiClient::new(&config.api);
+    let api = ApiClient::new(&config.api)?;
 
     if let Some(node) = config.build.as_ref().and_then(|b| b.node.as_ref()) {
         return by_ref(config, api.as_ref(), node, "build.node").await;

@@ -88,6 +88,29 @@ impl SshConfigFile {
         words.iter().any(|w| w == name)
     }
 
+    /// Whether the user's known_hosts confirms `pin` as the key of `host`
+    /// as ssh would reach it.
+    pub fn confirms_pin(
+        &self,
+        host: &str,
+        user: Option<&str>,
+        port: Option<u16>,
+        pin: &str,
+    ) -> bool {
+        super::known_hosts::confirms_pin(&self.resolve(host, user, port), pin)
+    }
+
+    /// The `IdentityFile`s the user names for `host` (none of ssh's
+    /// defaults), `~` expanded.
+    pub fn identity_files(
+        &self,
+        host: &str,
+        user: Option<&str>,
+        port: Option<u16>,
+    ) -> Vec<PathBuf> {
+        self.resolve(host, user, port).identity_files
+    }
+
     /// Resolves `host` like `ssh [-l user] [-p port] host` would.
     pub fn resolve(&self, host: &str, user: Option<&str>, port: Option<u16>) -> HostConfig {
         let local = local_user();

@@ -280,6 +280,20 @@ impl HostKeyPolicy {
     }
 }
 
+/// Whether the user's own known_hosts files (after ssh_config's
+/// `HostName`, `Port`, `HostKeyAlias` and `UserKnownHostsFile`) record
+/// `pin` as `host`'s key: a pin that only ops.toml vouches for is not.
+pub fn confirms_pin(host: &HostConfig, pin: &str) -> bool {
+    let (Ok(pin), Ok(policy)) = (parse_public_key(pin), HostKeyPolicy::new(host, None, false))
+    else {
+        return false;
+    };
+    policy
+        .entries()
+        .iter()
+        .any(|e| e.marker == Marker::Key && same_key(&e.key, &pin))
+}
+
 fn same_key(a: &PublicKey, b: &PublicKey) -> bool {
     a.key_data() == b.key_data()
 }
