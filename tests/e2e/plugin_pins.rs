@@ -54,6 +54,8 @@ fn probe_fixture() -> (BuildFixture, PathBuf) {
     fx.config.source = "check-probe".into();
     fx.config.command = "true".into();
     fx.config.image = None;
+    // The probe syncs nothing; the build command runs in this folder.
+    std::fs::create_dir_all(fx.build_path()).unwrap();
     let marker = fx.dir().join("probe");
     let toml = format!(
         "{}\n[build.check-probe]\nmarker = {:?}\n\n[plugins.check-probe]\npath = {:?}\n\
