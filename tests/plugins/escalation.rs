@@ -125,7 +125,7 @@ async fn ops_lock_is_written_on_first_use_and_checked_after() {
     let text = err.to_string();
     assert!(text.contains("--locked: "), "{text}");
     assert!(
-        text.contains("does not exist; it would be written with plugin rogue version 0.1.0"),
+        text.contains("does not exist; it would be written with plugin rogue sha256"),
         "{text}"
     );
     assert!(text.contains(&rogue_sha()), "{text}");

@@ -31,6 +31,7 @@ const PLUGINS: &[(&str, &str, bool)] = &[
     ("wasi-probe", "ops_plugin_wasi_probe", true),
     ("dir-sync", "ops_plugin_dir_sync", true),
     ("plain-builder", "ops_plugin_plain_builder", true),
+    ("check-probe", "ops_plugin_check_probe", true),
 ];
 
 const TOOLCHAIN_FILE: &str = "TOOLCHAIN";

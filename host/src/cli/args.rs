@@ -233,6 +233,9 @@ pub enum PluginCommand {
         /// oci://HOST[:PORT]/REPO:TAG
         #[arg(value_name = "REF")]
         reference: String,
+        /// Move the tag even when it already names other content
+        #[arg(long)]
+        force: bool,
     },
     /// Write a new plugin crate: the SDK, the WIT, a working plugin and its tests
     New {

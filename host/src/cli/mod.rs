@@ -163,11 +163,13 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
                 .await
                 .map(Into::into)
         }
-        Command::Plugin(PluginCommand::Push { wasm, reference }) => {
-            plugin_commands::push(&wasm, &reference, &printer)
-                .await
-                .map(Into::into)
-        }
+        Command::Plugin(PluginCommand::Push {
+            wasm,
+            reference,
+            force,
+        }) => plugin_commands::push(&wasm, &reference, force, &printer)
+            .await
+            .map(Into::into),
         Command::Plugin(PluginCommand::New { name, kind, path }) => {
             crate::author::new(&name, new_kind(kind), path, &printer).map(Into::into)
         }

@@ -21,7 +21,7 @@ pub async fn check(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exi
     let job = BuildJob::new(&config, &settings)?;
     let project_root = super::project::root(config.dir());
     let runtime = Runtime::new(Limits::from_env())?;
-    let plugins = BuildPlugins::load(
+    let plugins = BuildPlugins::check(
         &runtime,
         &config,
         &job,

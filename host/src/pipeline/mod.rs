@@ -65,8 +65,11 @@ pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit,
         (false, true) => LockMode::Check,
         (false, false) => LockMode::Write,
     };
-    let plugins =
-        BuildPlugins::load(&runtime, &config, &job, &printer, &project_root, lock).await?;
+    let plugins = if settings.dry_run {
+        BuildPlugins::check(&runtime, &config, &job, &printer, &project_root, lock).await?
+    } else {
+        BuildPlugins::load(&runtime, &config, &job, &printer, &project_root, lock).await?
+    };
     let target = crate::node::resolve(&config).await?;
 
     if settings.dry_run {

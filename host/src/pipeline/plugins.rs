@@ -54,6 +54,7 @@ pub fn uses(job: &BuildJob) -> Vec<Use> {
 }
 
 impl BuildPlugins {
+    /// The plugins of a build that runs, granted what ops.toml grants them.
     pub async fn load(
         runtime: &Runtime,
         config: &Config,
@@ -62,7 +63,33 @@ impl BuildPlugins {
         project_root: &Path,
         lock: LockMode,
     ) -> Result<BuildPlugins, Failure> {
-        let mut registry = Registry::new(runtime, &config.plugins)?;
+        let registry = Registry::new(runtime, &config.plugins)?;
+        Self::resolve(registry, config, job, printer, project_root, lock).await
+    }
+
+    /// For `ops config check` and `--dry-run`, which promise to touch
+    /// nothing: every plugin that is not built in is validated with all
+    /// its capabilities withheld (its grant is checked, not given).
+    pub async fn check(
+        runtime: &Runtime,
+        config: &Config,
+        job: &BuildJob,
+        printer: &Arc<Printer>,
+        project_root: &Path,
+        lock: LockMode,
+    ) -> Result<BuildPlugins, Failure> {
+        let registry = Registry::new(runtime, &config.plugins)?.withholding_grants();
+        Self::resolve(registry, config, job, printer, project_root, lock).await
+    }
+
+    async fn resolve(
+        mut registry: Registry,
+        config: &Config,
+        job: &BuildJob,
+        printer: &Arc<Printer>,
+        project_root: &Path,
+        lock: LockMode,
+    ) -> Result<BuildPlugins, Failure> {
         let context = CallContext::new(printer.clone(), project_root);
         let (_, changes) = project::resolve(&mut registry, config, &uses(job), &lock).await?;
         let verb = match lock {
@@ -71,9 +98,16 @@ impl BuildPlugins {
             _ => "would record",
         };
         for change in changes {
+            let new = &change.new;
+            let moved = match &change.old {
+                Some(old) if old.source != new.source => {
+                    format!(", from {} instead of {}", new.source, old.source)
+                }
+                _ => String::new(),
+            };
             printer.info(format!(
-                "ops.lock: {verb} plugin {} {} (sha256 {})",
-                change.new.name, change.new.version, change.new.sha256
+                "ops.lock: {verb} plugin {} {} (sha256 {}{moved})",
+                new.name, new.version, new.sha256
             ));
         }
 

@@ -1,12 +1,15 @@
 //! The plugins one project uses: each name resolved (built-in, declared in
 //! `[plugins.<name>]`, or installed in the user's store), loaded, checked
 //! for its kind, stopped if it declares capabilities it was not granted,
-//! and checked against ops.lock (which records it on first use). All of
-//! this happens before anything remote.
+//! and checked against ops.lock (which records it on first use). The pins
+//! are checked on the bytes, before anything is compiled; all of this
+//! happens before anything remote.
 
 use std::path::Path;
 
-use super::capability::grant_items;
+use sha2::{Digest, Sha256};
+
+use super::capability::{grant_items, Grants};
 use super::lockfile::{LockEntry, LockError, LockFile};
 use super::metadata::Kind;
 use super::registry::{Registry, BUILTINS};
@@ -67,16 +70,17 @@ pub enum ProjectError {
 /// A plugin whose digest is not the one ops.lock pins.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{lock}:{line}: plugin {plugin} now has sha256 {actual} (version {version}), but ops.lock \
-     pins sha256 {expected} (version {locked_version}); nothing was run. If the change is \
-     the one you want, accept it with `ops plugin update {plugin}` and commit ops.lock"
+    "{lock}:{line}: plugin {plugin} ({from}) now has sha256 {actual}, but ops.lock pins \
+     sha256 {expected} (version {locked_version}); nothing of it was compiled or run. If the \
+     change is the one you want, accept it with `ops plugin update {plugin}` and commit ops.lock"
 )]
 pub struct LockMismatch {
     pub lock: String,
     pub line: usize,
     pub plugin: String,
+    /// The source, as ops.toml names it now.
+    pub from: String,
     pub actual: String,
-    pub version: String,
     pub expected: String,
     pub locked_version: String,
 }
@@ -96,6 +100,11 @@ impl ExitStatusOf for ProjectError {
 
 /// Resolves and loads every plugin of `uses` (in order), checks them, and
 /// brings ops.lock (beside `config.file`) up to date as `mode` says.
+///
+/// Every pin (ops.toml's `sha256`, ops.lock's source and digest) is
+/// checked on the bytes of every plugin before any of them is compiled:
+/// a plugin that is not the one pinned never runs, not even its
+/// `metadata`.
 pub async fn resolve(
     registry: &mut Registry,
     config: &Config,
@@ -105,36 +114,30 @@ pub async fn resolve(
     let mut lock = LockFile::read(&LockFile::beside(&config.file))?;
     for use_ in uses {
         check_name(registry, config, use_)?;
+        // The download cached under the pinned digest stands for the
+        // source ops.lock recorded, not for whatever ops.toml names now.
         if let (Some(entry), false) = (lock.get(&use_.name), updating(mode, &use_.name)) {
-            registry.prefer_cached(&use_.name, &entry.sha256);
+            if entry.source == source_text(config, &use_.name) {
+                registry.prefer_cached(&use_.name, &entry.sha256);
+            }
         }
+    }
+    for use_ in uses {
+        if registry.source_of(&use_.name) == Some(&PluginSource::Builtin) {
+            continue;
+        }
+        let bytes = registry.bytes(&use_.name).await?;
+        let digest = hex::encode(Sha256::digest(&bytes));
+        check_pin(config, &lock, &use_.name, &digest, mode)?;
     }
     let mut plugins = Vec::new();
     let mut changes: Vec<LockChange> = Vec::new();
     for use_ in uses {
         let plugin = registry.get(&use_.name).await?;
-        if plugin.kind() != use_.kind {
-            return Err(ConfigError::invalid(
-                config.location_of(&use_.key),
-                &use_.key,
-                format!(
-                    "`{}` is a {} plugin, but {} must name a{} {} plugin",
-                    use_.name,
-                    plugin.kind(),
-                    use_.key,
-                    if use_.kind == Kind::ImageBuilder {
-                        "n"
-                    } else {
-                        ""
-                    },
-                    use_.kind
-                ),
-            )
-            .into());
-        }
+        check_kind(config, use_, &plugin)?;
         if plugin.source() != &PluginSource::Builtin {
-            check_grants(config, &plugin, lock.get(&use_.name))?;
-            if let Some(change) = check_lock(config, &lock, &plugin, mode)? {
+            check_grants(config, registry, &plugin, lock.get(&use_.name))?;
+            if let Some(change) = lock_change(config, &lock, &plugin, mode) {
                 if !changes.iter().any(|c| c.new.name == change.new.name) {
                     changes.push(change);
                 }
@@ -150,6 +153,28 @@ pub async fn resolve(
         lock.write()?;
     }
     Ok((plugins, changes))
+}
+
+fn check_kind(config: &Config, use_: &Use, plugin: &Plugin) -> Result<(), ConfigError> {
+    if plugin.kind() == use_.kind {
+        return Ok(());
+    }
+    Err(ConfigError::invalid(
+        config.location_of(&use_.key),
+        &use_.key,
+        format!(
+            "`{}` is a {} plugin, but {} must name a{} {} plugin",
+            use_.name,
+            plugin.kind(),
+            use_.key,
+            if use_.kind == Kind::ImageBuilder {
+                "n"
+            } else {
+                ""
+            },
+            use_.kind
+        ),
+    ))
 }
 
 fn updating(mode: &LockMode, name: &str) -> bool {
@@ -197,17 +222,19 @@ fn check_name(registry: &mut Registry, config: &Config, use_: &Use) -> Result<()
 /// granted before it runs at all.
 fn check_grants(
     config: &Config,
+    registry: &Registry,
     plugin: &Plugin,
     locked: Option<&LockEntry>,
 ) -> Result<(), ProjectError> {
-    let missing = plugin
-        .inner
-        .grants
-        .ungranted(&plugin.metadata().capabilities);
+    let name = plugin.name();
+    // What the project grants, not what this instance holds: a check
+    // loads plugins with everything withheld.
+    let declared = &plugin.metadata().capabilities;
+    let granted = registry.grants_of(name).unwrap_or_default();
+    let missing = Grants::installed(name, declared, granted).ungranted(declared);
     if missing.is_empty() {
         return Ok(());
     }
-    let name = plugin.name();
     let version = &plugin.metadata().version;
     let declared = grant_items(&plugin.metadata().capabilities);
     let quoted: Vec<String> = declared.iter().map(|c| format!("\"{c}\"")).collect();
@@ -242,13 +269,63 @@ fn check_grants(
     Err(ProjectError::Escalation(message))
 }
 
-/// The lock entry `plugin` should have, and the change to make, if any.
-fn check_lock(
+/// Refuses, before anything of it is compiled, a plugin whose bytes are
+/// not the ones ops.lock pins (the entry of a source ops.toml no longer
+/// names pins nothing: that plugin is pinned anew), and under `--locked`
+/// anything that would change ops.lock.
+fn check_pin(
+    config: &Config,
+    lock: &LockFile,
+    name: &str,
+    digest: &str,
+    mode: &LockMode,
+) -> Result<(), ProjectError> {
+    if updating(mode, name) {
+        return Ok(());
+    }
+    let source = source_text(config, name);
+    let locked = *mode == LockMode::Locked;
+    match lock.get(name) {
+        Some(old) if old.source != source && locked => Err(ProjectError::WouldChange(format!(
+            "{}:{}: plugin {name} is pinned from {:?}, but ops.toml now names {source:?}; it \
+             would be pinned anew with sha256 {digest}",
+            display(&lock.path),
+            old.line,
+            old.source
+        ))),
+        Some(old) if old.source != source || old.sha256 == digest => Ok(()),
+        Some(old) => Err(ProjectError::LockMismatch(Box::new(LockMismatch {
+            lock: display(&lock.path),
+            line: old.line,
+            plugin: name.to_owned(),
+            from: source,
+            actual: digest.to_owned(),
+            expected: old.sha256.clone(),
+            locked_version: old.version.clone(),
+        }))),
+        None if locked => Err(ProjectError::WouldChange(if lock.exists {
+            format!(
+                "{} has no entry for plugin {name}; it would be added with sha256 {digest}",
+                display(&lock.path),
+            )
+        } else {
+            format!(
+                "{} does not exist; it would be written with plugin {name} sha256 {digest}",
+                display(&lock.path),
+            )
+        })),
+        None => Ok(()),
+    }
+}
+
+/// The ops.lock entry `plugin` (loaded, its pin checked) should have, if
+/// that is a change.
+fn lock_change(
     config: &Config,
     lock: &LockFile,
     plugin: &Plugin,
     mode: &LockMode,
-) -> Result<Option<LockChange>, ProjectError> {
+) -> Option<LockChange> {
     let name = plugin.name();
     let new = LockEntry {
         name: name.to_owned(),
@@ -259,45 +336,20 @@ fn check_lock(
         line: 0,
     };
     let old = lock.get(name).cloned();
-    if updating(mode, name) {
-        let same = old.as_ref().is_some_and(|o| {
-            LockEntry {
-                line: 0,
-                ..o.clone()
-            } == new
-        });
-        return Ok((!same).then_some(LockChange { old, new }));
-    }
-    match old {
-        Some(old) if old.sha256 == new.sha256 => Ok(None),
-        Some(old) => Err(ProjectError::LockMismatch(Box::new(LockMismatch {
-            lock: display(&lock.path),
-            line: old.line,
-            plugin: name.to_owned(),
-            actual: new.sha256,
-            version: new.version,
-            expected: old.sha256,
-            locked_version: old.version,
-        }))),
-        None if *mode == LockMode::Locked => Err(ProjectError::WouldChange(if lock.exists {
-            format!(
-                "{} has no entry for plugin {name}; it would be added with version {} and \
-                 sha256 {}",
-                display(&lock.path),
-                new.version,
-                new.sha256
-            )
-        } else {
-            format!(
-                "{} does not exist; it would be written with plugin {name} version {} and \
-                 sha256 {}",
-                display(&lock.path),
-                new.version,
-                new.sha256
-            )
-        })),
-        None => Ok(Some(LockChange { old: None, new })),
-    }
+    let same = old.as_ref().is_some_and(|o| {
+        LockEntry {
+            line: 0,
+            ..o.clone()
+        } == new
+    });
+    // Outside an update, an entry of the same source has the same digest
+    // (`check_pin`), so only a new entry or a new source is a change.
+    let changed = match &old {
+        _ if updating(mode, name) => !same,
+        Some(o) => o.source != new.source,
+        None => true,
+    };
+    changed.then_some(LockChange { old, new })
 }
 
 fn source_text(config: &Config, name: &str) -> String {

@@ -42,6 +42,9 @@ pub struct Registry {
     /// Digests ops.lock pins, by plugin: a `url`/`oci` plugin whose bytes
     /// are in the download cache under that digest is not fetched.
     cached: BTreeMap<String, String>,
+    /// Third-party plugins are loaded granted nothing (`ops config check`,
+    /// `--dry-run`): their code may run, but it can reach nothing.
+    withhold: bool,
 }
 
 struct Entry {
@@ -52,6 +55,9 @@ struct Entry {
     builtin_bytes: Option<&'static [u8]>,
     /// `sha256 = "..."` and where it is written.
     pin: Option<(String, crate::config::Location)>,
+    /// Read (or fetched) once, and checked against `pin`, before anything
+    /// compiles them.
+    bytes: OnceCell<Arc<[u8]>>,
     loaded: OnceCell<Plugin>,
 }
 
@@ -68,6 +74,7 @@ impl Registry {
                     grants: None,
                     builtin_bytes: Some(bytes),
                     pin: None,
+                    bytes: OnceCell::new(),
                     loaded: OnceCell::new(),
                 })
                 .collect(),
@@ -75,6 +82,7 @@ impl Registry {
             downloads: Downloads::from_env(),
             fetcher: Arc::new(NetFetcher),
             cached: BTreeMap::new(),
+            withhold: false,
         }
     }
 
@@ -107,6 +115,7 @@ impl Registry {
                 grants: Some(grants),
                 builtin_bytes: None,
                 pin: decl.sha256.clone(),
+                bytes: OnceCell::new(),
                 loaded: OnceCell::new(),
             });
         }
@@ -125,6 +134,23 @@ impl Registry {
         self.downloads = downloads;
         self.fetcher = fetcher;
         self
+    }
+
+    /// Loads every plugin that is not built in with all its capabilities
+    /// withheld, whatever its grant says: for checks that promise to touch
+    /// nothing. Built-ins are part of ops and keep what they declare.
+    pub fn withholding_grants(mut self) -> Registry {
+        self.withhold = true;
+        self
+    }
+
+    /// What the project grants the plugin `name` (`None`: a built-in, or
+    /// not known).
+    pub fn grants_of(&self, name: &str) -> Option<&[Grant]> {
+        self.entries
+            .iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.grants.as_deref())
     }
 
     /// The plugin store this registry reads installed plugins from.
@@ -156,6 +182,7 @@ impl Registry {
             grants: Some(Vec::new()),
             builtin_bytes: None,
             pin: None,
+            bytes: OnceCell::new(),
             loaded: OnceCell::new(),
         });
         true
@@ -174,20 +201,12 @@ impl Registry {
         self.entries.iter().map(|e| (e.name.as_str(), &e.source))
     }
 
-    /// The plugin called `name`, loaded on first use.
-    pub async fn get(&self, name: &str) -> Result<Plugin, PluginError> {
-        let Some(entry) = self.entries.iter().find(|e| e.name == name) else {
-            let known: Vec<&str> = self.entries.iter().map(|e| e.name.as_str()).collect();
-            let hint = crate::config::closest(name, &known)
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            return Err(PluginError::Unknown {
-                name: name.to_owned(),
-                known: format!("{}{hint}", known.join(", ")),
-            });
-        };
+    /// The bytes of the plugin `name`, read or fetched on first use and
+    /// checked against its `sha256` pin; nothing of them is compiled here.
+    pub async fn bytes(&self, name: &str) -> Result<Arc<[u8]>, PluginError> {
+        let entry = self.entry(name)?;
         entry
-            .loaded
+            .bytes
             .get_or_try_init(|| async {
                 let bytes = self.bytes_of(entry).await?;
                 if let Some((expected, at)) = &entry.pin {
@@ -202,17 +221,43 @@ impl Registry {
                         });
                     }
                 }
+                Ok(bytes)
+            })
+            .await
+            .cloned()
+    }
+
+    /// The plugin called `name`, loaded on first use.
+    pub async fn get(&self, name: &str) -> Result<Plugin, PluginError> {
+        let entry = self.entry(name)?;
+        entry
+            .loaded
+            .get_or_try_init(|| async {
+                let bytes = self.bytes(name).await?;
+                let grants = match (&entry.grants, self.withhold) {
+                    (Some(_), true) => Some(Vec::new()),
+                    (grants, _) => grants.clone(),
+                };
                 self.runtime
-                    .load(
-                        &entry.name,
-                        entry.source.clone(),
-                        bytes,
-                        entry.grants.clone(),
-                    )
+                    .load(&entry.name, entry.source.clone(), bytes, grants)
                     .await
             })
             .await
             .cloned()
+    }
+
+    fn entry(&self, name: &str) -> Result<&Entry, PluginError> {
+        let Some(entry) = self.entries.iter().find(|e| e.name == name) else {
+            let known: Vec<&str> = self.entries.iter().map(|e| e.name.as_str()).collect();
+            let hint = crate::config::closest(name, &known)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(PluginError::Unknown {
+                name: name.to_owned(),
+                known: format!("{}{hint}", known.join(", ")),
+            });
+        };
+        Ok(entry)
     }
 
     async fn bytes_of(&self, entry: &Entry) -> Result<Arc<[u8]>, PluginError> {

@@ -9,7 +9,12 @@ use crate::output::{Event, Format, Printer};
 use crate::plugin::fetch::oci::{self, Artifact, Reference};
 use crate::plugin::PluginSource;
 
-pub async fn run(wasm_path: &Path, reference: &str, printer: &Printer) -> Result<Exit, Failure> {
+pub async fn run(
+    wasm_path: &Path,
+    reference: &str,
+    force: bool,
+    printer: &Printer,
+) -> Result<Exit, Failure> {
     // A bad reference is refused before anything is compiled.
     let reference = Reference::parse(reference).map_err(CommandError::from)?;
     let wasm: Arc<[u8]> = super::read_file(wasm_path)?.into();
@@ -28,7 +33,7 @@ pub async fn run(wasm_path: &Path, reference: &str, printer: &Printer) -> Result
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let target = reference.clone();
     let (task_name, task_version) = (name.clone(), version.clone());
-    let digest = tokio::task::spawn_blocking(move || {
+    let pushed = tokio::task::spawn_blocking(move || {
         let artifact = Artifact {
             wasm: &wasm,
             name: &task_name,
@@ -37,12 +42,13 @@ pub async fn run(wasm_path: &Path, reference: &str, printer: &Printer) -> Result
             exports,
             created,
         };
-        oci::push(&target, &artifact)
+        oci::push(&target, &artifact, force)
     })
     .await
     .map_err(|e| Failure::new(Exit::Internal, anyhow::anyhow!("push task failed: {e}")))?
     .map_err(CommandError::from)?;
 
+    let digest = pushed.digest;
     match printer.format() {
         Format::Json => printer.emit(&Event::PluginPushed {
             name,
@@ -51,7 +57,11 @@ pub async fn run(wasm_path: &Path, reference: &str, printer: &Printer) -> Result
             digest,
         }),
         Format::Human => {
-            printer.info(format!("pushed {name} {version} to {reference}"));
+            printer.info(if pushed.unchanged {
+                format!("{reference} already has {name} {version}; nothing was pushed")
+            } else {
+                format!("pushed {name} {version} to {reference}")
+            });
             // The digest alone on stdout, for `digest=$(ops plugin push ...)`.
             printer.data(&digest);
         }

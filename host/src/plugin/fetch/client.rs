@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use ureq::http::{HeaderMap, Request};
 
+use super::challenge::parse_challenge;
 use super::docker_auth::{self, Credentials};
 use super::https;
 use super::FetchError;
@@ -128,6 +129,10 @@ impl Client {
     }
 
     /// Sends a request, answering one 401 challenge if there is one.
+    ///
+    /// Credentials belong to the registry's origin: a URL elsewhere (an
+    /// upload `Location` the registry hands out) is sent none, and its
+    /// challenges are not answered.
     pub fn send(
         &mut self,
         method: Method,
@@ -135,8 +140,10 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Answer, FetchError> {
-        let answer = self.call(method, url, headers, body, self.authorization.clone())?;
-        if answer.status != 401 {
+        let own = https::origin(url) == https::origin(&self.base);
+        let authorization = self.authorization.clone().filter(|_| own);
+        let answer = self.call(method, url, headers, body, authorization)?;
+        if answer.status != 401 || !own {
             return Ok(answer);
         }
         let challenge = answer.header("www-authenticate").unwrap_or("").to_owned();
@@ -281,12 +288,16 @@ impl Client {
             url.push_str(&format!("service={}&", encode(service)));
         }
         url.push_str(&format!("scope={}", encode(&self.scope)));
-        let mut headers = Vec::new();
-        let value = credentials.map(basic);
-        if let Some(value) = &value {
-            headers.push(("Authorization", value.as_str()));
-        }
-        let answer = self.call(Method::Get, &url, &headers, None, None)?;
+        // As the `authorization` of the call, so that a redirect to another
+        // origin drops it like any credential.
+        let value = match credentials {
+            Some(credentials) => {
+                self.check_realm(&url)?;
+                Some(basic(credentials))
+            }
+            None => None,
+        };
+        let answer = self.call(Method::Get, &url, &[], None, value)?;
         match answer.status {
             200 => {}
             401 | 403 => return Err(self.refused()),
@@ -309,6 +320,28 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The realm is where Docker, too, sends the user's password: on
+    /// another origin than the registry it must be https, so that only
+    /// the named host reads it (a plain-http realm on this machine is
+    /// accepted only for a registry on this machine, as in tests).
+    fn check_realm(&self, url: &str) -> Result<(), FetchError> {
+        let same = https::origin(url) == https::origin(&self.base);
+        let local = self.base.starts_with("http://");
+        if same || url.starts_with("https://") || local {
+            return Ok(());
+        }
+        Err(FetchError::Registry {
+            registry: self.registry.clone(),
+            message: format!(
+                "its token service {} is plain http on another origin; ops sends registry \
+                 credentials there only over https",
+                https::origin(url)
+            ),
+        })
+    }
+}
+
 fn basic(credentials: &Credentials) -> String {
     use base64::Engine as _;
     let pair = format!("{}:{}", credentials.username, credentials.secret);
@@ -318,60 +351,9 @@ fn basic(credentials: &Credentials) -> String {
     )
 }
 
-/// `Scheme key="value", key2=value2` into the scheme and its parameters.
-pub fn parse_challenge(header: &str) -> (String, BTreeMap<String, String>) {
-    let header = header.trim();
-    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
-    let mut params = BTreeMap::new();
-    let mut chars = rest.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
-        }
-        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
-        if key.is_empty() {
-            break;
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => value.extend(chars.next()),
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-        } else {
-            value = chars.by_ref().take_while(|c| *c != ',').collect();
-        }
-        params.insert(key.trim().to_ascii_lowercase(), value.trim().to_owned());
-    }
-    (scheme.to_owned(), params)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearer_challenge_with_commas_inside_quotes() {
-        let (scheme, params) = parse_challenge(
-            r#"Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push""#,
-        );
-        assert_eq!(scheme, "Bearer");
-        assert_eq!(params["realm"], "https://auth.example.com/token");
-        assert_eq!(params["service"], "registry.example.com");
-        assert_eq!(params["scope"], "repository:a/b:pull,push");
-    }
-
-    #[test]
-    fn basic_challenge() {
-        let (scheme, params) = parse_challenge(r#"Basic realm="ops-test""#);
-        assert_eq!(scheme, "Basic");
-        assert_eq!(params["realm"], "ops-test");
-        assert_eq!(parse_challenge("Basic").0, "Basic");
-    }
 
     #[test]
     fn loopback_registries_use_plain_http() {

@@ -8,6 +8,7 @@
 //! `docker login` leaves it ([`docker_auth`]). Nothing here logs or passes
 //! a secret on a command line.
 
+mod challenge;
 mod client;
 pub mod docker_auth;
 pub mod https;
@@ -62,6 +63,15 @@ pub enum FetchError {
     NotFound { reference: String, message: String },
     #[error("{reference} is not a wasm plugin artifact: {message}")]
     NotAPlugin { reference: String, message: String },
+    #[error(
+        "{reference} already names {what} (manifest {digest}); nothing was pushed. Push to \
+         another tag, or move this one with `ops plugin push --force`"
+    )]
+    TagTaken {
+        reference: String,
+        digest: String,
+        what: String,
+    },
     #[error("{what} has digest {actual}, expected {expected}")]
     Digest {
         what: String,
@@ -77,7 +87,8 @@ impl ExitStatusOf for FetchError {
             | FetchError::PlainHttp { .. }
             | FetchError::DockerConfig { .. }
             | FetchError::NotFound { .. }
-            | FetchError::NotAPlugin { .. } => Exit::Usage,
+            | FetchError::NotAPlugin { .. }
+            | FetchError::TagTaken { .. } => Exit::Usage,
             FetchError::Transport { .. }
             | FetchError::Status { .. }
             | FetchError::TooLarge { .. } => Exit::Internal,

@@ -13,6 +13,11 @@ use super::FetchError;
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
 pub const LAYER_MEDIA_TYPE: &str = "application/wasm";
+/// Asked for besides [`MANIFEST_MEDIA_TYPE`] when looking at what a tag
+/// names, so that the registry answers whatever it holds there.
+const OTHER_MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, \
+     application/vnd.docker.distribution.manifest.v2+json, \
+     application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// What is published besides the component's bytes.
 #[derive(Debug, Clone)]
@@ -42,6 +47,16 @@ pub fn pull(reference: &Reference) -> Result<Vec<u8>, FetchError> {
     );
     let url = client.url(&path);
     let answer = client.send(Method::Get, &url, &[("Accept", MANIFEST_MEDIA_TYPE)], None)?;
+    if answer.status != 200 {
+        if let Some(digest) = &reference.digest {
+            // The digest ops.lock and `ops plugin list` show is the
+            // component's, i.e. the layer's: a blob, which the manifest
+            // endpoint does not serve (distribution answers 500).
+            if let Some(wasm) = component_blob(&mut client, reference, digest)? {
+                return Ok(wasm);
+            }
+        }
+    }
     expect_status(reference, &answer, 200)?;
     let actual = digest_of(&answer.body);
     if let Some(expected) = &reference.digest {
@@ -78,6 +93,37 @@ pub fn pull(reference: &Reference) -> Result<Vec<u8>, FetchError> {
         ));
     }
     Ok(blob.body)
+}
+
+/// The blob `digest` of the repository when it is a component with that
+/// digest; `None` when there is no such blob.
+fn component_blob(
+    client: &mut Client,
+    reference: &Reference,
+    digest: &str,
+) -> Result<Option<Vec<u8>>, FetchError> {
+    let url = client.url(&format!("/v2/{}/blobs/{digest}", reference.repository));
+    let blob = client.send(Method::Get, &url, &[], None)?;
+    if blob.status != 200 {
+        return Ok(None);
+    }
+    let actual = digest_of(&blob.body);
+    if actual != digest {
+        return Err(FetchError::Digest {
+            what: format!("the blob {reference} names"),
+            expected: digest.to_owned(),
+            actual,
+        });
+    }
+    // A component starts with the wasm magic and layer 1 (a core module
+    // has version 1): anything else is some other blob.
+    if !blob.body.starts_with(b"\0asm\x0d\0\x01\0") {
+        return Err(bad_manifest(
+            reference,
+            "the digest names neither a manifest nor a wasm component".into(),
+        ));
+    }
+    Ok(Some(blob.body))
 }
 
 fn bad_manifest(reference: &Reference, message: String) -> FetchError {
@@ -193,9 +239,24 @@ pub fn manifest_for(artifact: &Artifact<'_>) -> (Vec<u8>, Vec<u8>) {
     (config, serde_json::to_vec(&manifest).unwrap_or_default())
 }
 
-/// Publishes `artifact` as `reference` (which needs a tag) and returns the
-/// manifest's digest.
-pub fn push(reference: &Reference, artifact: &Artifact<'_>) -> Result<String, FetchError> {
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// Of the manifest the tag names now.
+    pub digest: String,
+    /// The tag already named this component; nothing was uploaded.
+    pub unchanged: bool,
+}
+
+/// Publishes `artifact` as `reference` (which needs a tag). A tag that
+/// already names this component is left as it is; one that names other
+/// content is moved only with `force`, since whoever pulls it by tag (or
+/// pinned a source to it) would silently get something else.
+pub fn push(
+    reference: &Reference,
+    artifact: &Artifact<'_>,
+    force: bool,
+) -> Result<Pushed, FetchError> {
     let tag = match (&reference.tag, &reference.digest) {
         (Some(tag), None) => tag.clone(),
         _ => {
@@ -208,6 +269,24 @@ pub fn push(reference: &Reference, artifact: &Artifact<'_>) -> Result<String, Fe
     };
     let mut client = Client::new(&reference.registry, &reference.repository, true);
     let (config, manifest) = manifest_for(artifact);
+    if let Some((digest, layer)) = tagged(&mut client, reference, &tag)? {
+        if layer.as_deref() == Some(digest_of(artifact.wasm).as_str()) {
+            return Ok(Pushed {
+                digest,
+                unchanged: true,
+            });
+        }
+        if !force {
+            return Err(FetchError::TagTaken {
+                reference: reference.to_string(),
+                digest,
+                what: match layer {
+                    Some(layer) => format!("a plugin whose component is {layer}"),
+                    None => "something that is not a wasm plugin".into(),
+                },
+            });
+        }
+    }
     upload_blob(&mut client, reference, artifact.wasm)?;
     upload_blob(&mut client, reference, &config)?;
     let url = client.url(&format!("/v2/{}/manifests/{tag}", reference.repository));
@@ -218,7 +297,28 @@ pub fn push(reference: &Reference, artifact: &Artifact<'_>) -> Result<String, Fe
         Some(&manifest),
     )?;
     expect_status(reference, &answer, 201)?;
-    Ok(digest_of(&manifest))
+    Ok(Pushed {
+        digest: digest_of(&manifest),
+        unchanged: false,
+    })
+}
+
+/// The digest of the manifest `tag` names, and of its component when it is
+/// a wasm plugin; `None` when the tag does not exist.
+fn tagged(
+    client: &mut Client,
+    reference: &Reference,
+    tag: &str,
+) -> Result<Option<(String, Option<String>)>, FetchError> {
+    let url = client.url(&format!("/v2/{}/manifests/{tag}", reference.repository));
+    let accept = [MANIFEST_MEDIA_TYPE, OTHER_MANIFEST_TYPES].join(", ");
+    let answer = client.send(Method::Get, &url, &[("Accept", accept.as_str())], None)?;
+    if answer.status == 404 {
+        return Ok(None);
+    }
+    expect_status(reference, &answer, 200)?;
+    let layer = check_manifest(reference, &answer).ok().map(|(d, _)| d);
+    Ok(Some((digest_of(&answer.body), layer)))
 }
 
 /// One blob, unless the repository has it already: a monolithic upload
