@@ -48,7 +48,9 @@ impl LocalUser {
 
 impl Drop for LocalUser {
     fn drop(&mut self) {
-        let _ = Command::new("pkill").args(["-KILL", "-u", &self.name]).status();
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-u", &self.name])
+            .status();
         let _ = Command::new("userdel").arg(&self.name).status();
     }
 }
@@ -209,7 +211,10 @@ fn share_node_tmp(fx: &BuildFixture) {
 
 fn wait_for_text(path: &Path, needle: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !fs::read_to_string(path).unwrap_or_default().contains(needle) {
+    while !fs::read_to_string(path)
+        .unwrap_or_default()
+        .contains(needle)
+    {
         assert!(Instant::now() < deadline, "{needle:?} never in {path:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -254,25 +259,27 @@ fn another_user_on_the_node_cannot_open_a_waiting_runs_gate() {
     let second = fx.ops().arg("build").spawn();
 
     // What the second user does: wait for the second lock request (two
-    // lock scripts), take every gate name from the command lines it can
+    // lock scripts, `sh -c` with the script's first line), take every gate name from the command lines it can
     // read, and plant a symlink to the node user's file there (`-e` on it
     // opens the gate; taking the lock truncates the file).
     let user = LocalUser::new();
     let tmp = fx.node_tmp();
+    // Once both lock requests are there, it looks for gate names until it
+    // finds some or the second run has waited a while.
     let report = user.sh(&format!(
-        "T={tmp}; n=0; while [ $n -lt 600 ]; do \
+        "T={tmp}; n=0; k=0; t=; while [ $n -lt 600 ] && [ $k -lt 20 ]; do \
          c=$(for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f 2>/dev/null; echo; done); \
-         [ $(printf '%s\\n' \"$c\" | grep -c 'flock -w') -ge 2 ] && break; \
-         sleep 0.05; n=$((n+1)); done; \
-         for t in $(printf '%s\\n' \"$c\" | grep -o 'ops-lock[a-z-]*-[0-9a-f]\\{{16,\\}}' | sort -u); do \
-         ln -s {victim} \"$T/.$t\" 2>/dev/null && echo planted $t; \
-         ln -s {victim} \"$T/$t\" 2>/dev/null && echo planted $t; done; \
+         if [ $(printf '%s\\n' \"$c\" | grep -c '^sh -c [gm]=') -ge 2 ]; then k=$((k+1)); \
+         t=$(printf '%s\\n' \"$c\" | grep -o 'ops-lock[a-z-]*-[0-9a-f]\\{{16,\\}}' | sort -u); \
+         [ -n \"$t\" ] && break; fi; sleep 0.05; n=$((n+1)); done; \
+         for t in $t; do ln -s {victim} \"$T/.$t\" 2>/dev/null && echo planted $t; done; \
          for d in \"$T\"/ops-*; do [ -d \"$d\" ] && touch \"$d/locked\" \"$d/open\" 2>/dev/null \
          && echo touched $d; done; echo done",
         tmp = tmp.display(),
         victim = victim.display()
     ));
     assert!(report.contains("done"), "{report}");
+    eprintln!("the second user: {report}");
     // A second build that started now would write a second "start".
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
@@ -345,7 +352,10 @@ fn another_local_user_cannot_use_the_relay_under_umask_000() {
     );
     fs::write(project.join("ops.toml"), fx.config.to_toml()).unwrap();
     // ops's temporary directory is shared, as /tmp is.
-    let tmp = tempfile::Builder::new().prefix("ops-shared-tmp-").tempdir().unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("ops-shared-tmp-")
+        .tempdir()
+        .unwrap();
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o1777)).unwrap();
     let ops = fx
         .ops()
