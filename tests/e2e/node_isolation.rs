@@ -20,7 +20,8 @@ use crate::support::build::BuildFixture;
 use crate::support::ops::wait;
 use crate::support::registry::random_hex;
 
-/// A second local user, removed (with what it runs) when dropped.
+/// A second local user, removed when dropped (what it runs has ended by
+/// then: `sh` waits for it).
 struct LocalUser {
     name: String,
 }

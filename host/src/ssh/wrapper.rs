@@ -128,7 +128,7 @@ pub fn script(
         script.push(' ');
         script.push_str(&quote(word));
     }
-    script.push_str("\n");
+    script.push('\n');
     script.push_str(AFTER_PROGRAM);
     script.push_str(STOP_TAGGED);
     script.push_str(&format!(
@@ -172,7 +172,7 @@ pub fn kill_script(pgids: &[u32], tags: &[String], grace_tenths: u32) -> String 
         script.push_str(&format!("kill -s TERM -- {groups} 2>/dev/null\n"));
     }
     if !tags.is_empty() {
-        let patterns: Vec<String> = tags.iter().map(|t| tag_pattern(t)).collect();
+        let patterns: Vec<String> = tags.iter().map(|t| tag_pattern(t.as_str())).collect();
         script.push_str(STOP_TAGGED);
         script.push_str(&format!(
             "__ops_stop {} {grace_tenths}\n",
