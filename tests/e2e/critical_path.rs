@@ -49,7 +49,7 @@ fn a_refused_login_ends_the_run_and_stops_the_build_command() {
     let mut fx = BuildFixture::new();
     let finished = fx.marker("build-finished");
     fx.config.command = format!(
-        "echo $$ > '{}'; sleep 60; touch '{}'",
+        "cut -d' ' -f5 /proc/$$/stat > '{}'; sleep 60; touch '{}'",
         pid_file.path().display(),
         finished.display()
     );

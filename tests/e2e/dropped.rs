@@ -109,7 +109,7 @@ fn the_next_build_is_not_held_up(fx: BuildFixture) {
 fn a_dropped_connection_stops_the_build_and_frees_the_lock() {
     let pid_file = tempfile::NamedTempFile::new().unwrap();
     let fx = fixture(&format!(
-        "echo $$ > '{}'; sleep 300",
+        "cut -d' ' -f5 /proc/$$/stat > '{}'; sleep 300",
         pid_file.path().display()
     ));
     fx.write_config();
@@ -143,7 +143,7 @@ fn a_dropped_connection_stops_the_build_and_frees_the_lock() {
 fn a_killed_ops_stops_the_build_and_frees_the_lock() {
     let pid_file = tempfile::NamedTempFile::new().unwrap();
     let fx = fixture(&format!(
-        "echo $$ > '{}'; sleep 300",
+        "cut -d' ' -f5 /proc/$$/stat > '{}'; sleep 300",
         pid_file.path().display()
     ));
     fx.write_config();
@@ -166,7 +166,7 @@ fn a_killed_ops_stops_the_build_and_frees_the_lock() {
 fn lock_release_refuses_a_live_holder_and_force_stops_its_run() {
     let pid_file = tempfile::NamedTempFile::new().unwrap();
     let fx = fixture(&format!(
-        "echo $$ > '{}'; sleep 300",
+        "cut -d' ' -f5 /proc/$$/stat > '{}'; sleep 300",
         pid_file.path().display()
     ));
     fx.write_config();

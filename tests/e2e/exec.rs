@@ -159,7 +159,7 @@ fn ctrl_c_kills_the_remote_process_group() {
     let (home, sshd) = setup();
     let pid_file = sshd.dir().join("pgid");
     let script = format!(
-        "sleep 300 & sleep 301 & echo $$ > {}; wait",
+        "sleep 300 & sleep 301 & cut -d' ' -f5 /proc/$$/stat > {}; wait",
         pid_file.display()
     );
     let child = home.ops().args(["exec", "--", "sh", "-c", &script]).spawn();
@@ -302,7 +302,7 @@ fn dropping_a_running_command_kills_its_process_group() {
     let session = connect(&home, &sshd);
     let pid_file = sshd.dir().join("pgid");
     let script = format!(
-        "sleep 300 & echo $$ > {}; sleep 302; wait",
+        "sleep 300 & cut -d' ' -f5 /proc/$$/stat > {}; sleep 302; wait",
         pid_file.display()
     );
     let pgid = runtime.block_on(async {

@@ -20,6 +20,7 @@ mod faults;
 mod hostile;
 mod images;
 mod infra;
+mod node_isolation;
 mod output;
 mod plugin_author;
 mod plugin_examples;

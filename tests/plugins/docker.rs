@@ -19,7 +19,7 @@ const TOKEN: &str = "registry-t0ken-value";
 fn docker_config() -> (String, String) {
     (
         "DOCKER_CONFIG".into(),
-        format!("{SCRATCH}/docker-docker-config"),
+        format!("{SCRATCH}/docker.docker-config"),
     )
 }
 
@@ -52,7 +52,7 @@ async fn build_runs_docker_build_on_the_node() {
         .unwrap();
     assert_eq!(
         node.calls()[0],
-        Call::Scratch("docker-docker-config".into())
+        Call::Scratch("docker.docker-config".into())
     );
     let commands = node.commands();
     assert_eq!(commands.len(), 1);

@@ -210,9 +210,9 @@ async fn sync_clones_with_the_deploy_key_in_scratch_only() {
     assert_eq!(outcome.commit.as_deref(), Some(SHA));
     assert_eq!(outcome.summary, format!("main @ {}", &SHA[..12]));
 
-    let scratch = format!("{SCRATCH}/git-git-ssh");
+    let scratch = format!("{SCRATCH}/git.git-ssh");
     let calls = node.calls();
-    assert_eq!(calls[0], Call::Scratch("git-git-ssh".into()));
+    assert_eq!(calls[0], Call::Scratch("git.git-ssh".into()));
     assert_eq!(
         calls[1],
         Call::Write {

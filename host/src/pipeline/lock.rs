@@ -8,6 +8,13 @@
 //! is `.NAME.ops-lock` beside the build directory (outside it, so that
 //! neither git nor rsync's `--delete` touch it); it holds one line that says
 //! who holds the lock, for whoever has to wait.
+//!
+//! Other users may share the node's `$TMPDIR` and the build path's parent,
+//! so nothing here follows a symlink they could plant: the gate the run's
+//! commands wait for is a directory the lock creates itself (`mkdir`, mode
+//! 0700) under a name that travels on stdin, never in argv; the lock file
+//! is created exclusively, refused when it is a symlink, and written
+//! through the descriptor that holds the lock, never reopened by name.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,28 +23,32 @@ use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 use crate::remote::{hold, Held, RemoteCommand, RemoteNode};
 
-/// The remote half. Prints `error WHY` when the lock file cannot be made,
-/// `busy` and the holder's line when another run holds the lock, then
-/// `locked` once it holds it (and has written its own line,
-/// `$OPS_LOCK_HOLDER`, and created the marker `$3` names, which the run's
-/// gated commands wait for), or `timeout` after `$2` seconds; keeps the lock
-/// (fd 9, inherited by `cat`) until its stdin closes, then removes the
-/// marker.
-pub(super) const SCRIPT: &str = r#"m="${TMPDIR:-/tmp}/.ops-locked-$3"
-trap 'rm -f -- "$m"' EXIT
+/// The remote half. Prints `error WHY` when the gate or the lock file
+/// cannot be made, `busy` and the holder's line when another run holds the
+/// lock, then `locked` once it holds it (and has written its own line,
+/// `$OPS_LOCK_HOLDER`, and opened the gate `$OPS_LOCK_GATE`, which the
+/// run's gated commands wait for), or `timeout` after `$2` seconds; keeps
+/// the lock (fd 9, inherited by `cat`) until its stdin closes, then
+/// removes the gate.
+pub(super) const SCRIPT: &str = r#"g="${TMPDIR:-/tmp}/ops-gate-$OPS_LOCK_GATE"
+mkdir -m 700 -- "$g" 2>/dev/null || { printf 'error cannot create the directory %s\n' "$g"; exit 1; }
+trap 'rm -rf -- "$g"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
-command -v flock >/dev/null 2>&1 || { : >"$m"; echo no-flock; cat >/dev/null; exit 0; }
+command -v flock >/dev/null 2>&1 || { : >"$g/open"; echo no-flock; cat >/dev/null; exit 0; }
 dir=$(dirname -- "$1") && name=$(basename -- "$1") || exit 1
 mkdir -p -- "$dir" 2>/dev/null || { printf 'error cannot create the directory %s\n' "$dir"; exit 1; }
 f="$dir/.$name.ops-lock"
-: 2>/dev/null >>"$f" || { printf 'error cannot write %s\n' "$f"; exit 1; }
-exec 9>>"$f" || exit 1
+[ -L "$f" ] && { printf 'error %s is a symbolic link, not a lock file\n' "$f"; exit 1; }
+[ -e "$f" ] || (set -C; : >"$f") 2>/dev/null
+[ -f "$f" ] && [ ! -L "$f" ] && [ -w "$f" ] || { printf 'error cannot write %s\n' "$f"; exit 1; }
+exec 9<>"$f" || exit 1
+[ ! -L "$f" ] && [ "$f" -ef "/proc/$$/fd/9" ] || { printf 'error %s changed while it was opened\n' "$f"; exit 1; }
 if ! flock -n 9; then
   printf 'busy %s\n' "$(head -n 1 "$f")"
   flock -w "$2" 9 || { printf 'timeout %s\n' "$(head -n 1 "$f")"; exit 0; }
 fi
-printf '%s\n' "$OPS_LOCK_HOLDER" > "$f"
-: >"$m" || { printf 'error cannot write %s\n' "$m"; exit 1; }
+printf '%s\n' "$OPS_LOCK_HOLDER" >&9
+: >"$g/open" || { printf 'error cannot write %s\n' "$g/open"; exit 1; }
 echo locked
 cat >/dev/null"#;
 
@@ -69,7 +80,7 @@ pub(super) struct LockRequest {
     held: Option<Held>,
     path: String,
     wait: Duration,
-    marker: String,
+    gate: String,
 }
 
 /// Sends the request for the lock on `path` without waiting for it. The
@@ -82,31 +93,27 @@ pub(super) fn request(
     holder: &str,
     wait: Duration,
 ) -> LockRequest {
-    // Unguessable, or another user of the node could open the gate.
-    let token = crate::remote::random_hex(16);
+    // Unguessable and kept off argv: another user of the node who knew it
+    // could make the gate's directory first.
+    let gate = crate::remote::random_hex(16);
     let command = RemoteCommand::new("sh")
-        .args([
-            "-c",
-            SCRIPT,
-            "sh",
-            path,
-            &wait.as_secs().to_string(),
-            &token,
-        ])
+        .args(["-c", SCRIPT, "sh", path, &wait.as_secs().to_string()])
         .env("OPS_LOCK_HOLDER", holder)
+        .env("OPS_LOCK_GATE", &gate)
         .ungated();
     LockRequest {
         held: Some(hold(node.clone(), command)),
         path: path.to_owned(),
         wait,
-        marker: format!("\"${{TMPDIR:-/tmp}}\"/.ops-locked-{token}"),
+        gate,
     }
 }
 
 impl LockRequest {
-    /// The file gated commands wait for, as a word for the node's shell.
+    /// The name of the gate the run's commands wait for
+    /// ([`RemoteNode::set_gate`]).
     pub(super) fn marker(&self) -> &str {
-        &self.marker
+        &self.gate
     }
 
     /// Waits until the node holds the lock (saying so if another run has

@@ -115,7 +115,7 @@ impl Run<'_> {
             (None, None) => plugin.to_owned(),
         };
         self.started_step("sync", format!("{what} -> {}", self.job.path));
-        let outcome = self
+        let synced = self
             .plugins
             .sync
             .sync(
@@ -127,8 +127,10 @@ impl Run<'_> {
                     branch: self.job.branch.clone(),
                 },
             )
-            .await
-            .map_err(|e| super::faults::sync_failure(e, &self.job.path))?;
+            .await;
+        // Nothing after the sync may reach the node through the relay.
+        self.remote_shell.release();
+        let outcome = synced.map_err(|e| super::faults::sync_failure(e, &self.job.path))?;
         if !outcome.summary.is_empty() {
             self.printer.info(format!("    {}", outcome.summary));
         }

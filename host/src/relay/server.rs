@@ -1,7 +1,15 @@
 //! The ops side of the relay: a Unix socket in a private directory whose
 //! connections become commands on the node.
+//!
+//! A connection runs commands as the node user, so only this user's own
+//! programs may make one: the directory is 0700 and the socket 0600
+//! whatever the umask, a peer whose uid (`SO_PEERCRED`) is not ours is
+//! turned away, and the socket exists only while the step that asked for
+//! it runs ([`RemoteShell::release`]).
 
+use std::fs;
 use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -52,14 +60,17 @@ impl RemoteShell for Relay {
             .program_line()
             .map_err(|e| RemoteError::InvalidRequest(format!("cannot name the relay program: {e}")))
     }
+
+    fn release(&self) {
+        self.stop();
+    }
 }
 
 /// Listens while it lives; the socket's directory is removed on drop.
 struct RelayServer {
     socket: PathBuf,
     accept: JoinHandle<()>,
-    // Owned so that the directory (0700, created by tempfile) goes away
-    // with the server.
+    // Owned so that the directory goes away with the server.
     _dir: tempfile::TempDir,
 }
 
@@ -73,13 +84,26 @@ impl RelayServer {
         } else {
             tmp
         };
+        // Created 0700 (the umask can only take bits away), then set to
+        // exactly that: the umask must not leave it open to others, nor
+        // closed to us.
+        let private = fs::Permissions::from_mode(0o700);
         let dir = tempfile::Builder::new()
             .prefix("ops-relay-")
+            .permissions(private.clone())
             .tempdir_in(base)?;
+        fs::set_permissions(dir.path(), private)?;
+        let own_uid = fs::metadata(dir.path())?.uid();
         let socket = dir.path().join("s");
         let listener = UnixListener::bind(&socket)?;
+        fs::set_permissions(&socket, fs::Permissions::from_mode(0o600))?;
         let accept = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                // Whoever else reached the socket (root, or a directory
+                // opened up behind our back) gets nothing.
+                if !stream.peer_cred().is_ok_and(|peer| peer.uid() == own_uid) {
+                    continue;
+                }
                 let node = node.clone();
                 tokio::spawn(async move {
                     // A failed connection is reported to its client (ERROR

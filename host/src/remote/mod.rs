@@ -27,7 +27,7 @@ pub use agent_scope::AgentScope;
 pub use command::{is_identifier, AgentForwarding, RemoteCommand, RemoteExit, Stdin};
 pub use error::{RemoteError, DISCONNECTED};
 pub use held::{hold, Held};
-pub use scratch::{validate_scratch_name, ScratchDirs};
+pub use scratch::{scoped_scratch_name, validate_scratch_name, ScratchDirs};
 pub use signal::signal_name;
 pub use sink::{Capture, LineSplitter, OutputSink};
 pub use stdin::{local_stdin, ChannelReader};
@@ -58,13 +58,16 @@ pub trait RemoteNode: Send + Sync {
     ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>>;
 
     /// From now until it is called with `None`, every command started here
-    /// waits, on the node, until the file `marker` exists before it runs
-    /// (commands marked [`RemoteCommand::ungated`] do not). `marker` is a
-    /// path the node's shell expands (it may use `${TMPDIR:-/tmp}`). This
-    /// lets a run send its first commands together with the request for
-    /// the build lock, which creates the file once it holds the lock,
-    /// instead of one round trip after it. Nodes without a shell between
-    /// them and the commands ignore it.
+    /// waits, on the node, until the gate named `marker` opens before it
+    /// runs (commands marked [`RemoteCommand::ungated`] do not). The gate
+    /// is the directory `${TMPDIR:-/tmp}/ops-gate-NAME`, and it opens when
+    /// the file `open` appears in it; a command whose gate directory is
+    /// not the node user's own, or is reached through a symlink, fails
+    /// instead of running. The name (letters, digits, `-`) reaches the
+    /// node on stdin, never in argv. This lets a run send its first
+    /// commands together with the request for the build lock, which opens
+    /// the gate once it holds the lock, instead of one round trip after
+    /// it. Nodes without a shell between them and the commands ignore it.
     fn set_gate(&self, _marker: Option<String>) {}
 
     /// Waits until every command whose future was dropped (a step cut
@@ -151,6 +154,10 @@ pub trait RemoteNode: Send + Sync {
 /// Where a local program (rsync's `-e`) can reach the node over the run's
 /// own connection. Offered by the relay; absent where there is none.
 pub trait RemoteShell: Send + Sync {
-    /// The program line, valid until the run ends.
+    /// The program line, valid until [`release`](RemoteShell::release).
     fn program_line(&self) -> Result<String, RemoteError>;
+
+    /// The step that asked for the program line is over: the line stops
+    /// working until the next [`program_line`](RemoteShell::program_line).
+    fn release(&self) {}
 }

@@ -47,6 +47,22 @@ pub fn validate_scratch_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// The scratch directory `name` of `owner` (a plugin), as one name for
+/// [`ScratchDirs::dir`]: `OWNER.NAME`. Owners never contain `.` (plugin
+/// names are letters, digits and `-`), so the first `.` splits the two and
+/// no two (owner, name) pairs share a directory; `a-b` + `c` and `a` +
+/// `b-c` stay apart.
+pub fn scoped_scratch_name(owner: &str, name: &str) -> Result<String, String> {
+    if owner.is_empty() || owner.contains('.') {
+        return Err(format!(
+            "{owner:?} cannot own scratch directories (empty or containing `.`)"
+        ));
+    }
+    let scoped = format!("{owner}.{name}");
+    validate_scratch_name(&scoped)?;
+    Ok(scoped)
+}
+
 /// The scratch directories of one session.
 #[derive(Default)]
 pub struct ScratchDirs {
@@ -137,6 +153,19 @@ async fn start_guardian(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scoped_names_never_collide() {
+        let a = scoped_scratch_name("a-b", "c").unwrap();
+        let b = scoped_scratch_name("a", "b-c").unwrap();
+        assert_ne!(a, b);
+        assert_ne!(
+            scoped_scratch_name("a", "b.c").unwrap(),
+            scoped_scratch_name("a-b", "c").unwrap()
+        );
+        assert!(scoped_scratch_name("a.b", "c").is_err());
+        assert!(scoped_scratch_name("a", "../x").is_err());
+    }
 
     #[test]
     fn names_are_one_plain_component() {

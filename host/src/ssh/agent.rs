@@ -5,7 +5,15 @@
 //! agent is answered only while such a channel is open: the build command
 //! and the image builds, on other channels, find no agent (sshd gives them
 //! no `SSH_AUTH_SOCK`), and a node that tries anyway at another moment is
-//! refused. Nothing is written to the node.
+//! refused. The gate closes as soon as the forwarding command's exit status
+//! arrives, and by then the command's wrapper has stopped everything it
+//! started, so nothing of the sync, nor of an earlier run, is left to use
+//! the agent later. Nothing is written to the node.
+//!
+//! What SSH cannot give: sshd's request to reach the agent does not say
+//! which process on the node connected to the socket it made, so while the
+//! sync runs, any process of the node user that finds the socket (the
+//! directory is the node user's only) is answered too.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

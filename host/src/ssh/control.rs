@@ -138,11 +138,12 @@ impl Channels {
         result
     }
 
-    /// Kills the process groups `pgids`: TERM, a grace period, then KILL.
-    pub(super) async fn kill(&self, pgids: &[u32]) {
-        if !pgids.is_empty() {
+    /// Stops the process groups `pgids` and every process tagged with one
+    /// of `tags`: TERM, a grace period, then KILL.
+    pub(super) async fn kill(&self, pgids: &[u32], tags: &[String]) {
+        if !pgids.is_empty() || !tags.is_empty() {
             let _ = self
-                .control(&wrapper::kill_script(pgids, KILL_GRACE_TENTHS))
+                .control(&wrapper::kill_script(pgids, tags, KILL_GRACE_TENTHS))
                 .await;
         }
     }
@@ -192,10 +193,14 @@ impl ProcessGroups {
         self.interrupted.load(Ordering::SeqCst)
     }
 
-    /// Marks the session interrupted and returns every known process group.
-    pub(super) fn interrupt(&self) -> Vec<u32> {
+    /// Marks the session interrupted and returns every running command
+    /// whose process group is known, with that group.
+    pub(super) fn interrupt(&self) -> Vec<(u64, u32)> {
         self.interrupted.store(true, Ordering::SeqCst);
-        self.running().values().flatten().copied().collect()
+        self.running()
+            .iter()
+            .filter_map(|(id, pgid)| Some((*id, (*pgid)?)))
+            .collect()
     }
 
     /// Waits for every background kill, including ones started meanwhile.

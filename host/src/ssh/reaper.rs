@@ -9,8 +9,10 @@
 //! reaper's directory before it runs the program; ops tells the reaper when
 //! a command has ended normally. When the reaper's stdin closes, because
 //! ops closes the session or because sshd closes it under a dead
-//! connection, it stops every process group still recorded (TERM, three
-//! seconds, KILL) and removes its directory.
+//! connection, it stops every process group still recorded and every
+//! process carrying the run's tag ([`TAG_VAR`](super::wrapper::TAG_VAR),
+//! which daemons that left their group with `setsid` or a double fork
+//! still have): TERM, three seconds, KILL. Then it removes its directory.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -29,30 +31,39 @@ pub(super) fn run_dir(id: &str) -> String {
 
 /// Shell that records the wrapper's own process group with the reaper of
 /// run `id`. It prints nothing and never fails the command: a directory
-/// that is not the user's own is left alone. `OPS_RUN_DIR` tells whoever
+/// that is not the user's own (or is a symlink) is left alone. `OPS_RUN_DIR` tells whoever
 /// finds one of the run's processes (`ops lock release --force`) which
 /// reaper to ask to stop the whole run; the reaper's pid is in `reaper`.
 pub(super) fn register(id: &str) -> String {
     let dir = run_dir(id);
     format!(
         "r={dir}; export OPS_RUN_DIR=\"$r\"; [ -d \"$r\" ] || mkdir -m 700 \"$r\" 2>/dev/null; \
-         [ -O \"$r\" ] && printf '%s\\n' \"$$\" >> \"$r/groups\" 2>/dev/null; "
+         [ -O \"$r\" ] && [ ! -L \"$r\" ] && printf '%s\\n' \"$$\" >> \"$r/groups\" 2>/dev/null; "
     )
 }
 
 fn script(id: &str) -> String {
     let dir = run_dir(id);
+    let run_tags = super::wrapper::tag_pattern(&format!("{id}.")) + ".*";
+    let tag_var = super::wrapper::TAG_VAR;
+    let stop_tagged = super::wrapper::STOP_TAGGED;
+    // The reaper's own children must not carry the run's tag, and its own
+    // process group (its wrapper's) is left to the end.
     format!(
-        r#"r={dir}
+        r#"unset {tag_var}
+r={dir}
 [ -d "$r" ] || mkdir -m 700 "$r" 2>/dev/null
-[ -O "$r" ] || exit 1
+[ -O "$r" ] && [ ! -L "$r" ] || exit 1
 : >> "$r/groups"
 : >> "$r/ended"
 echo "$$" > "$r/reaper"
+read -r s < /proc/$$/stat; s=${{s##*) }}; set -- $s; own=$3
+{stop_tagged}
 reap() {{
   trap '' HUP INT TERM PIPE
-  gs=$(sort -u "$r/groups" | grep -vxF -f "$r/ended" | grep -vx -- "$$")
+  gs=$(sort -u "$r/groups" | grep -vxF -f "$r/ended" | grep -vx -- "$own")
   for g in $gs; do kill -s TERM -- "-$g" 2>/dev/null; done
+  __ops_stop '{run_tags}' 30
   n=0
   while [ -n "$gs" ] && [ $n -lt 30 ]; do
     a=; for g in $gs; do kill -s 0 -- "-$g" 2>/dev/null && a=1; done
@@ -64,7 +75,7 @@ reap() {{
 }}
 trap reap EXIT
 trap 'exit 1' HUP INT TERM PIPE
-echo "ready $$"
+echo "ready $own"
 while IFS= read -r line; do
   case $line in
     -*) printf '%s\n' "${{line#-}}" >> "$r/ended" ;;

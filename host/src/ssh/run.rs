@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use russh::client::Msg;
-use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
+use russh::{Channel, ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -29,13 +29,19 @@ pub(super) async fn run(
 ) -> Result<RemoteExit, RemoteError> {
     // Commands still run after an interrupt: cleanup needs them.
     let (forward, prologue) = agent_and_prologue(inner, command);
-    let (script, preamble) = wrapper::script(command, &prologue, gate(inner, command).as_deref())?;
-    let (permit, channel) = command_channel(inner).await?;
+    let id = inner.groups.start();
+    let (script, preamble, permit, channel) = match start(inner, command, &prologue, id).await {
+        Ok(started) => started,
+        Err(e) => {
+            inner.groups.finish(id);
+            return Err(e);
+        }
+    };
     let (reader, writer) = channel.split();
     let writer = Arc::new(writer);
     let mut guard = RunGuard {
         inner: inner.clone(),
-        id: inner.groups.start(),
+        id,
         writer: writer.clone(),
         reader: Some(reader),
         stderr: StderrFilter::default(),
@@ -44,7 +50,7 @@ pub(super) async fn run(
     };
     // Open before the request and closed when this command ends, however
     // it ends.
-    let _agent = forward.then(|| inner.agent.open());
+    let mut agent = forward.then(|| inner.agent.open());
     if forward {
         let asked = writer.agent_forward(false).await;
         asked.map_err(|e| RemoteError::Disconnected(e.to_string()))?;
@@ -66,10 +72,13 @@ pub(super) async fn run(
             msg = answer.on(guard.next()) => match msg {
                 Some(ChannelMsg::Data { data }) => output.stdout(&data),
                 Some(ChannelMsg::ExtendedData { data, ext: 1 }) => guard.stderr(&data, output),
+                // The command has ended: the agent is no longer its.
                 Some(ChannelMsg::ExitStatus { exit_status }) => {
+                    agent.take();
                     exit = Some(RemoteExit::Code(exit_status as i32));
                 }
                 Some(ChannelMsg::ExitSignal { signal_name, .. }) => {
+                    agent.take();
                     exit = Some(RemoteExit::Signal(signal_name_of(&signal_name)));
                 }
                 Some(ChannelMsg::Failure) => {
@@ -88,6 +97,11 @@ pub(super) async fn run(
     guard.finish().await;
     // Its slot is free: the next command may find a channel open.
     refill(inner);
+    outcome(inner, exit)
+}
+
+/// What the caller hears of a command whose channel closed.
+fn outcome(inner: &Inner, exit: Option<RemoteExit>) -> Result<RemoteExit, RemoteError> {
     let interrupted = inner.groups.is_interrupted();
     match exit {
         Some(exit) if interrupted && !exit.success() => Err(RemoteError::Interrupted),
@@ -100,6 +114,20 @@ pub(super) async fn run(
             "the command ended without reporting an exit status".into(),
         )),
     }
+}
+
+/// The wrapper's script and stdin preamble for command `id`, and its
+/// channel.
+async fn start(
+    inner: &Arc<Inner>,
+    command: &RemoteCommand,
+    prologue: &str,
+    id: u64,
+) -> Result<(String, Vec<u8>, OwnedSemaphorePermit, Channel<Msg>), RemoteError> {
+    let gate = gate(inner, command);
+    let (script, preamble) = wrapper::script(command, prologue, gate.as_deref(), &inner.tag(id))?;
+    let (permit, channel) = command_channel(inner).await?;
+    Ok((script, preamble, permit, channel))
 }
 
 /// A channel for the next command: one opened ahead if ready, else a new
@@ -200,7 +228,7 @@ impl Drop for RunGuard {
         if self.finished {
             return;
         }
-        let pgid = self.inner.groups.finish(self.id);
+        let (id, pgid) = (self.id, self.inner.groups.finish(self.id));
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
@@ -228,7 +256,7 @@ impl Drop for RunGuard {
                 .await;
             }
             if let Some(pgid) = pgid {
-                inner.channels.kill(&[pgid]).await;
+                inner.channels.kill(&[pgid], &[inner.tag(id)]).await;
             }
             let _ = writer.close().await;
             drop(permit);

@@ -59,17 +59,24 @@ pub(super) struct Inner {
     scratch: ScratchDirs,
     /// Shell that records a command's process group with the reaper.
     pub(super) register: String,
+    /// The run's id: every command's tag starts with it.
+    run_id: String,
     pub(super) agent: Arc<AgentGate>,
     /// `ForwardAgent yes` in ssh_config for this node.
     pub(super) forward_agent: bool,
     reaper: std::sync::Mutex<Option<Reaper>>,
-    /// The file new commands wait for, while set ([`RemoteNode::set_gate`]).
+    /// The gate new commands wait for, while set ([`RemoteNode::set_gate`]).
     pub(super) gate: std::sync::Mutex<Option<String>>,
     /// Round trips the connection's setup took.
     connect_round_trips: u64,
 }
 
 impl Inner {
+    /// The tag of command `id` ([`TAG_VAR`](super::wrapper::TAG_VAR)).
+    pub(super) fn tag(&self, id: u64) -> String {
+        format!("{}.{id}", self.run_id)
+    }
+
     /// Process group `pgid` ended by itself; the reaper need not stop it.
     pub(super) fn forget(&self, pgid: u32) {
         let reaper = self.reaper.lock().unwrap_or_else(|p| p.into_inner());
@@ -151,6 +158,7 @@ impl Session {
                 label,
                 scratch: ScratchDirs::default(),
                 register: reaper::register(&run_id),
+                run_id: run_id.clone(),
                 agent,
                 forward_agent: host.forward_agent,
                 reaper: std::sync::Mutex::new(None),
@@ -172,10 +180,12 @@ impl Session {
     /// directories. Commands still running return
     /// [`RemoteError::Interrupted`].
     pub async fn interrupt_all(&self) {
-        let mut pgids = self.inner.groups.interrupt();
+        let mut running = self.inner.groups.interrupt();
         let reaper = self.inner.reaper_pgid();
-        pgids.retain(|pgid| Some(*pgid) != reaper);
-        self.inner.channels.kill(&pgids).await;
+        running.retain(|(_, pgid)| Some(*pgid) != reaper);
+        let pgids: Vec<u32> = running.iter().map(|(_, pgid)| *pgid).collect();
+        let tags: Vec<String> = running.iter().map(|(id, _)| self.inner.tag(*id)).collect();
+        self.inner.channels.kill(&pgids, &tags).await;
         self.inner.groups.wait_pending().await;
         self.inner.scratch.remove(self).await;
         if let Some(reaper) = self.inner.take_reaper() {

@@ -119,8 +119,7 @@ impl PluginState {
         let node = self.node()?;
         // Namespaced by plugin, so that plugins cannot reach each other's
         // scratch directories (and credentials) by name.
-        let scoped = format!("{}-{name}", self.plugin);
-        crate::remote::validate_scratch_name(&scoped)?;
+        let scoped = crate::remote::scoped_scratch_name(&self.plugin, &name)?;
         node.scratch_dir(&scoped).await.map_err(|e| e.to_string())
     }
 }
