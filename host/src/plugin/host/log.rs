@@ -1,6 +1,7 @@
 //! `log`: plugin log lines, shown with the plugin's name. Needs no
 //! capability. Secrets are masked by the printer like all output.
 
+
 use crate::output::Event;
 use crate::plugin::bindings::latest::ops::plugin::log::Host;
 use crate::plugin::bindings::types::LogLevel;
@@ -11,6 +12,7 @@ const MAX_MESSAGE: usize = 64 * 1024;
 
 impl Host for PluginState {
     async fn log(&mut self, level: LogLevel, message: String) {
+        let start = self.host_call_begins();
         let level = match level {
             LogLevel::Trace => "trace",
             LogLevel::Debug => "debug",
@@ -19,6 +21,7 @@ impl Host for PluginState {
             LogLevel::Error => "error",
         };
         if self.logged > LOG_BUDGET {
+            self.host_time_since(start);
             return;
         }
         self.logged += message.len();
@@ -31,6 +34,7 @@ impl Host for PluginState {
                     LOG_BUDGET >> 20
                 ),
             });
+            self.host_time_since(start);
             return;
         }
         let mut message = message;
@@ -49,5 +53,6 @@ impl Host for PluginState {
                 message: line.to_owned(),
             });
         }
+        self.host_time_since(start);
     }
 }

@@ -4,10 +4,11 @@
 //! `local.project-root` need none. The host implements the latest API;
 //! `v0_1_0` adapts the older one to it.
 //!
-//! Each function that does work the plugin was granted (running a program,
-//! a request, a file on the node) adds its duration to the call's host
-//! time, so that the guest-time limit does not count a slow `docker build`;
-//! `log` and `environment.get` do no such work and count as plugin time.
+//! Each function that does work for the plugin (running a program, a
+//! request, a file on the node, showing its log) adds its duration to the
+//! call's host time, so that the guest-time limit does not count a slow
+//! `docker build` or a slow terminal; `environment.get` counts as plugin
+//! time. The call's wall-clock limit counts everything.
 
 mod environment;
 mod http;
