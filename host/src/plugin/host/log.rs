@@ -1,7 +1,6 @@
 //! `log`: plugin log lines, shown with the plugin's name. Needs no
 //! capability. Secrets are masked by the printer like all output.
 
-
 use crate::output::Event;
 use crate::plugin::bindings::latest::ops::plugin::log::Host;
 use crate::plugin::bindings::types::LogLevel;
