@@ -4,6 +4,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+#[path = "../plugins/hostile.rs"]
+mod hostile_plugin;
+
 mod bench_proxy;
 mod build_failures;
 mod build_lock;
@@ -23,6 +26,7 @@ mod infra;
 mod node_isolation;
 mod output;
 mod plugin_author;
+mod plugin_deadline;
 mod plugin_examples;
 mod plugin_install;
 mod plugin_new_user;

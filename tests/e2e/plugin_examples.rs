@@ -152,16 +152,18 @@ fn tarball_sync_unpacks_a_release_on_the_node_and_keeps_it_when_the_next_is_bad(
 const CLIENT_SECRET_VAR: &str = "TOKEN_CLIENT_SECRET";
 
 fn token_toml(fx: &BuildFixture, wasm: &Path, endpoint: &str) -> String {
+    // An `http` grant names the port when it is not the scheme's default.
+    let port = endpoint
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap();
+    let grant = format!(r#"["http:127.0.0.1:{port}", "http:localhost"]"#);
     format!(
         "{}auth = \"token-exchange\"\n\n[build.token-exchange]\nendpoint = {}\n\
          client_id = \"ci\"\nclient_secret = \"${CLIENT_SECRET_VAR}\"\nscope = \"push\"\n\n{}",
         fx.config.to_toml(),
         toml_string(endpoint),
-        plugin_table(
-            "token-exchange",
-            wasm,
-            r#"["http:127.0.0.1", "http:localhost"]"#
-        )
+        plugin_table("token-exchange", wasm, &grant)
     )
 }
 

@@ -101,13 +101,19 @@ async fn auth_api(registry: &Registry) -> String {
     plugin.metadata().api_version.to_string()
 }
 
+/// `http:127.0.0.1:PORT` for the server at `url`.
+fn grant_for(url: &str) -> String {
+    let port = url.rsplit(':').next().unwrap().split('/').next().unwrap();
+    format!("http:127.0.0.1:{port}")
+}
+
 const TOKEN: &str =
     "HTTP/1.1 200 OK\r\nContent-Length: 18\r\nConnection: close\r\n\r\nshort-lived-token\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_granted_host_is_fetched_by_the_host_for_the_plugin() {
     let (url, seen) = token_server(TOKEN);
-    let c = credentials(&["http:127.0.0.1"], &section(&url))
+    let c = credentials(&[grant_for(&url).as_str()], &section(&url))
         .await
         .unwrap();
     assert_eq!(c.registry, "registry.example:5000");
@@ -134,12 +140,15 @@ async fn an_ungranted_host_is_refused_naming_the_grant_and_nothing_is_sent() {
     let (url, seen) = token_server(TOKEN);
     let err = credentials(&[], &section(&url)).await.unwrap_err();
     let text = err.to_string();
+    let grant = grant_for(&url);
     assert!(
-        text.contains("capability http:127.0.0.1 refused: not granted to plugin http-token"),
+        text.contains(&format!(
+            "capability {grant} refused: not granted to plugin http-token"
+        )),
         "{text}"
     );
     assert!(
-        text.contains("grant = [\"http:127.0.0.1\"] under [plugins.http-token]"),
+        text.contains(&format!("grant = [\"{grant}\"] under [plugins.http-token]")),
         "{text}"
     );
     assert!(
@@ -153,7 +162,9 @@ async fn a_redirect_is_handed_back_not_followed() {
     let (url, seen) = token_server(
         "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:1/steal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
     );
-    let err = credentials(&["http"], &section(&url)).await.unwrap_err();
+    let err = credentials(&[grant_for(&url).as_str()], &section(&url))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("answered HTTP 302"), "{err}");
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
@@ -171,4 +182,33 @@ async fn sdk_config_errors_name_the_key() {
     assert!(text.contains("build.image.token_url"), "{text}");
     assert!(text.contains("ops.toml:7:1"), "{text}");
     assert!(text.contains("expected a string"), "{text}");
+}
+
+/// Finding: a grant of a host covered every port of it. `http:HOST` is the
+/// scheme's default port (80 for plain http to loopback), and another port
+/// must be named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_grant_covers_the_port_it_names_only() {
+    let (url, seen) = token_server(TOKEN);
+    let grant = grant_for(&url);
+    let err = credentials(&["http:127.0.0.1"], &section(&url))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "capability {grant} refused: not granted to plugin http-token; to allow it add \
+             grant = [\"{grant}\"]"
+        )),
+        "{text}"
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "a request to an ungranted port must not be sent"
+    );
+    let c = credentials(&[grant.as_str()], &section(&url))
+        .await
+        .unwrap();
+    assert_eq!(c.secret, "short-lived-token");
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use ops::exit::{Exit, ExitStatusOf};
 use ops::output::{Format, Printer, Redactor, Verbosity};
-use ops::plugin::{CallContext, Limits, PluginError, Registry, SyncOutcome};
+use ops::plugin::{CallContext, Limits, PluginError, PluginSource, Registry, SyncOutcome};
 
 use crate::recorder::{Recorder, Reply};
 use crate::support::{context, rogue_decl, rogue_section, runtime, sync_request};
@@ -14,6 +14,7 @@ use crate::support::{context, rogue_decl, rogue_section, runtime, sync_request};
 const SMALL: Limits = Limits {
     memory_bytes: 32 << 20,
     guest_time: Duration::from_secs(1),
+    call_time: Duration::from_secs(60),
 };
 
 async fn run(action: &str, arg: &str, node: Arc<Recorder>) -> Result<SyncOutcome, PluginError> {
@@ -36,7 +37,8 @@ async fn an_infinite_loop_is_stopped_by_the_deadline() {
     assert!(matches!(err, PluginError::Deadline { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "plugin rogue ran for more than its time limit of 1.0s of plugin code and was stopped"
+        "plugin rogue ran for more than its time limit of 1.0s of plugin code (waits included) \
+         during `sync` and was stopped"
     );
     assert_eq!(ExitStatusOf::exit(&err), Exit::Plugin);
     assert!(
@@ -185,5 +187,98 @@ async fn a_remote_output_flood_reaches_the_plugin_bounded() {
         outcome.summary.contains("yyyy"),
         "{}",
         &outcome.summary[..80]
+    );
+}
+
+/// Finding: a plugin with no capabilities blocked in a WASI clock wait ran
+/// no wasm (no epoch check) and was in no host call, so nothing stopped
+/// it, and `plugin install`, `list`, `config check` and `build` hung.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_waiting_on_a_wasi_clock_is_stopped_by_the_deadline() {
+    use crate::hostile::{self, Data, CLOCK_IMPORTS, CLOCK_WAIT};
+
+    let mut data = Data::new();
+    let meta = hostile::metadata(&mut data, &[]);
+    let wait_then = |at: u32| format!("{CLOCK_WAIT} (i32.const {at})");
+    let wasm = hostile::component(&data, CLOCK_IMPORTS, "", &wait_then(meta), "unreachable");
+    let (rt, _cache) = runtime(SMALL);
+    let start = Instant::now();
+    // Not waiting forever for a test that fails: an hour-long wait is one
+    // that was not stopped.
+    let loaded = tokio::time::timeout(
+        Duration::from_secs(30),
+        rt.load("hostile", PluginSource::Builtin, wasm, None),
+    )
+    .await;
+    let elapsed = start.elapsed();
+    let Ok(loaded) = loaded else {
+        panic!("the plugin was still waiting after {elapsed:?}, against a 1 s limit");
+    };
+    let err = loaded.err().expect("the wait must fail the load");
+    assert!(matches!(err, PluginError::Deadline { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "plugin hostile ran for more than its time limit of 1.0s of plugin code (waits \
+         included) during `describe itself` and was stopped"
+    );
+    assert_eq!(ExitStatusOf::exit(&err), Exit::Plugin);
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "stopped only after {elapsed:?}"
+    );
+}
+
+/// Finding: the memory limit held per memory, so a component with ten
+/// memories (or ten core instances of one) held ten times the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_memory_limit_is_the_sum_of_all_memories() {
+    use crate::hostile::{self, Data};
+
+    let mut data = Data::new();
+    let meta = hostile::metadata(&mut data, &[]);
+    // Ten memories of 12.5 MiB: each under the 32 MiB limit, 125 MiB in all.
+    let memories = "(memory 200) ".repeat(10);
+    let wasm = hostile::component_with_memories(
+        &data,
+        "",
+        "",
+        &format!("(i32.const {meta})"),
+        "unreachable",
+        &memories,
+    );
+    let (rt, _cache) = runtime(SMALL);
+    let err = rt
+        .load("hostile", PluginSource::Builtin, wasm, None)
+        .await
+        .err()
+        .expect("125 MiB of memories must not load under a 32 MiB limit");
+    assert!(matches!(err, PluginError::MemoryLimit { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "plugin hostile exceeded its memory limit of 32 MiB and was stopped"
+    );
+}
+
+/// Finding: a plugin file in the text format was parsed and loaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_text_format_is_not_a_plugin() {
+    let text = r#"(component
+        (import "ops:plugin/log@0.2.0" (instance))
+    )"#;
+    let (rt, _cache) = runtime(SMALL);
+    let err = rt
+        .load(
+            "text",
+            PluginSource::Builtin,
+            text.as_bytes().to_vec().into(),
+            None,
+        )
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "plugin text is not a valid ops plugin: it is not a binary WebAssembly component (no \
+         WebAssembly magic bytes; the text format is not accepted)"
     );
 }

@@ -11,14 +11,14 @@ use crate::support::runtime;
 /// would trap (a core start function running `unreachable`): if the host
 /// instantiated it before checking, the error would be a trap.
 fn component_for(version: &str) -> Arc<[u8]> {
-    format!(
+    wat::parse_str(format!(
         r#"(component
             (import "ops:plugin/log@{version}" (instance))
             (core module $m (func $boom unreachable) (start $boom))
             (core instance (instantiate $m))
         )"#
-    )
-    .into_bytes()
+    ))
+    .unwrap()
     .into()
 }
 

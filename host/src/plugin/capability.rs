@@ -62,9 +62,7 @@ pub fn grant_items(caps: &[Capability]) -> Vec<String> {
             }
             Capability::LocalExec(p) => out.extend(p.iter().map(|p| format!("local-exec:{p}"))),
             Capability::Env(n) => out.extend(n.iter().map(|n| format!("env:{n}"))),
-            Capability::Http(h) => {
-                out.extend(h.iter().map(|h| format!("http:{}", h.to_ascii_lowercase())))
-            }
+            Capability::Http(h) => out.extend(h.iter().map(|h| format!("http:{}", http_item(h)))),
         }
     }
     let mut seen = BTreeSet::new();
@@ -82,13 +80,16 @@ pub enum Grant {
     LocalExec(Option<String>),
     /// `env` alone grants every variable the plugin declares.
     Env(Option<String>),
-    /// `http` alone grants every host the plugin declares.
+    /// `http` alone grants every host the plugin declares. `http:HOST`
+    /// allows the default port of the request's scheme (443 for https, 80
+    /// for http), `http:HOST:PORT` that port only.
     Http(Option<String>),
 }
 
 impl Grant {
     /// Parses `remote-exec`, `remote-files`, `local-read`, `local-exec`,
-    /// `local-exec:PROGRAM`, `env`, `env:NAME`, `http`, `http:HOST`.
+    /// `local-exec:PROGRAM`, `env`, `env:NAME`, `http`, `http:HOST`,
+    /// `http:HOST:PORT`.
     pub fn parse(text: &str) -> Result<Grant, String> {
         let (kind, arg) = match text.split_once(':') {
             Some((k, a)) if !a.is_empty() => (k, Some(a.to_owned())),
@@ -101,10 +102,10 @@ impl Grant {
             ("local-read", None) => Ok(Grant::LocalRead),
             ("local-exec", arg) => Ok(Grant::LocalExec(arg)),
             ("env", arg) => Ok(Grant::Env(arg)),
-            ("http", arg) => Ok(Grant::Http(arg.map(|h| h.to_ascii_lowercase()))),
+            ("http", arg) => Ok(Grant::Http(arg.map(|h| http_item(&h)))),
             _ => Err(format!(
                 "unknown grant `{text}`; grants are remote-exec, remote-files, local-read, \
-                 local-exec[:PROGRAM], env[:NAME], http[:HOST]"
+                 local-exec[:PROGRAM], env[:NAME], http[:HOST[:PORT]]"
             )),
         }
     }
@@ -140,7 +141,7 @@ impl Declared {
                 Capability::LocalRead => d.local_read = true,
                 Capability::LocalExec(p) => d.local_exec.extend(p.iter().cloned()),
                 Capability::Env(n) => d.env.extend(n.iter().cloned()),
-                Capability::Http(h) => d.http.extend(h.iter().map(|h| h.to_ascii_lowercase())),
+                Capability::Http(h) => d.http.extend(h.iter().map(|h| http_item(h))),
             }
         }
         d
@@ -155,8 +156,13 @@ pub enum Need<'a> {
     LocalRead,
     LocalExec(&'a str),
     Env(&'a str),
-    /// A request to this host (lowercase, no port).
-    Http(&'a str),
+    /// A request to `host` (lowercase, no brackets) at `port`;
+    /// `default_port` when that is the scheme's own.
+    Http {
+        host: &'a str,
+        port: u16,
+        default_port: bool,
+    },
 }
 
 impl fmt::Display for Need<'_> {
@@ -167,7 +173,12 @@ impl fmt::Display for Need<'_> {
             Need::LocalRead => f.write_str("local-read"),
             Need::LocalExec(p) => write!(f, "local-exec:{p}"),
             Need::Env(n) => write!(f, "env:{n}"),
-            Need::Http(h) => write!(f, "http:{h}"),
+            Need::Http {
+                host,
+                default_port: true,
+                ..
+            } => write!(f, "http:{host}"),
+            Need::Http { host, port, .. } => write!(f, "http:{}", http_key(host, Some(*port))),
         }
     }
 }
@@ -209,7 +220,7 @@ impl Grants {
                 }
                 Grant::Http(None) => granted.http.extend(declared.http.iter().cloned()),
                 Grant::Http(Some(h)) => {
-                    if declared.http.contains(h) {
+                    if http_declared(&declared.http, h) {
                         granted.http.insert(h.clone());
                     }
                 }
@@ -238,7 +249,7 @@ impl Grants {
             },
             Some(("local-exec", program)) => g.local_exec.contains(program),
             Some(("env", name)) => g.env.contains(name),
-            Some(("http", host)) => g.http.contains(host),
+            Some(("http", item)) => http_granted_for(&g.http, item),
             Some(_) => false,
         };
         grant_items(declared)
@@ -265,10 +276,18 @@ impl Grants {
                 self.granted.local_exec.contains(p),
             ),
             Need::Env(n) => (self.declared.env.contains(n), self.granted.env.contains(n)),
-            Need::Http(h) => (
-                self.declared.http.contains(h),
-                self.granted.http.contains(h),
-            ),
+            Need::Http {
+                host,
+                port,
+                default_port,
+            } => {
+                let exact = http_key(host, Some(port));
+                (
+                    self.declared.http.contains(host) || self.declared.http.contains(&exact),
+                    self.granted.http.contains(&exact)
+                        || (default_port && self.granted.http.contains(host)),
+                )
+            }
         };
         let plugin = &self.plugin;
         match (declared, granted) {
@@ -281,117 +300,67 @@ impl Grants {
             )),
             (true, false) => Err(format!(
                 "capability {need} refused: not granted to plugin {plugin}; to allow it add \
-                 grant = [\"{need}\"] under [plugins.{plugin}] in ops.toml"
+                 grant = [\"{need}\"] under [plugins.{plugin}] in ops.toml{}",
+                allows(need)
             )),
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_grants() {
-        assert_eq!(Grant::parse("remote-exec"), Ok(Grant::RemoteExec));
-        assert_eq!(
-            Grant::parse("local-exec:rsync"),
-            Ok(Grant::LocalExec(Some("rsync".into())))
-        );
-        assert_eq!(Grant::parse("env"), Ok(Grant::Env(None)));
-        assert!(Grant::parse("network").is_err());
-        assert!(Grant::parse("env:").is_err());
-    }
-
-    #[test]
-    fn installed_gets_the_intersection() {
-        let declared = [
-            Capability::RemoteExec,
-            Capability::LocalExec(vec!["rsync".into()]),
-        ];
-        let g = Grants::installed(
-            "p",
-            &declared,
-            &[
-                Grant::LocalExec(Some("rsync".into())),
-                Grant::RemoteFiles,
-                Grant::LocalExec(Some("sh".into())),
-            ],
-        );
-        assert!(g.check(Need::LocalExec("rsync")).is_ok());
-        let sh = g.check(Need::LocalExec("sh")).unwrap_err();
-        assert!(sh.contains("did not declare"), "{sh}");
-        let remote = g.check(Need::RemoteExec).unwrap_err();
-        assert!(
-            remote.contains("grant = [\"remote-exec\"] under [plugins.p]"),
-            "{remote}"
-        );
-        assert!(g
-            .check(Need::RemoteFiles)
-            .unwrap_err()
-            .contains("did not declare"));
-    }
-
-    #[test]
-    fn ungranted_lists_each_missing_item() {
-        let declared = [
-            Capability::RemoteExec,
-            Capability::LocalExec(vec!["touch".into(), "env".into()]),
-            Capability::Env(vec!["A".into()]),
-        ];
-        let g = Grants::installed(
-            "p",
-            &declared,
-            &[Grant::RemoteExec, Grant::LocalExec(Some("touch".into()))],
-        );
-        assert_eq!(g.ungranted(&declared), ["local-exec:env", "env:A"]);
-        let all = Grants::installed(
-            "p",
-            &declared,
-            &[Grant::RemoteExec, Grant::LocalExec(None), Grant::Env(None)],
-        );
-        assert!(all.ungranted(&declared).is_empty());
-        assert!(Grants::builtin("git", &declared)
-            .ungranted(&declared)
-            .is_empty());
-        assert_eq!(
-            grant_items(&declared),
-            ["remote-exec", "local-exec:touch", "local-exec:env", "env:A"]
-        );
-    }
-
-    #[test]
-    fn builtin_gets_what_it_declares() {
-        let g = Grants::builtin(
-            "git",
-            &[Capability::RemoteExec, Capability::Env(vec!["HOME".into()])],
-        );
-        assert!(g.check(Need::RemoteExec).is_ok());
-        assert!(g.check(Need::Env("HOME")).is_ok());
-        assert!(g.check(Need::Env("PATH")).is_err());
-        assert!(g.check(Need::LocalRead).is_err());
-    }
-
-    #[test]
-    fn http_is_granted_per_host() {
-        let declared = [Capability::Http(vec![
-            "Auth.Example.com".into(),
-            "other.example.com".into(),
-        ])];
-        let g = Grants::installed(
-            "tok",
-            &declared,
-            &[Grant::parse("http:auth.example.com").unwrap()],
-        );
-        assert!(g.check(Need::Http("auth.example.com")).is_ok());
-        let other = g.check(Need::Http("other.example.com")).unwrap_err();
-        assert!(
-            other.contains("grant = [\"http:other.example.com\"] under [plugins.tok]"),
-            "{other}"
-        );
-        let evil = g.check(Need::Http("evil.example.com")).unwrap_err();
-        assert!(evil.contains("did not declare"), "{evil}");
-        let all = Grants::installed("tok", &declared, &[Grant::Http(None)]);
-        assert!(all.check(Need::Http("other.example.com")).is_ok());
+/// What granting `need` really gives, where that is more than its name
+/// says.
+fn allows(need: Need<'_>) -> String {
+    match need {
+        Need::LocalExec(program) => format!(
+            " (it lets the plugin run {program} with any arguments: whatever {program} can do)"
+        ),
+        _ => String::new(),
     }
 }
+
+/// An `http` item split into host and port: `host`, `host:port`,
+/// `[v6]`, `[v6]:port`; a bare IPv6 address has no port.
+fn split_http(item: &str) -> (&str, Option<u16>) {
+    if let Some((host, tail)) = item.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        return (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match item.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => match port.parse() {
+            Ok(port) => (host, Some(port)),
+            Err(_) => (item, None),
+        },
+        _ => (item, None),
+    }
+}
+
+/// The form an `http` item is kept and compared in.
+fn http_key(host: &str, port: Option<u16>) -> String {
+    match port {
+        None => host.to_owned(),
+        Some(port) if host.contains(':') => format!("[{host}]:{port}"),
+        Some(port) => format!("{host}:{port}"),
+    }
+}
+
+fn http_item(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let (host, port) = split_http(&lower);
+    http_key(host, port)
+}
+
+/// Whether a plugin that declared `declared` may be granted `item`: a
+/// declared host without a port is the plugin's claim to that host at any
+/// port; what the user grants says which.
+fn http_declared(declared: &BTreeSet<String>, item: &str) -> bool {
+    declared.contains(item) || declared.contains(split_http(item).0)
+}
+
+/// Whether the declared `item` was granted: exactly, or, for a declared
+/// host without a port, at some port of it.
+fn http_granted_for(granted: &BTreeSet<String>, item: &str) -> bool {
+    let (host, port) = split_http(item);
+    granted.contains(item) || (port.is_none() && granted.iter().any(|g| split_http(g).0 == host))
+}
+
+#[cfg(test)]
+mod tests;

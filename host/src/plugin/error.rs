@@ -73,10 +73,27 @@ pub enum PluginError {
     Contract { plugin: String, message: String },
     #[error("plugin {plugin} exceeded its memory limit of {limit_mib} MiB and was stopped")]
     MemoryLimit { plugin: String, limit_mib: usize },
+    /// Plugin code and WASI waits took longer than the guest-time limit.
     #[error(
-        "plugin {plugin} ran for more than its time limit of {seconds:.1}s of plugin code and was stopped"
+        "plugin {plugin} ran for more than its time limit of {seconds:.1}s of plugin code \
+         (waits included) during `{operation}` and was stopped"
     )]
-    Deadline { plugin: String, seconds: f64 },
+    Deadline {
+        plugin: String,
+        operation: Operation,
+        seconds: f64,
+    },
+    /// The whole call, host calls included, took longer than its
+    /// wall-clock limit.
+    #[error(
+        "plugin {plugin} took more than its wall-clock limit of {seconds:.1}s during \
+         `{operation}` and was stopped"
+    )]
+    CallDeadline {
+        plugin: String,
+        operation: Operation,
+        seconds: f64,
+    },
     #[error("plugin {plugin} crashed (trap) during `{operation}`: {message}")]
     Trap {
         plugin: String,
@@ -145,6 +162,7 @@ impl ExitStatusOf for PluginError {
             | PluginError::Contract { .. }
             | PluginError::MemoryLimit { .. }
             | PluginError::Deadline { .. }
+            | PluginError::CallDeadline { .. }
             | PluginError::Trap { .. } => Exit::Plugin,
         }
     }

@@ -7,7 +7,7 @@ use super::compat;
 use super::context::CallContext;
 use super::convert;
 use super::error::{Operation, PluginError};
-use super::loaded::{Plugin, Pre};
+use super::loaded::{within_limits, Plugin, Pre};
 use super::metadata::Kind;
 use super::validation::ValidationError;
 use crate::config::PluginSection;
@@ -50,32 +50,40 @@ impl Plugin {
 /// Runs a call on a fresh instance of the latest API's world (`$call`) or of
 /// API 0.1.0's world `$old` (`$old_call`, whose result `$old_out` turns
 /// into the latest API's), mapping traps and limits to [`PluginError`].
+/// `$build_path`: the build path the call is about, where `remote-files`
+/// may write.
 macro_rules! call_plugin {
     (
-        $plugin:expr, $old:ident, $op:expr, $ctx:expr, $readable:expr,
+        $plugin:expr, $old:ident, $op:expr, $ctx:expr, $readable:expr, $build_path:expr,
         |$b:ident, $store:ident| $call:expr,
         $old_call:expr => $old_out:expr
     ) => {{
         let inner = &$plugin.inner;
+        // The typed handles are only built after the kind check.
+        if !matches!(&inner.pre, Pre::Latest(_) | Pre::$old(_)) {
+            return Err(PluginError::WrongKind {
+                plugin: inner.name.clone(),
+                expected: stringify!($old),
+                actual: inner.metadata.kind.as_str(),
+            });
+        }
         let mut $store = inner.new_store($ctx.clone(), $readable);
-        let result = match &inner.pre {
-            Pre::Latest(pre) => match pre.instantiate_async(&mut $store).await {
-                Ok($b) => $call.await,
-                Err(e) => Err(e),
-            },
-            Pre::$old(pre) => match pre.instantiate_async(&mut $store).await {
-                Ok($b) => $old_call.await.map(|r| r.map($old_out)),
-                Err(e) => Err(e),
-            },
-            // The typed handles are only built after the kind check.
-            _ => {
-                return Err(PluginError::WrongKind {
-                    plugin: inner.name.clone(),
-                    expected: stringify!($old),
-                    actual: inner.metadata.kind.as_str(),
-                })
+        $store.data_mut().build_path = $build_path;
+        let clock = $store.data().clock.clone();
+        let result = within_limits(&clock, async {
+            match &inner.pre {
+                Pre::Latest(pre) => match pre.instantiate_async(&mut $store).await {
+                    Ok($b) => $call.await,
+                    Err(e) => Err(e),
+                },
+                Pre::$old(pre) => match pre.instantiate_async(&mut $store).await {
+                    Ok($b) => $old_call.await.map(|r| r.map($old_out)),
+                    Err(e) => Err(e),
+                },
+                _ => Err(wasmtime::format_err!("not a {} plugin", stringify!($old))),
             }
-        };
+        })
+        .await;
         inner.settle($op, &$store, result)
     }};
 }
@@ -126,6 +134,7 @@ impl SyncStrategy {
         ctx: &CallContext,
         request: SyncRequest<'_>,
     ) -> Result<SyncOutcome, PluginError> {
+        let build_path = Some(request.path.clone());
         let wit = bindings::latest::exports::ops::plugin::sync::SyncRequest {
             config: convert::to_wit(request.section),
             path: request.path,
@@ -139,6 +148,7 @@ impl SyncStrategy {
             Operation::Sync,
             ctx,
             convert::readable_paths(request.section),
+            build_path,
             |b, store| b.ops_plugin_sync().call_sync(&mut store, &wit),
             b.ops_plugin_sync()
                 .call_sync(&mut store, &compat::sync_request(&wit))
@@ -213,6 +223,7 @@ impl RegistryAuth {
             Operation::Credentials,
             ctx,
             convert::readable_paths(section),
+            None,
             |b, store| b
                 .ops_plugin_registry()
                 .call_get_credentials(&mut store, &config, registry),
@@ -295,6 +306,7 @@ impl ImageBuilder {
             Operation::Login,
             ctx,
             convert::readable_paths(section),
+            None,
             |b, store| b.ops_plugin_image().call_login(&mut store, &config, &wit),
             b.ops_plugin_image().call_login(
                 &mut store,
@@ -309,6 +321,7 @@ impl ImageBuilder {
         ctx: &CallContext,
         request: BuildRequest<'_>,
     ) -> Result<(), PluginError> {
+        let build_path = Some(request.context.clone());
         let wit = bindings::latest::exports::ops::plugin::image::BuildRequest {
             config: convert::to_wit(request.section),
             context: request.context,
@@ -323,6 +336,7 @@ impl ImageBuilder {
             Operation::Build,
             ctx,
             convert::readable_paths(request.section),
+            build_path,
             |b, store| b.ops_plugin_image().call_build(&mut store, &wit),
             b.ops_plugin_image()
                 .call_build(&mut store, &compat::build_request(&wit))
@@ -348,6 +362,7 @@ impl ImageBuilder {
             Operation::Push,
             ctx,
             convert::readable_paths(request.section),
+            None,
             |b, store| b.ops_plugin_image().call_push(&mut store, &wit),
             b.ops_plugin_image()
                 .call_push(&mut store, &compat::push_request(&wit))

@@ -1,6 +1,7 @@
 //! A loaded plugin: its pre-instantiated component and metadata. Every call
 //! gets a fresh store with the memory limit and the guest-time deadline.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use semver::Version;
@@ -12,6 +13,7 @@ use super::capability::Grants;
 use super::compat;
 use super::context::CallContext;
 use super::error::{Operation, PluginError};
+use super::limits::{CallClock, Expired};
 use super::metadata::{Kind, Metadata};
 use super::runtime::{PluginSource, RuntimeInner};
 use super::state::PluginState;
@@ -123,18 +125,15 @@ impl PluginInner {
             Arc::from(self.name.as_str()),
             self.grants.clone(),
             ctx,
-            limits.memory_bytes,
-            limits.guest_time,
+            &limits,
         );
         state.readable = readable;
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|mut cx| {
-            let clock = &mut cx.data_mut().clock;
-            if clock.guest_time() > clock.budget {
-                clock.exceeded = true;
-                return Err(wasmtime::format_err!("guest time limit exceeded"));
+        store.epoch_deadline_callback(|cx| {
+            if cx.data().clock.expired().is_some() {
+                return Err(wasmtime::format_err!("time limit exceeded"));
             }
             // Yield so that a busy plugin cannot starve other tasks (parallel
             // image builds) on the same runtime thread.
@@ -158,10 +157,19 @@ impl PluginInner {
                 limit_mib: state.limiter.limit >> 20,
             };
         }
-        if state.clock.exceeded {
-            return PluginError::Deadline {
-                plugin,
-                seconds: state.clock.budget.as_secs_f64(),
+        if let Some(which) = state.clock.exceeded() {
+            let seconds = state.clock.budget(which).as_secs_f64();
+            return match which {
+                Expired::Guest => PluginError::Deadline {
+                    plugin,
+                    operation,
+                    seconds,
+                },
+                Expired::Call => PluginError::CallDeadline {
+                    plugin,
+                    operation,
+                    seconds,
+                },
             };
         }
         let message = match error.downcast_ref::<wasmtime::Trap>() {
@@ -228,12 +236,16 @@ impl PluginInner {
         );
         let mut store = self.new_store(ctx, Vec::new());
         let op = Operation::Metadata;
-        let result = plugin_export!(
-            &self.pre,
-            store,
-            |p| p.call_metadata(&mut store),
-            |p| async { p.call_metadata(&mut store).await.map(compat::metadata) }
-        );
+        let clock = store.data().clock.clone();
+        let result = within_limits(&clock, async {
+            plugin_export!(
+                &self.pre,
+                store,
+                |p| p.call_metadata(&mut store),
+                |p| async { p.call_metadata(&mut store).await.map(compat::metadata) }
+            )
+        })
+        .await;
         result.map_err(|e| self.call_error(op, &store, e))
     }
 
@@ -247,15 +259,19 @@ impl PluginInner {
         let mut store = self.new_store(ctx.clone(), convert::readable_paths(section));
         let op = Operation::Validate;
         let old_config = compat::config(&config);
-        let result = plugin_export!(
-            &self.pre,
-            store,
-            |p| p.call_validate(&mut store, &config),
-            |p| async {
-                let result = p.call_validate(&mut store, &old_config).await;
-                result.map(|r| r.map_err(compat::config_errors))
-            }
-        );
+        let clock = store.data().clock.clone();
+        let result = within_limits(&clock, async {
+            plugin_export!(
+                &self.pre,
+                store,
+                |p| p.call_validate(&mut store, &config),
+                |p| async {
+                    let result = p.call_validate(&mut store, &old_config).await;
+                    result.map(|r| r.map_err(compat::config_errors))
+                }
+            )
+        })
+        .await;
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(errors)) if errors.is_empty() => Err(
@@ -271,6 +287,21 @@ impl PluginInner {
                 self.call_error(op, &store, e),
             )),
         }
+    }
+}
+
+/// Runs `call` (instantiation and export call in one store) until it ends
+/// or a time limit of `clock` runs out. The epoch callback stops a guest
+/// that runs wasm; this stops one waiting in WASI (a clock, `poll`), which
+/// runs none: the call's future is dropped, which ends the wait and frees
+/// the runtime thread.
+pub(crate) async fn within_limits<T>(
+    clock: &CallClock,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    tokio::select! {
+        result = call => result,
+        which = clock.watchdog() => Err(wasmtime::format_err!("{which:?} time limit exceeded")),
     }
 }
 

@@ -168,6 +168,7 @@ impl Runtime {
         label: &str,
         wasm: Arc<[u8]>,
     ) -> Result<(Vec<String>, Vec<String>), PluginError> {
+        binary_component(label, &wasm)?;
         let engine = self.inner.engine.clone();
         let cache = self.inner.cache.clone();
         let digest = hex::encode(Sha256::digest(&wasm));
@@ -196,6 +197,7 @@ impl Runtime {
         wasm: Arc<[u8]>,
         grants: Option<Vec<Grant>>,
     ) -> Result<Plugin, PluginError> {
+        binary_component(name, &wasm)?;
         let sha256 = hex::encode(Sha256::digest(&wasm));
         let engine = self.inner.engine.clone();
         let cache = self.inner.cache.clone();
@@ -313,6 +315,32 @@ impl Runtime {
             }),
         }
     }
+}
+
+/// Plugins are binary components. The text format is a language wasmtime
+/// can be built to parse, and whatever parses it is one more parser in
+/// front of untrusted bytes; nothing a plugin needs.
+fn binary_component(name: &str, wasm: &[u8]) -> Result<(), PluginError> {
+    const COMPONENT: [u8; 8] = *b"\0asm\x0d\0\x01\0";
+    const MODULE: [u8; 8] = *b"\0asm\x01\0\0\0";
+    let message = match wasm.get(..8) {
+        Some(head) if head == COMPONENT => return Ok(()),
+        Some(head) if head == MODULE => {
+            "it is a core WebAssembly module, not a component (wrap it with `wasm-tools \
+             component new`)"
+        }
+        Some(head) if head.starts_with(b"\0asm") => {
+            "it is WebAssembly of a version or layer this host does not know"
+        }
+        _ => {
+            "it is not a binary WebAssembly component (no WebAssembly magic bytes; the text \
+              format is not accepted)"
+        }
+    };
+    Err(PluginError::Invalid {
+        plugin: name.to_owned(),
+        message: message.to_owned(),
+    })
 }
 
 /// The typed pre-instance for the API version that implements `target`

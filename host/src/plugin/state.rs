@@ -1,11 +1,11 @@
 //! The data of one store: one call into one plugin.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use super::capability::{Grants, Need};
 use super::context::CallContext;
 use super::host::WasiState;
+use super::limits::{self, CallClock, Limits};
 
 pub struct PluginState {
     pub(crate) plugin: Arc<str>,
@@ -14,8 +14,12 @@ pub struct PluginState {
     /// Paths the plugin may read with `local.read-file`: values of the
     /// config section it was handed in this call.
     pub(crate) readable: Vec<String>,
-    pub(crate) limiter: MemoryLimiter,
-    pub(crate) clock: GuestClock,
+    /// Where `node.write-file` may write: the build path of this call, if
+    /// it has one, and the scratch directories the plugin got in it.
+    pub(crate) build_path: Option<String>,
+    pub(crate) scratch: Vec<String>,
+    pub(crate) limiter: PluginLimiter,
+    pub(crate) clock: Arc<CallClock>,
     /// Capability refusals during this call, to explain a failure.
     pub(crate) refusals: Vec<String>,
     /// Bytes of log this call has shown, against [`LOG_BUDGET`].
@@ -34,8 +38,7 @@ impl PluginState {
         plugin: Arc<str>,
         grants: Arc<Grants>,
         ctx: CallContext,
-        memory_bytes: usize,
-        guest_time: Duration,
+        limits: &Limits,
     ) -> PluginState {
         PluginState {
             wasi: WasiState::new(plugin.clone(), ctx.printer.clone()),
@@ -43,17 +46,16 @@ impl PluginState {
             grants,
             ctx,
             readable: Vec::new(),
+            build_path: None,
+            scratch: Vec::new(),
             logged: 0,
-            limiter: MemoryLimiter {
-                limit: memory_bytes,
+            limiter: PluginLimiter {
+                limit: limits.memory_bytes,
+                memory: 0,
+                table_elements: 0,
                 exceeded: false,
             },
-            clock: GuestClock {
-                started: Instant::now(),
-                in_host: Duration::ZERO,
-                budget: guest_time,
-                exceeded: false,
-            },
+            clock: Arc::new(CallClock::new(limits)),
             refusals: Vec::new(),
         }
     }
@@ -69,52 +71,67 @@ impl PluginState {
     }
 }
 
-/// Memory limit of one store. Growth past the limit traps (rather than
-/// returning -1 to the guest) so that the cause is known for certain.
-pub struct MemoryLimiter {
+/// The limits of one store, which is one call into one plugin, over all
+/// the memories and tables of all its core instances: a component can hold
+/// any number of them, so a limit per memory would be no limit. Growth past
+/// the limit traps (rather than returning -1 to the guest) so that the
+/// cause is known for certain.
+pub struct PluginLimiter {
     pub(crate) limit: usize,
+    /// Bytes of all memories together.
+    memory: usize,
+    /// Elements of all tables together.
+    table_elements: usize,
     pub(crate) exceeded: bool,
 }
 
-impl wasmtime::ResourceLimiter for MemoryLimiter {
+impl wasmtime::ResourceLimiter for PluginLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
+        // A growth that then fails elsewhere stays counted: the sum errs on
+        // the side of the limit.
+        let total = self.memory.saturating_sub(current).saturating_add(desired);
+        if total > self.limit {
             self.exceeded = true;
             return Err(wasmtime::format_err!(
                 "memory limit of {} bytes exceeded",
                 self.limit
             ));
         }
+        self.memory = total;
         Ok(true)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        // Tables hold function references; nothing sane needs millions.
-        Ok(desired <= 1 << 20)
+        let total = self
+            .table_elements
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > limits::MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        self.table_elements = total;
+        Ok(true)
     }
-}
 
-/// Time spent running plugin code in one call: wall time minus the time
-/// spent in host calls.
-pub struct GuestClock {
-    started: Instant,
-    pub(crate) in_host: Duration,
-    pub(crate) budget: Duration,
-    pub(crate) exceeded: bool,
-}
+    fn instances(&self) -> usize {
+        limits::MAX_INSTANCES
+    }
 
-impl GuestClock {
-    pub(crate) fn guest_time(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.in_host)
+    fn tables(&self) -> usize {
+        limits::MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        limits::MAX_MEMORIES
     }
 }

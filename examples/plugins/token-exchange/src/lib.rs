@@ -21,7 +21,7 @@
 //! scope = "push"                          # optional
 //!
 //! [plugins.token-exchange]
-//! grant = ["http:127.0.0.1", "http:localhost"]
+//! grant = ["http:127.0.0.1:8700", "http:localhost"]  # a port that is not the default is named
 //! ```
 //!
 //! The endpoint is sent `POST` with a form body

@@ -1,5 +1,5 @@
 //! `http`: requests the host makes for a plugin (capability `http`, per
-//! host). A registry-auth plugin uses it to fetch a short-lived token; the
+//! host and port). A registry-auth plugin uses it to fetch a short-lived token; the
 //! plugin never holds a socket.
 //!
 //! The host decides what a request may do: `https` (plain `http` only to a
@@ -8,7 +8,7 @@
 //! 3xx goes back to the plugin as it is), a time limit and a size limit on
 //! the response.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ureq::http;
 
@@ -23,7 +23,7 @@ const MAX_RESPONSE: u64 = 1 << 20;
 
 impl Host for PluginState {
     async fn fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, String> {
-        let start = Instant::now();
+        let start = self.host_call_begins();
         let result = self.http_fetch(request).await;
         self.host_time_since(start);
         result
@@ -32,8 +32,12 @@ impl Host for PluginState {
 
 impl PluginState {
     async fn http_fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, String> {
-        let host = allowed_host(&request.url)?;
-        self.check(Need::Http(&host))?;
+        let target = allowed_target(&request.url)?;
+        self.check(Need::Http {
+            host: &target.host,
+            port: target.port,
+            default_port: target.default_port,
+        })?;
         let prepared = prepare(request)?;
         tokio::task::spawn_blocking(move || send(prepared))
             .await
@@ -41,8 +45,18 @@ impl PluginState {
     }
 }
 
-/// The lowercase host of `url`, if its scheme may be used for it.
-pub(crate) fn allowed_host(url: &str) -> Result<String, String> {
+/// Where a request goes: what an `http` grant is checked against.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// Lowercase, without brackets.
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// Whether `port` is the scheme's own (443, or 80 for plain http).
+    pub(crate) default_port: bool,
+}
+
+/// Where `url` goes, if its scheme may be used for its host.
+pub(crate) fn allowed_target(url: &str) -> Result<Target, String> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| format!("http: {url:?} is not a URL: {e}"))?;
@@ -52,14 +66,22 @@ pub(crate) fn allowed_host(url: &str) -> Result<String, String> {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_ascii_lowercase();
-    match uri.scheme_str() {
-        Some("https") => Ok(host),
-        Some("http") if is_loopback(&host) => Ok(host),
-        Some("http") => Err(format!(
-            "http: {url:?} is plain http to a host that is not loopback; use https"
-        )),
-        _ => Err(format!("http: {url:?} is not an http or https URL")),
-    }
+    let default = match uri.scheme_str() {
+        Some("https") => 443,
+        Some("http") if is_loopback(&host) => 80,
+        Some("http") => {
+            return Err(format!(
+                "http: {url:?} is plain http to a host that is not loopback; use https"
+            ))
+        }
+        _ => return Err(format!("http: {url:?} is not an http or https URL")),
+    };
+    let port = uri.port_u16().unwrap_or(default);
+    Ok(Target {
+        host,
+        port,
+        default_port: port == default,
+    })
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -123,20 +145,35 @@ mod tests {
 
     #[test]
     fn https_anywhere_plain_http_only_to_loopback() {
+        let target = |host: &str, port, default_port| Target {
+            host: host.into(),
+            port,
+            default_port,
+        };
         assert_eq!(
-            allowed_host("https://Auth.Example.com/token").unwrap(),
-            "auth.example.com"
+            allowed_target("https://Auth.Example.com/token").unwrap(),
+            target("auth.example.com", 443, true)
         );
         assert_eq!(
-            allowed_host("http://127.0.0.1:8080/t").unwrap(),
-            "127.0.0.1"
+            allowed_target("https://auth.example.com:8443/token").unwrap(),
+            target("auth.example.com", 8443, false)
         );
-        assert_eq!(allowed_host("http://[::1]:8080/t").unwrap(), "::1");
-        assert_eq!(allowed_host("http://localhost/t").unwrap(), "localhost");
-        let plain = allowed_host("http://auth.example.com/t").unwrap_err();
+        assert_eq!(
+            allowed_target("http://127.0.0.1:8080/t").unwrap(),
+            target("127.0.0.1", 8080, false)
+        );
+        assert_eq!(
+            allowed_target("http://[::1]:8080/t").unwrap(),
+            target("::1", 8080, false)
+        );
+        assert_eq!(
+            allowed_target("http://localhost/t").unwrap(),
+            target("localhost", 80, true)
+        );
+        let plain = allowed_target("http://auth.example.com/t").unwrap_err();
         assert!(plain.contains("use https"), "{plain}");
-        assert!(allowed_host("ftp://auth.example.com/t").is_err());
-        assert!(allowed_host("/relative").is_err());
+        assert!(allowed_target("ftp://auth.example.com/t").is_err());
+        assert!(allowed_target("/relative").is_err());
     }
 
     #[test]

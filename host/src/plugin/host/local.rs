@@ -2,10 +2,15 @@
 //! program; `read-file` needs `local-read` and reads only paths that the
 //! plugin's own config section names (like `ssh_key`); `project-root` needs
 //! nothing.
+//!
+//! `local-exec:X` runs X, which is whatever X can do with the arguments the
+//! plugin chooses (`rsync -e` runs any command). What the host does decide
+//! is which X: the program is found on the user's own `PATH`, and the
+//! plugin may not set variables that would choose another program or
+//! another loader for it.
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -22,14 +27,14 @@ const MAX_READ: u64 = 16 << 20;
 
 impl Host for PluginState {
     async fn exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
-        let start = Instant::now();
+        let start = self.host_call_begins();
         let result = self.local_exec(request).await;
         self.host_time_since(start);
         result
     }
 
     async fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
-        let start = Instant::now();
+        let start = self.host_call_begins();
         let result = self.local_read(path).await;
         self.host_time_since(start);
         result
@@ -55,7 +60,11 @@ impl PluginState {
             request.program,
             request.args.join(" ")
         ));
-        let mut child = tokio::process::Command::new(&request.program)
+        if let Some((name, _)) = request.env.iter().find(|(name, _)| chooses_program(name)) {
+            return Err(self.refuse_env(&request.program, name));
+        }
+        let program = resolve(&request.program)?;
+        let mut child = tokio::process::Command::new(&program)
             .args(&request.args)
             .env_clear()
             .envs(self.child_environment())
@@ -159,6 +168,65 @@ impl PluginState {
             })
             .collect()
     }
+}
+
+impl PluginState {
+    fn refuse_env(&mut self, program: &str, name: &str) -> String {
+        let refusal = format!(
+            "local-exec:{program} refused: plugin {} may not set {name}, which chooses what \
+             program or loader runs",
+            self.plugin
+        );
+        self.refusals.push(refusal.clone());
+        refusal
+    }
+}
+
+/// The granted program as the user's own `PATH` finds it (never the
+/// plugin's): a name, not a path, and only absolute directories searched,
+/// so that neither the plugin's `cwd` nor its environment picks the file.
+fn resolve(program: &str) -> Result<PathBuf, String> {
+    if program.is_empty() || program.contains('/') || program.contains('\0') {
+        return Err(format!(
+            "local exec: {program:?} is not a program name; local-exec runs programs found on \
+             the user's PATH"
+        ));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+        .ok_or_else(|| format!("cannot run {program}: it is not on your PATH"))
+}
+
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Variables through which the environment, rather than the grant, would
+/// decide what runs: the search path, the dynamic loader's, and the
+/// shell's start-up files and options.
+fn chooses_program(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "PATH",
+        "BASH_ENV",
+        "ENV",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "IFS",
+        "CDPATH",
+        "GCONV_PATH",
+        "GETCONF_DIR",
+        "LOCPATH",
+        "NLSPATH",
+        "HOSTALIASES",
+        "MALLOC_TRACE",
+    ];
+    const PREFIXES: &[&str] = &["LD_", "DYLD_", "BASH_FUNC_"];
+    let upper = name.to_ascii_uppercase();
+    NAMES.contains(&upper.as_str()) || PREFIXES.iter().any(|p| upper.starts_with(p))
 }
 
 /// `~/x` is in the user's home; relative paths are relative to the project.

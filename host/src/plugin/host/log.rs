@@ -1,8 +1,6 @@
 //! `log`: plugin log lines, shown with the plugin's name. Needs no
 //! capability. Secrets are masked by the printer like all output.
 
-use std::time::Instant;
-
 use crate::output::Event;
 use crate::plugin::bindings::latest::ops::plugin::log::Host;
 use crate::plugin::bindings::types::LogLevel;
@@ -13,7 +11,7 @@ const MAX_MESSAGE: usize = 64 * 1024;
 
 impl Host for PluginState {
     async fn log(&mut self, level: LogLevel, message: String) {
-        let start = Instant::now();
+        let start = self.host_call_begins();
         let level = match level {
             LogLevel::Trace => "trace",
             LogLevel::Debug => "debug",

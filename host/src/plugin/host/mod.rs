@@ -4,8 +4,11 @@
 //! `local.project-root` need none. The host implements the latest API;
 //! `v0_1_0` adapts the older one to it.
 //!
-//! Each function also adds its duration to the call's host time, so that
-//! the guest-time deadline does not count a slow `docker build`.
+//! Each function that does work for the plugin (running a program, a
+//! request, a file on the node, showing its log) adds its duration to the
+//! call's host time, so that the guest-time limit does not count a slow
+//! `docker build` or a slow terminal; `environment.get` counts as plugin
+//! time. The call's wall-clock limit counts everything.
 
 mod environment;
 mod http;
@@ -25,9 +28,15 @@ use super::state::PluginState;
 impl types::Host for PluginState {}
 
 impl PluginState {
+    /// Marks the start of a host call, during which the guest-time limit
+    /// stands still.
+    pub(crate) fn host_call_begins(&self) -> Instant {
+        self.clock.host_call_begins()
+    }
+
     /// Adds the time since `start` to the call's host time.
     pub(crate) fn host_time_since(&mut self, start: Instant) {
-        self.clock.in_host += start.elapsed();
+        self.clock.host_call_ends(start);
     }
 
     /// Where a program's output is shown: under the plugin's label, or,

@@ -1,9 +1,13 @@
 //! `node`: the build node, through [`RemoteNode`](crate::remote::RemoteNode).
 //! `exec` and `remote-shell` need `remote-exec`; `write-file` and
 //! `scratch-dir` need `remote-files`.
+//!
+//! `remote-files` writes only inside what the call was given: the build
+//! path of a sync or image build, and the scratch directories the plugin
+//! asked for in this call. A file anywhere else (`~/.bashrc`, run by every
+//! later command) would make it code execution.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::output::LiveOutput;
 use crate::plugin::bindings::latest::ops::plugin::node::Host;
@@ -14,7 +18,7 @@ use crate::remote::{RemoteCommand, RemoteExit, RemoteNode};
 
 impl Host for PluginState {
     async fn exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
-        let start = Instant::now();
+        let start = self.host_call_begins();
         let result = self.remote_exec(request).await;
         self.host_time_since(start);
         result
@@ -26,21 +30,21 @@ impl Host for PluginState {
         contents: Vec<u8>,
         mode: u32,
     ) -> Result<(), String> {
-        let start = Instant::now();
+        let start = self.host_call_begins();
         let result = self.remote_write(path, contents, mode).await;
         self.host_time_since(start);
         result
     }
 
     async fn scratch_dir(&mut self, name: String) -> Result<String, String> {
-        let start = Instant::now();
+        let start = self.host_call_begins();
         let result = self.remote_scratch(name).await;
         self.host_time_since(start);
         result
     }
 
     async fn remote_shell(&mut self) -> Result<String, String> {
-        let start = Instant::now();
+        let start = self.host_call_begins();
         let result = self.remote_shell_line().await;
         self.host_time_since(start);
         result
@@ -100,10 +104,51 @@ impl PluginState {
         if mode > 0o7777 {
             return Err(format!("mode {mode:o} is not a file mode"));
         }
+        if mode & FORBIDDEN_MODE != 0 {
+            return Err(self.refuse(format!(
+                "remote-files refused: mode {mode:o} for {path}: plugins write no setuid, \
+                 setgid, sticky or world-writable files"
+            )));
+        }
         let node = self.node()?;
-        node.write_file(&path, &contents, mode)
+        let within = |dir: &String| under(&path, dir);
+        if self.scratch.iter().any(within) {
+            // The scratch directory is private to this run and holds only
+            // what plugins wrote there: no directory, no symbolic link.
+            return node
+                .write_file(&path, &contents, mode)
+                .await
+                .map_err(|e| e.to_string());
+        }
+        let Some(root) = self.build_path.clone().filter(within) else {
+            return Err(self.refuse(format!(
+                "remote-files refused: {path} is outside what plugin {} was given in this call \
+                 (the build path, and scratch directories it asked for)",
+                self.plugin
+            )));
+        };
+        // The build path holds the repository, whose symbolic links could
+        // lead anywhere: they are checked on the node, where they are.
+        let relative = path[root.len()..].trim_start_matches('/').to_owned();
+        let command = RemoteCommand::new("sh")
+            .args([
+                "-c",
+                CONFINED_WRITE,
+                "sh",
+                &root,
+                &relative,
+                &format!("{mode:o}"),
+            ])
+            .stdin(contents);
+        node.capture(&command)
             .await
-            .map_err(|e| e.to_string())
+            .map(|_| ())
+            .map_err(|e| format!("cannot write {path}: {e}"))
+    }
+
+    fn refuse(&mut self, refusal: String) -> String {
+        self.refusals.push(refusal.clone());
+        refusal
     }
 
     async fn remote_shell_line(&mut self) -> Result<String, String> {
@@ -120,9 +165,44 @@ impl PluginState {
         // Namespaced by plugin, so that plugins cannot reach each other's
         // scratch directories (and credentials) by name.
         let scoped = crate::remote::scoped_scratch_name(&self.plugin, &name)?;
-        node.scratch_dir(&scoped).await.map_err(|e| e.to_string())
+        let dir = node.scratch_dir(&scoped).await.map_err(|e| e.to_string())?;
+        self.scratch.push(dir.clone());
+        Ok(dir)
     }
 }
+
+/// setuid, setgid, sticky, and writable by others.
+const FORBIDDEN_MODE: u32 = 0o7002;
+
+/// Whether `path` is strictly below `dir`, with no `.`, `..` or empty
+/// component that could lead out of it.
+fn under(path: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    if dir.is_empty() || !(dir.starts_with('/') || dir.starts_with("~/")) {
+        return false;
+    }
+    let Some(rest) = path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) else {
+        return false;
+    };
+    !rest.is_empty() && rest.split('/').all(|c| !matches!(c, "" | "." | ".."))
+}
+
+/// Writes stdin to `$1/$2` with mode `$3`, atomically, refusing when any
+/// component below `$1` is a symbolic link (or an intermediate one is not a
+/// directory) and when the target is a directory. `$1` may start with `~/`,
+/// as `build.path` may.
+const CONFINED_WRITE: &str = r#"r=$1; case $r in "~/"*) r="$HOME/${r#"~/"}";; esac
+cd -- "$r" || exit 1
+set -f; IFS=/; p=
+for c in $2; do
+  if [ -n "$p" ]; then
+    if [ -L "$p" ] || [ ! -d "$p" ]; then echo "$p is a symbolic link or not a directory" >&2; exit 1; fi
+    p="$p/$c"
+  else p=$c; fi
+done
+if [ -L "$p" ] || [ -d "$p" ]; then echo "$p is a symbolic link or a directory" >&2; exit 1; fi
+umask 077; t=$(mktemp "$p.ops-XXXXXX") || exit 1
+if cat > "$t" && chmod "$3" "$t" && mv -f -- "$t" "$p"; then exit 0; else rm -f -- "$t"; exit 1; fi"#;
 
 pub(crate) fn exit_status(exit: RemoteExit) -> ExitStatus {
     match exit {
