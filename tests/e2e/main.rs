@@ -18,6 +18,7 @@ mod dropped;
 mod exec;
 mod faults;
 mod hostile;
+mod hostile_output;
 mod images;
 mod infra;
 mod output;

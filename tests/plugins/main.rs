@@ -20,5 +20,6 @@ mod git;
 mod http;
 mod limits;
 mod list;
+mod output;
 mod version;
 mod wasi;
