@@ -96,7 +96,6 @@ impl serde_json::ser::Formatter for EscapeControls {
 /// `event` with `f` applied to every text it carries.
 pub(super) fn map_text(event: &Event, f: &dyn Fn(&str) -> String) -> Event {
     let mut event = event.clone();
-    let all = |items: &mut Vec<String>| items.iter_mut().for_each(|s| *s = f(s));
     match &mut event {
         Event::StepStarted { step, detail } => [step, detail].into_iter().for_each(|s| *s = f(s)),
         Event::StepFinished { step, .. } => *step = f(step),
@@ -120,6 +119,24 @@ pub(super) fn map_text(event: &Event, f: &dyn Fn(&str) -> String) -> Event {
             [service, image, status].into_iter().for_each(|s| *s = f(s));
             digest.iter_mut().for_each(|s| *s = f(s));
         }
+        Event::Plugin { .. }
+        | Event::PluginInstalled { .. }
+        | Event::PluginRemoved { .. }
+        | Event::PluginInfo { .. }
+        | Event::PluginPushed { .. } => map_plugin(&mut event, f),
+        Event::Info { message } | Event::Warning { message } | Event::Error { message, .. } => {
+            *message = f(message)
+        }
+        Event::RunLog { path } => *path = f(path),
+        Event::Summary { images, .. } => images.iter_mut().for_each(|i| map_image(i, f)),
+    }
+    event
+}
+
+/// [`map_text`] for the events about plugins.
+fn map_plugin(event: &mut Event, f: &dyn Fn(&str) -> String) {
+    let all = |items: &mut Vec<String>| items.iter_mut().for_each(|s| *s = f(s));
+    match event {
         Event::Plugin {
             name,
             kind,
@@ -185,13 +202,8 @@ pub(super) fn map_text(event: &Event, f: &dyn Fn(&str) -> String) -> Event {
         } => [name, version, reference, digest]
             .into_iter()
             .for_each(|s| *s = f(s)),
-        Event::Info { message } | Event::Warning { message } | Event::Error { message, .. } => {
-            *message = f(message)
-        }
-        Event::RunLog { path } => *path = f(path),
-        Event::Summary { images, .. } => images.iter_mut().for_each(|i| map_image(i, f)),
+        _ => {}
     }
-    event
 }
 
 fn map_image(image: &mut ImageSummary, f: &dyn Fn(&str) -> String) {
