@@ -21,6 +21,7 @@ mod dropped;
 mod exec;
 mod faults;
 mod hostile;
+mod hostile_output;
 mod images;
 mod infra;
 mod node_isolation;

@@ -22,5 +22,6 @@ mod hostile;
 mod http;
 mod limits;
 mod list;
+mod output;
 mod version;
 mod wasi;

@@ -23,16 +23,17 @@ impl Config {
     /// registers every interpolated value (and the API token) with
     /// `redactor`.
     pub fn load(path: &Path, redactor: &Redactor) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            ConfigError::new(
-                Location {
-                    file: path.to_path_buf(),
-                    line: 1,
-                    column: 1,
-                },
-                ConfigErrorKind::Read(err),
-            )
-        })?;
+        let text =
+            crate::remote::read_local_text(path, crate::remote::MAX_TEXT_FILE).map_err(|err| {
+                ConfigError::new(
+                    Location {
+                        file: path.to_path_buf(),
+                        line: 1,
+                        column: 1,
+                    },
+                    ConfigErrorKind::Read(err),
+                )
+            })?;
         let env = |name: &str| std::env::var(name).ok();
         let config = Config::parse(path, &text, &env)?;
         for secret in config.secrets() {

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use super::clean::cut;
 use super::{Event, Printer};
-use crate::remote::LineSplitter;
 use crate::remote::OutputSink;
+use crate::remote::{LineSplitter, MAX_LINE};
 
 /// What is kept of each stream. Build logs can be huge; the end is what
 /// explains a failure and what holds a pushed digest.
@@ -15,6 +16,8 @@ const KEEP: usize = 1 << 20;
 pub struct LiveOutput {
     label: Option<String>,
     printer: Arc<Printer>,
+    /// Whether stdout is shown under the label too, or only kept.
+    show_stdout: bool,
     stdout: Stream,
     stderr: Stream,
 }
@@ -49,9 +52,18 @@ impl LiveOutput {
         LiveOutput {
             label: label.filter(|l| !l.is_empty()),
             printer,
+            show_stdout: true,
             stdout: Stream::default(),
             stderr: Stream::default(),
         }
+    }
+
+    /// Keeps stdout for the caller without showing it: a local program's
+    /// stdout is the plugin's data (a credential helper's answer), not
+    /// something to print or log.
+    pub fn hide_stdout(mut self) -> LiveOutput {
+        self.show_stdout = false;
+        self
     }
 
     fn push(&mut self, is_stderr: bool, chunk: &[u8]) {
@@ -61,15 +73,15 @@ impl LiveOutput {
             &mut self.stdout
         };
         stream.keep(chunk);
-        if let Some(label) = &self.label {
+        if let Some(label) = self
+            .label
+            .as_ref()
+            .filter(|_| is_stderr || self.show_stdout)
+        {
             let printer = &self.printer;
-            let name = if is_stderr { "stderr" } else { "stdout" };
-            stream.lines.push(chunk, |line| {
-                printer.emit(&Event::Output {
-                    label: label.clone(),
-                    stream: name.to_owned(),
-                    line: line.to_owned(),
-                })
+            stream.lines.set_lookahead(printer.redactor().longest());
+            stream.lines.push(chunk, |line, left_out| {
+                show(printer, label, is_stderr, line, left_out)
             });
         }
     }
@@ -77,15 +89,11 @@ impl LiveOutput {
     /// Flushes partial lines; returns (stdout, stderr, truncated).
     pub fn finish(mut self) -> (Vec<u8>, Vec<u8>, bool) {
         if let Some(label) = &self.label {
-            for (stream, name) in [(&mut self.stdout, "stdout"), (&mut self.stderr, "stderr")] {
+            for (stream, is_stderr) in [(&mut self.stdout, false), (&mut self.stderr, true)] {
                 let printer = &self.printer;
-                stream.lines.finish(|line| {
-                    printer.emit(&Event::Output {
-                        label: label.clone(),
-                        stream: name.to_owned(),
-                        line: line.to_owned(),
-                    })
-                });
+                stream
+                    .lines
+                    .finish(|line, left_out| show(printer, label, is_stderr, line, left_out));
             }
         }
         self.stdout.trim();
@@ -93,6 +101,21 @@ impl LiveOutput {
         let truncated = self.stdout.truncated || self.stderr.truncated;
         (self.stdout.kept, self.stderr.kept, truncated)
     }
+}
+
+/// One line under `label`; a line cut short is masked before it is cut, so
+/// the cut cannot split a secret.
+fn show(printer: &Printer, label: &str, is_stderr: bool, line: &str, left_out: u64) {
+    let line = if left_out > 0 || line.len() > MAX_LINE {
+        cut(&printer.redactor().redact(line), MAX_LINE, left_out)
+    } else {
+        line.to_owned()
+    };
+    printer.emit(&Event::Output {
+        label: label.to_owned(),
+        stream: if is_stderr { "stderr" } else { "stdout" }.to_owned(),
+        line,
+    })
 }
 
 impl OutputSink for LiveOutput {

@@ -6,7 +6,9 @@
 //! `-v` detail, to the run's log file ([`RunLog`]).
 
 mod board;
+mod clean;
 mod color;
+mod encodings;
 mod event;
 mod live;
 mod noise;
@@ -17,6 +19,7 @@ mod run_log;
 mod screen;
 mod summary;
 
+pub(crate) use clean::cut;
 pub use color::ColorChoice;
 pub use event::{Event, ImageSummary, SCHEMA_VERSION};
 pub use live::LiveOutput;

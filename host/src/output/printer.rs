@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::board::Board;
+use super::clean::{cut, json_line, map_text, neutralise, MAX_TEXT};
 use super::color::Style;
 use super::event::{Envelope, Event, ImageSummary, SCHEMA_VERSION};
 use super::noise::is_progress_noise;
@@ -30,8 +31,32 @@ pub enum Verbosity {
     Verbose,
 }
 
-/// Lines of one label's output kept for showing in full if its image fails.
+/// Lines of one label's output kept for showing in full if its image
+/// fails, and the most bytes they may take.
 const HELD_LINES: usize = 5000;
+const HELD_BYTES: usize = 4 << 20;
+
+/// One label's output, held for showing in full if its image fails.
+#[derive(Default)]
+struct Held {
+    lines: Vec<String>,
+    bytes: usize,
+    /// Lines beyond [`HELD_LINES`] or [`HELD_BYTES`].
+    dropped: u64,
+    /// Whether some line was not shown as it came.
+    left_out: bool,
+}
+
+impl Held {
+    fn hold(&mut self, line: &str) {
+        if self.lines.len() < HELD_LINES && self.bytes + line.len() <= HELD_BYTES {
+            self.bytes += line.len();
+            self.lines.push(line.to_owned());
+        } else {
+            self.dropped += 1;
+        }
+    }
+}
 
 /// The one place that writes to the terminal. Cheap to share behind an
 /// `Arc`; writes from parallel tasks are serialised line by line so that
@@ -55,8 +80,8 @@ struct State {
     images: Vec<ImageSummary>,
     step_started: bool,
     group_open: bool,
-    /// Per label: every output line, and whether any was left out.
-    held: HashMap<String, (Vec<String>, bool)>,
+    /// Per label: its output lines, as far as they are held.
+    held: HashMap<String, Held>,
     log: Option<RunLog>,
     /// The live display, on a terminal.
     board: Option<(Board, Screen)>,
@@ -143,10 +168,16 @@ impl Printer {
     /// Emits an event: a JSON line on stdout, or its human rendering on
     /// stderr (subject to verbosity).
     pub fn emit(&self, event: &Event) {
+        // Masked before it is cut, so that a cut cannot split a secret and
+        // leave half of it unmasked.
+        let bounded = map_text(event, &|text| cut(&self.redactor.redact(text), MAX_TEXT, 0));
+        // JSON escapes control characters itself; people and logs get them
+        // written out.
+        let shown = map_text(&bounded, &neutralise);
         let mut state = self.lock();
         state.track(event);
         if let Some(log) = &mut state.log {
-            if let Some(text) = render(event, Verbosity::Verbose, Style::default()) {
+            if let Some(text) = render(&shown, Verbosity::Verbose, Style::default()) {
                 log.line(&self.redactor.redact(&text));
             }
         }
@@ -154,15 +185,15 @@ impl Printer {
             Format::Json => {
                 let envelope = Envelope {
                     schema: SCHEMA_VERSION,
-                    event,
+                    event: &bounded,
                 };
                 // Serialising these plain structs cannot fail; if it ever
                 // does, losing one event beats aborting a build.
-                if let Ok(line) = serde_json::to_string(&envelope) {
+                if let Some(line) = json_line(&envelope) {
                     write_stdout(&self.redactor.redact(&line));
                 }
             }
-            Format::Human => self.emit_human(&mut state, event),
+            Format::Human => self.emit_human(&mut state, &shown),
         }
     }
 
@@ -178,10 +209,9 @@ impl Printer {
         }
         match event {
             Event::Output { label, line, .. } if !self.is_verbose() => {
-                let (lines, left_out) = state.held.entry(label.clone()).or_default();
-                if lines.len() < HELD_LINES {
-                    lines.push(line.clone());
-                }
+                let held = state.held.entry(label.clone()).or_default();
+                held.hold(line);
+                let left_out = &mut held.left_out;
                 if is_progress_noise(line) {
                     *left_out = true;
                     return;
@@ -216,12 +246,18 @@ impl Printer {
 
     /// A failed image's whole output, when some of it was left out.
     fn full_log(&self, state: &mut State, service: &str) {
-        let Some((lines, true)) = state.held.remove(service) else {
+        let Some(held) = state.held.remove(service).filter(|h| h.left_out) else {
             return;
         };
         self.stderr(&format!("---- full log of {service} ----"));
-        for line in lines {
+        for line in held.lines {
             self.stderr(&format!("[{service}] {line}"));
+        }
+        if held.dropped > 0 {
+            self.stderr(&format!(
+                "[{service}] [... {} more lines left out; the run log has them all]",
+                held.dropped
+            ));
         }
         self.stderr(&format!("---- end of {service} ----"));
     }
@@ -279,14 +315,14 @@ impl Printer {
     /// even with `-q`, since it is what the command was run for.
     pub fn data(&self, text: &str) {
         let _state = self.lock();
-        write_stdout(&self.redactor.redact(text));
+        write_stdout(&neutralise(&self.redactor.redact(text)));
     }
 
     /// Shown only with `-v`: what ops is doing under the hood. Always in
     /// the run log.
     pub fn debug(&self, message: impl AsRef<str>) {
         let mut state = self.lock();
-        let text = self.redactor.redact(message.as_ref());
+        let text = neutralise(&cut(&self.redactor.redact(message.as_ref()), MAX_TEXT, 0));
         if let Some(log) = &mut state.log {
             log.line(&text);
         }

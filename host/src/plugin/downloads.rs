@@ -48,7 +48,8 @@ impl Downloads {
     /// have that digest).
     pub fn cached(&self, digest: &str) -> Option<Vec<u8>> {
         let path = self.path_of(digest)?;
-        let bytes = std::fs::read(path).ok()?;
+        let bytes =
+            crate::remote::read_local_file(&path, crate::remote::MAX_COMPONENT_FILE).ok()?;
         (hex::encode(Sha256::digest(&bytes)) == digest).then_some(bytes)
     }
 

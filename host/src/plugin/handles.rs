@@ -231,7 +231,7 @@ impl RegistryAuth {
                 .call_get_credentials(&mut store, &compat::config(&config), registry)
                 => compat::credentials
         )?;
-        ctx.redactor.add(&c.secret);
+        ctx.redactor.add_login(&c.username, &c.secret);
         if c.registry.trim().is_empty() || c.username.is_empty() || c.secret.is_empty() {
             return Err(PluginError::Contract {
                 plugin: inner.name.clone(),
@@ -293,7 +293,8 @@ impl ImageBuilder {
         section: &PluginSection,
         credentials: &Credentials,
     ) -> Result<(), PluginError> {
-        ctx.redactor.add(&credentials.secret);
+        ctx.redactor
+            .add_login(&credentials.username, &credentials.secret);
         let config = convert::to_wit(section);
         let wit = bindings::types::Credentials {
             registry: credentials.registry.clone(),

@@ -72,7 +72,7 @@ impl LockFile {
 
     /// The lock file at `path`; an absent file has no entries.
     pub fn read(path: &Path) -> Result<LockFile, LockError> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::remote::read_local_text(path, crate::remote::MAX_TEXT_FILE) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(LockFile {

@@ -264,14 +264,16 @@ impl Registry {
         let plugin = || entry.name.clone();
         match (&entry.builtin_bytes, &entry.source) {
             (Some(bytes), _) => Ok(Arc::from(*bytes)),
-            (None, PluginSource::Path(path)) => Ok(tokio::fs::read(path)
-                .await
-                .map_err(|source| PluginError::Read {
-                    plugin: plugin(),
-                    path: path.clone(),
-                    source,
-                })?
-                .into()),
+            (None, PluginSource::Path(path)) => Ok(crate::remote::read_local_file(
+                path,
+                crate::remote::MAX_COMPONENT_FILE,
+            )
+            .map_err(|source| PluginError::Read {
+                plugin: plugin(),
+                path: path.clone(),
+                source,
+            })?
+            .into()),
             (None, PluginSource::Installed) => {
                 let not_installed = |message: String| PluginError::NotInstalled {
                     plugin: plugin(),

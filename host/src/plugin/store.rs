@@ -101,7 +101,7 @@ impl Store {
     /// The record of the installed plugin `name`, if there is one.
     pub fn get(&self, name: &str) -> Result<Option<Installed>, StoreError> {
         let record = self.plugin_dir(name)?.join("plugin.json");
-        let text = match std::fs::read_to_string(&record) {
+        let text = match crate::remote::read_local_text(&record, crate::remote::MAX_TEXT_FILE) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
@@ -123,10 +123,11 @@ impl Store {
     /// recorded at install time.
     pub fn read(&self, installed: &Installed) -> Result<Vec<u8>, StoreError> {
         let path = self.wasm_path(&installed.name)?;
-        let bytes = std::fs::read(&path).map_err(|source| StoreError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = crate::remote::read_local_file(&path, crate::remote::MAX_COMPONENT_FILE)
+            .map_err(|source| StoreError::Io {
+                path: path.clone(),
+                source,
+            })?;
         let actual = hex::encode(Sha256::digest(&bytes));
         if actual != installed.sha256 {
             return Err(StoreError::Tampered {

@@ -97,7 +97,8 @@ struct StdoutLines {
 impl OutputSink for StdoutLines {
     fn stdout(&mut self, chunk: &[u8]) {
         let tx = &self.tx;
-        self.lines.push(chunk, |line| {
+        // Held processes print short status lines; a longer one is cut.
+        self.lines.push(chunk, |line, _| {
             let _ = tx.send(line.trim().to_owned());
         });
     }

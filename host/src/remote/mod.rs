@@ -14,6 +14,7 @@ mod command;
 pub mod critical_path;
 mod error;
 mod held;
+mod local_file;
 mod scratch;
 mod signal;
 mod sink;
@@ -27,9 +28,12 @@ pub use agent_scope::AgentScope;
 pub use command::{is_identifier, AgentForwarding, RemoteCommand, RemoteExit, Stdin};
 pub use error::{RemoteError, DISCONNECTED};
 pub use held::{hold, Held};
+pub use local_file::{
+    check_local_file, read_local_file, read_local_text, MAX_COMPONENT_FILE, MAX_TEXT_FILE,
+};
 pub use scratch::{scoped_scratch_name, validate_scratch_name, ScratchDirs};
 pub use signal::signal_name;
-pub use sink::{Capture, LineSplitter, OutputSink};
+pub use sink::{Capture, LineSplitter, OutputSink, CAPTURE_MAX, MAX_LINE};
 pub use stdin::{local_stdin, ChannelReader};
 pub use token::random_hex;
 
@@ -110,6 +114,12 @@ pub trait RemoteNode: Send + Sync {
                     "`{}` failed ({exit}): {}",
                     command.program,
                     String::from_utf8_lossy(&sink.stderr).trim()
+                )));
+            }
+            if sink.truncated && sink.stdout.len() >= CAPTURE_MAX {
+                return Err(RemoteError::Protocol(format!(
+                    "`{}` printed more than {CAPTURE_MAX} bytes, more than any answer ops expects",
+                    command.program
                 )));
             }
             Ok(String::from_utf8_lossy(&sink.stdout).into_owned())

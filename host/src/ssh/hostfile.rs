@@ -49,7 +49,7 @@ pub fn lookup_name(host: &str, port: u16) -> String {
 pub fn matching(name: &str, files: &[PathBuf]) -> Vec<Entry> {
     let mut out = Vec::new();
     for file in files {
-        if let Ok(text) = std::fs::read_to_string(file) {
+        if let Ok(text) = crate::remote::read_local_text(file, crate::remote::MAX_TEXT_FILE) {
             out.extend(parse_matching(name, file, &text));
         }
     }

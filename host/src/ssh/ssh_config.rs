@@ -88,10 +88,13 @@ fn read_depth(
     home: &Path,
     depth: usize,
 ) -> Result<ConfigFile, SshError> {
-    let text = std::fs::read_to_string(path).map_err(|err| SshError::SshConfig {
-        path: path.to_path_buf(),
-        message: err.to_string(),
-    })?;
+    let text =
+        crate::remote::read_local_text(path, crate::remote::MAX_TEXT_FILE).map_err(|err| {
+            SshError::SshConfig {
+                path: path.to_path_buf(),
+                message: err.to_string(),
+            }
+        })?;
     parse_depth(path, &text, ssh_dir, home, depth)
 }
 

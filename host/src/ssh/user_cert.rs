@@ -31,7 +31,7 @@ pub fn certificates_for(
             }
             continue;
         }
-        let cert = match std::fs::read_to_string(&path)
+        let cert = match crate::remote::read_local_text(&path, crate::remote::MAX_TEXT_FILE)
             .map_err(|e| e.to_string())
             .and_then(|text| Certificate::from_openssh(text.trim()).map_err(|e| e.to_string()))
         {

@@ -139,9 +139,11 @@ pub(crate) fn runtime() -> Result<Runtime, crate::exit::Failure> {
 
 /// Reads a local file, naming it when that fails.
 pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CommandError> {
-    std::fs::read(path).map_err(|source| CommandError::Read {
-        path: path.to_owned(),
-        source,
+    crate::remote::read_local_file(path, crate::remote::MAX_COMPONENT_FILE).map_err(|source| {
+        CommandError::Read {
+            path: path.to_owned(),
+            source,
+        }
     })
 }
 

@@ -87,10 +87,13 @@ impl PluginState {
                 let _ = stdin.write_all(&bytes).await;
             });
         }
+        // stdout is the plugin's data (a credential helper answers there),
+        // never shown or logged; stderr is, bounded and masked.
         let mut capture = LiveOutput::new(
             self.output_label(request.label.clone()),
             self.ctx.printer.clone(),
-        );
+        )
+        .hide_stdout();
         let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
             return Err("the child's output pipes are missing".into());
         };
@@ -132,21 +135,8 @@ impl PluginState {
             return Err(refusal);
         }
         let full = expand(&path, &self.ctx.project_root)?;
-        let file = tokio::fs::File::open(&full)
-            .await
-            .map_err(|e| format!("cannot read {}: {e}", full.display()))?;
-        let mut bytes = Vec::new();
-        file.take(MAX_READ + 1)
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|e| format!("cannot read {}: {e}", full.display()))?;
-        if bytes.len() as u64 > MAX_READ {
-            return Err(format!(
-                "{} is larger than {MAX_READ} bytes",
-                full.display()
-            ));
-        }
-        Ok(bytes)
+        crate::remote::read_local_file(&full, MAX_READ)
+            .map_err(|e| format!("cannot read {}: {e}", full.display()))
     }
 }
 
@@ -160,11 +150,15 @@ const INHERITED: &[&str] = &[
 impl PluginState {
     fn child_environment(&self) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
         std::env::vars_os()
-            .filter(|(name, _)| {
+            .filter(|(name, value)| {
                 let name = name.to_string_lossy();
-                INHERITED.contains(&name.as_ref())
-                    || name.starts_with("LC_")
-                    || self.grants.env_granted(&name)
+                let granted = self.grants.env_granted(&name);
+                // Masked like a value the plugin reads itself: the program
+                // may print it back.
+                if granted {
+                    self.ctx.redactor.add(&value.to_string_lossy());
+                }
+                INHERITED.contains(&name.as_ref()) || name.starts_with("LC_") || granted
             })
             .collect()
     }

@@ -1,7 +1,9 @@
 //! `log`: plugin log lines, shown with the plugin's name. Needs no
 //! capability. Secrets are masked by the printer like all output.
 
-use crate::output::Event;
+use std::time::Instant;
+
+use crate::output::{cut, Event};
 use crate::plugin::bindings::latest::ops::plugin::log::Host;
 use crate::plugin::bindings::types::LogLevel;
 use crate::plugin::state::{PluginState, LOG_BUDGET};
@@ -36,15 +38,8 @@ impl Host for PluginState {
             self.host_time_since(start);
             return;
         }
-        let mut message = message;
-        if message.len() > MAX_MESSAGE {
-            let mut cut = MAX_MESSAGE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push_str(" [...]");
-        }
+        // Masked before it is cut, so that the cut cannot split a secret.
+        let message = cut(&self.ctx.redactor.redact(&message), MAX_MESSAGE, 0);
         for line in message.lines() {
             self.ctx.printer.emit(&Event::PluginLog {
                 plugin: self.plugin.to_string(),

@@ -114,6 +114,7 @@ impl StdioLog {
     }
 
     fn write(&mut self, stream: Stream, bytes: &[u8]) {
+        let redactor = self.printer.redactor().clone();
         let buffer = self.buffer(stream);
         buffer.extend_from_slice(bytes);
         let mut lines = Vec::new();
@@ -122,7 +123,11 @@ impl StdioLog {
             lines.push(line);
         }
         if buffer.len() > MAX_LINE {
-            lines.push(std::mem::take(buffer));
+            // Shown in pieces: masked first, keeping back what may be the
+            // start of a secret the next write completes.
+            let (piece, rest) = redactor.redact_prefix(&String::from_utf8_lossy(buffer));
+            *buffer = rest.into_bytes();
+            lines.push(piece.into_bytes());
         }
         for line in lines {
             self.show(stream, &line);
