@@ -1,8 +1,6 @@
 //! `log`: plugin log lines, shown with the plugin's name. Needs no
 //! capability. Secrets are masked by the printer like all output.
 
-use std::time::Instant;
-
 use crate::output::{cut, Event};
 use crate::plugin::bindings::latest::ops::plugin::log::Host;
 use crate::plugin::bindings::types::LogLevel;
