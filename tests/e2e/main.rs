@@ -29,6 +29,7 @@ mod plugin_project;
 mod push;
 mod registry_faults;
 mod resolve;
+mod secret_scope;
 mod snapshots;
 mod ssh_agent;
 mod ssh_config_diff;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use russh::client::Handle;
 
 use super::agent::AgentGate;
+use super::deploy_agent::DeployAgent;
 use super::connect::{connect, ClientHandler};
 use super::control::{Channels, ProcessGroups};
 use super::destination::Destination;
@@ -60,6 +61,7 @@ pub(super) struct Inner {
     /// Shell that records a command's process group with the reaper.
     pub(super) register: String,
     pub(super) agent: Arc<AgentGate>,
+    pub(super) deploy: Arc<DeployAgent>,
     /// `ForwardAgent yes` in ssh_config for this node.
     pub(super) forward_agent: bool,
     reaper: std::sync::Mutex<Option<Reaper>>,
@@ -126,12 +128,13 @@ impl Session {
         )?;
         let label = format!("{}@{}", host.user, policy.display());
         let agent = Arc::new(AgentGate::default());
+        let deploy = Arc::new(DeployAgent::default());
         let connected = connect(
             &host,
             policy,
             jumps.last(),
             &home,
-            Some(agent.clone()),
+            Some((agent.clone(), deploy.clone())),
             &round_trips,
         )
         .await?;
@@ -152,6 +155,7 @@ impl Session {
                 scratch: ScratchDirs::default(),
                 register: reaper::register(&run_id),
                 agent,
+                deploy,
                 forward_agent: host.forward_agent,
                 reaper: std::sync::Mutex::new(None),
                 gate: std::sync::Mutex::new(None),
