@@ -57,7 +57,10 @@ fn a_refused_login_is_reported_before_anything_is_built_or_pushed() {
     assert!(out.stderr.contains("login"), "{}", out.stderr);
     // The login comes only once the build command has ended, and before
     // the first image build.
-    assert!(finished.exists(), "the login went out before the build command ended");
+    assert!(
+        finished.exists(),
+        "the login went out before the build command ended"
+    );
     assert!(
         fx.node_images().is_empty(),
         "images built after a refused login: {:?}",

@@ -111,7 +111,10 @@ fn the_build_command_finds_neither_the_deploy_key_nor_the_registry_login() {
         .collect();
     println!("the build command found: {found:?}");
     out.expect_success();
-    assert!(found.is_empty(), "the build command found secrets: {found:?}");
+    assert!(
+        found.is_empty(),
+        "the build command found secrets: {found:?}"
+    );
     assert_eq!(fx.service_info("api", "latest").service, "api");
     assert!(
         fx.node_tmp_entries().is_empty(),
@@ -125,10 +128,10 @@ fn the_build_command_finds_neither_the_deploy_key_nor_the_registry_login() {
 #[test]
 fn without_a_push_a_third_party_builder_receives_no_token() {
     let fx = BuildFixture::new();
-    let text = fx
-        .config
-        .to_toml()
-        .replace("[build.image]\n", "[build.image]\nplugin = \"plain-builder\"\n");
+    let text = fx.config.to_toml().replace(
+        "[build.image]\n",
+        "[build.image]\nplugin = \"plain-builder\"\n",
+    );
     fx.home
         .write("ops.toml", &format!("{text}{}", by_path("plain-builder")));
     let out = fx

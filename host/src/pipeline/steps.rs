@@ -10,9 +10,7 @@ use crate::exit::{Exit, Failure};
 use crate::output::{Event, LiveOutput, Printer};
 use crate::plugin::{CallContext, SyncRequest};
 use crate::remote::critical_path::Chain;
-use crate::remote::{
-    AgentForwarding, AgentScope, RemoteCommand, RemoteNode, RemoteShell, Stdin,
-};
+use crate::remote::{AgentForwarding, AgentScope, RemoteCommand, RemoteNode, RemoteShell, Stdin};
 
 use super::job::BuildJob;
 use super::plugins::BuildPlugins;

@@ -35,18 +35,24 @@ pub(super) fn entitled(
     if let Some(path) = text(section, "ssh_key") {
         return deploy_key(section, path, project_root).map(AgentForwarding::DeployKey);
     }
-    let forward = section.entries.iter().find_map(|e| match (&*e.key, &e.value) {
-        ("forward_agent", SectionValue::Boolean(b)) => Some(*b),
-        _ => None,
-    });
+    let forward = section
+        .entries
+        .iter()
+        .find_map(|e| match (&*e.key, &e.value) {
+            ("forward_agent", SectionValue::Boolean(b)) => Some(*b),
+            _ => None,
+        });
     Ok(AgentForwarding::Sync(forward))
 }
 
 fn text<'a>(section: &'a PluginSection, key: &str) -> Option<&'a str> {
-    section.entries.iter().find_map(|e| match (&*e.key, &e.value) {
-        (k, SectionValue::Text(s) | SectionValue::Secret(s)) if k == key => Some(s.as_str()),
-        _ => None,
-    })
+    section
+        .entries
+        .iter()
+        .find_map(|e| match (&*e.key, &e.value) {
+            (k, SectionValue::Text(s) | SectionValue::Secret(s)) if k == key => Some(s.as_str()),
+            _ => None,
+        })
 }
 
 /// Reads and decodes the key at `path` (`~/` is the local home, a relative
@@ -58,10 +64,15 @@ fn deploy_key(
 ) -> Result<DeployKey, ConfigError> {
     let key = format!("{}.ssh_key", section.path);
     let invalid = |message: String| {
-        ConfigError::invalid(section.location_of("ssh_key").clone(), key.as_str(), message)
+        ConfigError::invalid(
+            section.location_of("ssh_key").clone(),
+            key.as_str(),
+            message,
+        )
     };
     let full = expand(path, project_root).map_err(&invalid)?;
-    let text = read_bounded(&full).map_err(|e| invalid(format!("cannot read {}: {e}", full.display())))?;
+    let text =
+        read_bounded(&full).map_err(|e| invalid(format!("cannot read {}: {e}", full.display())))?;
     match russh::keys::decode_secret_key(&text, None) {
         Ok(private) => Ok(DeployKey::new(private)),
         Err(russh::keys::Error::KeyIsEncrypted) => Err(invalid(format!(

@@ -66,7 +66,11 @@ impl DeployKey {
 // Never the key's bytes, whoever prints a command.
 impl fmt::Debug for DeployKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DeployKey({})", self.0.public_key().fingerprint(Default::default()))
+        write!(
+            f,
+            "DeployKey({})",
+            self.0.public_key().fingerprint(Default::default())
+        )
     }
 }
 

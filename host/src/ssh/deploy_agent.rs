@@ -62,7 +62,10 @@ impl DeployAgent {
         if self.open.load(Ordering::SeqCst) == 0 {
             return None;
         }
-        self.serving.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.serving
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -105,7 +108,9 @@ where
         let mut body = vec![0u8; len];
         stream.read_exact(&mut body).await?;
         let reply = respond(key, &body);
-        stream.write_all(&(reply.len() as u32).to_be_bytes()).await?;
+        stream
+            .write_all(&(reply.len() as u32).to_be_bytes())
+            .await?;
         stream.write_all(&reply).await?;
         stream.flush().await?;
     }
@@ -207,7 +212,10 @@ mod tests {
         let served = key.clone();
         let task = tokio::spawn(async move { serve(&served, &mut server).await });
 
-        client.write_all(&frame(&[REQUEST_IDENTITIES])).await.unwrap();
+        client
+            .write_all(&frame(&[REQUEST_IDENTITIES]))
+            .await
+            .unwrap();
         let mut len = [0u8; 4];
         client.read_exact(&mut len).await.unwrap();
         let mut answer = vec![0u8; u32::from_be_bytes(len) as usize];
@@ -228,8 +236,8 @@ mod tests {
         assert_eq!(answer[0], SIGN_RESPONSE);
         let mut rest = &answer[1..];
         let mut encoded = take_string(&mut rest).unwrap();
-        use russh::keys::ssh_encoding::Decode;
         use russh::keys::signature::Verifier;
+        use russh::keys::ssh_encoding::Decode;
         let signature = russh::keys::ssh_key::Signature::decode(&mut encoded).unwrap();
         Verifier::verify(key.public_key().key_data(), b"session data", &signature).unwrap();
 

@@ -152,9 +152,9 @@ enum Agent {
 fn agent_and_prologue(inner: &Inner, command: &RemoteCommand) -> (Option<Agent>, String) {
     let forward = match &command.agent {
         AgentForwarding::Never => None,
-        AgentForwarding::Sync(wanted) => wanted
-            .unwrap_or(inner.forward_agent)
-            .then_some(Agent::User),
+        AgentForwarding::Sync(wanted) => {
+            wanted.unwrap_or(inner.forward_agent).then_some(Agent::User)
+        }
         AgentForwarding::DeployKey(key) => Some(Agent::Deploy(key.clone())),
     };
     // Once one channel had the agent, sshd offers its socket to every later

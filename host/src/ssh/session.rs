@@ -10,9 +10,9 @@ use std::sync::Arc;
 use russh::client::Handle;
 
 use super::agent::AgentGate;
-use super::deploy_agent::DeployAgent;
 use super::connect::{connect, ClientHandler};
 use super::control::{Channels, ProcessGroups};
+use super::deploy_agent::DeployAgent;
 use super::destination::Destination;
 use super::error::SshError;
 use super::host_config::{home_dir, SshConfigFile};

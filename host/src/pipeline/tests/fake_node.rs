@@ -195,8 +195,7 @@ impl FakeNode {
         output: &mut dyn OutputSink,
     ) -> Result<RemoteExit, RemoteError> {
         {
-            let behaviour = step
-                .map_or(Behaviour::Succeed, |s| self.behaviour(s));
+            let behaviour = step.map_or(Behaviour::Succeed, |s| self.behaviour(s));
             if behaviour == Behaviour::Hang {
                 self.hanging.notify_one();
                 std::future::pending::<()>().await;

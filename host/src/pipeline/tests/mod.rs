@@ -172,7 +172,10 @@ async fn steps_run_in_the_specs_order() {
     let events = build.node.events();
     // The registry credential reaches the node only once the build command
     // (any code of the repository) has ended.
-    assert!(at(&events, "ended:build") < at(&events, "login"), "{events:?}");
+    assert!(
+        at(&events, "ended:build") < at(&events, "login"),
+        "{events:?}"
+    );
     assert_eq!(events.last().map(String::as_str), Some("close"));
     assert!(events.contains(&"unlock".to_owned()));
     assert!(!events.contains(&"interrupt".to_owned()));
