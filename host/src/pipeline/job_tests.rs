@@ -260,8 +260,8 @@ fn without_a_push_the_image_builder_gets_no_token() {
         let section = job.images.unwrap().section;
         section.entries.iter().map(|e| e.key.clone()).collect()
     };
-    assert!(keys("ops build").contains(&"token".to_owned()));
-    let unpushed = keys("ops build --no-push");
+    assert!(keys("build").contains(&"token".to_owned()));
+    let unpushed = keys("build --no-push");
     assert!(!unpushed.contains(&"token".to_owned()), "{unpushed:?}");
     assert!(unpushed.contains(&"username".to_owned()), "{unpushed:?}");
 }
