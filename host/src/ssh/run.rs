@@ -46,11 +46,7 @@ pub(super) async fn run(
     };
     // Open before the request and closed when this command ends, however
     // it ends.
-    let _agent: Option<Box<dyn Send>> = match &forward {
-        Some(Agent::User) => Some(Box::new(inner.agent.open())),
-        Some(Agent::Deploy(key)) => Some(Box::new(inner.deploy.open(key.clone()))),
-        None => None,
-    };
+    let _agent = open_agent(inner, forward.as_ref());
     if forward.is_some() {
         let asked = writer.agent_forward(false).await;
         asked.map_err(|e| RemoteError::Disconnected(e.to_string()))?;
@@ -146,6 +142,15 @@ enum Agent {
     User,
     /// The one ops serves with the deploy key only.
     Deploy(DeployKey),
+}
+
+/// Keeps the agent `forward` names reachable while the result lives.
+fn open_agent(inner: &Inner, forward: Option<&Agent>) -> Option<Box<dyn Send>> {
+    match forward {
+        Some(Agent::User) => Some(Box::new(inner.agent.open())),
+        Some(Agent::Deploy(key)) => Some(Box::new(inner.deploy.open(key.clone()))),
+        None => None,
+    }
 }
 
 /// Which agent `command` gets, if any, and the shell to run before it.
