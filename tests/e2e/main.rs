@@ -37,6 +37,7 @@ mod plugin_registry;
 mod push;
 mod registry_faults;
 mod resolve;
+mod secret_scope;
 mod snapshots;
 mod ssh_agent;
 mod ssh_config_diff;

@@ -33,7 +33,8 @@ pub struct ImageJob {
     /// a token exchange does).
     pub login: bool,
     pub plans: Vec<ImagePlan>,
-    /// `[build.image]` for the image builder.
+    /// `[build.image]` for the image builder; without `token` when not
+    /// pushing.
     pub section: PluginSection,
     /// What the registry auth validates and receives: `[build.image]` for
     /// the built-in `token-auth`, else `[build.<auth>]` plus the
@@ -95,7 +96,7 @@ impl ImageJob {
             registry,
             login: image.token.is_some() || image.auth.is_some(),
             plans,
-            section: image.section.clone(),
+            section: builder_section(&image.section, settings.push),
         })
     }
 }
@@ -177,6 +178,16 @@ fn dockerfile(image: &ImageConfig) -> String {
             _ => None,
         })
         .unwrap_or_else(|| DEFAULT_DOCKERFILE.to_owned())
+}
+
+/// `[build.image]` as the image builder gets it. Without a push there is
+/// no login, so no registry credential reaches the builder at all.
+fn builder_section(section: &PluginSection, push: bool) -> PluginSection {
+    let mut section = section.clone();
+    if !push {
+        section.entries.retain(|e| e.key != "token");
+    }
+    section
 }
 
 fn auth_section(config: &Config, image: &ImageConfig, auth: &str) -> PluginSection {

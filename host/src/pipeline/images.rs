@@ -1,6 +1,6 @@
-//! The image steps: registry login (run early, beside the sync), at most
-//! `-j` image builds at once, and the push, which starts only when every
-//! image built.
+//! The image steps: the registry login (once the build command has ended),
+//! at most `-j` image builds at once, and the push, which starts only when
+//! every image built.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +26,13 @@ impl Run<'_> {
         job: &ImageJob,
         plugins: &ImagePlugins,
     ) -> Result<Vec<ImageSummary>, Failure> {
+        if self.job.push {
+            // Only now, with the sync and the build command ended, does a
+            // registry credential reach the node: no code of the repository
+            // runs beside it. It is gone with the run's scratch directories
+            // after the push, or on any failure.
+            self.login(ctx, job, plugins).await?;
+        }
         let build_times = self.build_all(ctx, job, plugins).await?;
         if !self.job.push {
             return Ok(job
@@ -38,9 +45,9 @@ impl Run<'_> {
         self.push_all(ctx, job, plugins, build_times).await
     }
 
-    /// Logs in to the registry (the pipeline runs this beside the sync and
-    /// the build command, only when pushing).
-    pub(super) async fn login(
+    /// Logs in to the registry, before the first image build (a base image
+    /// may come from it) and only when pushing.
+    async fn login(
         &self,
         ctx: &CallContext,
         job: &ImageJob,

@@ -3,8 +3,9 @@
 //! are config or usage errors (exit 2) that point at the file, line and
 //! column, or name the bad option.
 
-use crate::config::{BuildConfig, Config, ConfigError, PluginSection, SectionValue};
+use crate::config::{BuildConfig, Config, ConfigError, PluginSection};
 use crate::exit::{Exit, ExitStatusOf};
+use crate::remote::AgentForwarding;
 
 use super::image_job::ImageJob;
 use super::plan::{self, PlanError};
@@ -27,8 +28,9 @@ pub struct BuildJob {
     pub images: Option<ImageJob>,
     pub push: bool,
     pub jobs: usize,
-    /// `[build.git] forward_agent`, when set (the git plugin checks it).
-    pub forward_agent: Option<bool>,
+    /// The agent the sync's commands get: none until the loaded sync
+    /// plugin shows it is entitled to one ([`super::sync_agent`]).
+    pub sync_agent: AgentForwarding,
     /// `--lock-wait`.
     pub lock_wait: std::time::Duration,
     /// What the build lock records about this run.
@@ -75,10 +77,6 @@ impl BuildJob {
 
         let source = build.source_name().to_owned();
         let sync_section = sync_section(config, build, &source, settings)?;
-        let forward_agent = match source.as_str() {
-            "git" => forward_agent(&sync_section),
-            _ => None,
-        };
         if let Some(branch) = &build.branch {
             plan::validate_ref(branch).map_err(|_| {
                 ConfigError::invalid(
@@ -109,7 +107,7 @@ impl BuildJob {
             images,
             push: settings.push,
             jobs: settings.jobs,
-            forward_agent,
+            sync_agent: AgentForwarding::Never,
             lock_wait: settings.lock_wait,
             lock_holder: super::lock::holder_line(
                 settings.git_ref.as_deref().or(build.branch.as_deref()),
@@ -117,18 +115,6 @@ impl BuildJob {
             ),
         })
     }
-}
-
-/// `forward_agent = true|false` in `[build.git]`; its type is the git
-/// plugin's to check.
-fn forward_agent(section: &PluginSection) -> Option<bool> {
-    section
-        .entries
-        .iter()
-        .find_map(|e| match (&*e.key, &e.value) {
-            ("forward_agent", SectionValue::Boolean(b)) => Some(*b),
-            _ => None,
-        })
 }
 
 /// The section the sync plugin for `source` validates and receives:

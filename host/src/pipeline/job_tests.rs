@@ -252,3 +252,16 @@ fn invalid_image_values_name_their_key_and_line() {
         "{e}"
     );
 }
+
+#[test]
+fn without_a_push_the_image_builder_gets_no_token() {
+    let keys = |line: &str| -> Vec<String> {
+        let job = BuildJob::new(&config(SPEC_EXAMPLE), &args(line)).unwrap();
+        let section = job.images.unwrap().section;
+        section.entries.iter().map(|e| e.key.clone()).collect()
+    };
+    assert!(keys("build").contains(&"token".to_owned()));
+    let unpushed = keys("build --no-push");
+    assert!(!unpushed.contains(&"token".to_owned()), "{unpushed:?}");
+    assert!(unpushed.contains(&"username".to_owned()), "{unpushed:?}");
+}

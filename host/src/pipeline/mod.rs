@@ -30,6 +30,7 @@ mod project;
 mod schedule;
 mod settings;
 mod steps;
+mod sync_agent;
 #[cfg(test)]
 mod tests;
 
@@ -57,7 +58,7 @@ use plugins::BuildPlugins;
 pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
     let started = Instant::now();
     let config = Config::load(&settings.config_file, printer.redactor())?;
-    let job = BuildJob::new(&config, &settings)?;
+    let mut job = BuildJob::new(&config, &settings)?;
     let project_root = project::root(config.dir());
     let runtime = Runtime::new(Limits::from_env())?;
     let lock = match (settings.locked, settings.dry_run) {
@@ -70,6 +71,7 @@ pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit,
     } else {
         BuildPlugins::load(&runtime, &config, &job, &printer, &project_root, lock).await?
     };
+    job.sync_agent = sync_agent::entitled(&plugins.sync, &job.sync_section, &project_root)?;
     let target = crate::node::resolve(&config).await?;
 
     if settings.dry_run {

@@ -10,7 +10,7 @@ use crate::exit::{Exit, Failure};
 use crate::output::{Event, LiveOutput, Printer};
 use crate::plugin::{CallContext, SyncRequest};
 use crate::remote::critical_path::Chain;
-use crate::remote::{AgentScope, RemoteCommand, RemoteNode, RemoteShell, Stdin};
+use crate::remote::{AgentForwarding, AgentScope, RemoteCommand, RemoteNode, RemoteShell, Stdin};
 
 use super::job::BuildJob;
 use super::plugins::BuildPlugins;
@@ -60,37 +60,20 @@ impl Run<'_> {
             .clone()
             .with_node(self.node.clone())
             .with_remote_shell(self.remote_shell.clone());
-        // Only the git sync may have the user's agent.
-        let sync_node = AgentScope::new(self.node.clone(), self.job.forward_agent);
-        let sync_ctx = ctx.clone().with_node(Arc::new(sync_node));
-        let image_steps = match (&self.job.images, &self.plugins.images) {
-            (Some(job), Some(plugins)) => Some((job, plugins)),
-            _ => None,
-        };
-        // The login depends on nothing the sync or the build command do, so
-        // it runs beside them; a refused login ends the run at once, and
-        // dropping the other steps stops their remote commands.
-        let login = async {
-            match image_steps {
-                Some((job, plugins)) if self.job.push => self.login(&ctx, job, plugins).await,
-                _ => Ok(()),
+        // Only a sync plugin entitled to an agent runs its commands where
+        // one may be forwarded; every other command never asks for it.
+        let sync_ctx = match &self.job.sync_agent {
+            AgentForwarding::Never => ctx.clone(),
+            agent => {
+                let scoped = AgentScope::new(self.node.clone(), agent.clone());
+                ctx.clone().with_node(Arc::new(scoped))
             }
         };
-        let sync_and_build = async {
-            self.sync(&sync_ctx).await?;
-            self.build_command().await
-        };
-        let (login_chain, build_chain) = (Chain::new(), Chain::new());
-        tokio::try_join!(login_chain.run(login), build_chain.run(sync_and_build))?;
-        self.printer.debug(format!(
-            "round trips: {} for the registry login, beside {} for the sync and the build command",
-            login_chain.count(),
-            build_chain.count()
-        ));
-        add_side_by_side(&[login_chain, build_chain], 2);
-        let images = match image_steps {
-            Some((job, plugins)) => self.images(&ctx, job, plugins).await?,
-            None => Vec::new(),
+        self.sync(&sync_ctx).await?;
+        self.build_command().await?;
+        let images = match (&self.job.images, &self.plugins.images) {
+            (Some(job), Some(plugins)) => self.images(&ctx, job, plugins).await?,
+            _ => Vec::new(),
         };
         let round_trips = Chain::current().map_or(0, |chain| chain.count());
         self.printer.debug(format!(

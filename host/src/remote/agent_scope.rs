@@ -1,8 +1,12 @@
-//! The sync step's view of the node: every command it runs may have the
-//! user's ssh-agent forwarded, as `[build.git] forward_agent` (or the
-//! node's `ForwardAgent`) asks. The rest of the run never sees the agent.
+//! The sync step's view of the node: every command it runs gets the agent
+//! the sync plugin is entitled to (the user's ssh-agent, or one holding
+//! only the deploy key), and nothing else on the node ever does. The
+//! pipeline wraps a sync in this only when its plugin is entitled.
 
+use std::fmt;
 use std::sync::Arc;
+
+use russh::keys::PrivateKey;
 
 use super::{
     AgentForwarding, BoxFuture, OutputSink, RemoteCommand, RemoteError, RemoteExit, RemoteNode,
@@ -11,13 +15,12 @@ use super::{
 
 pub struct AgentScope {
     node: Arc<dyn RemoteNode>,
-    wanted: Option<bool>,
+    agent: AgentForwarding,
 }
 
 impl AgentScope {
-    /// `wanted`: `forward_agent` from the config, when set.
-    pub fn new(node: Arc<dyn RemoteNode>, wanted: Option<bool>) -> AgentScope {
-        AgentScope { node, wanted }
+    pub fn new(node: Arc<dyn RemoteNode>, agent: AgentForwarding) -> AgentScope {
+        AgentScope { node, agent }
     }
 }
 
@@ -34,7 +37,7 @@ impl RemoteNode for AgentScope {
     ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>> {
         Box::pin(async move {
             let mut command = command.clone();
-            command.agent = AgentForwarding::Sync(self.wanted);
+            command.agent = self.agent.clone();
             self.node.run(&command, stdin, output).await
         })
     }
@@ -43,3 +46,38 @@ impl RemoteNode for AgentScope {
         self.node.scratch_dir(name)
     }
 }
+
+/// A deploy key (`[build.git] ssh_key`), read on this machine. The
+/// transport serves it as an agent on the sync's channels; it is never
+/// written anywhere.
+#[derive(Clone)]
+pub struct DeployKey(Arc<PrivateKey>);
+
+impl DeployKey {
+    pub fn new(key: PrivateKey) -> DeployKey {
+        DeployKey(Arc::new(key))
+    }
+
+    pub fn key(&self) -> &PrivateKey {
+        &self.0
+    }
+}
+
+// Never the key's bytes, whoever prints a command.
+impl fmt::Debug for DeployKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "DeployKey({})",
+            self.0.public_key().fingerprint(Default::default())
+        )
+    }
+}
+
+impl PartialEq for DeployKey {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for DeployKey {}

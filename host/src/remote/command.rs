@@ -25,7 +25,7 @@ pub struct RemoteCommand {
 
 /// Agent forwarding is for the git sync only: never for the build command,
 /// image builds or anything else.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum AgentForwarding {
     #[default]
     Never,
@@ -33,6 +33,10 @@ pub enum AgentForwarding {
     /// forward_agent` says so, or, when that is unset, when the node's
     /// ssh_config says `ForwardAgent yes`.
     Sync(Option<bool>),
+    /// A command of the sync step whose config names a deploy key: an
+    /// agent that ops serves itself, holding that key only, so that the
+    /// key never has to be written on the node.
+    DeployKey(super::DeployKey),
 }
 
 impl RemoteCommand {

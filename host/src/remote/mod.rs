@@ -24,7 +24,7 @@ mod token;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use agent_scope::AgentScope;
+pub use agent_scope::{AgentScope, DeployKey};
 pub use command::{is_identifier, AgentForwarding, RemoteCommand, RemoteExit, Stdin};
 pub use error::{RemoteError, DISCONNECTED};
 pub use held::{hold, Held};

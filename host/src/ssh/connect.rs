@@ -12,6 +12,7 @@ use russh::Preferred;
 
 use super::agent::AgentGate;
 use super::auth::authenticate;
+use super::deploy_agent::DeployAgent;
 use super::error::SshError;
 use super::handshake_turns::{TurnCounting, Turns};
 use super::host_config::HostConfig;
@@ -28,6 +29,8 @@ pub struct ClientHandler {
     outcome: Arc<Mutex<Option<Result<Accepted, SshError>>>>,
     /// Open while a sync channel has the agent; `None` on jump hosts.
     agent: Option<Arc<AgentGate>>,
+    /// The deploy key, while a sync channel may use it; `None` on jump hosts.
+    deploy: Option<Arc<DeployAgent>>,
 }
 
 impl Handler for ClientHandler {
@@ -39,7 +42,12 @@ impl Handler for ClientHandler {
         reply: russh::client::ChannelOpenHandle,
         _session: &mut russh::client::Session,
     ) -> Result<(), Self::Error> {
-        super::agent::answer(self.agent.as_ref(), channel, reply).await;
+        // While the deploy key is served, the node reaches it and never
+        // the user's agent.
+        match self.deploy.as_ref().and_then(|d| d.serving()) {
+            Some(key) => super::deploy_agent::answer(key, channel, reply).await,
+            None => super::agent::answer(self.agent.as_ref(), channel, reply).await,
+        }
         Ok(())
     }
 
@@ -79,15 +87,17 @@ pub async fn connect(
     policy: HostKeyPolicy,
     via: Option<&Handle<ClientHandler>>,
     home: &std::path::Path,
-    agent: Option<Arc<AgentGate>>,
+    agents: Option<(Arc<AgentGate>, Arc<DeployAgent>)>,
     round_trips: &AtomicU64,
 ) -> Result<Connected, SshError> {
+    let (agent, deploy) = agents.unzip();
     let outcome = Arc::new(Mutex::new(None));
     let config = Arc::new(client_config(host, &policy));
     let handler = ClientHandler {
         policy: Arc::new(policy),
         outcome: outcome.clone(),
         agent,
+        deploy,
     };
     let connect_error = |message: String| SshError::Connect {
         host: host.hostname.clone(),

@@ -17,6 +17,7 @@ mod agent;
 mod auth;
 mod connect;
 mod control;
+mod deploy_agent;
 mod destination;
 mod error;
 #[cfg(test)]

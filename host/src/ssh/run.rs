@@ -15,7 +15,9 @@ use super::marker::StderrFilter;
 use super::session::Inner;
 use super::wrapper;
 use crate::remote::critical_path::{self, Wait};
-use crate::remote::{AgentForwarding, OutputSink, RemoteCommand, RemoteError, RemoteExit, Stdin};
+use crate::remote::{
+    AgentForwarding, DeployKey, OutputSink, RemoteCommand, RemoteError, RemoteExit, Stdin,
+};
 
 /// How long a cancelled command's wrapper gets to report its process group
 /// when cancellation came before the report was read.
@@ -50,8 +52,8 @@ pub(super) async fn run(
     };
     // Open before the request and closed when this command ends, however
     // it ends.
-    let mut agent = forward.then(|| inner.agent.open());
-    if forward {
+    let mut agent = open_agent(inner, forward.as_ref());
+    if forward.is_some() {
         let asked = writer.agent_forward(false).await;
         asked.map_err(|e| RemoteError::Disconnected(e.to_string()))?;
     }
@@ -162,16 +164,37 @@ fn gate(inner: &Inner, command: &RemoteCommand) -> Option<String> {
     inner.gate.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
-/// Whether `command` gets the agent, and the shell to run before it.
-fn agent_and_prologue(inner: &Inner, command: &RemoteCommand) -> (bool, String) {
-    let forward = match command.agent {
-        AgentForwarding::Never => false,
-        AgentForwarding::Sync(wanted) => wanted.unwrap_or(inner.forward_agent),
+/// The agent a command's channel forwards.
+enum Agent {
+    /// The user's ssh-agent.
+    User,
+    /// The one ops serves with the deploy key only.
+    Deploy(DeployKey),
+}
+
+/// Keeps the agent `forward` names reachable while the result lives.
+fn open_agent(inner: &Inner, forward: Option<&Agent>) -> Option<Box<dyn Send>> {
+    match forward {
+        Some(Agent::User) => Some(Box::new(inner.agent.open())),
+        Some(Agent::Deploy(key)) => Some(Box::new(inner.deploy.open(key.clone()))),
+        None => None,
+    }
+}
+
+/// Which agent `command` gets, if any, and the shell to run before it.
+fn agent_and_prologue(inner: &Inner, command: &RemoteCommand) -> (Option<Agent>, String) {
+    let forward = match &command.agent {
+        AgentForwarding::Never => None,
+        AgentForwarding::Sync(wanted) => {
+            wanted.unwrap_or(inner.forward_agent).then_some(Agent::User)
+        }
+        AgentForwarding::DeployKey(key) => Some(Agent::Deploy(key.clone())),
     };
     // Once one channel had the agent, sshd offers its socket to every later
     // one (OpenSSH keeps it per connection); the others must not see it. A
     // try to use it anyway is refused by the agent gate.
-    let prologue = if !forward && inner.agent.ever_opened() {
+    let ever = inner.agent.ever_opened() || inner.deploy.ever_opened();
+    let prologue = if forward.is_none() && ever {
         format!("{}unset SSH_AUTH_SOCK; ", inner.register)
     } else {
         inner.register.clone()

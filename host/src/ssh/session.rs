@@ -12,6 +12,7 @@ use russh::client::Handle;
 use super::agent::AgentGate;
 use super::connect::{connect, ClientHandler};
 use super::control::{Channels, ProcessGroups};
+use super::deploy_agent::DeployAgent;
 use super::destination::Destination;
 use super::error::SshError;
 use super::host_config::{home_dir, SshConfigFile};
@@ -62,6 +63,7 @@ pub(super) struct Inner {
     /// The run's id: every command's tag starts with it.
     run_id: String,
     pub(super) agent: Arc<AgentGate>,
+    pub(super) deploy: Arc<DeployAgent>,
     /// `ForwardAgent yes` in ssh_config for this node.
     pub(super) forward_agent: bool,
     reaper: std::sync::Mutex<Option<Reaper>>,
@@ -133,12 +135,13 @@ impl Session {
         )?;
         let label = format!("{}@{}", host.user, policy.display());
         let agent = Arc::new(AgentGate::default());
+        let deploy = Arc::new(DeployAgent::default());
         let connected = connect(
             &host,
             policy,
             jumps.last(),
             &home,
-            Some(agent.clone()),
+            Some((agent.clone(), deploy.clone())),
             &round_trips,
         )
         .await?;
@@ -160,6 +163,7 @@ impl Session {
                 register: reaper::register(&run_id),
                 run_id: run_id.clone(),
                 agent,
+                deploy,
                 forward_agent: host.forward_agent,
                 reaper: std::sync::Mutex::new(None),
                 gate: std::sync::Mutex::new(None),

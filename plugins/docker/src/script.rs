@@ -60,7 +60,7 @@ fn prologue(scratch: &str) -> String {
 /// in the scratch directory that keeps its answer for the rest of the run:
 /// `ok DRIVER`, `err` and buildx's message, or `none` (no buildx). One
 /// `docker buildx inspect` costs about 0.1 s of node CPU, so a run asks it
-/// once (during the login, beside the sync) rather than once per image.
+/// once (during the login, when pushing) rather than once per image.
 fn probe(o: &Options) -> String {
     let builder = builder_flag(o);
     // The name only keys the file; none given means buildx's current builder.

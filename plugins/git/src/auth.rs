@@ -3,7 +3,7 @@
 use ops_plugin_sdk::{base64_encode, sh_quote};
 
 use crate::config::{https_origin, GitConfig, UrlKind};
-use crate::ops::plugin::{local, node};
+use crate::ops::plugin::node;
 
 /// Environment for every git command that talks to the remote.
 pub fn environment(config: &GitConfig) -> Result<Vec<(String, String)>, String> {
@@ -63,24 +63,14 @@ pub fn explain_refusal(config: &GitConfig, error: String) -> String {
 }
 
 /// `ssh` as git should run it: batch mode (no prompts), strict host key
-/// checking always, and the deploy key from the run's scratch directory.
+/// checking always. A deploy key (`ssh_key`) reaches ssh through the agent
+/// the host serves on this plugin's channels (`SSH_AUTH_SOCK`), holding that
+/// key only: it is never written on the node, so nothing else there can
+/// read it.
 fn ssh_command(config: &GitConfig) -> Result<String, String> {
     let mut cmd = String::from("ssh -o BatchMode=yes -o StrictHostKeyChecking=yes");
-    if config.ssh_key.is_none() && config.known_hosts.is_none() {
-        return Ok(cmd);
-    }
-    let dir = node::scratch_dir("git-ssh")?;
-    if let Some(key_path) = &config.ssh_key {
-        let mut key = local::read_file(key_path).map_err(|e| format!("ssh_key: {e}"))?;
-        // OpenSSH rejects a private key without its final newline.
-        if key.last() != Some(&b'\n') {
-            key.push(b'\n');
-        }
-        let remote = format!("{dir}/deploy_key");
-        node::write_file(&remote, &key, 0o600)?;
-        cmd.push_str(&format!(" -o IdentitiesOnly=yes -i {}", sh_quote(&remote)));
-    }
     if let Some(lines) = &config.known_hosts {
+        let dir = node::scratch_dir("git-ssh")?;
         let remote = format!("{dir}/known_hosts");
         let mut contents = lines.clone().into_bytes();
         contents.push(b'\n');

@@ -4,9 +4,9 @@
 //! already there), checks out `--ref`, else `build.branch`, else the remote's
 //! default branch, resets hard and keeps ignored files (warm `target/`
 //! caches). Credentials never reach the node's argv, its git config or any
-//! output: the SSH key lives in a host-managed scratch directory for the run
-//! and is named through `GIT_SSH_COMMAND`; an HTTPS token travels as an
-//! environment-only git config entry.
+//! output: the SSH key is never on the node at all (the host serves it to
+//! this plugin's commands as an agent holding that key only); an HTTPS
+//! token travels as an environment-only git config entry.
 
 // The SDK's bindings under the names the modules of this crate use.
 use ops_plugin_sdk::bindings::{exports, ops};

@@ -1,6 +1,6 @@
 //! The in-memory build node of the pipeline tests.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -24,9 +24,17 @@ pub(super) enum Behaviour {
 }
 
 /// A build node in memory. Steps are named `lock`, `sync`, `build`,
-/// `login`, `image:SERVICE` and `push:SERVICE`.
+/// `login`, `image:SERVICE` and `push:SERVICE`; `ended:STEP` is recorded
+/// when a step's command has returned.
 pub(super) struct FakeNode {
     events: Mutex<Vec<String>>,
+    /// The lock's marker while the session has a gate.
+    gate: Mutex<Option<String>>,
+    /// Whether the lock is held now.
+    locked: AtomicBool,
+    /// Steps whose command went out neither behind the lock's gate nor
+    /// while the lock was held.
+    pub(super) unguarded: Mutex<Vec<String>>,
     behaviour: Mutex<Vec<(String, Behaviour)>>,
     image_time: Duration,
     images_running: AtomicUsize,
@@ -39,6 +47,9 @@ impl FakeNode {
     pub(super) fn new() -> FakeNode {
         FakeNode {
             events: Mutex::new(Vec::new()),
+            gate: Mutex::new(None),
+            locked: AtomicBool::new(false),
+            unguarded: Mutex::new(Vec::new()),
             behaviour: Mutex::new(Vec::new()),
             image_time: Duration::from_millis(5),
             images_running: AtomicUsize::new(0),
@@ -68,6 +79,7 @@ impl FakeNode {
         self.events()
             .into_iter()
             .filter(|e| !matches!(e.as_str(), "unlock" | "interrupt" | "close"))
+            .filter(|e| !e.starts_with("ended:"))
             .collect()
     }
 
@@ -142,10 +154,48 @@ impl RemoteNode for FakeNode {
             let step = Self::step_of(command);
             if let Some(step) = &step {
                 self.record(step.clone());
+                // As a node does: a gated command waits for the lock.
+                let gated = !command.ungated && self.gate.lock().unwrap().is_some();
+                if step != "lock" && !gated && !self.locked.load(Ordering::SeqCst) {
+                    self.unguarded.lock().unwrap().push(step.clone());
+                }
             }
-            let behaviour = step
-                .as_deref()
-                .map_or(Behaviour::Succeed, |s| self.behaviour(s));
+            let result = self.answer(command, step.as_deref(), stdin, output).await;
+            // The lock's command ends on its own task, after the run.
+            if let Some(step) = step.filter(|s| s != "lock") {
+                self.record(format!("ended:{step}"));
+            }
+            result
+        })
+    }
+
+    fn set_gate(&self, marker: Option<String>) {
+        *self.gate.lock().unwrap() = marker;
+    }
+
+    fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>> {
+        Box::pin(async move { Ok(format!("/tmp/ops.scratch/{name}")) })
+    }
+
+    fn interrupt(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async { self.record("interrupt") })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async { self.record("close") })
+    }
+}
+
+impl FakeNode {
+    async fn answer(
+        &self,
+        command: &RemoteCommand,
+        step: Option<&str>,
+        stdin: Stdin<'_>,
+        output: &mut dyn OutputSink,
+    ) -> Result<RemoteExit, RemoteError> {
+        {
+            let behaviour = step.map_or(Behaviour::Succeed, |s| self.behaviour(s));
             if behaviour == Behaviour::Hang {
                 self.hanging.notify_one();
                 std::future::pending::<()>().await;
@@ -154,14 +204,16 @@ impl RemoteNode for FakeNode {
                 output.stderr(b"it went wrong\n");
                 return Ok(RemoteExit::Code(1));
             }
-            match step.as_deref() {
+            match step {
                 Some("lock") => {
+                    self.locked.store(true, Ordering::SeqCst);
                     output.stdout(b"locked\n");
                     // Held until ops closes stdin.
                     if let Stdin::Stream(mut held_open) = stdin {
                         let mut rest = Vec::new();
                         let _ = held_open.read_to_end(&mut rest).await;
                     }
+                    self.locked.store(false, Ordering::SeqCst);
                     self.record("unlock");
                 }
                 Some(image) if image.starts_with("image:") => self.image().await,
@@ -183,18 +235,6 @@ impl RemoteNode for FakeNode {
                 output.stdout(format!("{SHA}\n").as_bytes());
             }
             Ok(RemoteExit::Code(0))
-        })
-    }
-
-    fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>> {
-        Box::pin(async move { Ok(format!("/tmp/ops.scratch/{name}")) })
-    }
-
-    fn interrupt(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async { self.record("interrupt") })
-    }
-
-    fn close(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async { self.record("close") })
+        }
     }
 }

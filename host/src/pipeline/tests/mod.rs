@@ -138,51 +138,88 @@ fn images(prefix: &str) -> Vec<String> {
         .collect()
 }
 
-/// The steps before the images: the login runs beside the sync and the
-/// build command, which keep their order.
-fn assert_login_beside_sync_and_build(steps: &[String]) {
-    let at = |step: &str| steps.iter().position(|s| s == step);
-    assert!(at("sync") < at("build"), "{steps:?}");
-    assert!(at("login").is_some(), "{steps:?}");
+/// What the design guarantees about the lock, whatever order the node saw
+/// the requests in (the steps' first commands go out together with the
+/// lock's request): the lock was asked for, and no step's command went out
+/// unguarded, i.e. each either waited on the node behind the lock's gate or
+/// started while the lock was held.
+fn assert_steps_behind_the_lock(build: &Build) {
+    let steps = build.node.steps();
+    assert!(steps.contains(&"lock".to_owned()), "{steps:?}");
+    let unguarded = build.node.unguarded.lock().unwrap().clone();
+    assert!(unguarded.is_empty(), "ran outside the lock: {unguarded:?}");
+}
+
+/// The steps without the lock, whose place among them is not ordered.
+fn without_lock(steps: &[String]) -> Vec<String> {
+    steps.iter().filter(|s| *s != "lock").cloned().collect()
+}
+
+/// Where `event` happened, if it did.
+fn at(events: &[String], event: &str) -> Option<usize> {
+    events.iter().position(|e| e == event)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steps_run_in_the_specs_order() {
     let build = Build::new(FakeNode::new()).jobs(1);
     assert_eq!(build.run().await, Exit::Success);
-    let steps = build.node.steps();
-    assert_eq!(steps[0], "lock");
-    assert_login_beside_sync_and_build(&steps[1..4]);
-    let mut expected = images("image");
+    assert_steps_behind_the_lock(&build);
+    let mut expected = vec!["sync".to_owned(), "build".to_owned(), "login".to_owned()];
+    expected.extend(images("image"));
     expected.extend(images("push"));
-    assert_eq!(steps[4..], expected);
+    assert_eq!(without_lock(&build.node.steps()), expected);
     let events = build.node.events();
+    // The registry credential reaches the node only once the build command
+    // (any code of the repository) has ended.
+    assert!(
+        at(&events, "ended:build") < at(&events, "login"),
+        "{events:?}"
+    );
     assert_eq!(events.last().map(String::as_str), Some("close"));
     assert!(events.contains(&"unlock".to_owned()));
     assert!(!events.contains(&"interrupt".to_owned()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_build_command_stops_the_run_before_any_image() {
+async fn a_failed_build_command_stops_the_run_before_the_login_and_any_image() {
     let build = Build::new(FakeNode::new().with("build", Behaviour::Fail));
     assert_eq!(build.run().await, Exit::BuildCommand);
-    let steps = build.node.steps();
-    let without_login: Vec<_> = steps.iter().filter(|s| *s != "login").collect();
-    assert_eq!(without_login, ["lock", "sync", "build"]);
+    assert_steps_behind_the_lock(&build);
+    assert_eq!(without_lock(&build.node.steps()), ["sync", "build"]);
     assert!(build.node.events().contains(&"unlock".to_owned()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_login_ends_the_run_while_the_build_command_runs() {
-    let node = FakeNode::new()
-        .with("build", Behaviour::Hang)
-        .with("login", Behaviour::Fail);
-    let build = Build::new(node);
+async fn no_login_while_the_build_command_runs() {
+    let build = Build::new(FakeNode::new().with("build", Behaviour::Hang));
+    let node = build.node.clone();
+    let stop = async move { node.hanging.notified().await };
+    assert_eq!(build.run_until(stop).await, Exit::Interrupted);
+    let steps = build.node.steps();
+    assert!(!steps.contains(&"login".to_owned()), "{steps:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_ends_the_run_before_any_image() {
+    let build = Build::new(FakeNode::new().with("login", Behaviour::Fail));
     let exit = tokio::time::timeout(Duration::from_secs(10), build.run()).await;
     assert_eq!(exit.ok(), Some(Exit::Push), "{:?}", build.node.events());
-    let steps = build.node.steps();
-    assert!(!steps.iter().any(|s| s.starts_with("image:")), "{steps:?}");
+    assert_eq!(
+        without_lock(&build.node.steps()),
+        ["sync", "build", "login"]
+    );
     assert!(build.node.events().contains(&"unlock".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_push_there_is_no_login() {
+    let mut build = Build::new(FakeNode::new()).jobs(1);
+    build.settings.push = false;
+    assert_eq!(build.run().await, Exit::Success);
+    let steps = without_lock(&build.node.steps());
+    assert!(!steps.contains(&"login".to_owned()), "{steps:?}");
+    assert!(!steps.iter().any(|s| s.starts_with("push:")), "{steps:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,20 +254,14 @@ async fn the_lock_is_taken_before_the_sync_and_released_on_every_path() {
         let build = Build::new(FakeNode::new().with(failing, Behaviour::Fail));
         let exit = build.run().await;
         assert_ne!(exit, Exit::Success, "{failing}");
+        assert_steps_behind_the_lock(&build);
         let events = build.node.events();
-        assert_eq!(
-            events.first().map(String::as_str),
-            Some("lock"),
-            "{failing}"
-        );
-        let unlocked = events.iter().position(|e| e == "unlock");
-        let closed = events.iter().position(|e| e == "close");
         assert!(
-            unlocked.is_some(),
+            at(&events, "unlock").is_some(),
             "{failing}: lock never released: {events:?}"
         );
         assert!(
-            closed.is_some(),
+            at(&events, "close").is_some(),
             "{failing}: session never closed: {events:?}"
         );
     }
@@ -244,17 +275,11 @@ async fn ctrl_c_in_each_step_stops_the_run_and_the_remote_work() {
         let stop = async move { node.hanging.notified().await };
         assert_eq!(build.run_until(stop).await, Exit::Interrupted, "{step}");
         let events = build.node.events();
-        let steps = build.node.steps();
-        // Nothing after the interrupted step started (the login runs beside
-        // the sync and the build command).
-        let beside = |s: &String| ["sync", "build", "login"].contains(&s.as_str());
-        let last = match beside(&step.to_owned()) {
-            true => steps.iter().rfind(|s| !beside(s) || *s == step),
-            false => steps.last(),
-        };
-        assert_eq!(last.map(String::as_str), Some(step), "{events:?}");
-        let interrupted = events.iter().position(|e| e == "interrupt");
-        let closed = events.iter().position(|e| e == "close");
+        // Nothing after the interrupted step started.
+        let steps = without_lock(&build.node.steps());
+        assert_eq!(steps.last().map(String::as_str), Some(step), "{events:?}");
+        let interrupted = at(&events, "interrupt");
+        let closed = at(&events, "close");
         assert!(
             matches!((interrupted, closed), (Some(i), Some(c)) if i < c),
             "{step}: remote work not stopped before the session closed: {events:?}"

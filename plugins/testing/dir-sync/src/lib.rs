@@ -1,5 +1,7 @@
 //! `dir-sync`: creates `build.path` on the node and writes its section's
-//! `greeting` into `greeting.txt` there. Declares remote-exec only.
+//! `greeting` into `greeting.txt` there; with `run`, then runs that shell
+//! line in `build.path` and logs what it printed (as any plugin granted
+//! remote-exec could). Declares remote-exec only.
 //!
 //! ```toml
 //! [build]
@@ -16,7 +18,7 @@ use ops_plugin_sdk::{
 };
 
 const SECTION: &str = "build.dir-sync";
-const KEYS: &[&str] = &["greeting"];
+const KEYS: &[&str] = &["greeting", "run"];
 
 pub struct DirSync;
 
@@ -63,6 +65,13 @@ impl SyncStrategy for DirSync {
             .cwd(request.path.clone())
             .run()?;
         log::info!("wrote greeting.txt into {}", request.path);
+        if let Some(line) = text(&request.config, "run") {
+            let out = Exec::remote("sh")
+                .args(["-c", line.as_str()])
+                .cwd(request.path.clone())
+                .run()?;
+            log::info!("run said: {}", out.stdout_text());
+        }
         Ok(SyncOutcome {
             commit: None,
             summary: format!("greeting.txt written into {}", request.path),
@@ -71,8 +80,12 @@ impl SyncStrategy for DirSync {
 }
 
 fn greeting(config: &Config) -> Option<String> {
-    config.iter().find_map(|e| match (&*e.key, &e.value) {
-        ("greeting", ConfigValue::Text(s) | ConfigValue::Secret(s)) => Some(s.clone()),
+    text(config, "greeting")
+}
+
+fn text(config: &Config, key: &str) -> Option<String> {
+    config.iter().find_map(|e| match &e.value {
+        ConfigValue::Text(s) | ConfigValue::Secret(s) if e.key == key => Some(s.clone()),
         _ => None,
     })
 }

@@ -72,6 +72,10 @@ impl ImageBuilder for PlainBuilder {
     }
 
     fn build(request: BuildRequest) -> Result<(), String> {
+        // Which keys of `[build.image]` the host handed over (never their
+        // values), so that tests can see what a builder receives.
+        let keys: Vec<&str> = request.config.iter().map(|e| e.key.as_str()).collect();
+        log::info!("received keys: {}", keys.join(" "));
         let mut exec = Exec::remote("docker")
             .args(["build", "-q", "-f", &request.dockerfile, "-t", &request.image])
             .cwd(request.context.clone())
