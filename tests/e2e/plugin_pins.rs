@@ -102,7 +102,7 @@ fn a_plugin_that_is_not_the_pinned_one_is_neither_compiled_nor_run() {
     for args in [&["build"][..], &["build", "--locked"], &["config", "check"]] {
         let out = fx.ops().args(args).run();
         out.expect_code(2);
-        out.expect_stderr_contains(&format!("ops.lock:4: plugin check-probe ("));
+        out.expect_stderr_contains("ops.lock:4: plugin check-probe (");
         out.expect_stderr_contains(&format!("now has sha256 {digest}"));
         out.expect_stderr_contains(&format!("pins sha256 {pinned}"));
         out.expect_stderr_contains("nothing of it was compiled or run");

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod remap;
-use remap::{install_folder_remap, FOLDER_REMAP_ENV};
+use remap::{install_folder_remap, FOLDER_REMAP_ENV, REAL_RUSTC_ENV};
 
 /// One way to build a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,11 +196,16 @@ impl Toolchain {
     /// `/ops`, cargo's home to `/cargo`, the std sources to `/rustc-src`,
     /// and a target folder outside the parent to `/target`.
     ///
-    /// The parent folder is remapped by a wrapper around rustc that cargo
-    /// applies to the workspace's own crates only (written into
-    /// `target_dir`), not through the rustflags: `-Zbuild-std` compiles std
-    /// with the rustflags too, so a folder in them would build std again
-    /// for every plugin folder, where this way one std serves them all.
+    /// The parent folder is remapped by a wrapper around rustc (written into
+    /// `target_dir`) that cargo runs as its rustc, not through the
+    /// rustflags: `-Zbuild-std` compiles std with the rustflags, and cargo
+    /// hashes them into every crate's symbols, so a folder in them would
+    /// build std again for every plugin folder and make the bytes depend on
+    /// where the checkout is. Neither happens to the wrapper's own flag (std
+    /// has no path under the folder). It is `RUSTC` rather than
+    /// `RUSTC_WORKSPACE_WRAPPER` because cargo hashes a workspace
+    /// wrapper's path into the workspace's crates, and that path is in the
+    /// checkout.
     pub fn build_command(&self, workspace: &Path, target_dir: &Path) -> Result<Command, Error> {
         let parent = workspace
             .parent()
@@ -225,13 +230,14 @@ impl Toolchain {
         cmd.current_dir(workspace)
             .args(["build", "--release", "--target", self.target()])
             .env("CARGO_TARGET_DIR", target_dir)
-            .env("RUSTC", &self.rustc)
+            .env("RUSTC", wrapper)
+            .env(REAL_RUSTC_ENV, &self.rustc)
             .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"))
-            .env("RUSTC_WORKSPACE_WRAPPER", wrapper)
             .env(FOLDER_REMAP_ENV, parent)
             // Anything inherited would change the bytes.
             .env_remove("RUSTFLAGS")
-            .env_remove("RUSTC_WRAPPER");
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER");
         if self.method == Method::DebianBuildStd {
             cmd.arg("-Zbuild-std=std,panic_abort")
                 // build-std is unstable; the system rustc is a stable build.
@@ -391,9 +397,11 @@ mod tests {
             "{flags}"
         );
         // The wrapper runs rustc with the folder's remap first.
-        let wrapper = env("RUSTC_WORKSPACE_WRAPPER").unwrap();
+        assert_eq!(env("OPS_PLUGIN_RUSTC").as_deref(), Some("/usr/bin/rustc"));
+        let wrapper = env("RUSTC").unwrap();
         let out = Command::new(&wrapper)
-            .args(["/bin/echo", "--crate-name", "acme"])
+            .args(["--crate-name", "acme"])
+            .env("OPS_PLUGIN_RUSTC", "/bin/echo")
             .env("OPS_PLUGIN_PARENT_DIR", "/home/a")
             .output()
             .unwrap();

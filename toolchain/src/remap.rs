@@ -1,5 +1,5 @@
-//! The rustc wrapper that remaps a plugin's folder out of its output for
-//! the workspace's own crates only (see [`crate::Toolchain::build_command`]).
+//! The rustc wrapper that remaps a plugin's folder out of its output (see
+//! [`crate::Toolchain::build_command`]).
 
 use std::path::{Path, PathBuf};
 
@@ -8,14 +8,15 @@ use crate::Error;
 /// The folder [`crate::Toolchain::build_command`]'s rustc wrapper remaps to `/ops`.
 pub(crate) const FOLDER_REMAP_ENV: &str = "OPS_PLUGIN_PARENT_DIR";
 
+/// The rustc the wrapper runs.
+pub(crate) const REAL_RUSTC_ENV: &str = "OPS_PLUGIN_RUSTC";
+
 /// The wrapper puts the folder's remap first, so that the rustflags' own
 /// remaps (cargo's home, a target folder) still win where both match, as
 /// rustc lets the last matching remap apply.
 const FOLDER_REMAP_SCRIPT: &str = "#!/bin/sh
-# Written by ops: remaps the plugin's folder for the workspace's own crates.
-rustc=\"$1\"
-shift
-exec \"$rustc\" \"--remap-path-prefix=$OPS_PLUGIN_PARENT_DIR=/ops\" \"$@\"
+# Written by ops: rustc with the plugin's folder remapped out of its output.
+exec \"$OPS_PLUGIN_RUSTC\" \"--remap-path-prefix=$OPS_PLUGIN_PARENT_DIR=/ops\" \"$@\"
 ";
 
 /// Writes the rustc wrapper into `target_dir` (only when its text changed,
