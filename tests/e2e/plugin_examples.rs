@@ -201,7 +201,12 @@ fn token_exchange_gets_a_short_lived_token_over_http_and_the_images_are_pushed_w
     fx.home
         .write("ops.toml", &token_toml(&fx, &wasm, &endpoint));
     // Its `http` grants act from this machine: the user trusts the file.
-    fx.home.ops().arg("trust").run().expect_success();
+    fx.home
+        .ops()
+        .env(CLIENT_SECRET_VAR, secret)
+        .arg("trust")
+        .run()
+        .expect_success();
 
     // A wrong client secret: refused by the token server, nothing pushed.
     let out = fx

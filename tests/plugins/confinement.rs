@@ -234,7 +234,7 @@ async fn remote_files_writes_only_where_the_call_was_given() {
     );
     let in_scratch = files_plugin(|d| {
         let dir = scratch(d, "x");
-        let file = write(d, &format!("{SCRATCH}/hostile-x/sh"), 0o6755);
+        let file = write(d, &format!("{SCRATCH}/hostile.x/sh"), 0o6755);
         format!("{dir} {file}")
     });
     let err = sync(in_scratch, &["remote-files"], &node, "/p")
@@ -247,12 +247,12 @@ async fn remote_files_writes_only_where_the_call_was_given() {
     // Its own scratch directory, asked for in this call, is fine.
     let fine = files_plugin(|d| {
         let dir = scratch(d, "x");
-        let file = write(d, &format!("{SCRATCH}/hostile-x/key"), 0o600);
+        let file = write(d, &format!("{SCRATCH}/hostile.x/key"), 0o600);
         format!("{dir} {file}")
     });
     let outcome = sync(fine, &["remote-files"], &node, "/p").await.unwrap();
     assert_eq!(outcome.summary, "wrote");
-    assert_eq!(writes(&node), [(format!("{SCRATCH}/hostile-x/key"), 0o600)]);
+    assert_eq!(writes(&node), [(format!("{SCRATCH}/hostile.x/key"), 0o600)]);
 }
 
 /// Runs each command here, as the node's `sh` would.

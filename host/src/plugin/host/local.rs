@@ -191,7 +191,14 @@ fn resolve(program: &str) -> Result<PathBuf, String> {
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(program))
         .find(|candidate| is_executable(candidate))
-        .ok_or_else(|| format!("cannot run {program}: it is not on your PATH"))
+        // The words of the OS's own error, which is what this call said
+        // before it searched the PATH itself: plugins of API 0.2.0 can tell
+        // a missing program only by them.
+        .ok_or_else(|| {
+            format!(
+                "cannot run {program}: No such file or directory (os error 2): not on your PATH"
+            )
+        })
 }
 
 fn is_executable(path: &std::path::Path) -> bool {
