@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use crate::remote::{
     BoxFuture, OutputSink, RemoteCommand, RemoteError, RemoteExit, RemoteNode, Stdin,
@@ -32,6 +32,8 @@ pub(super) struct FakeNode {
     gate: Mutex<Option<String>>,
     /// Whether the lock is held now.
     locked: AtomicBool,
+    /// The same, for gated commands to wait on.
+    lock_held: watch::Sender<bool>,
     /// Steps whose command went out neither behind the lock's gate nor
     /// while the lock was held.
     pub(super) unguarded: Mutex<Vec<String>>,
@@ -49,6 +51,7 @@ impl FakeNode {
             events: Mutex::new(Vec::new()),
             gate: Mutex::new(None),
             locked: AtomicBool::new(false),
+            lock_held: watch::Sender::new(false),
             unguarded: Mutex::new(Vec::new()),
             behaviour: Mutex::new(Vec::new()),
             image_time: Duration::from_millis(5),
@@ -152,13 +155,18 @@ impl RemoteNode for FakeNode {
     ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>> {
         Box::pin(async move {
             let step = Self::step_of(command);
+            let gated = !command.ungated && self.gate.lock().unwrap().is_some();
             if let Some(step) = &step {
                 self.record(step.clone());
-                // As a node does: a gated command waits for the lock.
-                let gated = !command.ungated && self.gate.lock().unwrap().is_some();
                 if step != "lock" && !gated && !self.locked.load(Ordering::SeqCst) {
                     self.unguarded.lock().unwrap().push(step.clone());
                 }
+            }
+            // As a node does: a gated command waits for the lock. (Without
+            // this, a loaded machine can run every step before the lock's
+            // task is first polled, which a real node never allows.)
+            if gated && step.as_deref() != Some("lock") {
+                let _ = self.lock_held.subscribe().wait_for(|held| *held).await;
             }
             let result = self.answer(command, step.as_deref(), stdin, output).await;
             // The lock's command ends on its own task, after the run.
@@ -207,6 +215,7 @@ impl FakeNode {
             match step {
                 Some("lock") => {
                     self.locked.store(true, Ordering::SeqCst);
+                    self.lock_held.send_replace(true);
                     output.stdout(b"locked\n");
                     // Held until ops closes stdin.
                     if let Stdin::Stream(mut held_open) = stdin {
@@ -214,6 +223,7 @@ impl FakeNode {
                         let _ = held_open.read_to_end(&mut rest).await;
                     }
                     self.locked.store(false, Ordering::SeqCst);
+                    self.lock_held.send_replace(false);
                     self.record("unlock");
                 }
                 Some(image) if image.starts_with("image:") => self.image().await,
