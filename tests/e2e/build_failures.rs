@@ -205,6 +205,68 @@ fn interrupted_run_removes_the_registry_login() {
     fx.assert_nothing_pushed();
 }
 
+/// The node processes of this fixture (their `TMPDIR` is the fixture's)
+/// whose command line contains `needle`.
+fn node_processes(fx: &BuildFixture, needle: &str) -> Vec<i32> {
+    let tmpdir = format!("TMPDIR={}", fx.node_tmp().display());
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let read = |f: &str| std::fs::read(entry.path().join(f)).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&read("cmdline")).into_owned();
+        let environ = read("environ");
+        let ours = environ
+            .split(|b| *b == 0)
+            .any(|var| var == tmpdir.as_bytes());
+        if ours && cmdline.contains(needle) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// A scratch directory's guardian that is itself killed outright, with
+/// ops, before its cleanup runs (as a loaded node's KILL can do) still
+/// leaves no login behind: the session's reaper removes the scratch root
+/// the guardian recorded with it.
+#[test]
+fn a_guardian_killed_with_ops_still_leaves_no_login_behind() {
+    let fx = BuildFixture::new();
+    fx.write_config();
+    let mut child = fx.ops().args(["build", "-j", "1"]).spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while BuildFixture::files_containing(&[&fx.node_tmp()], "auths").is_empty() {
+        assert!(
+            child.try_wait().unwrap().is_none() && Instant::now() < deadline,
+            "never saw the registry login on the node"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let guardians = node_processes(&fx, "ops.XXXXXXXXXX");
+    assert!(
+        !guardians.is_empty(),
+        "no scratch guardian found on the node"
+    );
+    for pid in guardians {
+        // SAFETY: a plain kill(2) of a process of this test's own node.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    // SAFETY: signalling a child this test spawned and has not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !fx.node_tmp_entries().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the docker config with the login survived its killed guardian: {:?}",
+            fx.node_tmp_entries()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Even when ops itself is killed outright (SIGKILL: no cleanup code runs),
 /// the registry login does not outlive the run: the scratch directory's
 /// guardian on the node removes it as soon as the connection goes.

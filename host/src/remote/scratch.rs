@@ -6,6 +6,11 @@
 //! released or signalled, or when the session ends under it. Its cleanup
 //! ignores the signals that end a run, and so does the `rm` it starts, so
 //! that stopping the run's process groups cannot cut the removal short.
+//! Where the transport keeps a run directory on the node (`OPS_RUN_DIR`,
+//! the SSH session's reaper), the guardian also writes its root there, and
+//! the reaper removes it after stopping the run: a guardian killed outright
+//! (a loaded node, a KILL that came before its cleanup ended) still leaves
+//! no credential behind.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +21,8 @@ use super::{hold, Held, RemoteCommand, RemoteError, RemoteExit, RemoteNode};
 /// `$1`: the first directory asked for, made in the same round trip.
 const GUARDIAN: &str = r#"umask 077
 d=$(mktemp -d "${TMPDIR:-/tmp}/ops.XXXXXXXXXX") || exit 1
+r=${OPS_RUN_DIR:-}
+[ -n "$r" ] && [ -d "$r" ] && [ -O "$r" ] && [ ! -L "$r" ] && printf '%s\n' "$d" >> "$r/scratch"
 trap 'trap "" HUP INT TERM PIPE; rm -rf -- "$d"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
 mkdir -m 700 -- "$d/$1" || exit 1

@@ -12,7 +12,10 @@
 //! connection, it stops every process group still recorded and every
 //! process carrying the run's tag ([`TAG_VAR`](super::wrapper::TAG_VAR),
 //! which daemons that left their group with `setsid` or a double fork
-//! still have): TERM, three seconds, KILL. Then it removes its directory.
+//! still have): TERM, three seconds, KILL. Then it removes the scratch
+//! roots that the run's guardians wrote into its directory (only names
+//! `mktemp` could have made, owned by the user and not symlinks), in case a
+//! guardian was stopped before its own cleanup ended, and its directory.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -71,6 +74,14 @@ reap() {{
     sleep 0.1; n=$((n+1))
   done
   for g in $gs; do kill -s KILL -- "-$g" 2>/dev/null; done
+  t=${{TMPDIR:-/tmp}}
+  if [ -f "$r/scratch" ]; then
+    while IFS= read -r d; do
+      case $d in
+        "$t"/ops.??????????) [ -d "$d" ] && [ ! -L "$d" ] && [ -O "$d" ] && rm -rf -- "$d" ;;
+      esac
+    done < "$r/scratch"
+  fi
   rm -rf -- "$r"
 }}
 trap reap EXIT
