@@ -49,6 +49,7 @@
 //! ```
 
 mod bindings;
+mod builtins;
 mod cache;
 mod capability;
 pub(crate) mod commands;
@@ -73,6 +74,7 @@ pub mod store;
 mod validation;
 mod version;
 
+pub use builtins::BUILTINS;
 pub use cache::{ComponentCache, LoadSource};
 pub use capability::grant_items;
 pub use context::CallContext;
@@ -84,7 +86,7 @@ pub use handles::{
 pub use limits::Limits;
 pub use loaded::Plugin;
 pub use metadata::{Kind, Metadata};
-pub use registry::{Registry, BUILTINS};
+pub use registry::Registry;
 pub use runtime::{PluginSource, Runtime};
 pub use validation::ValidationError;
 pub use version::{API_VERSION, SUPPORTED as SUPPORTED_API_VERSIONS};

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
+use super::builtins::BUILTINS;
 use super::capability::Grant;
 use super::downloads::{Downloads, Fetcher, NetFetcher};
 use super::error::PluginError;
@@ -17,21 +18,7 @@ use super::loaded::Plugin;
 use super::runtime::{PluginSource, Runtime};
 use super::store::Store;
 use crate::config::{ConfigError, DeclSource, PluginDecl};
-
-/// The built-in plugins, compiled by `cargo xtask plugins` and committed,
-/// so that building `ops` needs no wasm toolchain.
-pub const BUILTINS: &[(&str, &[u8])] = &[
-    ("git", include_bytes!("../../../plugins/dist/git.wasm")),
-    ("rsync", include_bytes!("../../../plugins/dist/rsync.wasm")),
-    (
-        "docker",
-        include_bytes!("../../../plugins/dist/docker.wasm"),
-    ),
-    (
-        "token-auth",
-        include_bytes!("../../../plugins/dist/token-auth.wasm"),
-    ),
-];
+use crate::exit::ExitStatusOf;
 
 pub struct Registry {
     runtime: Runtime,
@@ -313,7 +300,8 @@ impl Registry {
                 Ok(fetched
                     .map_err(|source| PluginError::Fetch {
                         plugin: plugin(),
-                        source,
+                        exit: source.exit(),
+                        source: Box::new(source),
                     })?
                     .into())
             }
