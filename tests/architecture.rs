@@ -28,10 +28,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("ssh", &["exit", "output", "remote"]),
     // Local programs (rsync) reaching the node over the run's connection.
     ("relay", &["remote"]),
-    // The wasmtime plugin runtime and its host calls.
+    // The wasmtime plugin runtime and its host calls. It runs the bytes it
+    // is given and knows nothing of where they came from.
     ("plugin", &["config", "exit", "output", "remote"]),
+    // How plugins reach this machine: fetching (HTTPS, OCI), the store,
+    // downloads, ops.lock, which plugin a project's name means.
+    ("distribution", &["config", "exit", "plugin", "remote"]),
     // Writing plugins: `ops plugin new` and `ops plugin build`.
-    ("author", &["exit", "output", "plugin"]),
+    ("author", &["distribution", "exit", "output", "plugin"]),
     // Which node, how to reach it, `ops exec`.
     ("node", &["config", "exit", "output", "remote", "ssh"]),
     // What a project file may only do with the user's trust, and the gate.
@@ -40,7 +44,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "pipeline",
         &[
-            "config", "exit", "node", "output", "plugin", "relay", "remote",
+            "config",
+            "distribution",
+            "exit",
+            "node",
+            "output",
+            "plugin",
+            "relay",
+            "remote",
         ],
     ),
     // Arguments to settings, dispatch, exit codes.

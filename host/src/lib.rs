@@ -53,6 +53,7 @@
 mod author;
 pub mod cli;
 pub mod config;
+pub mod distribution;
 pub mod exit;
 mod node;
 pub mod output;

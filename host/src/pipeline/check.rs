@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::distribution::project::LockMode;
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
-use crate::plugin::project::LockMode;
 use crate::plugin::{Limits, Runtime};
 
 use super::job::BuildJob;

@@ -39,9 +39,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::distribution::project::LockMode;
 use crate::exit::{interrupted, Exit, Failure};
 use crate::output::{Event, Printer};
-use crate::plugin::project::LockMode;
 use crate::plugin::{Limits, Runtime};
 use crate::relay::Relay;
 use crate::remote::critical_path::Chain;

@@ -6,11 +6,12 @@
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
+use crate::distribution::lockfile::LockFile;
+use crate::distribution::project::{self, LockMode};
+use crate::distribution::Registry;
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
-use crate::plugin::lockfile::LockFile;
-use crate::plugin::project::{self, LockMode};
-use crate::plugin::{Limits, Registry, Runtime};
+use crate::plugin::{Limits, Runtime};
 
 use super::job::BuildJob;
 use super::BuildSettings;

@@ -36,7 +36,8 @@
 //! # async fn demo(config: &ops::config::Config, printer: std::sync::Arc<ops::output::Printer>,
 //! #   node: std::sync::Arc<dyn ops::remote::RemoteNode>, git: &ops::config::PluginSection)
 //! #   -> Result<(), Box<dyn std::error::Error>> {
-//! use ops::plugin::{CallContext, Limits, Registry, Runtime, SyncRequest};
+//! use ops::distribution::Registry;
+//! use ops::plugin::{CallContext, Limits, Runtime, SyncRequest};
 //! let runtime = Runtime::new(Limits::from_env())?;
 //! let registry = Registry::new(&runtime, &config.plugins)?;
 //! let ctx = CallContext::new(printer, config.dir()).with_node(node);
@@ -56,27 +57,22 @@ pub(crate) mod commands;
 mod compat;
 mod context;
 mod convert;
-pub mod downloads;
 mod error;
-pub mod fetch;
 mod handles;
 mod host;
 mod limits;
 pub(crate) mod list;
 mod loaded;
-pub mod lockfile;
 mod metadata;
-pub mod project;
-mod registry;
 mod runtime;
 mod state;
-pub mod store;
 mod validation;
 mod version;
 
 pub use builtins::BUILTINS;
+pub(crate) use cache::base_from_env as cache_base_from_env;
 pub use cache::{ComponentCache, LoadSource};
-pub use capability::grant_items;
+pub use capability::{grant_items, Grant, Grants};
 pub use context::CallContext;
 pub use error::PluginError;
 pub use handles::{
@@ -86,7 +82,6 @@ pub use handles::{
 pub use limits::Limits;
 pub use loaded::Plugin;
 pub use metadata::{Kind, Metadata};
-pub use registry::Registry;
 pub use runtime::{PluginSource, Runtime};
 pub use validation::ValidationError;
 pub use version::{API_VERSION, SUPPORTED as SUPPORTED_API_VERSIONS};

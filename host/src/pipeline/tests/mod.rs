@@ -90,7 +90,7 @@ impl Build {
             &job,
             &printer,
             Path::new("/"),
-            crate::plugin::project::LockMode::Check,
+            crate::distribution::project::LockMode::Check,
         )
         .await
         .expect("plugins");

@@ -5,10 +5,11 @@ use std::path::Path;
 
 use super::{grant_line, grant_list, CommandError};
 use crate::config::{Config, PluginDecl};
+use crate::distribution::store::Store;
+use crate::distribution::Registry;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
-use crate::plugin::store::Store;
-use crate::plugin::{Registry, BUILTINS};
+use crate::plugin::BUILTINS;
 
 struct Shown {
     name: String,
@@ -30,7 +31,7 @@ pub async fn run(name: &str, file: &Path, printer: &Printer) -> Result<Exit, Fai
     let store = Store::from_env().map_err(CommandError::from)?;
     let stored = match store.get(name) {
         Ok(found) => found,
-        Err(crate::plugin::store::StoreError::BadName(_)) => None,
+        Err(crate::distribution::store::StoreError::BadName(_)) => None,
         Err(e) => return Err(CommandError::from(e).into()),
     };
     let declared_here = decls.iter().flatten().any(|d| d.name == name);

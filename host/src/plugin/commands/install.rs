@@ -6,10 +6,10 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::{grant_line, grant_list, CommandError};
+use crate::distribution::fetch;
+use crate::distribution::store::{Installed, Store};
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
-use crate::plugin::fetch;
-use crate::plugin::store::{Installed, Store};
 use crate::plugin::PluginSource;
 
 pub async fn run(source: &str, sha256: Option<&str>, printer: &Printer) -> Result<Exit, Failure> {

@@ -1,6 +1,6 @@
 //! `ops plugin install`, `remove`, `info` and `push`: the per-user store
-//! ([`super::store`]) on one side, files, URLs and registries
-//! ([`super::fetch`]) on the other.
+//! ([`crate::distribution::store`]) on one side, files, URLs and registries
+//! ([`crate::distribution::fetch`]) on the other.
 
 mod info;
 mod install;
@@ -16,9 +16,9 @@ pub use push::run as push;
 pub use remove::run as remove;
 
 use super::capability::Capability;
-use super::fetch::FetchError;
-use super::store::StoreError;
 use super::{Limits, Plugin, PluginSource, Runtime};
+use crate::distribution::fetch::FetchError;
+use crate::distribution::store::StoreError;
 use crate::exit::{Exit, ExitStatusOf};
 
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +129,7 @@ pub(crate) async fn load(
 ) -> Result<Plugin, crate::exit::Failure> {
     check_component(what, &wasm)?;
     let plugin = runtime.load_unnamed(what, source, wasm).await?;
-    super::store::check_name(plugin.name())?;
+    crate::distribution::store::check_name(plugin.name())?;
     Ok(plugin)
 }
 

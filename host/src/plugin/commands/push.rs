@@ -4,9 +4,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::CommandError;
+use crate::distribution::fetch::oci::{self, Artifact, Reference};
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
-use crate::plugin::fetch::oci::{self, Artifact, Reference};
 use crate::plugin::PluginSource;
 
 pub async fn run(

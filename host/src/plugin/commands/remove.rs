@@ -1,9 +1,9 @@
 //! `ops plugin remove <name>`.
 
 use super::CommandError;
+use crate::distribution::store::Store;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
-use crate::plugin::store::Store;
 use crate::plugin::BUILTINS;
 
 pub fn run(name: &str, printer: &Printer) -> Result<Exit, Failure> {
@@ -12,7 +12,7 @@ pub fn run(name: &str, printer: &Printer) -> Result<Exit, Failure> {
         Ok(found) => found,
         // A name the store cannot hold is not installed either; say so
         // the same way, with the names that are.
-        Err(crate::plugin::store::StoreError::BadName(_)) => None,
+        Err(crate::distribution::store::StoreError::BadName(_)) => None,
         Err(e) => return Err(CommandError::from(e).into()),
     };
     let Some(installed) = installed else {

@@ -4,7 +4,7 @@
 //! `~/.local/share/ops`, under `plugins/<name>/`: the component as
 //! `plugin.wasm` and what was learnt when it was installed as
 //! `plugin.json`. Compiled artifacts are not kept here but in the compile
-//! cache ([`super::ComponentCache`]), which only this host writes.
+//! cache ([`crate::plugin::ComponentCache`]), which only this host writes.
 //!
 //! Writes are atomic (temp file + rename in the same folder), so a crashed
 //! install leaves the previous version or nothing, never half a file.

@@ -9,16 +9,14 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use super::builtins::BUILTINS;
-use super::capability::Grant;
 use super::downloads::{Downloads, Fetcher, NetFetcher};
-use super::error::PluginError;
-use super::handles::{ImageBuilder, RegistryAuth, SyncStrategy};
-use super::loaded::Plugin;
-use super::runtime::{PluginSource, Runtime};
 use super::store::Store;
 use crate::config::{ConfigError, DeclSource, PluginDecl};
 use crate::exit::ExitStatusOf;
+use crate::plugin::{
+    Grant, ImageBuilder, Plugin, PluginError, PluginSource, RegistryAuth, Runtime, SyncStrategy,
+    BUILTINS,
+};
 
 pub struct Registry {
     runtime: Runtime,

@@ -31,10 +31,10 @@ pub struct Downloads {
 }
 
 impl Downloads {
-    /// `downloads/` in the cache base ([`super::ComponentCache::base_from_env`]).
+    /// `downloads/` in the cache base ([`crate::plugin::ComponentCache::base_from_env`]).
     pub fn from_env() -> Downloads {
         Downloads {
-            dir: super::cache::base_from_env().map(|b| b.join("downloads")),
+            dir: crate::plugin::cache_base_from_env().map(|b| b.join("downloads")),
         }
     }
 
