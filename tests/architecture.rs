@@ -54,11 +54,24 @@ const LAYERS: &[(&str, &[&str])] = &[
             "remote",
         ],
     ),
+    // Every subcommand's entry point, one file each, taking its settings.
+    (
+        "commands",
+        &[
+            "config",
+            "distribution",
+            "exit",
+            "output",
+            "plugin",
+            "remote",
+        ],
+    ),
     // Arguments to settings, dispatch, exit codes.
     (
         "cli",
         &[
-            "author", "config", "exit", "node", "output", "pipeline", "plugin", "relay", "trust",
+            "author", "commands", "config", "exit", "node", "output", "pipeline", "plugin",
+            "relay", "trust",
         ],
     ),
 ];

@@ -52,6 +52,7 @@
 
 mod author;
 pub mod cli;
+mod commands;
 pub mod config;
 pub mod distribution;
 pub mod exit;

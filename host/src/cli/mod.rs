@@ -16,7 +16,6 @@ use clap::{CommandFactory, Parser};
 
 use crate::exit::{Exit, Failure};
 use crate::output::{ColorChoice, Format, Printer, Redactor, RunLog, Verbosity};
-use crate::plugin::commands as plugin_commands;
 use args::{Cli, ColorArg, Command, ConfigCommand, OutputFormat, PluginCommand};
 
 /// Kept in step with [`Exit`] by a test.
@@ -147,19 +146,21 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
                 .await
                 .map(Into::into)
         }
-        Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
-            .await
-            .map(Into::into),
+        Command::Plugin(PluginCommand::List { file }) => {
+            crate::commands::plugin_list::run(&file, &printer)
+                .await
+                .map(Into::into)
+        }
         Command::Plugin(PluginCommand::Install { source, sha256 }) => {
-            plugin_commands::install(&source, sha256.as_deref(), &printer)
+            crate::commands::plugin_install::run(&source, sha256.as_deref(), &printer)
                 .await
                 .map(Into::into)
         }
         Command::Plugin(PluginCommand::Remove { name }) => {
-            plugin_commands::remove(&name, &printer).map(Into::into)
+            crate::commands::plugin_remove::run(&name, &printer).map(Into::into)
         }
         Command::Plugin(PluginCommand::Info { name, file }) => {
-            plugin_commands::info(&name, &file, &printer)
+            crate::commands::plugin_info::run(&name, &file, &printer)
                 .await
                 .map(Into::into)
         }
@@ -167,7 +168,7 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
             wasm,
             reference,
             force,
-        }) => plugin_commands::push(&wasm, &reference, force, &printer)
+        }) => crate::commands::plugin_push::run(&wasm, &reference, force, &printer)
             .await
             .map(Into::into),
         Command::Plugin(PluginCommand::New { name, kind, path }) => {

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::CommandError;
+use super::plugin_common::CommandError;
 use crate::distribution::fetch::oci::{self, Artifact, Reference};
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
@@ -17,10 +17,10 @@ pub async fn run(
 ) -> Result<Exit, Failure> {
     // A bad reference is refused before anything is compiled.
     let reference = Reference::parse(reference).map_err(CommandError::from)?;
-    let wasm: Arc<[u8]> = super::read_file(wasm_path)?.into();
+    let wasm: Arc<[u8]> = super::plugin_common::read_file(wasm_path)?.into();
     let what = wasm_path.display().to_string();
-    let runtime = super::runtime()?;
-    let plugin = super::load(
+    let runtime = super::plugin_common::runtime()?;
+    let plugin = super::plugin_common::load(
         &runtime,
         &what,
         PluginSource::Path(wasm_path.to_owned()),

@@ -2,24 +2,13 @@
 //! ([`crate::distribution::store`]) on one side, files, URLs and registries
 //! ([`crate::distribution::fetch`]) on the other.
 
-mod info;
-mod install;
-mod push;
-mod remove;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use info::run as info;
-pub use install::run as install;
-pub use push::run as push;
-pub use remove::run as remove;
-
-use super::capability::Capability;
-use super::{Limits, Plugin, PluginSource, Runtime};
 use crate::distribution::fetch::FetchError;
 use crate::distribution::store::StoreError;
 use crate::exit::{Exit, ExitStatusOf};
+use crate::plugin::{Capability, Limits, Plugin, PluginSource, Runtime};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -169,7 +158,7 @@ mod tests {
             ]
         );
         for grant in &grants {
-            super::super::capability::Grant::parse(grant).unwrap();
+            crate::plugin::Grant::parse(grant).unwrap();
         }
         assert_eq!(
             grant_line(&grants[..2]),

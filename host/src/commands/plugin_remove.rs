@@ -1,6 +1,6 @@
 //! `ops plugin remove <name>`.
 
-use super::CommandError;
+use super::plugin_common::CommandError;
 use crate::distribution::store::Store;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};

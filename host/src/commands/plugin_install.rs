@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::{grant_line, grant_list, CommandError};
+use super::plugin_common::{grant_line, grant_list, CommandError};
 use crate::distribution::fetch;
 use crate::distribution::store::{Installed, Store};
 use crate::exit::{Exit, Failure};
@@ -27,9 +27,9 @@ pub async fn run(source: &str, sha256: Option<&str>, printer: &Printer) -> Resul
         }
     }
 
-    let runtime = super::runtime()?;
+    let runtime = super::plugin_common::runtime()?;
     let wasm: Arc<[u8]> = bytes.into();
-    let plugin = super::load(&runtime, &recorded, load_source, wasm.clone()).await?;
+    let plugin = super::plugin_common::load(&runtime, &recorded, load_source, wasm.clone()).await?;
     let meta = plugin.metadata();
     let capabilities = grant_list(&meta.capabilities);
     let installed = Installed {
@@ -80,7 +80,7 @@ async fn read(source: &str, printer: &Printer) -> Result<(Vec<u8>, String, Plugi
         return Ok((bytes, source.to_owned(), PluginSource::Path(source.into())));
     }
     let path = Path::new(source);
-    let bytes = super::read_file(path)?;
+    let bytes = super::plugin_common::read_file(path)?;
     // The file was just read, so it exists and resolves.
     let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let shown = absolute.display().to_string();

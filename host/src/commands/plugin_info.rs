@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{grant_line, grant_list, CommandError};
+use super::plugin_common::{grant_line, grant_list, CommandError};
 use crate::config::{Config, PluginDecl};
 use crate::distribution::store::Store;
 use crate::distribution::Registry;
@@ -57,7 +57,7 @@ pub async fn run(name: &str, file: &Path, printer: &Printer) -> Result<Exit, Fai
         }
         _ => {
             let builtins: Vec<&str> = BUILTINS.iter().map(|(b, _)| *b).collect();
-            return Err(super::remove::not_installed(&store, name, &builtins)?.into());
+            return Err(super::plugin_remove::not_installed(&store, name, &builtins)?.into());
         }
     };
     let decl = decls.iter().flatten().find(|d| d.name == name);
@@ -74,7 +74,7 @@ pub async fn run(name: &str, file: &Path, printer: &Printer) -> Result<Exit, Fai
 /// A built-in, or a plugin the project's config names by path: loaded to
 /// read its metadata.
 async fn loaded(name: &str, decls: &[PluginDecl]) -> Result<Shown, Failure> {
-    let runtime = super::runtime()?;
+    let runtime = super::plugin_common::runtime()?;
     let registry = Registry::new(&runtime, decls)?;
     let plugin = registry.get(name).await?;
     let meta = plugin.metadata();

@@ -10,9 +10,9 @@ use crate::config::Config;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
 
-use super::{Limits, Runtime};
 use crate::distribution::store::Store;
 use crate::distribution::Registry;
+use crate::plugin::{Limits, Runtime};
 
 pub async fn run(file: &Path, printer: &Printer) -> Result<Exit, Failure> {
     // Without a config file there are only the built-ins to show.
