@@ -142,7 +142,7 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Command::Lock(command) => {
             let settings = settings::lock(command);
             trust::gate(&settings.config_file, &printer)?;
-            crate::pipeline::lock(settings, printer)
+            crate::commands::lock::run(settings, printer)
                 .await
                 .map(Into::into)
         }
@@ -179,13 +179,13 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         }
         Command::Plugin(PluginCommand::Update { name, file }) => {
             trust::gate(&file, &printer)?;
-            crate::pipeline::update_plugins(settings::check(file), name, printer)
+            crate::commands::plugin_update::run(settings::check(file), name, printer)
                 .await
                 .map(Into::into)
         }
         Command::Config(ConfigCommand::Check { file }) => {
             trust::gate(&file, &printer)?;
-            crate::pipeline::check(settings::check(file), printer)
+            crate::commands::config_check::check(settings::check(file), printer)
                 .await
                 .map(Into::into)
         }

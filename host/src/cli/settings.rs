@@ -2,9 +2,10 @@
 //! never see clap types.
 
 use super::args::{BuildArgs, ExecArgs, LockCommand, NodeArgs};
+use crate::commands::lock::{LockAction, LockSettings};
 use crate::node::exec::ExecSettings;
 use crate::node::ReachSettings;
-use crate::pipeline::{BuildSettings, LockAction, LockSettings};
+use crate::pipeline::BuildSettings;
 
 fn reach(args: &NodeArgs) -> ReachSettings {
     ReachSettings {

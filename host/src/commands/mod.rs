@@ -1,9 +1,12 @@
 //! Every subcommand's entry point, one file each. Each takes the settings
 //! `cli` made from its arguments and never sees clap.
 
+pub mod config_check;
+pub mod lock;
 pub mod plugin_common;
 pub mod plugin_info;
 pub mod plugin_install;
 pub mod plugin_list;
 pub mod plugin_push;
 pub mod plugin_remove;
+pub mod plugin_update;

@@ -156,7 +156,7 @@ fn sync_section(
 /// one line, no `..`. A relative path would depend on where the node's
 /// shell starts, could climb out with `..`, and one starting with `-`
 /// would be read as an option by the programs it is given to.
-pub(super) fn build_path(config: &Config) -> Result<&str, ConfigError> {
+pub(crate) fn build_path(config: &Config) -> Result<&str, ConfigError> {
     let path = required(
         config,
         "build.path",

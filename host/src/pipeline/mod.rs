@@ -15,16 +15,13 @@
 //! removes the run's scratch directories (registry credentials live there)
 //! and exits 130.
 
-mod check;
 mod dry_run;
 mod faults;
 mod image_job;
 mod images;
 mod job;
 mod lock;
-mod lock_admin;
 mod plan;
-mod plugin_update;
 mod plugins;
 mod project;
 mod schedule;
@@ -47,13 +44,12 @@ use crate::relay::Relay;
 use crate::remote::critical_path::Chain;
 use crate::remote::RemoteNode;
 
-pub use check::check;
-pub use lock_admin::{run as lock, LockAction, LockSettings};
-pub use plugin_update::run as update_plugins;
 pub use settings::BuildSettings;
 
-use job::BuildJob;
-use plugins::BuildPlugins;
+pub(crate) use job::{build_path, BuildJob};
+pub(crate) use plugins::{uses as plugin_uses, BuildPlugins};
+pub(crate) use project::root as project_root;
+pub(crate) use steps::plural;
 
 pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
     let started = Instant::now();

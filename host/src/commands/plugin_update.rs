@@ -13,8 +13,7 @@ use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 use crate::plugin::{Limits, Runtime};
 
-use super::job::BuildJob;
-use super::BuildSettings;
+use crate::pipeline::{BuildJob, BuildSettings};
 
 pub async fn run(
     settings: BuildSettings,
@@ -23,7 +22,7 @@ pub async fn run(
 ) -> Result<Exit, Failure> {
     let config = Config::load(&settings.config_file, printer.redactor())?;
     let job = BuildJob::new(&config, &settings)?;
-    let uses = super::plugins::uses(&job);
+    let uses = crate::pipeline::plugin_uses(&job);
     let runtime = Runtime::new(Limits::from_env())?;
     let mut registry = Registry::new(&runtime, &config.plugins)?;
     if let Some(name) = &name {

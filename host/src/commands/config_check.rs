@@ -10,16 +10,13 @@ use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 use crate::plugin::{Limits, Runtime};
 
-use super::job::BuildJob;
-use super::plugins::BuildPlugins;
-use super::steps::plural;
-use super::BuildSettings;
+use crate::pipeline::{plural, BuildJob, BuildPlugins, BuildSettings};
 
 pub async fn check(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
     let file = settings.config_file.display().to_string();
     let config = Config::load(&settings.config_file, printer.redactor())?;
     let job = BuildJob::new(&config, &settings)?;
-    let project_root = super::project::root(config.dir());
+    let project_root = crate::pipeline::project_root(config.dir());
     let runtime = Runtime::new(Limits::from_env())?;
     let plugins = BuildPlugins::check(
         &runtime,
