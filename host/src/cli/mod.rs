@@ -189,7 +189,7 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
                 .await
                 .map(Into::into)
         }
-        Command::Trust(args) => trust::run(args, &printer).map(Into::into),
+        Command::Trust(args) => trust::run(settings::trust(args), &printer).map(Into::into),
         Command::Init { file } => {
             init::run(std::path::Path::new("."), &file, &printer).map(Into::into)
         }

@@ -1,7 +1,8 @@
 //! Turns clap's arguments into the settings each command takes; commands
 //! never see clap types.
 
-use super::args::{BuildArgs, ExecArgs, LockCommand, NodeArgs};
+use super::args::{BuildArgs, ExecArgs, LockCommand, NodeArgs, TrustArgs};
+use super::trust::TrustSettings;
 use crate::commands::lock::{LockAction, LockSettings};
 use crate::node::exec::ExecSettings;
 use crate::node::ReachSettings;
@@ -69,6 +70,13 @@ pub fn exec(args: ExecArgs) -> ExecSettings {
         reach: reach(&args.node),
         config_file: args.node.file,
         command: args.command,
+    }
+}
+
+pub fn trust(args: TrustArgs) -> TrustSettings {
+    TrustSettings {
+        config_file: args.file,
+        revoke: args.revoke,
     }
 }
 
