@@ -137,7 +137,7 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         }
         Command::Exec(args) => {
             trust::gate(&args.node.file, &printer)?;
-            crate::node::exec::run(settings::exec(args), printer).await
+            crate::commands::exec::run(settings::exec(args), printer).await
         }
         Command::Lock(command) => {
             let settings = settings::lock(command);

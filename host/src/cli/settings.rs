@@ -3,8 +3,8 @@
 
 use super::args::{BuildArgs, ExecArgs, LockCommand, NodeArgs, TrustArgs};
 use super::trust::TrustSettings;
+use crate::commands::exec::ExecSettings;
 use crate::commands::lock::{LockAction, LockSettings};
-use crate::node::exec::ExecSettings;
 use crate::node::ReachSettings;
 use crate::pipeline::BuildSettings;
 

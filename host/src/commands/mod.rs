@@ -2,6 +2,7 @@
 //! `cli` made from its arguments and never sees clap.
 
 pub mod config_check;
+pub mod exec;
 pub mod lock;
 pub mod plugin_common;
 pub mod plugin_info;
