@@ -66,6 +66,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pipeline",
             "plugin",
             "remote",
+            "trust",
         ],
     ),
     // Arguments to settings, dispatch, exit codes.

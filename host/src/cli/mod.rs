@@ -4,9 +4,7 @@
 //! text.
 
 mod args;
-mod init;
 mod settings;
-mod trust;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -124,7 +122,7 @@ fn printer(global: &args::GlobalArgs) -> Printer {
 async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
     match command {
         Command::Build(args) => {
-            trust::gate(&args.node.file, &printer)?;
+            crate::commands::trust::gate(&args.node.file, &printer)?;
             let settings = settings::build(args);
             if !settings.dry_run {
                 open_run_log(&printer, &settings.config_file);
@@ -136,12 +134,12 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
             result.map(Into::into)
         }
         Command::Exec(args) => {
-            trust::gate(&args.node.file, &printer)?;
+            crate::commands::trust::gate(&args.node.file, &printer)?;
             crate::commands::exec::run(settings::exec(args), printer).await
         }
         Command::Lock(command) => {
             let settings = settings::lock(command);
-            trust::gate(&settings.config_file, &printer)?;
+            crate::commands::trust::gate(&settings.config_file, &printer)?;
             crate::commands::lock::run(settings, printer)
                 .await
                 .map(Into::into)
@@ -178,20 +176,22 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
             crate::author::build(&dir, &printer).await.map(Into::into)
         }
         Command::Plugin(PluginCommand::Update { name, file }) => {
-            trust::gate(&file, &printer)?;
+            crate::commands::trust::gate(&file, &printer)?;
             crate::commands::plugin_update::run(settings::check(file), name, printer)
                 .await
                 .map(Into::into)
         }
         Command::Config(ConfigCommand::Check { file }) => {
-            trust::gate(&file, &printer)?;
+            crate::commands::trust::gate(&file, &printer)?;
             crate::commands::config_check::check(settings::check(file), printer)
                 .await
                 .map(Into::into)
         }
-        Command::Trust(args) => trust::run(settings::trust(args), &printer).map(Into::into),
+        Command::Trust(args) => {
+            crate::commands::trust::run(settings::trust(args), &printer).map(Into::into)
+        }
         Command::Init { file } => {
-            init::run(std::path::Path::new("."), &file, &printer).map(Into::into)
+            crate::commands::init::run(std::path::Path::new("."), &file, &printer).map(Into::into)
         }
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

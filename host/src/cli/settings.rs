@@ -2,9 +2,9 @@
 //! never see clap types.
 
 use super::args::{BuildArgs, ExecArgs, LockCommand, NodeArgs, TrustArgs};
-use super::trust::TrustSettings;
 use crate::commands::exec::ExecSettings;
 use crate::commands::lock::{LockAction, LockSettings};
+use crate::commands::trust::TrustSettings;
 use crate::node::ReachSettings;
 use crate::pipeline::BuildSettings;
 

@@ -3,6 +3,7 @@
 
 pub mod config_check;
 pub mod exec;
+pub mod init;
 pub mod lock;
 pub mod plugin_common;
 pub mod plugin_info;
@@ -11,3 +12,4 @@ pub mod plugin_list;
 pub mod plugin_push;
 pub mod plugin_remove;
 pub mod plugin_update;
+pub mod trust;
