@@ -58,6 +58,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "commands",
         &[
+            "author",
             "config",
             "distribution",
             "exit",

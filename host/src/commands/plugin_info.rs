@@ -1,7 +1,7 @@
 //! `ops plugin info <name>`: one plugin, and what the project in the
 //! current directory grants it.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use super::plugin_common::{grant_line, grant_list, CommandError};
 use crate::config::{Config, PluginDecl};
@@ -22,7 +22,16 @@ struct Shown {
     builtin: bool,
 }
 
-pub async fn run(name: &str, file: &Path, printer: &Printer) -> Result<Exit, Failure> {
+/// What `ops plugin info` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PluginInfoSettings {
+    pub name: String,
+    /// `-f`: the project config whose grant is shown.
+    pub config_file: PathBuf,
+}
+
+pub async fn run(settings: PluginInfoSettings, printer: &Printer) -> Result<Exit, Failure> {
+    let (name, file) = (settings.name.as_str(), settings.config_file.as_path());
     let decls = if file.exists() {
         Some(Config::load(file, printer.redactor())?.plugins)
     } else {

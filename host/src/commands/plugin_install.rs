@@ -12,7 +12,17 @@ use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
 use crate::plugin::PluginSource;
 
-pub async fn run(source: &str, sha256: Option<&str>, printer: &Printer) -> Result<Exit, Failure> {
+/// What `ops plugin install` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PluginInstallSettings {
+    /// A .wasm file, an https:// URL or an oci:// reference.
+    pub source: String,
+    /// `--sha256`: refuse it unless its digest is this.
+    pub sha256: Option<String>,
+}
+
+pub async fn run(settings: PluginInstallSettings, printer: &Printer) -> Result<Exit, Failure> {
+    let (source, sha256) = (settings.source.as_str(), settings.sha256.as_deref());
     let expected = sha256.map(normalise_digest).transpose()?;
     let (bytes, recorded, load_source) = read(source, printer).await?;
     let actual = hex::encode(Sha256::digest(&bytes));

@@ -6,7 +6,14 @@ use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
 use crate::plugin::BUILTINS;
 
-pub fn run(name: &str, printer: &Printer) -> Result<Exit, Failure> {
+/// What `ops plugin remove` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PluginRemoveSettings {
+    pub name: String,
+}
+
+pub fn run(settings: PluginRemoveSettings, printer: &Printer) -> Result<Exit, Failure> {
+    let name = settings.name.as_str();
     let store = Store::from_env().map_err(CommandError::from)?;
     let installed = match store.get(name) {
         Ok(found) => found,

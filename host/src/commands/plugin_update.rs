@@ -3,6 +3,7 @@
 //! plugin is accepted deliberately. A new version that declares more than
 //! its grant covers is refused here as it is by `ops build`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
@@ -15,11 +16,19 @@ use crate::plugin::{Limits, Runtime};
 
 use crate::pipeline::{BuildJob, BuildSettings};
 
-pub async fn run(
-    settings: BuildSettings,
-    name: Option<String>,
-    printer: Arc<Printer>,
-) -> Result<Exit, Failure> {
+/// What `ops plugin update` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PluginUpdateSettings {
+    /// `-f`: the config file; ops.lock is beside it.
+    pub config_file: PathBuf,
+    /// Only this plugin's entry.
+    pub name: Option<String>,
+}
+
+pub async fn run(settings: PluginUpdateSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
+    let name = settings.name;
+    // The plugins `ops build` with the command line's defaults would use.
+    let settings = BuildSettings::defaults(settings.config_file);
     let config = Config::load(&settings.config_file, printer.redactor())?;
     let job = BuildJob::new(&config, &settings)?;
     let uses = crate::pipeline::plugin_uses(&job);

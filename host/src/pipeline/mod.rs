@@ -44,7 +44,7 @@ use crate::relay::Relay;
 use crate::remote::critical_path::Chain;
 use crate::remote::RemoteNode;
 
-pub use settings::BuildSettings;
+pub use settings::{BuildSettings, DEFAULT_JOBS, DEFAULT_LOCK_WAIT, DEFAULT_TAG};
 
 pub(crate) use job::{build_path, BuildJob};
 pub(crate) use plugins::{uses as plugin_uses, BuildPlugins};
