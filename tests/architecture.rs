@@ -17,15 +17,19 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     // Exit codes and the signals that end a run.
     ("exit", &[]),
+    // Text helpers several layers need and none owns (line splitting,
+    // identifier names, random names), so that no layer has to reach into
+    // another for them.
+    ("text", &[]),
     // The node as everyone sees it: commands, errors, held processes,
     // scratch directories.
-    ("remote", &["exit"]),
+    ("remote", &["exit", "text"]),
     // The printer, events, live output and secret redaction.
     ("output", &["remote"]),
     // ops.toml.
     ("config", &["exit", "output", "remote"]),
     // The SSH transport behind `remote::RemoteNode`.
-    ("ssh", &["exit", "output", "remote"]),
+    ("ssh", &["exit", "output", "remote", "text"]),
     // Local programs (rsync) reaching the node over the run's connection.
     ("relay", &["remote"]),
     // The wasmtime plugin runtime and its host calls. It runs the bytes it
@@ -52,6 +56,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "plugin",
             "relay",
             "remote",
+            "text",
         ],
     ),
     // Every subcommand's entry point, one file each, taking its settings.

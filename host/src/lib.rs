@@ -63,4 +63,5 @@ pub mod plugin;
 mod relay;
 pub mod remote;
 pub mod ssh;
+pub mod text;
 mod trust;

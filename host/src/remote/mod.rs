@@ -19,7 +19,6 @@ mod scratch;
 mod signal;
 mod sink;
 mod stdin;
-mod token;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -35,7 +34,6 @@ pub use scratch::{scoped_scratch_name, validate_scratch_name, ScratchDirs};
 pub use signal::signal_name;
 pub use sink::{Capture, LineSplitter, OutputSink, CAPTURE_MAX, MAX_LINE};
 pub use stdin::{local_stdin, ChannelReader};
-pub use token::random_hex;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -1,0 +1,5 @@
+//! Small text helpers several layers need and none owns.
+
+mod random;
+
+pub use random::random_hex;
