@@ -25,16 +25,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     // scratch directories.
     ("remote", &["exit", "text"]),
     // The printer, events, live output and secret redaction.
-    ("output", &["remote"]),
+    ("output", &["remote", "text"]),
     // ops.toml.
-    ("config", &["exit", "output", "remote"]),
+    ("config", &["exit", "output", "remote", "text"]),
     // The SSH transport behind `remote::RemoteNode`.
     ("ssh", &["exit", "output", "remote", "text"]),
     // Local programs (rsync) reaching the node over the run's connection.
     ("relay", &["remote"]),
     // The wasmtime plugin runtime and its host calls. It runs the bytes it
     // is given and knows nothing of where they came from.
-    ("plugin", &["config", "exit", "output", "remote"]),
+    ("plugin", &["config", "exit", "output", "remote", "text"]),
     // How plugins reach this machine: fetching (HTTPS, OCI), the store,
     // downloads, ops.lock, which plugin a project's name means.
     ("distribution", &["config", "exit", "plugin", "remote"]),

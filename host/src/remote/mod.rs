@@ -24,7 +24,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use agent_scope::{AgentScope, DeployKey};
-pub use command::{is_identifier, AgentForwarding, RemoteCommand, RemoteExit, Stdin};
+pub use command::{AgentForwarding, RemoteCommand, RemoteExit, Stdin};
 pub use error::{RemoteError, DISCONNECTED};
 pub use held::{hold, Held};
 pub use local_file::{
@@ -32,7 +32,7 @@ pub use local_file::{
 };
 pub use scratch::{scoped_scratch_name, validate_scratch_name, ScratchDirs};
 pub use signal::signal_name;
-pub use sink::{Capture, LineSplitter, OutputSink, CAPTURE_MAX, MAX_LINE};
+pub use sink::{Capture, OutputSink, CAPTURE_MAX};
 pub use stdin::{local_stdin, ChannelReader};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
