@@ -29,7 +29,7 @@ pub struct BuildJob {
     pub push: bool,
     pub jobs: usize,
     /// The agent the sync's commands get: none until the loaded sync
-    /// plugin shows it is entitled to one ([`super::sync_agent`]).
+    /// plugin shows it is entitled to one ([`crate::plugin::sync_agent`]).
     pub sync_agent: AgentForwarding,
     /// `--lock-wait`.
     pub lock_wait: std::time::Duration,

@@ -27,7 +27,6 @@ mod project;
 mod schedule;
 mod settings;
 mod steps;
-mod sync_agent;
 #[cfg(test)]
 mod tests;
 
@@ -67,7 +66,7 @@ pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit,
     } else {
         BuildPlugins::load(&runtime, &config, &job, &printer, &project_root, lock).await?
     };
-    job.sync_agent = sync_agent::entitled(&plugins.sync, &job.sync_section, &project_root)?;
+    job.sync_agent = crate::plugin::sync_agent(&plugins.sync, &job.sync_section, &project_root)?;
     let target = crate::node::resolve(&config).await?;
 
     if settings.dry_run {

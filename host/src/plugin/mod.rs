@@ -49,6 +49,7 @@
 //! # let _ = outcome; Ok(()) }
 //! ```
 
+mod agent;
 mod bindings;
 mod builtins;
 mod cache;
@@ -67,6 +68,7 @@ mod state;
 mod validation;
 mod version;
 
+pub(crate) use agent::entitled as sync_agent;
 pub use builtins::BUILTINS;
 pub(crate) use cache::base_from_env as cache_base_from_env;
 pub use cache::{ComponentCache, LoadSource};

@@ -10,8 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::{PluginSource, SyncStrategy};
 use crate::config::{ConfigError, PluginSection, SectionValue};
-use crate::plugin::{PluginSource, SyncStrategy};
 use crate::remote::{AgentForwarding, DeployKey};
 
 /// Built-in sync plugins whose config may ask for an agent. Only the
@@ -23,7 +23,7 @@ const AGENT_USERS: &[&str] = &["git"];
 const MAX_KEY_BYTES: u64 = 64 * 1024;
 
 /// The agent `sync`'s commands may have, from its `section`.
-pub(super) fn entitled(
+pub(crate) fn entitled(
     sync: &SyncStrategy,
     section: &PluginSection,
     project_root: &Path,
