@@ -10,14 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{PluginSource, SyncStrategy};
+use super::SyncStrategy;
 use crate::config::{ConfigError, PluginSection, SectionValue};
 use crate::remote::{AgentForwarding, DeployKey};
-
-/// Built-in sync plugins whose config may ask for an agent. Only the
-/// embedded component of that name counts: a plugin the user installs or
-/// names by path never does.
-const AGENT_USERS: &[&str] = &["git"];
 
 /// The largest key file read (an RSA 16384 key is about 12 KiB).
 const MAX_KEY_BYTES: u64 = 64 * 1024;
@@ -28,8 +23,7 @@ pub(crate) fn entitled(
     section: &PluginSection,
     project_root: &Path,
 ) -> Result<AgentForwarding, ConfigError> {
-    let plugin = sync.plugin();
-    if plugin.source() != &PluginSource::Builtin || !AGENT_USERS.contains(&plugin.name()) {
+    if !sync.plugin().may_use_agent() {
         return Ok(AgentForwarding::Never);
     }
     if let Some(path) = text(section, "ssh_key") {
