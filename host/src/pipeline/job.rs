@@ -127,7 +127,7 @@ fn sync_section(
 ) -> Result<PluginSection, ConfigError> {
     let section_name = format!("build.{source}");
     let section = build.section(source).cloned();
-    if source == "push" && settings.git_ref.is_some() {
+    if !build.source_takes_ref() && settings.git_ref.is_some() {
         // The pushed tree is the working tree as it is; building another
         // ref from it would silently build something else.
         return Err(ConfigError::invalid(
@@ -140,7 +140,7 @@ fn sync_section(
     }
     match section {
         Some(section) => Ok(section),
-        None if source == "git" => Err(ConfigError::missing(
+        None if build.source_needs_section() => Err(ConfigError::missing(
             config.location_of("build"),
             "build.git (with `repo`, for source = \"git\")",
         )),
