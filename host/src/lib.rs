@@ -56,6 +56,7 @@ mod commands;
 pub mod config;
 pub mod distribution;
 pub mod exit;
+pub mod local_file;
 mod node;
 pub mod output;
 mod pipeline;

@@ -128,12 +128,12 @@ pub(crate) fn runtime() -> Result<Runtime, crate::exit::Failure> {
 
 /// Reads a local file, naming it when that fails.
 pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CommandError> {
-    crate::remote::read_local_file(path, crate::remote::MAX_COMPONENT_FILE).map_err(|source| {
-        CommandError::Read {
+    crate::local_file::read_local_file(path, crate::local_file::MAX_COMPONENT_FILE).map_err(
+        |source| CommandError::Read {
             path: path.to_owned(),
             source,
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]

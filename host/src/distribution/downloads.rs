@@ -49,7 +49,8 @@ impl Downloads {
     pub fn cached(&self, digest: &str) -> Option<Vec<u8>> {
         let path = self.path_of(digest)?;
         let bytes =
-            crate::remote::read_local_file(&path, crate::remote::MAX_COMPONENT_FILE).ok()?;
+            crate::local_file::read_local_file(&path, crate::local_file::MAX_COMPONENT_FILE)
+                .ok()?;
         (hex::encode(Sha256::digest(&bytes)) == digest).then_some(bytes)
     }
 

@@ -249,9 +249,9 @@ impl Registry {
         let plugin = || entry.name.clone();
         match (&entry.builtin_bytes, &entry.source) {
             (Some(bytes), _) => Ok(Arc::from(*bytes)),
-            (None, PluginSource::Path(path)) => Ok(crate::remote::read_local_file(
+            (None, PluginSource::Path(path)) => Ok(crate::local_file::read_local_file(
                 path,
-                crate::remote::MAX_COMPONENT_FILE,
+                crate::local_file::MAX_COMPONENT_FILE,
             )
             .map_err(|source| PluginError::Read {
                 plugin: plugin(),

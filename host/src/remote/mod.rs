@@ -14,7 +14,6 @@ mod command;
 pub mod critical_path;
 mod error;
 mod held;
-mod local_file;
 mod scratch;
 mod signal;
 mod sink;
@@ -27,9 +26,6 @@ pub use agent_scope::{AgentScope, DeployKey};
 pub use command::{AgentForwarding, RemoteCommand, RemoteExit, Stdin};
 pub use error::{RemoteError, DISCONNECTED};
 pub use held::{hold, Held};
-pub use local_file::{
-    check_local_file, read_local_file, read_local_text, MAX_COMPONENT_FILE, MAX_TEXT_FILE,
-};
 pub use scratch::{scoped_scratch_name, validate_scratch_name, ScratchDirs};
 pub use signal::signal_name;
 pub use sink::{Capture, OutputSink, CAPTURE_MAX};
