@@ -1,6 +1,6 @@
-//! `ops plugin install`, `remove`, `info` and `push`: the per-user store
-//! ([`crate::distribution::store`]) on one side, files, URLs and registries
-//! ([`crate::distribution::fetch`]) on the other.
+//! What `ops plugin install`, `remove`, `info` and `push` share: the
+//! per-user store ([`crate::distribution::store`]) on one side, files, URLs
+//! and registries ([`crate::distribution::fetch`]) on the other.
 
 use std::path::PathBuf;
 use std::sync::Arc;

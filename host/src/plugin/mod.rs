@@ -21,14 +21,11 @@
 //!   plugin's metadata and granted (built-ins: what they declare; installed
 //!   plugins: `[plugins.<name>] grant = [...]`). See [`capability`].
 //! - Errors name the plugin; traps and limits never panic the host.
-//! - [`store`] is the per-user record of what `ops plugin install` put
-//!   there, [`fetch`] gets plugins from `https://` URLs and OCI registries
-//!   (and pushes them), and `commands` holds `ops plugin install`,
-//!   `remove`, `info` and `push`.
-//! - [`project`] resolves the plugins a project names (built-in,
-//!   `[plugins.<name>]` with `path`, `url` or `oci`, or the user's
-//!   [`store`]), stops any that declares capabilities it was not granted,
-//!   and keeps [`lockfile`] (`ops.lock`) in step.
+//! - Where the bytes come from (the store, `https://`, OCI, `ops.lock`,
+//!   which plugin a project's name means) is [`crate::distribution`]'s
+//!   business; this module depends on none of it.
+//! - Only an embedded built-in that needs one (the git sync) may be given
+//!   an ssh-agent on the node ([`Plugin::may_use_agent`]).
 //!
 //! The pipeline uses it like this:
 //!
