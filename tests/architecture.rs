@@ -52,7 +52,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Which node and how to reach it.
     ("node", &["config", "exit", "output", "remote", "ssh"]),
     // What a project file may only do with the user's trust, and the gate.
-    ("trust", &["config", "exit", "output", "ssh"]),
+    // Which keys of the git sync send a key or an agent it asks `plugin`,
+    // whose host glue for that plugin reads them.
+    ("trust", &["config", "exit", "output", "plugin", "ssh"]),
     // The steps of `ops build`.
     (
         "pipeline",

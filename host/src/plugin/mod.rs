@@ -66,6 +66,7 @@ mod validation;
 mod version;
 
 pub(crate) use agent::entitled as sync_agent;
+pub use agent::{DEPLOY_KEY_PATH, FORWARD_AGENT_PATH};
 pub use builtins::BUILTINS;
 pub(crate) use cache::base_from_env as cache_base_from_env;
 pub use cache::{ComponentCache, LoadSource};

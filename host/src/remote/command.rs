@@ -29,8 +29,8 @@ pub struct RemoteCommand {
 pub enum AgentForwarding {
     #[default]
     Never,
-    /// A command of the sync step: forwarded when `[build.git]
-    /// forward_agent` says so, or, when that is unset, when the node's
+    /// A command of the sync step: forwarded when the sync plugin's config
+    /// says so (`Some`), or, when it says nothing, when the node's
     /// ssh_config says `ForwardAgent yes`.
     Sync(Option<bool>),
     /// A command of the sync step whose config names a deploy key: an
