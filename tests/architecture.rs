@@ -3,8 +3,10 @@
 //! Each top-level module of the host may use only the modules listed for it
 //! below, and each lists only modules above it, so there are no cycles.
 //! Read top to bottom, the table is the layering a newcomer needs: the
-//! command line at the bottom drives the pipeline, which reaches the node
-//! through `remote`, whose transport is `ssh`. A new `crate::...` path that
+//! command line at the bottom turns arguments into settings for
+//! `commands`, whose `ops build` drives the pipeline, which reaches the node
+//! through `remote`, whose transport is `ssh`; plugins run in `plugin`
+//! and reach this machine through `distribution`. A new `crate::...` path that
 //! breaks the table fails here, naming the file and line.
 //!
 //! The same test holds the size rules: no file over 400 lines and no
@@ -17,37 +19,79 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     // Exit codes and the signals that end a run.
     ("exit", &[]),
+    // Text helpers several layers need and none owns (line splitting,
+    // identifier names, random names), so that no layer has to reach into
+    // another for them.
+    ("text", &[]),
+    // Bounded reads of files on this machine, shared by every layer that
+    // reads a path a project may name.
+    ("local_file", &[]),
     // The node as everyone sees it: commands, errors, held processes,
     // scratch directories.
-    ("remote", &["exit"]),
+    ("remote", &["exit", "text"]),
     // The printer, events, live output and secret redaction.
-    ("output", &["remote"]),
+    ("output", &["remote", "text"]),
     // ops.toml.
-    ("config", &["exit", "output", "remote"]),
+    ("config", &["exit", "local_file", "output", "text"]),
     // The SSH transport behind `remote::RemoteNode`.
-    ("ssh", &["exit", "output", "remote"]),
+    ("ssh", &["exit", "local_file", "output", "remote", "text"]),
     // Local programs (rsync) reaching the node over the run's connection.
     ("relay", &["remote"]),
-    // The wasmtime plugin runtime and its host calls.
-    ("plugin", &["config", "exit", "output", "remote"]),
-    // Writing plugins: `ops plugin new` and `ops plugin build`.
-    ("author", &["exit", "output", "plugin"]),
-    // Which node, how to reach it, `ops exec`.
+    // The wasmtime plugin runtime, its host calls and the embedded
+    // built-ins. It runs the bytes it is given and knows nothing of where
+    // they came from: it may not use `distribution`.
+    (
+        "plugin",
+        &["config", "exit", "local_file", "output", "remote", "text"],
+    ),
+    // How plugins reach this machine: fetching (HTTPS, OCI), the store,
+    // downloads, ops.lock, which plugin a project's name means.
+    ("distribution", &["config", "exit", "local_file", "plugin"]),
+    // Writing plugins, for `ops plugin new` and `ops plugin build`.
+    ("author", &["distribution", "exit", "plugin"]),
+    // Which node and how to reach it.
     ("node", &["config", "exit", "output", "remote", "ssh"]),
     // What a project file may only do with the user's trust, and the gate.
-    ("trust", &["config", "exit", "output", "ssh"]),
+    // Which keys of the git sync send a key or an agent it asks `plugin`,
+    // whose host glue for that plugin reads them.
+    ("trust", &["config", "exit", "output", "plugin", "ssh"]),
     // The steps of `ops build`.
     (
         "pipeline",
         &[
-            "config", "exit", "node", "output", "plugin", "relay", "remote",
+            "config",
+            "distribution",
+            "exit",
+            "node",
+            "output",
+            "plugin",
+            "relay",
+            "remote",
+            "text",
         ],
     ),
-    // Arguments to settings, dispatch, exit codes.
+    // Every subcommand's entry point, one file each, taking its settings.
+    (
+        "commands",
+        &[
+            "author",
+            "config",
+            "distribution",
+            "exit",
+            "local_file",
+            "node",
+            "output",
+            "pipeline",
+            "plugin",
+            "remote",
+            "trust",
+        ],
+    ),
+    // Clap's definitions, arguments to settings, dispatch, exit codes.
     (
         "cli",
         &[
-            "author", "config", "exit", "node", "output", "pipeline", "plugin", "relay", "trust",
+            "author", "commands", "exit", "node", "output", "pipeline", "relay",
         ],
     ),
 ];

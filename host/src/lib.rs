@@ -12,10 +12,16 @@
 //! modules above it in this list; `tests/architecture.rs` holds that table.
 //!
 //! - [`exit`]: the documented exit codes, and the signals that end a run.
+//! - [`text`]: small text helpers several layers need and none owns: a
+//!   byte stream cut into lines, environment-variable names, random names.
+//! - [`local_file`]: bounded reads of files on this machine (a project can
+//!   name any path, `/dev/zero` included).
 //! - [`remote`]: the build node as everyone sees it, the one road to it:
 //!   [`remote::RemoteNode`] (run a command with streamed stdin and output,
-//!   write a file, scratch directories), processes held open until the
-//!   session ends (the build lock and the scratch guardian share them).
+//!   write a file, scratch directories, and the session-wide gate, settle,
+//!   interrupt and close that every implementation must provide),
+//!   processes held open until the session ends (the build lock and the
+//!   scratch guardian share them).
 //! - [`output`]: the printer (human or JSON events), the live display on a
 //!   terminal and plain lines for CI, the closing summary, colour, the run
 //!   log kept in the XDG state dir, live output of running programs, secret
@@ -28,15 +34,19 @@
 //! - `relay`: lets local rsync reach the node over the run's own session
 //!   (`ops __relay` is its remote-shell program).
 //! - [`plugin`]: the wasmtime runtime: one engine, the on-disk compile
-//!   cache, capability checks, one host module per WIT interface, the
-//!   embedded built-in plugins; the per-user plugin store, fetching and
-//!   publishing plugins (`https://`, OCI registries with Docker
-//!   credentials) and the `ops plugin install/remove/info/push` commands.
-//! - `author`: writing plugins: `ops plugin new` (a crate with the SDK and
-//!   the WIT this binary carries) and `ops plugin build` (the wasm
-//!   toolchain, componentising, a load check in the runtime).
+//!   cache, capability checks, one host module per WIT interface, version
+//!   adapters, loaded plugin handles, the embedded built-in plugins and
+//!   which of them may hold an ssh-agent. It runs the bytes it is given
+//!   and knows nothing of where they came from.
+//! - [`distribution`]: how plugins reach this machine: fetching them
+//!   (`https://`, OCI registries with Docker credentials), the per-user
+//!   store, the download cache, `ops.lock`, and which plugin each name a
+//!   project uses means ([`distribution::Registry`]).
+//! - `author`: writing plugins: a crate with the SDK and the WIT this
+//!   binary carries, and the wasm toolchain, componentising and a load
+//!   check in the runtime.
 //! - `node`: which build node to use (inventory, `target`, control-plane
-//!   API), connecting to it, and `ops exec`.
+//!   API) and connecting to it.
 //! - `trust`: what a project file may only do with the user's trust
 //!   (send a local key, send secrets to a node only its own pin vouches
 //!   for, send the API token to an origin only it names, give a plugin
@@ -44,16 +54,24 @@
 //!   front of every command that could send something.
 //! - `pipeline`: the steps of `ops build` and their scheduling, on any
 //!   `RemoteNode` (its unit tests use one in memory).
+//! - `commands`: every subcommand's entry point, one file each
+//!   (`build.rs`, `exec.rs`, `lock.rs`, `config_check.rs`, `plugin_*.rs`,
+//!   `init.rs`, `trust.rs`, `completions.rs`), each taking its settings
+//!   struct; commands never see clap.
 //! - [`cli`]: clap definitions, their conversion into each command's
-//!   settings, and the edge that turns results into output and exit codes.
+//!   settings (`cli/settings.rs`), and the edge that turns results into
+//!   output and exit codes.
 //!
 //! The WIT contract is in `wit/`, the plugins' sources in `plugins/`, and the
 //! compiled built-ins in `plugins/dist/`.
 
 mod author;
 pub mod cli;
+mod commands;
 pub mod config;
+pub mod distribution;
 pub mod exit;
+pub mod local_file;
 mod node;
 pub mod output;
 mod pipeline;
@@ -61,4 +79,5 @@ pub mod plugin;
 mod relay;
 pub mod remote;
 pub mod ssh;
+pub mod text;
 mod trust;

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ops::plugin::store::{Installed, Store};
+use ops::distribution::store::{Installed, Store};
 use sha2::Digest;
 
 use crate::support::build::BuildFixture;

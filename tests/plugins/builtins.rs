@@ -1,4 +1,5 @@
-use ops::plugin::{Kind, Limits, LoadSource, PluginSource, Registry, API_VERSION};
+use ops::distribution::Registry;
+use ops::plugin::{Kind, Limits, LoadSource, PluginSource, API_VERSION};
 
 use crate::support::runtime;
 

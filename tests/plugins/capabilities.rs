@@ -8,8 +8,9 @@
 
 use std::sync::Arc;
 
+use ops::distribution::Registry;
 use ops::exit::{Exit, ExitStatusOf};
-use ops::plugin::{Limits, PluginSource, Registry, SyncOutcome, SyncRequest};
+use ops::plugin::{Limits, PluginSource, SyncOutcome, SyncRequest};
 
 use crate::recorder::{Recorder, Reply};
 use crate::support::{context, rogue_decl, rogue_section, runtime};

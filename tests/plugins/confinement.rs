@@ -9,7 +9,8 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 use ops::config::DeclSource;
-use ops::plugin::{Limits, PluginError, Registry, SyncOutcome, SyncRequest};
+use ops::distribution::Registry;
+use ops::plugin::{Limits, PluginError, SyncOutcome, SyncRequest};
 use ops::remote::RemoteCommand;
 
 use crate::hostile::{self, Cap, Data, REMOTE_FILES};

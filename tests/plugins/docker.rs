@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
+use ops::distribution::Registry;
 use ops::exit::{Exit, ExitStatusOf};
-use ops::plugin::{BuildRequest, Credentials, Limits, PushRequest, Registry, ValidationError};
+use ops::plugin::{BuildRequest, Credentials, Limits, PushRequest, ValidationError};
 use ops::remote::RemoteCommand;
 
 use crate::recorder::{Call, Recorder, Reply, SCRATCH};

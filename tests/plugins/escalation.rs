@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ops::config::Config;
+use ops::distribution::downloads::{Downloads, Fetcher};
+use ops::distribution::fetch::FetchError;
+use ops::distribution::lockfile::LockFile;
+use ops::distribution::project::{resolve, LockMode, ProjectError, Use};
+use ops::distribution::store::{Installed, Store};
+use ops::distribution::Registry;
 use ops::exit::{Exit, ExitStatusOf};
-use ops::plugin::downloads::{Downloads, Fetcher};
-use ops::plugin::fetch::FetchError;
-use ops::plugin::lockfile::LockFile;
-use ops::plugin::project::{resolve, LockMode, ProjectError, Use};
-use ops::plugin::store::{Installed, Store};
-use ops::plugin::{Kind, Limits, Registry, Runtime};
+use ops::plugin::{Kind, Limits, Runtime};
 use sha2::Digest;
 
 use crate::support::{rogue_path, runtime};

@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
+use ops::distribution::Registry;
 use ops::exit::{Exit, ExitStatusOf};
-use ops::plugin::{Limits, Registry, SyncRequest, ValidationError};
+use ops::plugin::{Limits, SyncRequest, ValidationError};
 
 use crate::recorder::{Call, Recorder, Reply, SCRATCH};
 use crate::support::{context, git_section, runtime};

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use ops::config::{DeclSource, Location, PluginDecl, PluginSection, SectionEntry, SectionValue};
-use ops::plugin::{Limits, PluginError, Registry};
+use ops::distribution::Registry;
+use ops::plugin::{Limits, PluginError};
 
 use crate::recorder::{Recorder, Reply};
 use crate::support::{context, repo_root, runtime};

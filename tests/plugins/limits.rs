@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ops::distribution::Registry;
 use ops::exit::{Exit, ExitStatusOf};
 use ops::output::{Format, Printer, Redactor, Verbosity};
-use ops::plugin::{CallContext, Limits, PluginError, PluginSource, Registry, SyncOutcome};
+use ops::plugin::{CallContext, Limits, PluginError, PluginSource, SyncOutcome};
 
 use crate::recorder::{Recorder, Reply};
 use crate::support::{context, rogue_decl, rogue_section, runtime, sync_request};

@@ -5,8 +5,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use ops::distribution::Registry;
 use ops::output::{Format, Printer, Redactor, RunLog, Verbosity};
-use ops::plugin::{CallContext, Limits, Registry, SyncOutcome};
+use ops::plugin::{CallContext, Limits, SyncOutcome};
 
 use crate::recorder::{Recorder, Reply};
 use crate::support::{rogue_decl, rogue_section, runtime, sync_request};

@@ -141,4 +141,24 @@ impl RemoteNode for Recorder {
             Ok(format!("{SCRATCH}/{name}"))
         })
     }
+
+    // A recorder runs no shell and holds no lock: no gate to wait on, and
+    // its commands end with their futures.
+    fn set_gate(&self, _marker: Option<String>) {}
+
+    fn settle(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn connect_round_trips(&self) -> u64 {
+        0
+    }
+
+    fn interrupt(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }

@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
+use ops::distribution::Registry;
 use ops::output::{Format, Printer, Redactor, Verbosity};
-use ops::plugin::{CallContext, Limits, Registry};
+use ops::plugin::{CallContext, Limits};
 
 use crate::recorder::{Recorder, Reply};
 use crate::support::{rogue_section, runtime, sync_request, wasi_probe_decl};

@@ -103,7 +103,8 @@ const RESERVED: &[&str] = &[
 ];
 
 pub fn check_name(name: &str) -> Result<(), AuthorError> {
-    crate::plugin::store::check_name(name).map_err(|_| AuthorError::BadName(name.to_owned()))?;
+    crate::distribution::store::check_name(name)
+        .map_err(|_| AuthorError::BadName(name.to_owned()))?;
     if RESERVED.contains(&name) {
         return Err(AuthorError::ReservedName(name.to_owned()));
     }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::pipeline::{DEFAULT_JOBS, DEFAULT_LOCK_WAIT, DEFAULT_TAG};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ops",
@@ -74,14 +76,8 @@ pub enum Command {
     Trust(TrustArgs),
     /// Write a commented ops.toml for the project in this directory
     Init {
-        /// The file to write (never overwritten)
-        #[arg(
-            short = 'f',
-            long = "file",
-            default_value = "ops.toml",
-            value_name = "FILE"
-        )]
-        file: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
     },
     /// Print a shell completion script
     Completions {
@@ -90,9 +86,9 @@ pub enum Command {
     },
 }
 
-/// Options shared by every command that reaches the build node.
+/// `-f FILE`: the ops.toml a command reads (or `ops init` writes).
 #[derive(Debug, Clone, Args)]
-pub struct NodeArgs {
+pub struct ConfigFile {
     /// Path to config file
     #[arg(
         short = 'f',
@@ -101,6 +97,13 @@ pub struct NodeArgs {
         value_name = "FILE"
     )]
     pub file: PathBuf,
+}
+
+/// Options shared by every command that reaches the build node.
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
 
     /// Trust and remember the node's host key if it is not known yet (like
     /// OpenSSH's StrictHostKeyChecking=accept-new). A changed key is still
@@ -123,7 +126,7 @@ pub struct BuildArgs {
     pub service: Option<String>,
 
     /// Docker image tag
-    #[arg(short, long, default_value = "latest")]
+    #[arg(short, long, default_value = DEFAULT_TAG)]
     pub tag: String,
 
     /// Skip pushing images to registry
@@ -131,7 +134,7 @@ pub struct BuildArgs {
     pub no_push: bool,
 
     /// Number of parallel image builds
-    #[arg(short, long, default_value_t = 5, value_name = "N")]
+    #[arg(short, long, default_value_t = DEFAULT_JOBS, value_name = "N")]
     pub jobs: usize,
 
     /// Print the plan and exit without touching anything
@@ -145,8 +148,8 @@ pub struct BuildArgs {
 
     /// How long to wait for another build of the same path on the node
     /// (e.g. 30s, 10m, 0 for not at all)
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
-    pub lock_wait: std::time::Duration,
+    #[arg(long, value_name = "DURATION", default_value_t = DEFAULT_LOCK_WAIT.into())]
+    pub lock_wait: humantime::Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -180,14 +183,8 @@ pub enum LockCommand {
 pub enum PluginCommand {
     /// List built-in and installed plugins
     List {
-        /// Config file whose `[plugins]` section names installed plugins
-        #[arg(
-            short = 'f',
-            long = "file",
-            default_value = "ops.toml",
-            value_name = "FILE"
-        )]
-        file: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
     },
     /// Install a plugin into the per-user store
     Install {
@@ -203,14 +200,8 @@ pub enum PluginCommand {
     /// Show a plugin's kind, versions, source, sha256, capabilities and grants
     Info {
         name: String,
-        /// The project config whose `[plugins.<name>] grant` is shown
-        #[arg(
-            short = 'f',
-            long = "file",
-            default_value = "ops.toml",
-            value_name = "FILE"
-        )]
-        file: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
     },
     /// Take the plugins the project uses as they are now and record them in
     /// ops.lock (how a new plugin version is accepted)
@@ -218,14 +209,8 @@ pub enum PluginCommand {
         /// Only this plugin's entry
         #[arg(value_name = "NAME")]
         name: Option<String>,
-        /// Config file (ops.lock is beside it)
-        #[arg(
-            short = 'f',
-            long = "file",
-            default_value = "ops.toml",
-            value_name = "FILE"
-        )]
-        file: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
     },
     /// Publish a plugin to an OCI registry (CNCF wasm artifact layout)
     Push {
@@ -277,14 +262,8 @@ every file, for CI and scripts.";
 
 #[derive(Debug, Clone, Args)]
 pub struct TrustArgs {
-    /// The config file to trust
-    #[arg(
-        short = 'f',
-        long = "file",
-        default_value = "ops.toml",
-        value_name = "FILE"
-    )]
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigFile,
 
     /// Forget the trust given to FILE
     #[arg(long)]
@@ -295,14 +274,8 @@ pub struct TrustArgs {
 pub enum ConfigCommand {
     /// Validate everything `ops build --dry-run` does, touching nothing
     Check {
-        /// Path to config file
-        #[arg(
-            short = 'f',
-            long = "file",
-            default_value = "ops.toml",
-            value_name = "FILE"
-        )]
-        file: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
     },
 }
 

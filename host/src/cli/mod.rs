@@ -4,20 +4,19 @@
 //! text.
 
 mod args;
-mod init;
 mod settings;
-mod trust;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
+use crate::commands;
 use crate::exit::{Exit, Failure};
-use crate::output::{ColorChoice, Format, Printer, Redactor, RunLog, Verbosity};
-use crate::plugin::commands as plugin_commands;
-use args::{Cli, ColorArg, Command, ConfigCommand, OutputFormat, PluginCommand};
+use crate::output::{ColorChoice, Format, Printer, Redactor, Verbosity};
+use args::{Cli, ColorArg, Command, OutputFormat};
+use settings::Settings;
 
 /// Kept in step with [`Exit`] by a test.
 const EXIT_CODES_HELP: &str = "\
@@ -123,113 +122,34 @@ fn printer(global: &args::GlobalArgs) -> Printer {
 }
 
 async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
-    match command {
-        Command::Build(args) => {
-            trust::gate(&args.node.file, &printer)?;
-            let settings = settings::build(args);
-            if !settings.dry_run {
-                open_run_log(&printer, &settings.config_file);
-            }
-            let result = crate::pipeline::run(settings, printer.clone()).await;
-            if result.is_err() {
-                printer.failed_run();
-            }
-            result.map(Into::into)
-        }
-        Command::Exec(args) => {
-            trust::gate(&args.node.file, &printer)?;
-            crate::node::exec::run(settings::exec(args), printer).await
-        }
-        Command::Lock(command) => {
-            let settings = settings::lock(command);
-            trust::gate(&settings.config_file, &printer)?;
-            crate::pipeline::lock(settings, printer)
-                .await
-                .map(Into::into)
-        }
-        Command::Plugin(PluginCommand::List { file }) => crate::plugin::list::run(&file, &printer)
-            .await
-            .map(Into::into),
-        Command::Plugin(PluginCommand::Install { source, sha256 }) => {
-            plugin_commands::install(&source, sha256.as_deref(), &printer)
-                .await
-                .map(Into::into)
-        }
-        Command::Plugin(PluginCommand::Remove { name }) => {
-            plugin_commands::remove(&name, &printer).map(Into::into)
-        }
-        Command::Plugin(PluginCommand::Info { name, file }) => {
-            plugin_commands::info(&name, &file, &printer)
-                .await
-                .map(Into::into)
-        }
-        Command::Plugin(PluginCommand::Push {
-            wasm,
-            reference,
-            force,
-        }) => plugin_commands::push(&wasm, &reference, force, &printer)
-            .await
-            .map(Into::into),
-        Command::Plugin(PluginCommand::New { name, kind, path }) => {
-            crate::author::new(&name, new_kind(kind), path, &printer).map(Into::into)
-        }
-        Command::Plugin(PluginCommand::Build { dir }) => {
-            crate::author::build(&dir, &printer).await.map(Into::into)
-        }
-        Command::Plugin(PluginCommand::Update { name, file }) => {
-            trust::gate(&file, &printer)?;
-            crate::pipeline::update_plugins(settings::check(file), name, printer)
-                .await
-                .map(Into::into)
-        }
-        Command::Config(ConfigCommand::Check { file }) => {
-            trust::gate(&file, &printer)?;
-            crate::pipeline::check(settings::check(file), printer)
-                .await
-                .map(Into::into)
-        }
-        Command::Trust(args) => trust::run(args, &printer).map(Into::into),
-        Command::Init { file } => {
-            init::run(std::path::Path::new("."), &file, &printer).map(Into::into)
-        }
-        Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "ops", &mut std::io::stdout());
-            Ok(Exit::Success.into())
-        }
+    let settings = settings::from_command(command);
+    if let Some(file) = settings.gated_file() {
+        crate::commands::trust::gate(file, &printer)?;
     }
-}
-
-fn new_kind(kind: args::NewKindArg) -> crate::author::NewKind {
-    match kind {
-        args::NewKindArg::Sync => crate::author::NewKind::Sync,
-        args::NewKindArg::RegistryAuth => crate::author::NewKind::RegistryAuth,
-        args::NewKindArg::ImageBuilder => crate::author::NewKind::ImageBuilder,
-    }
-}
-
-/// The run's full log, in the state dir, for the project of `config_file`.
-/// A run without one (no writable state dir) is still a run.
-fn open_run_log(printer: &Printer, config_file: &std::path::Path) {
-    let Some(state) = crate::output::state_dir(|name| std::env::var(name).ok()) else {
-        return;
+    let exit = match settings {
+        Settings::Build(s) => commands::build::run(s, printer).await?,
+        Settings::Exec(s) => return commands::exec::run(s, printer).await,
+        Settings::Lock(s) => commands::lock::run(s, printer).await?,
+        Settings::PluginList(s) => commands::plugin_list::run(s, &printer).await?,
+        Settings::PluginInstall(s) => commands::plugin_install::run(s, &printer).await?,
+        Settings::PluginRemove(s) => commands::plugin_remove::run(s, &printer)?,
+        Settings::PluginInfo(s) => commands::plugin_info::run(s, &printer).await?,
+        Settings::PluginPush(s) => commands::plugin_push::run(s, &printer).await?,
+        Settings::PluginNew(s) => commands::plugin_new::run(s, &printer)?,
+        Settings::PluginBuild(s) => commands::plugin_build::run(s, &printer).await?,
+        Settings::PluginUpdate(s) => commands::plugin_update::run(s, printer).await?,
+        Settings::ConfigCheck(s) => commands::config_check::run(s, printer).await?,
+        Settings::Trust(s) => commands::trust::run(s, &printer)?,
+        Settings::Init(s) => commands::init::run(s, &printer)?,
+        Settings::Completions(s) => commands::completions::run(*s),
     };
-    let project = match config_file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-        _ => std::path::PathBuf::from("."),
-    };
-    match RunLog::create(&state, &project) {
-        Ok(log) => printer.attach_log(log),
-        Err(err) => printer.debug(format!(
-            "no run log: cannot write in {}: {err}",
-            state.display()
-        )),
-    }
+    Ok(exit.into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
     fn completions_cover_the_commands_and_hide_the_relay() {

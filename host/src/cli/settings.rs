@@ -1,10 +1,129 @@
 //! Turns clap's arguments into the settings each command takes; commands
 //! never see clap types.
 
-use super::args::{BuildArgs, ExecArgs, LockCommand, NodeArgs};
-use crate::node::exec::ExecSettings;
+use super::args::{
+    BuildArgs, Command, ConfigCommand, ExecArgs, LockCommand, NewKindArg, NodeArgs, PluginCommand,
+    TrustArgs,
+};
+use crate::author::NewKind;
+use crate::commands::completions::CompletionsSettings;
+use crate::commands::config_check::ConfigCheckSettings;
+use crate::commands::exec::ExecSettings;
+use crate::commands::init::InitSettings;
+use crate::commands::lock::{LockAction, LockSettings};
+use crate::commands::plugin_build::PluginBuildSettings;
+use crate::commands::plugin_info::PluginInfoSettings;
+use crate::commands::plugin_install::PluginInstallSettings;
+use crate::commands::plugin_list::PluginListSettings;
+use crate::commands::plugin_new::PluginNewSettings;
+use crate::commands::plugin_push::PluginPushSettings;
+use crate::commands::plugin_remove::PluginRemoveSettings;
+use crate::commands::plugin_update::PluginUpdateSettings;
+use crate::commands::trust::TrustSettings;
 use crate::node::ReachSettings;
-use crate::pipeline::{BuildSettings, LockAction, LockSettings};
+use crate::pipeline::BuildSettings;
+
+/// One command with its settings, as the command line asked for it.
+pub enum Settings {
+    Build(BuildSettings),
+    Exec(ExecSettings),
+    Lock(LockSettings),
+    PluginList(PluginListSettings),
+    PluginInstall(PluginInstallSettings),
+    PluginRemove(PluginRemoveSettings),
+    PluginInfo(PluginInfoSettings),
+    PluginPush(PluginPushSettings),
+    PluginNew(PluginNewSettings),
+    PluginBuild(PluginBuildSettings),
+    PluginUpdate(PluginUpdateSettings),
+    ConfigCheck(ConfigCheckSettings),
+    Trust(TrustSettings),
+    Init(InitSettings),
+    /// Boxed: clap's description of the command line is large.
+    Completions(Box<CompletionsSettings>),
+}
+
+impl Settings {
+    /// The config file a trust gate stands before, for the commands that
+    /// read ops.toml and could send something.
+    pub fn gated_file(&self) -> Option<&std::path::Path> {
+        match self {
+            Settings::Build(s) => Some(&s.config_file),
+            Settings::Exec(s) => Some(&s.config_file),
+            Settings::Lock(s) => Some(&s.config_file),
+            Settings::PluginUpdate(s) => Some(&s.config_file),
+            Settings::ConfigCheck(s) => Some(&s.config_file),
+            _ => None,
+        }
+    }
+}
+
+/// The settings of the command `command` names.
+pub fn from_command(command: Command) -> Settings {
+    match command {
+        Command::Build(args) => Settings::Build(build(args)),
+        Command::Exec(args) => Settings::Exec(exec(args)),
+        Command::Lock(command) => Settings::Lock(lock(command)),
+        Command::Plugin(command) => plugin(command),
+        Command::Config(ConfigCommand::Check { config }) => {
+            Settings::ConfigCheck(ConfigCheckSettings {
+                config_file: config.file,
+            })
+        }
+        Command::Trust(args) => Settings::Trust(trust(args)),
+        Command::Init { config } => Settings::Init(InitSettings {
+            dir: ".".into(),
+            config_file: config.file,
+        }),
+        Command::Completions { shell } => Settings::Completions(Box::new(CompletionsSettings {
+            shell,
+            command: <super::args::Cli as clap::CommandFactory>::command(),
+        })),
+    }
+}
+
+fn plugin(command: PluginCommand) -> Settings {
+    match command {
+        PluginCommand::List { config } => Settings::PluginList(PluginListSettings {
+            config_file: config.file,
+        }),
+        PluginCommand::Install { source, sha256 } => {
+            Settings::PluginInstall(PluginInstallSettings { source, sha256 })
+        }
+        PluginCommand::Remove { name } => Settings::PluginRemove(PluginRemoveSettings { name }),
+        PluginCommand::Info { name, config } => Settings::PluginInfo(PluginInfoSettings {
+            name,
+            config_file: config.file,
+        }),
+        PluginCommand::Push {
+            wasm,
+            reference,
+            force,
+        } => Settings::PluginPush(PluginPushSettings {
+            wasm,
+            reference,
+            force,
+        }),
+        PluginCommand::New { name, kind, path } => Settings::PluginNew(PluginNewSettings {
+            name,
+            kind: new_kind(kind),
+            path,
+        }),
+        PluginCommand::Build { dir } => Settings::PluginBuild(PluginBuildSettings { dir }),
+        PluginCommand::Update { name, config } => Settings::PluginUpdate(PluginUpdateSettings {
+            config_file: config.file,
+            name,
+        }),
+    }
+}
+
+fn new_kind(kind: NewKindArg) -> NewKind {
+    match kind {
+        NewKindArg::Sync => NewKind::Sync,
+        NewKindArg::RegistryAuth => NewKind::RegistryAuth,
+        NewKindArg::ImageBuilder => NewKind::ImageBuilder,
+    }
+}
 
 fn reach(args: &NodeArgs) -> ReachSettings {
     ReachSettings {
@@ -16,7 +135,6 @@ fn reach(args: &NodeArgs) -> ReachSettings {
 pub fn build(args: BuildArgs) -> BuildSettings {
     BuildSettings {
         reach: reach(&args.node),
-        config_file: args.node.file,
         git_ref: args.git_ref,
         service: args.service,
         tag: args.tag,
@@ -24,50 +142,23 @@ pub fn build(args: BuildArgs) -> BuildSettings {
         jobs: args.jobs,
         dry_run: args.dry_run,
         locked: args.locked,
-        lock_wait: args.lock_wait,
-        command_line: command_line(),
+        lock_wait: args.lock_wait.into(),
+        ..BuildSettings::defaults(args.node.config.file)
     }
-}
-
-/// `ops config check -f FILE`: the checks of `ops build -f FILE --dry-run`
-/// with the command line's defaults.
-pub fn check(file: std::path::PathBuf) -> BuildSettings {
-    BuildSettings {
-        reach: ReachSettings {
-            accept_new_host_key: false,
-            home: None,
-        },
-        config_file: file,
-        git_ref: None,
-        service: None,
-        tag: "latest".into(),
-        push: true,
-        jobs: 5,
-        dry_run: true,
-        locked: false,
-        lock_wait: std::time::Duration::from_secs(600),
-        command_line: command_line(),
-    }
-}
-
-/// ops's own command line, as the user typed it (for the lock's record).
-fn command_line() -> String {
-    let words: Vec<String> = std::env::args().collect();
-    let name = std::path::Path::new(words.first().map(String::as_str).unwrap_or("ops"))
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "ops".into());
-    std::iter::once(name)
-        .chain(words.into_iter().skip(1))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 pub fn exec(args: ExecArgs) -> ExecSettings {
     ExecSettings {
         reach: reach(&args.node),
-        config_file: args.node.file,
+        config_file: args.node.config.file,
         command: args.command,
+    }
+}
+
+pub fn trust(args: TrustArgs) -> TrustSettings {
+    TrustSettings {
+        config_file: args.config.file,
+        revoke: args.revoke,
     }
 }
 
@@ -78,7 +169,7 @@ pub fn lock(command: LockCommand) -> LockSettings {
     };
     LockSettings {
         reach: reach(&node),
-        config_file: node.file,
+        config_file: node.config.file,
         action,
     }
 }
@@ -95,7 +186,7 @@ mod tests {
             panic!("not build")
         };
         let settings = build(args);
-        let defaults = BuildSettings::new("ops.toml");
+        let defaults = BuildSettings::defaults("ops.toml");
         assert_eq!(settings.config_file, defaults.config_file);
         assert_eq!(settings.tag, defaults.tag);
         assert_eq!(settings.jobs, defaults.jobs);

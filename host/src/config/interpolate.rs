@@ -3,7 +3,7 @@
 //! `$$` stands for a literal `$`, so a value can still carry a dollar sign
 //! (for example a shell variable meant for the build node).
 
-use crate::remote::is_identifier;
+use crate::text::is_identifier;
 
 /// A string after interpolation, with the values that came from the
 /// environment (they are treated as secrets).

@@ -23,8 +23,8 @@ impl Config {
     /// registers every interpolated value (and the API token) with
     /// `redactor`.
     pub fn load(path: &Path, redactor: &Redactor) -> Result<Config, ConfigError> {
-        let text =
-            crate::remote::read_local_text(path, crate::remote::MAX_TEXT_FILE).map_err(|err| {
+        let text = crate::local_file::read_local_text(path, crate::local_file::MAX_TEXT_FILE)
+            .map_err(|err| {
                 ConfigError::new(
                     Location {
                         file: path.to_path_buf(),

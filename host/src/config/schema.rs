@@ -129,6 +129,18 @@ impl BuildConfig {
             .map_or(source, |(_, plugin)| plugin)
     }
 
+    /// Whether the source builds a ref: every one but `"push"`, which
+    /// sends the local working tree as it is.
+    pub fn source_takes_ref(&self) -> bool {
+        self.source_name() != "push"
+    }
+
+    /// Whether `[build.<source>]` must be written: the git source has no
+    /// repository to clone without it.
+    pub fn source_needs_section(&self) -> bool {
+        self.source_name() == "git"
+    }
+
     /// `[build.<name>]`, when the file has it.
     pub fn section(&self, name: &str) -> Option<&PluginSection> {
         match name {

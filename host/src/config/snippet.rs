@@ -12,7 +12,8 @@ use super::section::Location;
 /// The snippet for `location`, read from its file; `None` when the file or
 /// the line cannot be read (the error still names file:line:column).
 pub fn snippet(location: &Location) -> Option<String> {
-    let text = crate::remote::read_local_text(&location.file, crate::remote::MAX_TEXT_FILE).ok()?;
+    let text = crate::local_file::read_local_text(&location.file, crate::local_file::MAX_TEXT_FILE)
+        .ok()?;
     render(&text, location.line, location.column)
 }
 

@@ -1,10 +1,8 @@
-//! Which build node to use ([`resolve`]), how to reach it ([`connect`]),
-//! and `ops exec`.
+//! Which build node to use ([`resolve`]) and how to reach it ([`connect`]).
 
 mod api;
 mod connect;
 mod error;
-pub mod exec;
 mod resolve;
 
 pub use connect::{connect, ReachSettings};

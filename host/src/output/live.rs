@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::clean::cut;
 use super::{Event, Printer};
 use crate::remote::OutputSink;
-use crate::remote::{LineSplitter, MAX_LINE};
+use crate::text::{LineSplitter, MAX_LINE};
 
 /// What is kept of each stream. Build logs can be huge; the end is what
 /// explains a failure and what holds a pushed digest.

@@ -62,7 +62,7 @@ impl ImageJob {
         }
         let services = services(config, image)?;
         if let Some(arg) = &image.binary_arg {
-            if !crate::remote::is_identifier(arg) {
+            if !crate::text::is_identifier(arg) {
                 return Err(ConfigError::invalid(
                     config.location_of("build.image.binary_arg"),
                     "build.image.binary_arg",

@@ -29,7 +29,7 @@ pub struct BuildJob {
     pub push: bool,
     pub jobs: usize,
     /// The agent the sync's commands get: none until the loaded sync
-    /// plugin shows it is entitled to one ([`super::sync_agent`]).
+    /// plugin shows it is entitled to one ([`crate::plugin::sync_agent`]).
     pub sync_agent: AgentForwarding,
     /// `--lock-wait`.
     pub lock_wait: std::time::Duration,
@@ -127,7 +127,7 @@ fn sync_section(
 ) -> Result<PluginSection, ConfigError> {
     let section_name = format!("build.{source}");
     let section = build.section(source).cloned();
-    if source == "push" && settings.git_ref.is_some() {
+    if !build.source_takes_ref() && settings.git_ref.is_some() {
         // The pushed tree is the working tree as it is; building another
         // ref from it would silently build something else.
         return Err(ConfigError::invalid(
@@ -140,7 +140,7 @@ fn sync_section(
     }
     match section {
         Some(section) => Ok(section),
-        None if source == "git" => Err(ConfigError::missing(
+        None if build.source_needs_section() => Err(ConfigError::missing(
             config.location_of("build"),
             "build.git (with `repo`, for source = \"git\")",
         )),
@@ -156,7 +156,7 @@ fn sync_section(
 /// one line, no `..`. A relative path would depend on where the node's
 /// shell starts, could climb out with `..`, and one starting with `-`
 /// would be read as an option by the programs it is given to.
-pub(super) fn build_path(config: &Config) -> Result<&str, ConfigError> {
+pub(crate) fn build_path(config: &Config) -> Result<&str, ConfigError> {
     let path = required(
         config,
         "build.path",

@@ -33,7 +33,7 @@ fn config(text: &str) -> Config {
 
 /// Settings as `ops LINE` gives them (the options these tests use).
 fn args(line: &str) -> BuildSettings {
-    let mut settings = BuildSettings::new("ops.toml");
+    let mut settings = BuildSettings::defaults("ops.toml");
     let mut words = line.split_whitespace().skip(1);
     while let Some(word) = words.next() {
         let (flag, inline) = match word.split_once('=') {

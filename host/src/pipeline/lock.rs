@@ -95,7 +95,7 @@ pub(super) fn request(
 ) -> LockRequest {
     // Unguessable and kept off argv: another user of the node who knew it
     // could make the gate's directory first.
-    let gate = crate::remote::random_hex(16);
+    let gate = crate::text::random_hex(16);
     let command = RemoteCommand::new("sh")
         .args(["-c", SCRIPT, "sh", path, &wait.as_secs().to_string()])
         .env("OPS_LOCK_HOLDER", holder)

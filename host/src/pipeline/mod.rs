@@ -15,22 +15,18 @@
 //! removes the run's scratch directories (registry credentials live there)
 //! and exits 130.
 
-mod check;
 mod dry_run;
 mod faults;
 mod image_job;
 mod images;
 mod job;
 mod lock;
-mod lock_admin;
 mod plan;
-mod plugin_update;
 mod plugins;
 mod project;
 mod schedule;
 mod settings;
 mod steps;
-mod sync_agent;
 #[cfg(test)]
 mod tests;
 
@@ -39,21 +35,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::distribution::project::LockMode;
 use crate::exit::{interrupted, Exit, Failure};
 use crate::output::{Event, Printer};
-use crate::plugin::project::LockMode;
 use crate::plugin::{Limits, Runtime};
 use crate::relay::Relay;
 use crate::remote::critical_path::Chain;
 use crate::remote::RemoteNode;
 
-pub use check::check;
-pub use lock_admin::{run as lock, LockAction, LockSettings};
-pub use plugin_update::run as update_plugins;
-pub use settings::BuildSettings;
+pub use settings::{BuildSettings, DEFAULT_JOBS, DEFAULT_LOCK_WAIT, DEFAULT_TAG};
 
-use job::BuildJob;
-use plugins::BuildPlugins;
+pub(crate) use job::{build_path, BuildJob};
+pub(crate) use plugins::{uses as plugin_uses, BuildPlugins};
+pub(crate) use project::root as project_root;
+pub(crate) use steps::plural;
 
 pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
     let started = Instant::now();
@@ -71,7 +66,7 @@ pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit,
     } else {
         BuildPlugins::load(&runtime, &config, &job, &printer, &project_root, lock).await?
     };
-    job.sync_agent = sync_agent::entitled(&plugins.sync, &job.sync_section, &project_root)?;
+    job.sync_agent = crate::plugin::sync_agent(&plugins.sync, &job.sync_section, &project_root)?;
     let target = crate::node::resolve(&config).await?;
 
     if settings.dry_run {

@@ -6,12 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::distribution::project::{self, LockMode, Use};
+use crate::distribution::Registry;
 use crate::exit::Failure;
 use crate::output::Printer;
-use crate::plugin::project::{self, LockMode, Use};
-use crate::plugin::{
-    CallContext, ImageBuilder, Kind, Registry, RegistryAuth, Runtime, SyncStrategy,
-};
+use crate::plugin::{CallContext, ImageBuilder, Kind, RegistryAuth, Runtime, SyncStrategy};
 
 use super::job::BuildJob;
 

@@ -32,22 +32,43 @@ pub struct BuildSettings {
     pub command_line: String,
 }
 
-#[cfg(test)]
+/// `--tag` when none is given.
+pub const DEFAULT_TAG: &str = "latest";
+/// `-j` when none is given.
+pub const DEFAULT_JOBS: usize = 5;
+/// `--lock-wait` when none is given.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10 * 60);
+
 impl BuildSettings {
-    /// The spec's defaults for `config_file`, as `ops build -f FILE` gives.
-    pub fn new(config_file: impl Into<PathBuf>) -> BuildSettings {
+    /// The spec's defaults for `config_file`, as `ops build -f FILE` gives;
+    /// also what the commands that check a project without building it
+    /// (`ops config check`, `ops plugin update`) assume.
+    pub fn defaults(config_file: impl Into<PathBuf>) -> BuildSettings {
         BuildSettings {
             config_file: config_file.into(),
             reach: ReachSettings::default(),
             git_ref: None,
             service: None,
-            tag: "latest".into(),
+            tag: DEFAULT_TAG.into(),
             push: true,
-            jobs: 5,
+            jobs: DEFAULT_JOBS,
             dry_run: false,
             locked: false,
-            lock_wait: Duration::from_secs(600),
-            command_line: "ops build".into(),
+            lock_wait: DEFAULT_LOCK_WAIT,
+            command_line: command_line(),
         }
     }
+}
+
+/// ops's own command line, as the user typed it (for the lock's record).
+fn command_line() -> String {
+    let words: Vec<String> = std::env::args().collect();
+    let name = std::path::Path::new(words.first().map(String::as_str).unwrap_or("ops"))
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ops".into());
+    std::iter::once(name)
+        .chain(words.into_iter().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -193,7 +193,7 @@ pub(super) fn add_side_by_side(branches: &[Arc<Chain>], at_once: usize) {
     }
 }
 
-pub(super) fn plural(n: usize, what: &str) -> String {
+pub(crate) fn plural(n: usize, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
     } else {

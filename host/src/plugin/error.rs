@@ -134,10 +134,14 @@ pub enum PluginError {
     /// that name in the plugin store (or the store could not be read).
     #[error("plugin {plugin}: {message}")]
     NotInstalled { plugin: String, message: String },
+    /// Getting the bytes from where they are published failed. The exit
+    /// code is decided by whoever fetched them, so that the runtime need
+    /// not know how plugins are distributed.
     #[error("plugin {plugin}: {source}")]
     Fetch {
         plugin: String,
-        source: super::fetch::FetchError,
+        exit: Exit,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The wasmtime engine could not be set up.
     #[error("cannot start the plugin runtime: {0}")]
@@ -156,7 +160,7 @@ impl ExitStatusOf for PluginError {
             | PluginError::Unknown { .. }
             | PluginError::WrongKind { .. } => Exit::Usage,
             PluginError::Engine(_) => Exit::Internal,
-            PluginError::Fetch { source, .. } => source.exit(),
+            PluginError::Fetch { exit, .. } => *exit,
             PluginError::Invalid { .. }
             | PluginError::IncompatibleApi { .. }
             | PluginError::Contract { .. }

@@ -93,6 +93,14 @@ impl Plugin {
         &self.inner.source
     }
 
+    /// Whether this plugin's config may ask for an ssh-agent on the node:
+    /// only an embedded built-in that needs one. A plugin the user installs
+    /// or names by path never may, whatever its name.
+    pub fn may_use_agent(&self) -> bool {
+        self.inner.source == PluginSource::Builtin
+            && super::builtins::may_use_agent(&self.inner.name)
+    }
+
     /// Hex sha256 of the component's bytes.
     pub fn sha256(&self) -> &str {
         &self.inner.sha256

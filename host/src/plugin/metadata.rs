@@ -133,7 +133,7 @@ fn check_capabilities(capabilities: &[Capability]) -> Result<(), String> {
             {
                 return Err("it declares local-exec without naming programs".into())
             }
-            Capability::Env(names) if names.iter().any(|n| !crate::remote::is_identifier(n)) => {
+            Capability::Env(names) if names.iter().any(|n| !crate::text::is_identifier(n)) => {
                 return Err(format!("it declares env with an invalid name in {names:?}"))
             }
             Capability::Http(hosts) if hosts.is_empty() || hosts.iter().any(|h| h.is_empty()) => {

@@ -21,14 +21,11 @@
 //!   plugin's metadata and granted (built-ins: what they declare; installed
 //!   plugins: `[plugins.<name>] grant = [...]`). See [`capability`].
 //! - Errors name the plugin; traps and limits never panic the host.
-//! - [`store`] is the per-user record of what `ops plugin install` put
-//!   there, [`fetch`] gets plugins from `https://` URLs and OCI registries
-//!   (and pushes them), and `commands` holds `ops plugin install`,
-//!   `remove`, `info` and `push`.
-//! - [`project`] resolves the plugins a project names (built-in,
-//!   `[plugins.<name>]` with `path`, `url` or `oci`, or the user's
-//!   [`store`]), stops any that declares capabilities it was not granted,
-//!   and keeps [`lockfile`] (`ops.lock`) in step.
+//! - Where the bytes come from (the store, `https://`, OCI, `ops.lock`,
+//!   which plugin a project's name means) is [`crate::distribution`]'s
+//!   business; this module depends on none of it.
+//! - Only an embedded built-in that needs one (the git sync) may be given
+//!   an ssh-agent on the node ([`Plugin::may_use_agent`]).
 //!
 //! The pipeline uses it like this:
 //!
@@ -36,7 +33,8 @@
 //! # async fn demo(config: &ops::config::Config, printer: std::sync::Arc<ops::output::Printer>,
 //! #   node: std::sync::Arc<dyn ops::remote::RemoteNode>, git: &ops::config::PluginSection)
 //! #   -> Result<(), Box<dyn std::error::Error>> {
-//! use ops::plugin::{CallContext, Limits, Registry, Runtime, SyncRequest};
+//! use ops::distribution::Registry;
+//! use ops::plugin::{CallContext, Limits, Runtime, SyncRequest};
 //! let runtime = Runtime::new(Limits::from_env())?;
 //! let registry = Registry::new(&runtime, &config.plugins)?;
 //! let ctx = CallContext::new(printer, config.dir()).with_node(node);
@@ -48,33 +46,31 @@
 //! # let _ = outcome; Ok(()) }
 //! ```
 
+mod agent;
 mod bindings;
+mod builtins;
 mod cache;
 mod capability;
-pub(crate) mod commands;
 mod compat;
 mod context;
 mod convert;
-pub mod downloads;
 mod error;
-pub mod fetch;
 mod handles;
 mod host;
 mod limits;
-pub(crate) mod list;
 mod loaded;
-pub mod lockfile;
 mod metadata;
-pub mod project;
-mod registry;
 mod runtime;
 mod state;
-pub mod store;
 mod validation;
 mod version;
 
+pub(crate) use agent::entitled as sync_agent;
+pub use agent::{DEPLOY_KEY_PATH, FORWARD_AGENT_PATH};
+pub use builtins::BUILTINS;
+pub(crate) use cache::base_from_env as cache_base_from_env;
 pub use cache::{ComponentCache, LoadSource};
-pub use capability::grant_items;
+pub use capability::{grant_items, Capability, Grant, Grants};
 pub use context::CallContext;
 pub use error::PluginError;
 pub use handles::{
@@ -84,7 +80,6 @@ pub use handles::{
 pub use limits::Limits;
 pub use loaded::Plugin;
 pub use metadata::{Kind, Metadata};
-pub use registry::{Registry, BUILTINS};
 pub use runtime::{PluginSource, Runtime};
 pub use validation::ValidationError;
 pub use version::{API_VERSION, SUPPORTED as SUPPORTED_API_VERSIONS};

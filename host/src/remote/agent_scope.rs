@@ -42,8 +42,28 @@ impl RemoteNode for AgentScope {
         })
     }
 
+    fn set_gate(&self, marker: Option<String>) {
+        self.node.set_gate(marker)
+    }
+
+    fn settle(&self) -> BoxFuture<'_, ()> {
+        self.node.settle()
+    }
+
     fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>> {
         self.node.scratch_dir(name)
+    }
+
+    fn connect_round_trips(&self) -> u64 {
+        self.node.connect_round_trips()
+    }
+
+    fn interrupt(&self) -> BoxFuture<'_, ()> {
+        self.node.interrupt()
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        self.node.close()
     }
 }
 

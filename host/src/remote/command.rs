@@ -29,8 +29,8 @@ pub struct RemoteCommand {
 pub enum AgentForwarding {
     #[default]
     Never,
-    /// A command of the sync step: forwarded when `[build.git]
-    /// forward_agent` says so, or, when that is unset, when the node's
+    /// A command of the sync step: forwarded when the sync plugin's config
+    /// says so (`Some`), or, when it says nothing, when the node's
     /// ssh_config says `ForwardAgent yes`.
     Sync(Option<bool>),
     /// A command of the sync step whose config names a deploy key: an
@@ -122,12 +122,4 @@ impl Stdin<'_> {
     pub fn empty() -> Stdin<'static> {
         Stdin::Bytes(None)
     }
-}
-
-/// A valid environment variable (and shell identifier) name: what may be
-/// exported on the node, and what `$NAME` may name in `ops.toml`.
-pub fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -14,10 +14,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{
-    ChannelReader, LineSplitter, OutputSink, RemoteCommand, RemoteError, RemoteExit, RemoteNode,
-    Stdin,
-};
+use super::{ChannelReader, OutputSink, RemoteCommand, RemoteError, RemoteExit, RemoteNode, Stdin};
+use crate::text::LineSplitter;
 
 /// A running held process. Dropping it releases the process without
 /// waiting for it.

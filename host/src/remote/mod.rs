@@ -14,28 +14,22 @@ mod command;
 pub mod critical_path;
 mod error;
 mod held;
-mod local_file;
 mod scratch;
 mod signal;
 mod sink;
 mod stdin;
-mod token;
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub use agent_scope::{AgentScope, DeployKey};
-pub use command::{is_identifier, AgentForwarding, RemoteCommand, RemoteExit, Stdin};
+pub use command::{AgentForwarding, RemoteCommand, RemoteExit, Stdin};
 pub use error::{RemoteError, DISCONNECTED};
 pub use held::{hold, Held};
-pub use local_file::{
-    check_local_file, read_local_file, read_local_text, MAX_COMPONENT_FILE, MAX_TEXT_FILE,
-};
 pub use scratch::{scoped_scratch_name, validate_scratch_name, ScratchDirs};
 pub use signal::signal_name;
-pub use sink::{Capture, LineSplitter, OutputSink, CAPTURE_MAX, MAX_LINE};
+pub use sink::{Capture, OutputSink, CAPTURE_MAX};
 pub use stdin::{local_stdin, ChannelReader};
-pub use token::random_hex;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -72,15 +66,17 @@ pub trait RemoteNode: Send + Sync {
     /// commands together with the request for the build lock, which opens
     /// the gate once it holds the lock, instead of one round trip after
     /// it. Nodes without a shell between them and the commands ignore it.
-    fn set_gate(&self, _marker: Option<String>) {}
+    ///
+    /// This and the other session-wide operations below have no default:
+    /// a wrapper that forgot to forward one would silently run commands
+    /// outside the lock, or leave them running.
+    fn set_gate(&self, marker: Option<String>);
 
     /// Waits until every command whose future was dropped (a step cut
     /// short) is stopped on the node. Before the build lock is let go, so
     /// that the next run never meets a dying command of this one in the
     /// build path.
-    fn settle(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
-    }
+    fn settle(&self) -> BoxFuture<'_, ()>;
 
     /// A private directory, the same for the same name during this run,
     /// removed when the run ends, however it ends.
@@ -142,23 +138,17 @@ pub trait RemoteNode: Send + Sync {
     }
 
     /// The round trips the connection's setup took, where the transport
-    /// counts them.
-    fn connect_round_trips(&self) -> u64 {
-        0
-    }
+    /// counts them (0 where it does not).
+    fn connect_round_trips(&self) -> u64;
 
     /// Stops every running command (TERM, then KILL after a grace period)
     /// and removes the scratch directories; commands still running return
     /// [`RemoteError::Interrupted`].
-    fn interrupt(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
-    }
+    fn interrupt(&self) -> BoxFuture<'_, ()>;
 
     /// Ends the session: waits for stopped commands to be gone, removes the
     /// scratch directories and disconnects.
-    fn close(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
-    }
+    fn close(&self) -> BoxFuture<'_, ()>;
 }
 
 /// Where a local program (rsync's `-e`) can reach the node over the run's

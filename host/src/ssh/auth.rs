@@ -211,7 +211,7 @@ fn rsa_hash_for(is_rsa: bool, best: Option<HashAlg>) -> Option<HashAlg> {
 /// Loads a private key, asking for its passphrase on the terminal when it
 /// is encrypted. Returns a message for the user when it cannot be used.
 async fn load_key(path: &Path) -> Result<PrivateKey, String> {
-    crate::remote::check_local_file(path, crate::remote::MAX_TEXT_FILE)
+    crate::local_file::check_local_file(path, crate::local_file::MAX_TEXT_FILE)
         .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
     match russh::keys::load_secret_key(path, None) {
         Ok(key) => Ok(key),

@@ -49,7 +49,8 @@ pub fn lookup_name(host: &str, port: u16) -> String {
 pub fn matching(name: &str, files: &[PathBuf]) -> Vec<Entry> {
     let mut out = Vec::new();
     for file in files {
-        if let Ok(text) = crate::remote::read_local_text(file, crate::remote::MAX_TEXT_FILE) {
+        if let Ok(text) = crate::local_file::read_local_text(file, crate::local_file::MAX_TEXT_FILE)
+        {
             out.extend(parse_matching(name, file, &text));
         }
     }

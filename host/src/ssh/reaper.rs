@@ -142,5 +142,5 @@ impl Reaper {
 /// A fresh run id: 16 hex digits. It only has to differ from other runs
 /// of this user on the node.
 pub(super) fn new_run_id() -> String {
-    crate::remote::random_hex(8)
+    crate::text::random_hex(8)
 }

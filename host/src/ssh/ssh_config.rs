@@ -88,13 +88,12 @@ fn read_depth(
     home: &Path,
     depth: usize,
 ) -> Result<ConfigFile, SshError> {
-    let text =
-        crate::remote::read_local_text(path, crate::remote::MAX_TEXT_FILE).map_err(|err| {
-            SshError::SshConfig {
-                path: path.to_path_buf(),
-                message: err.to_string(),
-            }
-        })?;
+    let text = crate::local_file::read_local_text(path, crate::local_file::MAX_TEXT_FILE).map_err(
+        |err| SshError::SshConfig {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        },
+    )?;
     parse_depth(path, &text, ssh_dir, home, depth)
 }
 

@@ -31,7 +31,7 @@ pub fn certificates_for(
             }
             continue;
         }
-        let cert = match crate::remote::read_local_text(&path, crate::remote::MAX_TEXT_FILE)
+        let cert = match crate::local_file::read_local_text(&path, crate::local_file::MAX_TEXT_FILE)
             .map_err(|e| e.to_string())
             .and_then(|text| Certificate::from_openssh(text.trim()).map_err(|e| e.to_string()))
         {

@@ -14,8 +14,8 @@
 //! still carries the command's tag (TERM, a short grace, KILL) before it
 //! exits, so a command reported ended has nothing left running.
 
-use crate::remote::is_identifier;
 use crate::remote::{RemoteCommand, RemoteError};
+use crate::text::is_identifier;
 
 /// Starts the first stderr line, which the client strips.
 pub const PGID_MARKER: &str = "__ops_pgid=";

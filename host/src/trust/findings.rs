@@ -30,7 +30,7 @@ pub struct Context<'a> {
 
 /// Keys of built-in plugins' sections that name a local file the plugin
 /// reads and sends to the node.
-const LOCAL_FILE_KEYS: &[&str] = &["build.git.ssh_key"];
+const LOCAL_FILE_KEYS: &[&str] = &[crate::plugin::DEPLOY_KEY_PATH];
 
 /// Grants that act on the user's machine rather than on the node.
 const LOCAL_GRANTS: &[(&str, &str)] = &[
@@ -195,7 +195,7 @@ fn secrets_sent(config: &Config) -> Vec<(String, Location)> {
                     values.push(v.clone());
                     true
                 }
-                SectionValue::Boolean(true) => key == "build.git.forward_agent",
+                SectionValue::Boolean(true) => key == crate::plugin::FORWARD_AGENT_PATH,
                 _ => LOCAL_FILE_KEYS.contains(&&*key),
             };
             if secret {

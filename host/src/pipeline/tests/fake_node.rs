@@ -181,6 +181,15 @@ impl RemoteNode for FakeNode {
         *self.gate.lock().unwrap() = marker;
     }
 
+    // Its commands end when their futures do: nothing is left to wait for.
+    fn settle(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    fn connect_round_trips(&self) -> u64 {
+        0
+    }
+
     fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>> {
         Box::pin(async move { Ok(format!("/tmp/ops.scratch/{name}")) })
     }

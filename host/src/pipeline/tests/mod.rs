@@ -69,7 +69,7 @@ struct Build {
 impl Build {
     fn new(node: FakeNode) -> Build {
         Build {
-            settings: BuildSettings::new("ops.toml"),
+            settings: BuildSettings::defaults("ops.toml"),
             node: Arc::new(node),
         }
     }
@@ -90,7 +90,7 @@ impl Build {
             &job,
             &printer,
             Path::new("/"),
-            crate::plugin::project::LockMode::Check,
+            crate::distribution::project::LockMode::Check,
         )
         .await
         .expect("plugins");

@@ -135,7 +135,7 @@ impl PluginState {
             return Err(refusal);
         }
         let full = expand(&path, &self.ctx.project_root)?;
-        crate::remote::read_local_file(&full, MAX_READ)
+        crate::local_file::read_local_file(&full, MAX_READ)
             .map_err(|e| format!("cannot read {}: {e}", full.display()))
     }
 }

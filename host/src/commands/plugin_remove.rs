@@ -1,18 +1,25 @@
 //! `ops plugin remove <name>`.
 
-use super::CommandError;
+use super::plugin_common::CommandError;
+use crate::distribution::store::Store;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
-use crate::plugin::store::Store;
 use crate::plugin::BUILTINS;
 
-pub fn run(name: &str, printer: &Printer) -> Result<Exit, Failure> {
+/// What `ops plugin remove` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PluginRemoveSettings {
+    pub name: String,
+}
+
+pub fn run(settings: PluginRemoveSettings, printer: &Printer) -> Result<Exit, Failure> {
+    let name = settings.name.as_str();
     let store = Store::from_env().map_err(CommandError::from)?;
     let installed = match store.get(name) {
         Ok(found) => found,
         // A name the store cannot hold is not installed either; say so
         // the same way, with the names that are.
-        Err(crate::plugin::store::StoreError::BadName(_)) => None,
+        Err(crate::distribution::store::StoreError::BadName(_)) => None,
         Err(e) => return Err(CommandError::from(e).into()),
     };
     let Some(installed) = installed else {

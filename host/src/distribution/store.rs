@@ -4,7 +4,7 @@
 //! `~/.local/share/ops`, under `plugins/<name>/`: the component as
 //! `plugin.wasm` and what was learnt when it was installed as
 //! `plugin.json`. Compiled artifacts are not kept here but in the compile
-//! cache ([`super::ComponentCache`]), which only this host writes.
+//! cache ([`crate::plugin::ComponentCache`]), which only this host writes.
 //!
 //! Writes are atomic (temp file + rename in the same folder), so a crashed
 //! install leaves the previous version or nothing, never half a file.
@@ -101,16 +101,17 @@ impl Store {
     /// The record of the installed plugin `name`, if there is one.
     pub fn get(&self, name: &str) -> Result<Option<Installed>, StoreError> {
         let record = self.plugin_dir(name)?.join("plugin.json");
-        let text = match crate::remote::read_local_text(&record, crate::remote::MAX_TEXT_FILE) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(StoreError::Io {
-                    path: record,
-                    source,
-                })
-            }
-        };
+        let text =
+            match crate::local_file::read_local_text(&record, crate::local_file::MAX_TEXT_FILE) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(source) => {
+                    return Err(StoreError::Io {
+                        path: record,
+                        source,
+                    })
+                }
+            };
         let installed: Installed =
             serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
                 path: record.clone(),
@@ -123,11 +124,12 @@ impl Store {
     /// recorded at install time.
     pub fn read(&self, installed: &Installed) -> Result<Vec<u8>, StoreError> {
         let path = self.wasm_path(&installed.name)?;
-        let bytes = crate::remote::read_local_file(&path, crate::remote::MAX_COMPONENT_FILE)
-            .map_err(|source| StoreError::Io {
-                path: path.clone(),
-                source,
-            })?;
+        let bytes =
+            crate::local_file::read_local_file(&path, crate::local_file::MAX_COMPONENT_FILE)
+                .map_err(|source| StoreError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
         let actual = hex::encode(Sha256::digest(&bytes));
         if actual != installed.sha256 {
             return Err(StoreError::Tampered {

@@ -9,29 +9,14 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use super::capability::Grant;
 use super::downloads::{Downloads, Fetcher, NetFetcher};
-use super::error::PluginError;
-use super::handles::{ImageBuilder, RegistryAuth, SyncStrategy};
-use super::loaded::Plugin;
-use super::runtime::{PluginSource, Runtime};
 use super::store::Store;
 use crate::config::{ConfigError, DeclSource, PluginDecl};
-
-/// The built-in plugins, compiled by `cargo xtask plugins` and committed,
-/// so that building `ops` needs no wasm toolchain.
-pub const BUILTINS: &[(&str, &[u8])] = &[
-    ("git", include_bytes!("../../../plugins/dist/git.wasm")),
-    ("rsync", include_bytes!("../../../plugins/dist/rsync.wasm")),
-    (
-        "docker",
-        include_bytes!("../../../plugins/dist/docker.wasm"),
-    ),
-    (
-        "token-auth",
-        include_bytes!("../../../plugins/dist/token-auth.wasm"),
-    ),
-];
+use crate::exit::ExitStatusOf;
+use crate::plugin::{
+    Grant, ImageBuilder, Plugin, PluginError, PluginSource, RegistryAuth, Runtime, SyncStrategy,
+    BUILTINS,
+};
 
 pub struct Registry {
     runtime: Runtime,
@@ -264,9 +249,9 @@ impl Registry {
         let plugin = || entry.name.clone();
         match (&entry.builtin_bytes, &entry.source) {
             (Some(bytes), _) => Ok(Arc::from(*bytes)),
-            (None, PluginSource::Path(path)) => Ok(crate::remote::read_local_file(
+            (None, PluginSource::Path(path)) => Ok(crate::local_file::read_local_file(
                 path,
-                crate::remote::MAX_COMPONENT_FILE,
+                crate::local_file::MAX_COMPONENT_FILE,
             )
             .map_err(|source| PluginError::Read {
                 plugin: plugin(),
@@ -313,7 +298,8 @@ impl Registry {
                 Ok(fetched
                     .map_err(|source| PluginError::Fetch {
                         plugin: plugin(),
-                        source,
+                        exit: source.exit(),
+                        source: Box::new(source),
                     })?
                     .into())
             }

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::{connect, ReachSettings};
 use crate::config::Config;
 use crate::exit::{interrupted, Exit, Failure};
+use crate::node::{connect, ReachSettings};
 use crate::output::Printer;
 use crate::remote::{local_stdin, ChannelReader, OutputSink, RemoteCommand, Stdin};
 
@@ -24,7 +24,7 @@ pub struct ExecSettings {
 
 pub async fn run(settings: ExecSettings, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
     let config = Config::load(&settings.config_file, printer.redactor())?;
-    let target = super::resolve(&config).await?;
+    let target = crate::node::resolve(&config).await?;
     let (program, rest) = settings
         .command
         .split_first()

@@ -1,9 +1,8 @@
 //! `ops trust` and the trust gate in front of the commands that read
 //! ops.toml and could send something.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::args::TrustArgs;
 use crate::config::Config;
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
@@ -16,8 +15,17 @@ pub fn gate(file: &Path, printer: &Printer) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn run(args: TrustArgs, printer: &Printer) -> Result<Exit, Failure> {
-    let config = Config::load(&args.file, printer.redactor())?;
-    crate::trust::record(&config, args.revoke, printer)?;
+/// What `ops trust` was asked to do.
+#[derive(Debug, Clone)]
+pub struct TrustSettings {
+    /// `-f`: the config file to trust.
+    pub config_file: PathBuf,
+    /// `--revoke`: forget the trust given to it instead.
+    pub revoke: bool,
+}
+
+pub fn run(settings: TrustSettings, printer: &Printer) -> Result<Exit, Failure> {
+    let config = Config::load(&settings.config_file, printer.redactor())?;
+    crate::trust::record(&config, settings.revoke, printer)?;
     Ok(Exit::Success)
 }

@@ -9,14 +9,11 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::capability::{grant_items, Grants};
 use super::lockfile::{LockEntry, LockError, LockFile};
-use super::metadata::Kind;
-use super::registry::{Registry, BUILTINS};
-use super::runtime::PluginSource;
-use super::{Plugin, PluginError};
+use super::registry::Registry;
 use crate::config::{Config, ConfigError};
 use crate::exit::{Exit, ExitStatusOf};
+use crate::plugin::{grant_items, Grants, Kind, Plugin, PluginError, PluginSource, BUILTINS};
 
 /// What a project uses a plugin for, and the key that names it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,14 +5,24 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::{grant_line, grant_list, CommandError};
+use super::plugin_common::{grant_line, grant_list, CommandError};
+use crate::distribution::fetch;
+use crate::distribution::store::{Installed, Store};
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
-use crate::plugin::fetch;
-use crate::plugin::store::{Installed, Store};
 use crate::plugin::PluginSource;
 
-pub async fn run(source: &str, sha256: Option<&str>, printer: &Printer) -> Result<Exit, Failure> {
+/// What `ops plugin install` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PluginInstallSettings {
+    /// A .wasm file, an https:// URL or an oci:// reference.
+    pub source: String,
+    /// `--sha256`: refuse it unless its digest is this.
+    pub sha256: Option<String>,
+}
+
+pub async fn run(settings: PluginInstallSettings, printer: &Printer) -> Result<Exit, Failure> {
+    let (source, sha256) = (settings.source.as_str(), settings.sha256.as_deref());
     let expected = sha256.map(normalise_digest).transpose()?;
     let (bytes, recorded, load_source) = read(source, printer).await?;
     let actual = hex::encode(Sha256::digest(&bytes));
@@ -27,9 +37,9 @@ pub async fn run(source: &str, sha256: Option<&str>, printer: &Printer) -> Resul
         }
     }
 
-    let runtime = super::runtime()?;
+    let runtime = super::plugin_common::runtime()?;
     let wasm: Arc<[u8]> = bytes.into();
-    let plugin = super::load(&runtime, &recorded, load_source, wasm.clone()).await?;
+    let plugin = super::plugin_common::load(&runtime, &recorded, load_source, wasm.clone()).await?;
     let meta = plugin.metadata();
     let capabilities = grant_list(&meta.capabilities);
     let installed = Installed {
@@ -80,7 +90,7 @@ async fn read(source: &str, printer: &Printer) -> Result<(Vec<u8>, String, Plugi
         return Ok((bytes, source.to_owned(), PluginSource::Path(source.into())));
     }
     let path = Path::new(source);
-    let bytes = super::read_file(path)?;
+    let bytes = super::plugin_common::read_file(path)?;
     // The file was just read, so it exists and resolves.
     let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let shown = absolute.display().to_string();

@@ -72,7 +72,8 @@ impl LockFile {
 
     /// The lock file at `path`; an absent file has no entries.
     pub fn read(path: &Path) -> Result<LockFile, LockError> {
-        let text = match crate::remote::read_local_text(path, crate::remote::MAX_TEXT_FILE) {
+        let text = match crate::local_file::read_local_text(path, crate::local_file::MAX_TEXT_FILE)
+        {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(LockFile {

@@ -1,26 +1,37 @@
 //! `ops plugin push <wasm> oci://REF`.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::CommandError;
+use super::plugin_common::CommandError;
+use crate::distribution::fetch::oci::{self, Artifact, Reference};
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
-use crate::plugin::fetch::oci::{self, Artifact, Reference};
 use crate::plugin::PluginSource;
 
-pub async fn run(
-    wasm_path: &Path,
-    reference: &str,
-    force: bool,
-    printer: &Printer,
-) -> Result<Exit, Failure> {
+/// What `ops plugin push` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PluginPushSettings {
+    /// The component to publish.
+    pub wasm: PathBuf,
+    /// oci://HOST[:PORT]/REPO:TAG
+    pub reference: String,
+    /// `--force`: move the tag even when it names other content.
+    pub force: bool,
+}
+
+pub async fn run(settings: PluginPushSettings, printer: &Printer) -> Result<Exit, Failure> {
+    let (wasm_path, reference, force) = (
+        settings.wasm.as_path(),
+        settings.reference.as_str(),
+        settings.force,
+    );
     // A bad reference is refused before anything is compiled.
     let reference = Reference::parse(reference).map_err(CommandError::from)?;
-    let wasm: Arc<[u8]> = super::read_file(wasm_path)?.into();
+    let wasm: Arc<[u8]> = super::plugin_common::read_file(wasm_path)?.into();
     let what = wasm_path.display().to_string();
-    let runtime = super::runtime()?;
-    let plugin = super::load(
+    let runtime = super::plugin_common::runtime()?;
+    let plugin = super::plugin_common::load(
         &runtime,
         &what,
         PluginSource::Path(wasm_path.to_owned()),

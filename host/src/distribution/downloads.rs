@@ -31,10 +31,10 @@ pub struct Downloads {
 }
 
 impl Downloads {
-    /// `downloads/` in the cache base ([`super::ComponentCache::base_from_env`]).
+    /// `downloads/` in the cache base ([`crate::plugin::ComponentCache::base_from_env`]).
     pub fn from_env() -> Downloads {
         Downloads {
-            dir: super::cache::base_from_env().map(|b| b.join("downloads")),
+            dir: crate::plugin::cache_base_from_env().map(|b| b.join("downloads")),
         }
     }
 
@@ -49,7 +49,8 @@ impl Downloads {
     pub fn cached(&self, digest: &str) -> Option<Vec<u8>> {
         let path = self.path_of(digest)?;
         let bytes =
-            crate::remote::read_local_file(&path, crate::remote::MAX_COMPONENT_FILE).ok()?;
+            crate::local_file::read_local_file(&path, crate::local_file::MAX_COMPONENT_FILE)
+                .ok()?;
         (hex::encode(Sha256::digest(&bytes)) == digest).then_some(bytes)
     }
 

@@ -88,7 +88,7 @@ impl DockerConfig {
             return Ok((DockerConfig::default(), "~/.docker/config.json".into()));
         };
         let shown = path.display().to_string();
-        match crate::remote::read_local_text(&path, crate::remote::MAX_TEXT_FILE) {
+        match crate::local_file::read_local_text(&path, crate::local_file::MAX_TEXT_FILE) {
             Ok(text) => Ok((DockerConfig::parse(&text, &shown)?, shown)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Ok((DockerConfig::default(), shown))

@@ -193,7 +193,7 @@ fn report(
 }
 
 fn build_path(config: &Config) -> Result<String, Failure> {
-    Ok(super::job::build_path(config)?.to_owned())
+    Ok(crate::pipeline::build_path(config)?.to_owned())
 }
 
 #[cfg(test)]

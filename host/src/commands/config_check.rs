@@ -2,24 +2,35 @@
 //! `$NAME` variables, each plugin's validation of its section, the build
 //! node's resolution), then a list of what was checked. Nothing remote.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::distribution::project::LockMode;
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
-use crate::plugin::project::LockMode;
 use crate::plugin::{Limits, Runtime};
 
-use super::job::BuildJob;
-use super::plugins::BuildPlugins;
-use super::steps::plural;
-use super::BuildSettings;
+use crate::pipeline::{plural, BuildJob, BuildPlugins, BuildSettings};
 
-pub async fn check(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
+/// What `ops config check` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ConfigCheckSettings {
+    /// `-f`: the config file.
+    pub config_file: PathBuf,
+}
+
+pub async fn run(settings: ConfigCheckSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
+    // The checks of `ops build -f FILE --dry-run` with the command line's
+    // defaults.
+    let settings = BuildSettings {
+        dry_run: true,
+        ..BuildSettings::defaults(settings.config_file)
+    };
     let file = settings.config_file.display().to_string();
     let config = Config::load(&settings.config_file, printer.redactor())?;
     let job = BuildJob::new(&config, &settings)?;
-    let project_root = super::project::root(config.dir());
+    let project_root = crate::pipeline::project_root(config.dir());
     let runtime = Runtime::new(Limits::from_env())?;
     let plugins = BuildPlugins::check(
         &runtime,

@@ -3,26 +3,35 @@
 //! plugin is accepted deliberately. A new version that declares more than
 //! its grant covers is refused here as it is by `ops build`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
+use crate::distribution::lockfile::LockFile;
+use crate::distribution::project::{self, LockMode};
+use crate::distribution::Registry;
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
-use crate::plugin::lockfile::LockFile;
-use crate::plugin::project::{self, LockMode};
-use crate::plugin::{Limits, Registry, Runtime};
+use crate::plugin::{Limits, Runtime};
 
-use super::job::BuildJob;
-use super::BuildSettings;
+use crate::pipeline::{BuildJob, BuildSettings};
 
-pub async fn run(
-    settings: BuildSettings,
-    name: Option<String>,
-    printer: Arc<Printer>,
-) -> Result<Exit, Failure> {
+/// What `ops plugin update` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PluginUpdateSettings {
+    /// `-f`: the config file; ops.lock is beside it.
+    pub config_file: PathBuf,
+    /// Only this plugin's entry.
+    pub name: Option<String>,
+}
+
+pub async fn run(settings: PluginUpdateSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
+    let name = settings.name;
+    // The plugins `ops build` with the command line's defaults would use.
+    let settings = BuildSettings::defaults(settings.config_file);
     let config = Config::load(&settings.config_file, printer.redactor())?;
     let job = BuildJob::new(&config, &settings)?;
-    let uses = super::plugins::uses(&job);
+    let uses = crate::pipeline::plugin_uses(&job);
     let runtime = Runtime::new(Limits::from_env())?;
     let mut registry = Registry::new(&runtime, &config.plugins)?;
     if let Some(name) = &name {

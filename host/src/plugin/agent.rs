@@ -10,36 +10,43 @@
 
 use std::path::{Path, PathBuf};
 
+use super::SyncStrategy;
 use crate::config::{ConfigError, PluginSection, SectionValue};
-use crate::plugin::{PluginSource, SyncStrategy};
 use crate::remote::{AgentForwarding, DeployKey};
 
-/// Built-in sync plugins whose config may ask for an agent. Only the
-/// embedded component of that name counts: a plugin the user installs or
-/// names by path never does.
-const AGENT_USERS: &[&str] = &["git"];
+/// The git sync's key naming a deploy key file, read here and served to
+/// the node as an agent.
+const SSH_KEY: &str = "ssh_key";
+/// The git sync's key asking for the user's own agent.
+const FORWARD_AGENT: &str = "forward_agent";
+
+/// `[build.git] ssh_key`: a local file whose key reaches the node (as an
+/// agent), for the trust rules.
+pub const DEPLOY_KEY_PATH: &str = "build.git.ssh_key";
+/// `[build.git] forward_agent`: the user's agent reaches the node, for
+/// the trust rules.
+pub const FORWARD_AGENT_PATH: &str = "build.git.forward_agent";
 
 /// The largest key file read (an RSA 16384 key is about 12 KiB).
 const MAX_KEY_BYTES: u64 = 64 * 1024;
 
 /// The agent `sync`'s commands may have, from its `section`.
-pub(super) fn entitled(
+pub(crate) fn entitled(
     sync: &SyncStrategy,
     section: &PluginSection,
     project_root: &Path,
 ) -> Result<AgentForwarding, ConfigError> {
-    let plugin = sync.plugin();
-    if plugin.source() != &PluginSource::Builtin || !AGENT_USERS.contains(&plugin.name()) {
+    if !sync.plugin().may_use_agent() {
         return Ok(AgentForwarding::Never);
     }
-    if let Some(path) = text(section, "ssh_key") {
+    if let Some(path) = text(section, SSH_KEY) {
         return deploy_key(section, path, project_root).map(AgentForwarding::DeployKey);
     }
     let forward = section
         .entries
         .iter()
         .find_map(|e| match (&*e.key, &e.value) {
-            ("forward_agent", SectionValue::Boolean(b)) => Some(*b),
+            (FORWARD_AGENT, SectionValue::Boolean(b)) => Some(*b),
             _ => None,
         });
     Ok(AgentForwarding::Sync(forward))
@@ -62,13 +69,9 @@ fn deploy_key(
     path: &str,
     project_root: &Path,
 ) -> Result<DeployKey, ConfigError> {
-    let key = format!("{}.ssh_key", section.path);
+    let key = format!("{}.{SSH_KEY}", section.path);
     let invalid = |message: String| {
-        ConfigError::invalid(
-            section.location_of("ssh_key").clone(),
-            key.as_str(),
-            message,
-        )
+        ConfigError::invalid(section.location_of(SSH_KEY).clone(), key.as_str(), message)
     };
     let full = expand(path, project_root).map_err(&invalid)?;
     let text =

@@ -1,25 +1,14 @@
-//! `ops plugin install`, `remove`, `info` and `push`: the per-user store
-//! ([`super::store`]) on one side, files, URLs and registries
-//! ([`super::fetch`]) on the other.
-
-mod info;
-mod install;
-mod push;
-mod remove;
+//! What `ops plugin install`, `remove`, `info` and `push` share: the
+//! per-user store ([`crate::distribution::store`]) on one side, files, URLs
+//! and registries ([`crate::distribution::fetch`]) on the other.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use info::run as info;
-pub use install::run as install;
-pub use push::run as push;
-pub use remove::run as remove;
-
-use super::capability::Capability;
-use super::fetch::FetchError;
-use super::store::StoreError;
-use super::{Limits, Plugin, PluginSource, Runtime};
+use crate::distribution::fetch::FetchError;
+use crate::distribution::store::StoreError;
 use crate::exit::{Exit, ExitStatusOf};
+use crate::plugin::{Capability, Limits, Plugin, PluginSource, Runtime};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -129,7 +118,7 @@ pub(crate) async fn load(
 ) -> Result<Plugin, crate::exit::Failure> {
     check_component(what, &wasm)?;
     let plugin = runtime.load_unnamed(what, source, wasm).await?;
-    super::store::check_name(plugin.name())?;
+    crate::distribution::store::check_name(plugin.name())?;
     Ok(plugin)
 }
 
@@ -139,12 +128,12 @@ pub(crate) fn runtime() -> Result<Runtime, crate::exit::Failure> {
 
 /// Reads a local file, naming it when that fails.
 pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CommandError> {
-    crate::remote::read_local_file(path, crate::remote::MAX_COMPONENT_FILE).map_err(|source| {
-        CommandError::Read {
+    crate::local_file::read_local_file(path, crate::local_file::MAX_COMPONENT_FILE).map_err(
+        |source| CommandError::Read {
             path: path.to_owned(),
             source,
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]
@@ -169,7 +158,7 @@ mod tests {
             ]
         );
         for grant in &grants {
-            super::super::capability::Grant::parse(grant).unwrap();
+            crate::plugin::Grant::parse(grant).unwrap();
         }
         assert_eq!(
             grant_line(&grants[..2]),

@@ -1,14 +1,15 @@
 //! `ops plugin info <name>`: one plugin, and what the project in the
 //! current directory grants it.
 
-use std::path::Path;
+use std::path::PathBuf;
 
-use super::{grant_line, grant_list, CommandError};
+use super::plugin_common::{grant_line, grant_list, CommandError};
 use crate::config::{Config, PluginDecl};
+use crate::distribution::store::Store;
+use crate::distribution::Registry;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
-use crate::plugin::store::Store;
-use crate::plugin::{Registry, BUILTINS};
+use crate::plugin::BUILTINS;
 
 struct Shown {
     name: String,
@@ -21,7 +22,16 @@ struct Shown {
     builtin: bool,
 }
 
-pub async fn run(name: &str, file: &Path, printer: &Printer) -> Result<Exit, Failure> {
+/// What `ops plugin info` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PluginInfoSettings {
+    pub name: String,
+    /// `-f`: the project config whose grant is shown.
+    pub config_file: PathBuf,
+}
+
+pub async fn run(settings: PluginInfoSettings, printer: &Printer) -> Result<Exit, Failure> {
+    let (name, file) = (settings.name.as_str(), settings.config_file.as_path());
     let decls = if file.exists() {
         Some(Config::load(file, printer.redactor())?.plugins)
     } else {
@@ -30,7 +40,7 @@ pub async fn run(name: &str, file: &Path, printer: &Printer) -> Result<Exit, Fai
     let store = Store::from_env().map_err(CommandError::from)?;
     let stored = match store.get(name) {
         Ok(found) => found,
-        Err(crate::plugin::store::StoreError::BadName(_)) => None,
+        Err(crate::distribution::store::StoreError::BadName(_)) => None,
         Err(e) => return Err(CommandError::from(e).into()),
     };
     let declared_here = decls.iter().flatten().any(|d| d.name == name);
@@ -56,7 +66,7 @@ pub async fn run(name: &str, file: &Path, printer: &Printer) -> Result<Exit, Fai
         }
         _ => {
             let builtins: Vec<&str> = BUILTINS.iter().map(|(b, _)| *b).collect();
-            return Err(super::remove::not_installed(&store, name, &builtins)?.into());
+            return Err(super::plugin_remove::not_installed(&store, name, &builtins)?.into());
         }
     };
     let decl = decls.iter().flatten().find(|d| d.name == name);
@@ -73,7 +83,7 @@ pub async fn run(name: &str, file: &Path, printer: &Printer) -> Result<Exit, Fai
 /// A built-in, or a plugin the project's config names by path: loaded to
 /// read its metadata.
 async fn loaded(name: &str, decls: &[PluginDecl]) -> Result<Shown, Failure> {
-    let runtime = super::runtime()?;
+    let runtime = super::plugin_common::runtime()?;
     let registry = Registry::new(&runtime, decls)?;
     let plugin = registry.get(name).await?;
     let meta = plugin.metadata();

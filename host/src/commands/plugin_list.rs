@@ -2,7 +2,7 @@
 //! `[plugins.*]` names and every plugin in the per-user store, with its
 //! kind, version, API version, source and a sha256 prefix.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use comfy_table::{presets, Table};
 
@@ -10,10 +10,19 @@ use crate::config::Config;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
 
-use super::store::Store;
-use super::{Limits, Registry, Runtime};
+use crate::distribution::store::Store;
+use crate::distribution::Registry;
+use crate::plugin::{Limits, Runtime};
 
-pub async fn run(file: &Path, printer: &Printer) -> Result<Exit, Failure> {
+/// What `ops plugin list` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PluginListSettings {
+    /// `-f`: the config whose `[plugins]` names installed plugins.
+    pub config_file: PathBuf,
+}
+
+pub async fn run(settings: PluginListSettings, printer: &Printer) -> Result<Exit, Failure> {
+    let file = settings.config_file.as_path();
     // Without a config file there are only the built-ins to show.
     let installed = if file.exists() {
         Config::load(file, printer.redactor())?.plugins

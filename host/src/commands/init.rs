@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::anyhow;
@@ -22,7 +22,20 @@ pub struct Project {
     pub command: Option<String>,
 }
 
-pub fn run(dir: &Path, file: &Path, printer: &Printer) -> Result<Exit, Failure> {
+/// What `ops init` was asked to do.
+#[derive(Debug, Clone)]
+pub struct InitSettings {
+    /// The project folder.
+    pub dir: PathBuf,
+    /// `-f`: the file to write, relative to `dir`.
+    pub config_file: PathBuf,
+}
+
+pub fn run(settings: InitSettings, printer: &Printer) -> Result<Exit, Failure> {
+    write_in(&settings.dir, &settings.config_file, printer)
+}
+
+fn write_in(dir: &Path, file: &Path, printer: &Printer) -> Result<Exit, Failure> {
     let path = dir.join(file);
     let project = detect(dir);
     let text = render(&project);
@@ -293,14 +306,14 @@ mod tests {
             crate::output::Verbosity::Quiet,
             crate::output::Redactor::new(),
         );
-        run(d, Path::new("ops.toml"), &printer).unwrap();
+        write_in(d, Path::new("ops.toml"), &printer).unwrap();
         let written = fs::read_to_string(d.join("ops.toml")).unwrap();
         let config = crate::config::Config::load(&d.join("ops.toml"), printer.redactor()).unwrap();
         let build = config.build.as_ref().unwrap();
         assert_eq!(build.command.as_deref(), Some("cargo build --release"));
 
         fs::write(d.join("ops.toml"), "mine").unwrap();
-        let err = run(d, Path::new("ops.toml"), &printer).unwrap_err();
+        let err = write_in(d, Path::new("ops.toml"), &printer).unwrap_err();
         assert_eq!(err.exit, Exit::Usage);
         assert!(
             err.error.to_string().contains("never overwrites"),

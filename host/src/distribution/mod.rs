@@ -1,0 +1,15 @@
+//! How plugins reach this machine, apart from how they run: fetching them
+//! over `https://` and from OCI registries (with Docker's credentials),
+//! the per-user store `ops plugin install` fills, the download cache,
+//! `ops.lock`, and which plugin each name a project uses means
+//! ([`Registry`], [`project`]). The runtime ([`crate::plugin`]) runs what
+//! this module hands it and knows nothing of where it came from.
+
+pub mod downloads;
+pub mod fetch;
+pub mod lockfile;
+pub mod project;
+mod registry;
+pub mod store;
+
+pub use registry::Registry;
