@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 /// (module, the modules it may use). Every module may use only modules
 /// that come before it.
 const LAYERS: &[(&str, &[&str])] = &[
+    // Values with a grammar (image references, digests, plugin names, ...):
+    // parsed once, used everywhere, so they depend on nothing.
+    ("domain", &[]),
     // Exit codes and the signals that end a run.
     ("exit", &[]),
     // The node as everyone sees it: commands, errors, held processes,
@@ -23,31 +26,32 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The printer, events, live output and secret redaction.
     ("output", &["remote"]),
     // ops.toml.
-    ("config", &["exit", "output", "remote"]),
+    ("config", &["domain", "exit", "output", "remote"]),
     // The SSH transport behind `remote::RemoteNode`.
     ("ssh", &["exit", "output", "remote"]),
     // Local programs (rsync) reaching the node over the run's connection.
     ("relay", &["remote"]),
     // The wasmtime plugin runtime and its host calls.
-    ("plugin", &["config", "exit", "output", "remote"]),
+    ("plugin", &["config", "domain", "exit", "output", "remote"]),
     // Writing plugins: `ops plugin new` and `ops plugin build`.
     ("author", &["exit", "output", "plugin"]),
     // Which node, how to reach it, `ops exec`.
     ("node", &["config", "exit", "output", "remote", "ssh"]),
     // What a project file may only do with the user's trust, and the gate.
-    ("trust", &["config", "exit", "output", "ssh"]),
+    ("trust", &["config", "domain", "exit", "output", "ssh"]),
     // The steps of `ops build`.
     (
         "pipeline",
         &[
-            "config", "exit", "node", "output", "plugin", "relay", "remote",
+            "config", "domain", "exit", "node", "output", "plugin", "relay", "remote",
         ],
     ),
     // Arguments to settings, dispatch, exit codes.
     (
         "cli",
         &[
-            "author", "config", "exit", "node", "output", "pipeline", "plugin", "relay", "trust",
+            "author", "config", "domain", "exit", "node", "output", "pipeline", "plugin", "relay",
+            "trust",
         ],
     ),
 ];

@@ -11,6 +11,9 @@
 //! Where things live, from the bottom layer up. Each module uses only
 //! modules above it in this list; `tests/architecture.rs` holds that table.
 //!
+//! - [`domain`]: values with a grammar (image references, tags, registries,
+//!   digests, plugin names, loopback hosts, URL authorities), each parsed
+//!   once where it enters and passed typed from then on.
 //! - [`exit`]: the documented exit codes, and the signals that end a run.
 //! - [`remote`]: the build node as everyone sees it, the one road to it:
 //!   [`remote::RemoteNode`] (run a command with streamed stdin and output,
@@ -53,6 +56,7 @@
 mod author;
 pub mod cli;
 pub mod config;
+pub mod domain;
 pub mod exit;
 mod node;
 pub mod output;

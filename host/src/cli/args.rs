@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::Tag;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ops",
@@ -123,8 +125,8 @@ pub struct BuildArgs {
     pub service: Option<String>,
 
     /// Docker image tag
-    #[arg(short, long, default_value = "latest")]
-    pub tag: String,
+    #[arg(short, long, default_value = "latest", value_parser = parse_tag)]
+    pub tag: Tag,
 
     /// Skip pushing images to registry
     #[arg(long)]
@@ -347,4 +349,14 @@ mod tests {
         };
         assert_eq!(args.command, vec!["printf", "%s|", "-f", "$(id)"]);
     }
+}
+
+/// `--tag`, parsed once here: the pipeline gets a [`Tag`].
+fn parse_tag(text: &str) -> Result<Tag, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "{text:?} is not a valid Docker tag (up to 128 letters, digits, '_', '.' and '-', not \
+             starting with '.' or '-')"
+        )
+    })
 }

@@ -40,7 +40,7 @@ pub fn check(file: std::path::PathBuf) -> BuildSettings {
         config_file: file,
         git_ref: None,
         service: None,
-        tag: "latest".into(),
+        tag: crate::domain::Tag::latest(),
         push: true,
         jobs: 5,
         dry_run: true,
@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(settings.config_file.to_str(), Some("ops.prod.toml"));
         assert_eq!(settings.git_ref.as_deref(), Some("v1.2.0"));
         assert_eq!(settings.service.as_deref(), Some("api"));
-        assert_eq!(settings.tag, "abc123");
+        assert_eq!(settings.tag.as_str(), "abc123");
         assert!(!settings.push && settings.dry_run && settings.reach.accept_new_host_key);
         assert_eq!(settings.jobs, 3);
     }

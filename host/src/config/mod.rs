@@ -23,7 +23,7 @@ mod schema;
 mod section;
 mod snippet;
 
-pub use decl::{check_url, is_plugin_name};
+pub use decl::check_url;
 pub use error::ConfigError;
 pub use schema::{
     ApiConfig, BuildConfig, Config, DeclSource, ImageConfig, NodeEntry, NodeRef, PluginDecl,

@@ -3,6 +3,7 @@
 //! a registry login.
 
 use crate::config::{Config, ConfigError, ImageConfig, PluginSection, SectionValue};
+use crate::domain::{ImageName, Registry, Repository};
 
 use super::job::{required, JobError};
 use super::plan::{self, ImagePlan};
@@ -27,7 +28,7 @@ pub struct ImageJob {
     /// `binary_arg`; without it every image gets the same build.
     pub binary_arg: Option<String>,
     /// `registry`, else the host part of `prefix` (as docker reads it).
-    pub registry: Option<String>,
+    pub registry: Option<Registry>,
     /// Whether a registry login comes before pushing: `token` is set, or a
     /// registry-auth plugin is named (it finds the credentials itself, as
     /// a token exchange does).
@@ -49,8 +50,8 @@ impl ImageJob {
         settings: &BuildSettings,
     ) -> Result<ImageJob, JobError> {
         let prefix = required(config, "build.image.prefix", image.prefix.as_deref())?;
-        if !plan::is_valid_image_prefix(prefix) {
-            return Err(ConfigError::invalid(
+        let prefix: ImageName = prefix.parse().map_err(|_| {
+            ConfigError::invalid(
                 config.location_of("build.image.prefix"),
                 "build.image.prefix",
                 format!(
@@ -58,8 +59,7 @@ impl ImageJob {
                      path components such as `ghcr.io/org/project`)"
                 ),
             )
-            .into());
-        }
+        })?;
         let services = services(config, image)?;
         if let Some(arg) = &image.binary_arg {
             if !crate::remote::is_identifier(arg) {
@@ -71,15 +71,16 @@ impl ImageJob {
                 .into());
             }
         }
-        check_registry(config, image)?;
+        let registry = registry(config, image)?;
         let dockerfile = dockerfile(image);
-        let plans =
-            plan::plan_images(prefix, services, settings.service.as_deref(), &settings.tag)?;
+        let plans = plan::plan_images(
+            &prefix,
+            services,
+            settings.service.as_deref(),
+            &settings.tag,
+        )?;
         // Like docker: without `registry`, the registry is the prefix's host.
-        let registry = image
-            .registry
-            .clone()
-            .or_else(|| Some(plan::registry_of(prefix).to_owned()));
+        let registry = Some(registry.unwrap_or_else(|| prefix.registry()));
         let auth = image
             .auth
             .clone()
@@ -127,7 +128,7 @@ fn services<'a>(config: &Config, image: &'a ImageConfig) -> Result<&'a [String],
                 format!("service {service:?} is listed twice"),
             ));
         }
-        if !plan::is_valid_image_component(service) {
+        if !Repository::is_component(service) {
             return Err(ConfigError::invalid(
                 config.location_of("build.image.services"),
                 "build.image.services",
@@ -142,29 +143,20 @@ fn services<'a>(config: &Config, image: &'a ImageConfig) -> Result<&'a [String],
 }
 
 /// `registry`, when given: a host for `docker login`.
-fn check_registry(config: &Config, image: &ImageConfig) -> Result<(), ConfigError> {
-    if let Some(registry) = &image.registry {
-        if !is_registry_host(registry) {
-            return Err(ConfigError::invalid(
-                config.location_of("build.image.registry"),
-                "build.image.registry",
-                format!(
-                    "{registry:?} is not a registry host (host[:port], e.g. \"ghcr.io\" or \
-                     \"127.0.0.1:5000\")"
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// `host[:port]` as `docker login` takes it: a DNS name, IPv4 or bracketed
-/// IPv6 address, optionally with a port.
-fn is_registry_host(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with(['-', '.', ':'])
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+fn registry(config: &Config, image: &ImageConfig) -> Result<Option<Registry>, ConfigError> {
+    let Some(registry) = &image.registry else {
+        return Ok(None);
+    };
+    registry.parse().map(Some).map_err(|e| {
+        ConfigError::invalid(
+            config.location_of("build.image.registry"),
+            "build.image.registry",
+            format!(
+                "{registry:?} is not a registry host (host[:port], e.g. \"ghcr.io\" or \
+                 \"127.0.0.1:5000\"): {e}"
+            ),
+        )
+    })
 }
 
 /// `dockerfile`, else `Dockerfile`, handed to the image builder as it is.

@@ -57,10 +57,10 @@ impl Run<'_> {
             return Ok(());
         };
         let step = Instant::now();
-        self.started_step("login", registry.clone());
+        self.started_step("login", registry.to_string());
         let what = format!("login to {registry}");
         let (credentials, attempts) = with_retries(&what, self.printer, || {
-            auth.credentials(ctx, &job.auth_section, registry)
+            auth.credentials(ctx, &job.auth_section, registry.as_str())
         })
         .await;
         let credentials = credentials.map_err(|e| faults::failure(e, attempts))?;
@@ -99,7 +99,7 @@ impl Run<'_> {
                     section: &job.section,
                     context: self.job.path.clone(),
                     dockerfile: job.dockerfile.clone(),
-                    image: plan.reference.clone(),
+                    image: plan.reference.to_string(),
                     build_args: match &job.binary_arg {
                         Some(arg) => vec![(arg.clone(), plan.service.clone())],
                         None => Vec::new(),
@@ -157,7 +157,7 @@ impl Run<'_> {
                 let retried = with_retries(&what, self.printer, || {
                     let request = PushRequest {
                         section: &job.section,
-                        image: plan.reference.clone(),
+                        image: plan.reference.to_string(),
                         label: plan.service.clone(),
                     };
                     plugins.builder.push(ctx, request)
@@ -212,7 +212,7 @@ impl Run<'_> {
     ) {
         self.printer.emit(&Event::Image {
             service: plan.service.clone(),
-            image: plan.reference.clone(),
+            image: plan.reference.to_string(),
             status: status.to_owned(),
             digest,
             seconds: elapsed.as_secs_f64(),
@@ -223,7 +223,7 @@ impl Run<'_> {
 fn summary(plan: &ImagePlan, digest: Option<String>, elapsed: Duration) -> ImageSummary {
     ImageSummary {
         service: plan.service.clone(),
-        image: plan.reference.clone(),
+        image: plan.reference.to_string(),
         status: if digest.is_some() { "pushed" } else { "built" }.to_owned(),
         digest,
         seconds: elapsed.as_secs_f64(),

@@ -64,7 +64,6 @@ impl BuildJob {
         if settings.jobs == 0 {
             return Err(PlanError::ZeroJobs.into());
         }
-        plan::validate_tag(&settings.tag)?;
         if let Some(git_ref) = &settings.git_ref {
             plan::validate_ref(git_ref)?;
         }

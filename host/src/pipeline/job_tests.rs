@@ -49,7 +49,7 @@ fn args(line: &str) -> BuildSettings {
         match flag {
             "--ref" => settings.git_ref = Some(value()),
             "--service" | "-s" => settings.service = Some(value()),
-            "--tag" | "-t" => settings.tag = value(),
+            "--tag" | "-t" => settings.tag = value().parse().unwrap(),
             "--no-push" => settings.push = false,
             "-j" | "--jobs" => settings.jobs = value().parse().unwrap(),
             other => panic!("option {other} not known to these tests"),
@@ -75,7 +75,11 @@ fn spec_example_builds_all_services() {
     let images = job.images.unwrap();
     assert!(images.login);
     assert_eq!(images.dockerfile, "Dockerfile.prod");
-    let refs: Vec<_> = images.plans.iter().map(|p| p.reference.clone()).collect();
+    let refs: Vec<_> = images
+        .plans
+        .iter()
+        .map(|p| p.reference.to_string())
+        .collect();
     assert_eq!(
         refs,
         [
@@ -95,7 +99,10 @@ fn spec_options() {
     assert_eq!(job.images.unwrap().plans.len(), 1);
     let job = BuildJob::new(&c, &args("build --tag abc123 --no-push")).unwrap();
     assert!(!job.push);
-    assert!(job.images.unwrap().plans[0].reference.ends_with(":abc123"));
+    assert!(job.images.unwrap().plans[0]
+        .reference
+        .to_string()
+        .ends_with(":abc123"));
     assert_eq!(BuildJob::new(&c, &args("build -j 3")).unwrap().jobs, 3);
 }
 
@@ -125,10 +132,16 @@ fn missing_keys_point_at_the_file() {
 fn registry_defaults_to_the_prefix_host() {
     let text = SPEC_EXAMPLE.replace("registry = \"ghcr.io\"\n", "");
     let job = BuildJob::new(&config(&text), &args("build")).unwrap();
-    assert_eq!(job.images.unwrap().registry.as_deref(), Some("ghcr.io"));
+    assert_eq!(
+        job.images.unwrap().registry.as_ref().map(|r| r.as_str()),
+        Some("ghcr.io")
+    );
     let text = text.replace("ghcr.io/org/project", "org/project");
     let job = BuildJob::new(&config(&text), &args("build")).unwrap();
-    assert_eq!(job.images.unwrap().registry.as_deref(), Some("docker.io"));
+    assert_eq!(
+        job.images.unwrap().registry.as_ref().map(|r| r.as_str()),
+        Some("docker.io")
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::domain::Tag;
 use crate::node::ReachSettings;
 
 #[derive(Debug, Clone)]
@@ -17,7 +18,7 @@ pub struct BuildSettings {
     /// `--service`: build only this one.
     pub service: Option<String>,
     /// `--tag`.
-    pub tag: String,
+    pub tag: Tag,
     /// False with `--no-push`.
     pub push: bool,
     /// `-j`: image builds at once.
@@ -41,7 +42,7 @@ impl BuildSettings {
             reach: ReachSettings::default(),
             git_ref: None,
             service: None,
-            tag: "latest".into(),
+            tag: Tag::latest(),
             push: true,
             jobs: 5,
             dry_run: false,

@@ -197,15 +197,9 @@ impl Store {
 
 /// Plugin names are also folder names and config keys.
 pub fn check_name(name: &str) -> Result<(), StoreError> {
-    let mut chars = name.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && name.len() <= 64;
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::BadName(name.to_owned()))
-    }
+    name.parse::<crate::domain::PluginName>()
+        .map(drop)
+        .map_err(|_| StoreError::BadName(name.to_owned()))
 }
 
 fn non_empty_env(name: &str) -> Option<PathBuf> {
