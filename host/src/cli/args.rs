@@ -308,6 +308,16 @@ pub enum ConfigCommand {
     },
 }
 
+/// `--tag`, parsed once here: the pipeline gets a [`Tag`].
+fn parse_tag(text: &str) -> Result<Tag, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "{text:?} is not a valid Docker tag (up to 128 letters, digits, '_', '.' and '-', not \
+             starting with '.' or '-')"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +351,21 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_tag_is_refused_when_the_command_line_is_read() {
+        for tag in ["a;b", "-x", ".x", "", &"a".repeat(129)] {
+            let arg = format!("--tag={tag}");
+            let err = Cli::try_parse_from(["ops", "build", &arg]).unwrap_err();
+            assert!(err.to_string().contains("not a valid Docker tag"), "{tag}: {err}");
+            assert_eq!(err.exit_code(), 2, "{tag}");
+        }
+        let cli = Cli::try_parse_from(["ops", "build", "--tag", "v1.2.0"]).unwrap();
+        let Command::Build(args) = cli.command else {
+            panic!("not build")
+        };
+        assert_eq!(args.tag.as_str(), "v1.2.0");
+    }
+
+    #[test]
     fn exec_takes_everything_after_double_dash_literally() {
         let cli =
             Cli::try_parse_from(["ops", "exec", "--", "printf", "%s|", "-f", "$(id)"]).unwrap();
@@ -349,14 +374,4 @@ mod tests {
         };
         assert_eq!(args.command, vec!["printf", "%s|", "-f", "$(id)"]);
     }
-}
-
-/// `--tag`, parsed once here: the pipeline gets a [`Tag`].
-fn parse_tag(text: &str) -> Result<Tag, String> {
-    text.parse().map_err(|_| {
-        format!(
-            "{text:?} is not a valid Docker tag (up to 128 letters, digits, '_', '.' and '-', not \
-             starting with '.' or '-')"
-        )
-    })
 }

@@ -59,10 +59,12 @@ impl FromStr for Authority {
 mod tests {
     use super::*;
 
+    /// (scheme, has userinfo, host, origin), or `None` for no URL.
+    type Parts<'a> = Option<(&'a str, bool, &'a str, &'a str)>;
+
     #[test]
     fn authorities() {
-        // (url, scheme, userinfo, host, origin)
-        let table: &[(&str, Option<(&str, bool, &str, &str)>)] = &[
+        let table: &[(&str, Parts)] = &[
             (
                 "https://ghcr.io/v2/",
                 Some(("https", false, "ghcr.io", "https://ghcr.io")),

@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn paths() {
         use RepositoryError as E;
-        let long = format!("{}/{}", "a".repeat(128), "b".repeat(127));
+        let long = format!("{}/{}", "a".repeat(128), "b".repeat(126));
         let too_long = format!("{long}c");
         let table: &[(&str, Result<(), RepositoryError>)] = &[
             ("library/ubuntu", Ok(())),
