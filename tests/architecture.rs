@@ -24,7 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // scratch directories.
     ("remote", &["exit"]),
     // The printer, events, live output and secret redaction.
-    ("output", &["remote"]),
+    ("output", &["domain", "remote"]),
     // ops.toml.
     ("config", &["domain", "exit", "output", "remote"]),
     // The SSH transport behind `remote::RemoteNode`.

@@ -1,5 +1,5 @@
 //! Values with a grammar: image references and their parts, digests,
-//! plugin names, loopback hosts and URL authorities. Each is parsed once,
+//! plugin names and kinds, loopback hosts and URL authorities. Each is parsed once,
 //! where it enters (clap's `value_parser`, the config reader, a plugin's
 //! answer), and passed typed from then on, so every rule below exists in
 //! one place and a value that reached the pipeline is known to be valid.
@@ -22,6 +22,7 @@ mod digest;
 mod image_name;
 mod image_ref;
 mod loopback;
+mod plugin_kind;
 mod plugin_name;
 mod registry;
 mod repository;
@@ -32,6 +33,7 @@ pub use digest::{Digest, DigestError};
 pub use image_name::{ImageName, ImageNameError};
 pub use image_ref::{ImageRef, ImageRefError};
 pub use loopback::is_loopback;
+pub use plugin_kind::{PluginKind, PluginKindError};
 pub use plugin_name::{PluginName, PluginNameError};
 pub use registry::{Registry, RegistryError};
 pub use repository::{Repository, RepositoryError};

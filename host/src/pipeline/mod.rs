@@ -40,7 +40,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::exit::{interrupted, Exit, Failure};
-use crate::output::{Event, Printer};
+use crate::output::{Event, Printer, Step};
 use crate::plugin::project::LockMode;
 use crate::plugin::{Limits, Runtime};
 use crate::relay::Relay;
@@ -81,12 +81,12 @@ pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit,
 
     let connecting = Instant::now();
     printer.emit(&Event::StepStarted {
-        step: "connect".into(),
+        step: Step::Connect,
         detail: target.origin.clone(),
     });
     let node = crate::node::connect(&target, &settings.reach, &printer).await?;
     printer.emit(&Event::StepFinished {
-        step: "connect".into(),
+        step: Step::Connect,
         seconds: connecting.elapsed().as_secs_f64(),
     });
     execute(job, &plugins, node, &printer, started, interrupted()).await

@@ -21,8 +21,7 @@ pub struct Installed {
     pub name: String,
     /// The plugin's own semver version.
     pub version: String,
-    /// `sync-strategy`, `registry-auth` or `image-builder`.
-    pub kind: String,
+    pub kind: crate::domain::PluginKind,
     /// The plugin API version it targets.
     pub api_version: String,
     /// Where it was installed from, as given: a path, `https://...` or
@@ -241,7 +240,7 @@ mod tests {
         Installed {
             name: name.to_owned(),
             version: "1.2.3".to_owned(),
-            kind: "sync-strategy".to_owned(),
+            kind: crate::domain::PluginKind::SyncStrategy,
             api_version: "0.2.0".to_owned(),
             source: "/tmp/x.wasm".to_owned(),
             sha256: hex::encode(Sha256::digest(wasm)),

@@ -35,7 +35,7 @@ pub async fn run(source: &str, sha256: Option<&str>, printer: &Printer) -> Resul
     let installed = Installed {
         name: meta.name.clone(),
         version: meta.version.to_string(),
-        kind: meta.kind.to_string(),
+        kind: meta.kind,
         api_version: meta.api_version.to_string(),
         source: recorded,
         sha256: actual,
@@ -98,7 +98,7 @@ fn report(installed: &Installed, previous: Option<String>, printer: &Printer) {
             name: installed.name.clone(),
             version: installed.version.clone(),
             previous_version: previous,
-            kind: installed.kind.clone(),
+            kind: installed.kind,
             api_version: installed.api_version.clone(),
             source: installed.source.clone(),
             sha256: installed.sha256.clone(),
