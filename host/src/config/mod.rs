@@ -16,6 +16,7 @@ mod error;
 #[cfg(test)]
 mod fuzz;
 mod interpolate;
+mod located;
 mod nul;
 mod parse;
 mod reader;
@@ -25,6 +26,7 @@ mod snippet;
 
 pub use decl::check_url;
 pub use error::ConfigError;
+pub use located::Located;
 pub use schema::{
     ApiConfig, BuildConfig, Config, DeclSource, ImageConfig, NodeEntry, NodeRef, PluginDecl,
     BUILTIN_SOURCES,

@@ -49,10 +49,15 @@ impl ImageJob {
         image: &ImageConfig,
         settings: &BuildSettings,
     ) -> Result<ImageJob, JobError> {
-        let prefix = required(config, "build.image.prefix", image.prefix.as_deref())?;
-        let prefix: ImageName = prefix.parse().map_err(|_| {
+        let written = required(
+            "build.image.prefix",
+            image.prefix.as_ref(),
+            &image.section.location,
+        )?;
+        let prefix: ImageName = written.parse().map_err(|_| {
+            let prefix = written.as_str();
             ConfigError::invalid(
-                config.location_of("build.image.prefix"),
+                written.at.clone(),
                 "build.image.prefix",
                 format!(
                     "{prefix:?} is not a valid image name prefix (registry host, then lowercase \
@@ -60,18 +65,18 @@ impl ImageJob {
                 ),
             )
         })?;
-        let services = services(config, image)?;
+        let services = services(image)?;
         if let Some(arg) = &image.binary_arg {
             if !crate::remote::is_identifier(arg) {
                 return Err(ConfigError::invalid(
-                    config.location_of("build.image.binary_arg"),
+                    arg.at.clone(),
                     "build.image.binary_arg",
-                    format!("{arg:?} is not a valid Dockerfile ARG name"),
+                    format!("{:?} is not a valid Dockerfile ARG name", arg.value),
                 )
                 .into());
             }
         }
-        let registry = registry(config, image)?;
+        let registry = registry(image)?;
         let dockerfile = dockerfile(image);
         let plans = plan::plan_images(
             &prefix,
@@ -93,7 +98,7 @@ impl ImageJob {
                 .unwrap_or_else(|| DEFAULT_BUILDER.to_owned()),
             auth_section: auth_section(config, image, &auth),
             auth,
-            binary_arg: image.binary_arg.clone(),
+            binary_arg: image.binary_arg.as_ref().map(|a| a.value.clone()),
             registry,
             login: image.token.is_some() || image.auth.is_some(),
             plans,
@@ -103,19 +108,19 @@ impl ImageJob {
 }
 
 /// `services`: at least one, each once, each a valid image name component.
-fn services<'a>(config: &Config, image: &'a ImageConfig) -> Result<&'a [String], ConfigError> {
-    let services = match &image.services {
-        Some(services) if !services.is_empty() => services,
-        Some(_) => {
+fn services(image: &ImageConfig) -> Result<&[String], ConfigError> {
+    let (services, at) = match &image.services {
+        Some(services) if !services.is_empty() => (&services.value, &services.at),
+        Some(services) => {
             return Err(ConfigError::invalid(
-                config.location_of("build.image.services"),
+                services.at.clone(),
                 "build.image.services",
                 "must list at least one service",
             ))
         }
         None => {
             return Err(ConfigError::missing(
-                config.location_of("build.image"),
+                image.section.location.clone(),
                 "build.image.services",
             ))
         }
@@ -123,14 +128,14 @@ fn services<'a>(config: &Config, image: &'a ImageConfig) -> Result<&'a [String],
     for (i, service) in services.iter().enumerate() {
         if services[..i].contains(service) {
             return Err(ConfigError::invalid(
-                config.location_of("build.image.services"),
+                at.clone(),
                 "build.image.services",
                 format!("service {service:?} is listed twice"),
             ));
         }
         if !Repository::is_component(service) {
             return Err(ConfigError::invalid(
-                config.location_of("build.image.services"),
+                at.clone(),
                 "build.image.services",
                 format!(
                     "{service:?} is not a valid image name component (lowercase letters and \
@@ -143,13 +148,14 @@ fn services<'a>(config: &Config, image: &'a ImageConfig) -> Result<&'a [String],
 }
 
 /// `registry`, when given: a host for `docker login`.
-fn registry(config: &Config, image: &ImageConfig) -> Result<Option<Registry>, ConfigError> {
-    let Some(registry) = &image.registry else {
+fn registry(image: &ImageConfig) -> Result<Option<Registry>, ConfigError> {
+    let Some(written) = &image.registry else {
         return Ok(None);
     };
-    registry.parse().map(Some).map_err(|e| {
+    written.parse().map(Some).map_err(|e| {
+        let registry = written.as_str();
         ConfigError::invalid(
-            config.location_of("build.image.registry"),
+            written.at.clone(),
             "build.image.registry",
             format!(
                 "{registry:?} is not a registry host (host[:port], e.g. \"ghcr.io\" or \
