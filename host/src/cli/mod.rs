@@ -138,11 +138,14 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         }
         Command::Exec(args) => {
             trust::gate(&args.node.file, &printer)?;
+            crate::pipeline::validate(&settings::check(args.node.file.clone()), &printer).await?;
             crate::node::exec::run(settings::exec(args), printer).await
         }
         Command::Lock(command) => {
             let settings = settings::lock(command);
             trust::gate(&settings.config_file, &printer)?;
+            crate::pipeline::validate(&settings::check(settings.config_file.clone()), &printer)
+                .await?;
             crate::pipeline::lock(settings, printer)
                 .await
                 .map(Into::into)

@@ -33,6 +33,7 @@ mod steps;
 mod sync_agent;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -51,6 +52,7 @@ pub use check::check;
 pub use lock_admin::{run as lock, LockAction, LockSettings};
 pub use plugin_update::run as update_plugins;
 pub use settings::BuildSettings;
+pub use validate::validate;
 
 use job::BuildJob;
 use plugins::BuildPlugins;
