@@ -3,9 +3,9 @@
 //! a registry login.
 
 use crate::config::{Config, ConfigError, ImageConfig, PluginSection, SectionValue};
-use crate::domain::{ImageName, Registry, Repository};
+use crate::domain::{ImageName, PluginName, Registry, Repository};
 
-use super::job::{required, JobError};
+use super::job::{plugin_name, required, JobError};
 use super::plan::{self, ImagePlan};
 use super::BuildSettings;
 
@@ -22,9 +22,9 @@ pub struct ImageJob {
     /// image builder's to check.
     pub dockerfile: String,
     /// `plugin`: the image-builder plugin.
-    pub builder: String,
+    pub builder: PluginName,
     /// `auth`: the registry-auth plugin.
-    pub auth: String,
+    pub auth: PluginName,
     /// `binary_arg`; without it every image gets the same build.
     pub binary_arg: Option<String>,
     /// `registry`, else the host part of `prefix` (as docker reads it).
@@ -86,17 +86,20 @@ impl ImageJob {
         )?;
         // Like docker: without `registry`, the registry is the prefix's host.
         let registry = Some(registry.unwrap_or_else(|| prefix.registry()));
-        let auth = image
-            .auth
-            .clone()
-            .unwrap_or_else(|| DEFAULT_AUTH.to_owned());
+        let at = &image.section.location;
+        let auth = plugin_name(
+            image.auth.as_deref().unwrap_or(DEFAULT_AUTH),
+            "build.image.auth",
+            at,
+        )?;
         Ok(ImageJob {
             dockerfile,
-            builder: image
-                .plugin
-                .clone()
-                .unwrap_or_else(|| DEFAULT_BUILDER.to_owned()),
-            auth_section: auth_section(config, image, &auth),
+            builder: plugin_name(
+                image.plugin.as_deref().unwrap_or(DEFAULT_BUILDER),
+                "build.image.plugin",
+                at,
+            )?,
+            auth_section: auth_section(config, image, auth.as_str()),
             auth,
             binary_arg: image.binary_arg.as_ref().map(|a| a.value.clone()),
             registry,

@@ -4,6 +4,7 @@
 //! column, or name the bad option.
 
 use crate::config::{BuildConfig, Config, ConfigError, Located, Location, PluginSection};
+use crate::domain::{PluginName, PluginNameError};
 use crate::exit::{Exit, ExitStatusOf};
 use crate::remote::AgentForwarding;
 
@@ -19,7 +20,7 @@ pub struct BuildJob {
     /// `build.command`, run with `sh -c` in `path`.
     pub command: String,
     /// The sync-strategy plugin it picks.
-    pub sync_plugin: String,
+    pub sync_plugin: PluginName,
     /// The section the sync plugin validates and receives.
     pub sync_section: PluginSection,
     pub git_ref: Option<String>,
@@ -99,7 +100,11 @@ impl BuildJob {
         Ok(BuildJob {
             path: path.to_owned(),
             command: command.value.clone(),
-            sync_plugin: build.sync_plugin().to_owned(),
+            sync_plugin: plugin_name(
+                build.sync_plugin(),
+                "build.source",
+                build.source.as_ref().map_or(&build.location, |s| &s.at),
+            )?,
             sync_section,
             git_ref: settings.git_ref.clone(),
             branch: build.branch.as_ref().map(|b| b.value.clone()),
@@ -176,6 +181,13 @@ pub(super) fn build_path(build: &BuildConfig) -> Result<&str, ConfigError> {
         return Err(invalid(&format!("{path:?} must not contain `..`")));
     }
     Ok(path)
+}
+
+/// A plugin name the config reader has checked, typed. A name it let
+/// through that is not one is reported at its key, not trusted.
+pub(super) fn plugin_name(name: &str, key: &str, at: &Location) -> Result<PluginName, ConfigError> {
+    name.parse()
+        .map_err(|e: PluginNameError| ConfigError::invalid(at.clone(), key, e.to_string()))
 }
 
 /// `value`, which must be there and not blank; a missing one is reported

@@ -68,7 +68,7 @@ fn error(text: &str, line: &str) -> String {
 fn spec_example_builds_all_services() {
     let job = BuildJob::new(&config(SPEC_EXAMPLE), &args("build")).unwrap();
     assert_eq!(job.path, "/opt/builds/my-project");
-    assert_eq!(job.sync_plugin, "git");
+    assert_eq!(job.sync_plugin.as_str(), "git");
     assert_eq!(job.branch.as_deref(), Some("main"));
     assert!(job.push);
     assert_eq!(job.jobs, 5);
@@ -178,7 +178,7 @@ fn the_image_builders_keys_are_left_to_it() {
     let job = BuildJob::new(&config(&text), &args("build")).unwrap();
     let images = job.images.unwrap();
     assert_eq!(images.dockerfile, "../Dockerfile");
-    assert_eq!(images.builder, "kaniko");
+    assert_eq!(images.builder.as_str(), "kaniko");
     assert!(images.section.entries.iter().any(|e| e.key == "squash"));
     let text = SPEC_EXAMPLE.replace("dockerfile = \"Dockerfile.prod\"\n", "");
     let job = BuildJob::new(&config(&text), &args("build")).unwrap();
@@ -190,7 +190,7 @@ fn a_plugin_source_gets_its_own_section() {
     let text = "[build]\npath = \"/b\"\ncommand = \"make\"\nsource = \"acme-sync\"\n\
                 [build.acme-sync]\nurl = \"https://x/t.tgz\"\n";
     let job = BuildJob::new(&config(text), &args("build")).unwrap();
-    assert_eq!(job.sync_plugin, "acme-sync");
+    assert_eq!(job.sync_plugin.as_str(), "acme-sync");
     assert_eq!(job.sync_section.path, "build.acme-sync");
     assert_eq!(job.sync_section.entries[0].key, "url");
     let bare = "[build]\npath = \"/b\"\ncommand = \"make\"\nsource = \"acme-sync\"\n";
@@ -204,7 +204,7 @@ fn a_third_party_auth_gets_its_section_and_the_credentials() {
     let text = format!("{SPEC_EXAMPLE}auth = \"vault\"\n[build.vault]\nrole = \"ci\"\n");
     let job = BuildJob::new(&config(&text), &args("build")).unwrap();
     let images = job.images.unwrap();
-    assert_eq!(images.auth, "vault");
+    assert_eq!(images.auth.as_str(), "vault");
     assert_eq!(images.auth_section.path, "build.vault");
     let keys: Vec<_> = images
         .auth_section
@@ -237,7 +237,7 @@ fn a_named_auth_plugin_logs_in_without_a_token() {
         .images
         .unwrap();
     assert!(images.login);
-    assert_eq!(images.auth, "exchange");
+    assert_eq!(images.auth.as_str(), "exchange");
 }
 
 #[test]
