@@ -355,7 +355,10 @@ mod tests {
         for tag in ["a;b", "-x", ".x", "", &"a".repeat(129)] {
             let arg = format!("--tag={tag}");
             let err = Cli::try_parse_from(["ops", "build", &arg]).unwrap_err();
-            assert!(err.to_string().contains("not a valid Docker tag"), "{tag}: {err}");
+            assert!(
+                err.to_string().contains("not a valid Docker tag"),
+                "{tag}: {err}"
+            );
             assert_eq!(err.exit_code(), 2, "{tag}");
         }
         let cli = Cli::try_parse_from(["ops", "build", "--tag", "v1.2.0"]).unwrap();
