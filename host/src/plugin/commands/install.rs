@@ -51,17 +51,11 @@ pub async fn run(source: &str, sha256: Option<&str>, printer: &Printer) -> Resul
 
 /// Accepts `HEX` or `sha256:HEX`, any case.
 fn normalise_digest(value: &str) -> Result<String, CommandError> {
-    let hex = value
-        .strip_prefix("sha256:")
-        .unwrap_or(value)
-        .to_ascii_lowercase();
-    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        Ok(hex)
-    } else {
-        Err(CommandError::BadDigest {
+    crate::domain::Digest::from_pin(value)
+        .map(|digest| digest.hex().to_owned())
+        .map_err(|_| CommandError::BadDigest {
             value: value.to_owned(),
         })
-    }
 }
 
 /// The bytes, the source as the store records it (a file's absolute
