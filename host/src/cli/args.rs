@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::domain::Tag;
+use crate::domain::{GitRef, Tag};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -117,8 +117,8 @@ pub struct BuildArgs {
     pub node: NodeArgs,
 
     /// Git ref to build (commit SHA, branch, or tag)
-    #[arg(long = "ref", value_name = "REF")]
-    pub git_ref: Option<String>,
+    #[arg(long = "ref", value_name = "REF", value_parser = parse_ref)]
+    pub git_ref: Option<GitRef>,
 
     /// Only build a specific service image
     #[arg(short, long, value_name = "SERVICE")]
@@ -308,6 +308,12 @@ pub enum ConfigCommand {
     },
 }
 
+/// `--ref`, parsed once here: the pipeline gets a [`GitRef`].
+fn parse_ref(text: &str) -> Result<GitRef, String> {
+    text.parse()
+        .map_err(|e: crate::domain::GitRefError| e.to_string())
+}
+
 /// `--tag`, parsed once here: the pipeline gets a [`Tag`].
 fn parse_tag(text: &str) -> Result<Tag, String> {
     text.parse().map_err(|_| {
@@ -366,6 +372,19 @@ mod tests {
             panic!("not build")
         };
         assert_eq!(args.tag.as_str(), "v1.2.0");
+    }
+
+    #[test]
+    fn a_bad_ref_is_refused_when_the_command_line_is_read() {
+        for git_ref in ["--upload-pack=x", "-x", "a..b", "a b"] {
+            let arg = format!("--ref={git_ref}");
+            let err = Cli::try_parse_from(["ops", "build", &arg]).unwrap_err();
+            assert!(
+                err.to_string().contains("not a valid git ref"),
+                "{git_ref}: {err}"
+            );
+            assert_eq!(err.exit_code(), 2, "{git_ref}");
+        }
     }
 
     #[test]

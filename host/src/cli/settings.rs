@@ -112,7 +112,10 @@ mod tests {
         };
         let settings = build(args);
         assert_eq!(settings.config_file.to_str(), Some("ops.prod.toml"));
-        assert_eq!(settings.git_ref.as_deref(), Some("v1.2.0"));
+        assert_eq!(
+            settings.git_ref.as_ref().map(|r| r.as_str()),
+            Some("v1.2.0")
+        );
         assert_eq!(settings.service.as_deref(), Some("api"));
         assert_eq!(settings.tag.as_str(), "abc123");
         assert!(!settings.push && settings.dry_run && settings.reach.accept_new_host_key);

@@ -19,6 +19,7 @@
 
 mod authority;
 mod digest;
+mod git_ref;
 mod image_name;
 mod image_ref;
 mod loopback;
@@ -30,6 +31,7 @@ mod tag;
 
 pub use authority::{Authority, AuthorityError};
 pub use digest::{Digest, DigestError};
+pub use git_ref::{GitRef, GitRefError};
 pub use image_name::{ImageName, ImageNameError};
 pub use image_ref::{ImageRef, ImageRefError};
 pub use loopback::is_loopback;

@@ -4,12 +4,12 @@
 //! column, or name the bad option.
 
 use crate::config::{BuildConfig, Config, ConfigError, Located, Location, PluginSection};
-use crate::domain::{PluginName, PluginNameError};
+use crate::domain::{GitRef, PluginName, PluginNameError};
 use crate::exit::{Exit, ExitStatusOf};
 use crate::remote::AgentForwarding;
 
 use super::image_job::ImageJob;
-use super::plan::{self, PlanError};
+use super::plan::PlanError;
 use super::BuildSettings;
 
 /// A checked build.
@@ -23,8 +23,8 @@ pub struct BuildJob {
     pub sync_plugin: PluginName,
     /// The section the sync plugin validates and receives.
     pub sync_section: PluginSection,
-    pub git_ref: Option<String>,
-    pub branch: Option<String>,
+    pub git_ref: Option<GitRef>,
+    pub branch: Option<GitRef>,
     /// `None` when there is no `[build.image]`: sync and build only.
     pub images: Option<ImageJob>,
     pub push: bool,
@@ -65,9 +65,6 @@ impl BuildJob {
         if settings.jobs == 0 {
             return Err(PlanError::ZeroJobs.into());
         }
-        if let Some(git_ref) = &settings.git_ref {
-            plan::validate_ref(git_ref)?;
-        }
 
         let Some(build) = &config.build else {
             return Err(ConfigError::missing(config.location_of("build"), "build").into());
@@ -77,15 +74,16 @@ impl BuildJob {
 
         let source = build.source_name().to_owned();
         let sync_section = sync_section(build, &source, settings)?;
-        if let Some(branch) = &build.branch {
-            plan::validate_ref(branch).map_err(|_| {
+        let branch = match &build.branch {
+            Some(branch) => Some(branch.parse::<GitRef>().map_err(|_| {
                 ConfigError::invalid(
                     branch.at.clone(),
                     "build.branch",
                     format!("{:?} is not a valid git branch name", branch.value),
                 )
-            })?;
-        }
+            })?),
+            None => None,
+        };
 
         let images = match &build.image {
             Some(image) => Some(ImageJob::new(config, image, settings)?),
@@ -107,7 +105,7 @@ impl BuildJob {
             )?,
             sync_section,
             git_ref: settings.git_ref.clone(),
-            branch: build.branch.as_ref().map(|b| b.value.clone()),
+            branch,
             images,
             push: settings.push,
             jobs: settings.jobs,
@@ -116,7 +114,8 @@ impl BuildJob {
             lock_holder: super::lock::holder_line(
                 settings
                     .git_ref
-                    .as_deref()
+                    .as_ref()
+                    .map(GitRef::as_str)
                     .or(build.branch.as_ref().map(|b| b.as_str())),
                 &settings.command_line,
             ),

@@ -33,31 +33,6 @@ pub enum PlanError {
     ServiceWithoutImages(String),
     #[error("-j/--jobs must be at least 1")]
     ZeroJobs,
-    #[error(
-        "--ref {0:?} is not a valid git ref (it must not be empty, start with '-', or contain \
-         whitespace, control characters, '..', '~', '^', ':', '?', '*', '[' or '\\')"
-    )]
-    InvalidRef(String),
-}
-
-/// The parts of git's ref-name rules that matter for safety and clear
-/// errors; git itself has the last word on whether the ref exists. A
-/// leading '-' would be read as an option by git on the node.
-pub fn validate_ref(git_ref: &str) -> Result<(), PlanError> {
-    let bad_char = |c: char| {
-        c.is_whitespace() || c.is_control() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
-    };
-    if git_ref.is_empty()
-        || git_ref.starts_with('-')
-        || git_ref.contains("..")
-        || git_ref.contains("@{")
-        || git_ref.ends_with('.')
-        || git_ref.ends_with(".lock")
-        || git_ref.chars().any(bad_char)
-    {
-        return Err(PlanError::InvalidRef(git_ref.to_owned()));
-    }
-    Ok(())
 }
 
 /// Picks the images to build: all services, or the one `--service` names.
@@ -164,25 +139,5 @@ mod tests {
             err.to_string(),
             "--service \"db\" is not one of build.image.services: api, worker, web"
         );
-    }
-
-    #[test]
-    fn refs() {
-        for ok in ["main", "v1.2.0", "feature/x", "0123abcd", "refs/heads/main"] {
-            assert!(validate_ref(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "-x",
-            "--upload-pack=evil",
-            "a b",
-            "a..b",
-            "a~1",
-            "x:y",
-            "a.lock",
-            "$(id)\n",
-        ] {
-            assert!(validate_ref(bad).is_err(), "{bad:?}");
-        }
     }
 }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::domain::Tag;
+use crate::domain::{GitRef, Tag};
 use crate::node::ReachSettings;
 
 #[derive(Debug, Clone)]
@@ -14,7 +14,7 @@ pub struct BuildSettings {
     pub config_file: PathBuf,
     pub reach: ReachSettings,
     /// `--ref`: a commit SHA, branch or tag.
-    pub git_ref: Option<String>,
+    pub git_ref: Option<GitRef>,
     /// `--service`: build only this one.
     pub service: Option<String>,
     /// `--tag`.

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 
+use crate::domain::GitRef;
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, LiveOutput, Printer, Step};
 use crate::plugin::{CallContext, SyncRequest};
@@ -106,8 +107,8 @@ impl Run<'_> {
                 SyncRequest {
                     section: &self.job.sync_section,
                     path: self.job.path.clone(),
-                    git_ref: self.job.git_ref.clone(),
-                    branch: self.job.branch.clone(),
+                    git_ref: self.job.git_ref.as_ref().map(GitRef::to_string),
+                    branch: self.job.branch.as_ref().map(GitRef::to_string),
                 },
             )
             .await;
