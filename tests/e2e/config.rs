@@ -114,7 +114,6 @@ branch = "main"
 [build.git]
 repo = "git@github.com:org/repo"
 ssh_key = "~/.ssh/deploy_key"
-token = "$OPS_TEST_TOKEN"
 
 [build.image]
 dockerfile = "Dockerfile.prod"

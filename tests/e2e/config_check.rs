@@ -118,7 +118,7 @@ fn exec_refuses_a_typo_in_a_plugins_section_before_connecting() {
         + 1;
     let out = fx.ops().args(["exec", "--", "echo", "ran"]).run();
     out.expect_code(2);
-    out.expect_stderr_contains(&format!("ops.toml:{line}:1: `build.image.bogus_key`"));
+    out.expect_stderr_contains(&format!("ops.toml:{line}:13: `build.image.bogus_key`"));
     assert!(!out.stdout.contains("ran"), "{}", out.stdout);
     assert_eq!(fx.node.logins(), 0, "{}", fx.node.log());
 

@@ -25,7 +25,7 @@ mod section;
 mod snippet;
 
 pub use decl::check_url;
-pub use error::ConfigError;
+pub use error::{ConfigError, ConfigErrorKind};
 pub use located::Located;
 pub use schema::{
     ApiConfig, BuildConfig, Config, DeclSource, ImageConfig, NodeEntry, NodeRef, PluginDecl,

@@ -7,25 +7,34 @@
 
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigErrorKind};
 use crate::exit::Failure;
 use crate::output::Printer;
 use crate::plugin::project::LockMode;
 use crate::plugin::{Limits, Runtime};
 
-use super::job::BuildJob;
+use super::job::{BuildJob, JobError};
 use super::plugins::BuildPlugins;
 use super::BuildSettings;
 
-/// `settings` are `ops config check`'s (the command line's defaults). A
-/// file without `[build]` has no plugin sections: reading it was the check.
-/// Nothing is written (ops.lock included) and nothing remote is touched.
+/// `settings` are `ops config check`'s (the command line's defaults).
+/// Every value the file has is checked; a value only a build needs and the
+/// file lacks (no `[build]`, no `build.command`, ...) is the build's to
+/// report, since this command does not build; without it there is no
+/// build to hand the plugins' sections to. Nothing is written (ops.lock
+/// included) and nothing remote is touched.
 pub async fn validate(settings: &BuildSettings, printer: &Arc<Printer>) -> Result<(), Failure> {
     let config = Config::load(&settings.config_file, printer.redactor())?;
     if config.build.is_none() {
         return Ok(());
     }
-    let job = BuildJob::new(&config, settings)?;
+    let job = match BuildJob::new(&config, settings) {
+        Ok(job) => job,
+        Err(JobError::Config(e)) if matches!(e.kind, ConfigErrorKind::Missing { .. }) => {
+            return Ok(())
+        }
+        Err(e) => return Err(e.into()),
+    };
     let project_root = super::project::root(config.dir());
     let runtime = Runtime::new(Limits::from_env())?;
     BuildPlugins::check(
