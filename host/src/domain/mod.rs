@@ -15,7 +15,24 @@
 //! is what `ops.toml` and `ops plugin install` report.
 //!
 //! The grammar is Docker's (`distribution/reference`): see each type for
-//! the rule and its edge cases.
+//! the rule and its edge cases. Where two copies disagreed, Docker's rule
+//! won: a path component may use `__` and runs of `-` but not `a..b`, the
+//! whole path is at most 255 characters (no limit per component), and a
+//! digest from a registry or a builder must be lowercase (a pin a person
+//! writes may be any case, see [`Digest::from_pin`]).
+//!
+//! Each rule, and the one place it lives:
+//!
+//! - tag grammar: [`Tag`] (`--tag` through clap; image plans; `oci://`)
+//! - image path components: [`Repository`] (services, prefixes, `oci://`)
+//! - registry host and the `docker.io` default: [`Registry`], [`ImageName`]
+//! - `sha256:<hex>`: [`Digest`] (config pins, `--sha256`, `oci://`, OCI
+//!   layers, a builder's push, the download cache)
+//! - loopback host: [`is_loopback`] (config URLs, fetching, the http host
+//!   call, registry clients)
+//! - URL authority: [`Authority`] (config URLs, fetching, trust findings)
+//! - plugin names: [`PluginName`] (config, plugin store, build job)
+//! - git refs: [`GitRef`] (`--ref` through clap, `build.branch`)
 
 mod authority;
 mod digest;
