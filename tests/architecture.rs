@@ -17,48 +17,75 @@ use std::path::{Path, PathBuf};
 /// (module, the modules it may use). Every module may use only modules
 /// that come before it.
 const LAYERS: &[(&str, &[&str])] = &[
+    // Values with a grammar (image references, digests, plugin names, ...):
+    // parsed once, used everywhere, so they depend on nothing.
+    ("domain", &[]),
     // Exit codes and the signals that end a run.
-    ("exit", &[]),
+    ("exit", &["domain"]),
     // Text helpers several layers need and none owns (line splitting,
     // identifier names, random names), so that no layer has to reach into
     // another for them.
-    ("text", &[]),
+    ("text", &["domain"]),
     // Bounded reads of files on this machine, shared by every layer that
     // reads a path a project may name.
-    ("local_file", &[]),
+    ("local_file", &["domain"]),
     // The node as everyone sees it: commands, errors, held processes,
     // scratch directories.
-    ("remote", &["exit", "text"]),
+    ("remote", &["domain", "exit", "text"]),
     // The printer, events, live output and secret redaction.
-    ("output", &["remote", "text"]),
+    ("output", &["domain", "remote", "text"]),
     // ops.toml.
-    ("config", &["exit", "local_file", "output", "text"]),
+    (
+        "config",
+        &["domain", "exit", "local_file", "output", "text"],
+    ),
     // The SSH transport behind `remote::RemoteNode`.
-    ("ssh", &["exit", "local_file", "output", "remote", "text"]),
+    (
+        "ssh",
+        &["domain", "exit", "local_file", "output", "remote", "text"],
+    ),
     // Local programs (rsync) reaching the node over the run's connection.
-    ("relay", &["remote"]),
+    ("relay", &["domain", "remote"]),
     // The wasmtime plugin runtime, its host calls and the embedded
     // built-ins. It runs the bytes it is given and knows nothing of where
     // they came from: it may not use `distribution`.
     (
         "plugin",
-        &["config", "exit", "local_file", "output", "remote", "text"],
+        &[
+            "domain",
+            "config",
+            "exit",
+            "local_file",
+            "output",
+            "remote",
+            "text",
+        ],
     ),
     // How plugins reach this machine: fetching (HTTPS, OCI), the store,
     // downloads, ops.lock, which plugin a project's name means.
-    ("distribution", &["config", "exit", "local_file", "plugin"]),
+    (
+        "distribution",
+        &["domain", "config", "exit", "local_file", "plugin"],
+    ),
     // Writing plugins, for `ops plugin new` and `ops plugin build`.
-    ("author", &["distribution", "exit", "plugin"]),
+    ("author", &["domain", "distribution", "exit", "plugin"]),
     // Which node and how to reach it.
-    ("node", &["config", "exit", "output", "remote", "ssh"]),
+    (
+        "node",
+        &["domain", "config", "exit", "output", "remote", "ssh"],
+    ),
     // What a project file may only do with the user's trust, and the gate.
     // Which keys of the git sync send a key or an agent it asks `plugin`,
     // whose host glue for that plugin reads them.
-    ("trust", &["config", "exit", "output", "plugin", "ssh"]),
+    (
+        "trust",
+        &["domain", "config", "exit", "output", "plugin", "ssh"],
+    ),
     // The steps of `ops build`.
     (
         "pipeline",
         &[
+            "domain",
             "config",
             "distribution",
             "exit",
@@ -74,6 +101,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "commands",
         &[
+            "domain",
             "author",
             "config",
             "distribution",
@@ -91,7 +119,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "author", "commands", "exit", "node", "output", "pipeline", "relay",
+            "domain", "author", "commands", "exit", "node", "output", "pipeline", "relay",
         ],
     ),
 ];

@@ -11,6 +11,9 @@
 //! Where things live, from the bottom layer up. Each module uses only
 //! modules above it in this list; `tests/architecture.rs` holds that table.
 //!
+//! - [`domain`]: values with a grammar (image references, tags, registries,
+//!   digests, plugin names, loopback hosts, URL authorities), each parsed
+//!   once where it enters and passed typed from then on.
 //! - [`exit`]: the documented exit codes, and the signals that end a run.
 //! - [`text`]: small text helpers several layers need and none owns: a
 //!   byte stream cut into lines, environment-variable names, random names.
@@ -70,6 +73,7 @@ pub mod cli;
 mod commands;
 pub mod config;
 pub mod distribution;
+pub mod domain;
 pub mod exit;
 pub mod local_file;
 mod node;

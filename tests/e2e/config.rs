@@ -114,7 +114,6 @@ branch = "main"
 [build.git]
 repo = "git@github.com:org/repo"
 ssh_key = "~/.ssh/deploy_key"
-token = "$OPS_TEST_TOKEN"
 
 [build.image]
 dockerfile = "Dockerfile.prod"
@@ -135,6 +134,9 @@ grant = ["remote-exec"]
             dest = sshd.destination()
         ),
     );
+    // The git plugin checks that ssh_key can be read when the file is
+    // validated, which every command does before it connects.
+    home.write(".ssh/deploy_key", "a deploy key\n");
     // A key under ~/.ssh and the API token to the file's own [api] url
     // need the user's trust.
     home.ops()

@@ -102,3 +102,31 @@ fn init_writes_a_config_that_checks_and_never_overwrites() {
         written
     );
 }
+
+#[test]
+fn exec_refuses_a_typo_in_a_plugins_section_before_connecting() {
+    let fx = BuildFixture::new();
+    let toml = fx
+        .config
+        .to_toml()
+        .replacen("[build.image]\n", "[build.image]\nbogus_key = 1\n", 1);
+    fx.home.write("ops.toml", &toml);
+    let line = toml
+        .lines()
+        .position(|l| l == "bogus_key = 1")
+        .expect("the typo is in the file")
+        + 1;
+    let out = fx.ops().args(["exec", "--", "echo", "ran"]).run();
+    out.expect_code(2);
+    out.expect_stderr_contains(&format!("ops.toml:{line}:13: `build.image.bogus_key`"));
+    assert!(!out.stdout.contains("ran"), "{}", out.stdout);
+    assert_eq!(fx.node.logins(), 0, "{}", fx.node.log());
+
+    // The same file without the typo runs.
+    fx.write_config();
+    fx.ops()
+        .args(["exec", "--", "echo", "ran"])
+        .run()
+        .expect_success();
+    assert_eq!(fx.node.logins(), 1, "{}", fx.node.log());
+}

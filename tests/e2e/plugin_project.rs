@@ -31,7 +31,7 @@ fn install(fx: &BuildFixture, name: &str, kind: &str) {
     let installed = Installed {
         name: name.into(),
         version: "0.1.0".into(),
-        kind: kind.into(),
+        kind: kind.parse().unwrap(),
         api_version: "0.2.0".into(),
         source: dist(name).display().to_string(),
         sha256: digest_of(name),

@@ -268,7 +268,7 @@ async fn a_plugin_from_the_store_gets_only_its_grant() {
     let installed = Installed {
         name: "rogue".into(),
         version: "0.1.0".into(),
-        kind: "sync-strategy".into(),
+        kind: "sync-strategy".parse().unwrap(),
         api_version: "0.1.0".into(),
         source: "/somewhere/rogue.wasm".into(),
         sha256: rogue_sha(),

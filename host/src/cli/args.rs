@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::{GitRef, Tag};
 use crate::pipeline::{DEFAULT_JOBS, DEFAULT_LOCK_WAIT, DEFAULT_TAG};
 
 #[derive(Debug, Parser)]
@@ -118,16 +119,16 @@ pub struct BuildArgs {
     pub node: NodeArgs,
 
     /// Git ref to build (commit SHA, branch, or tag)
-    #[arg(long = "ref", value_name = "REF")]
-    pub git_ref: Option<String>,
+    #[arg(long = "ref", value_name = "REF", value_parser = parse_ref)]
+    pub git_ref: Option<GitRef>,
 
     /// Only build a specific service image
     #[arg(short, long, value_name = "SERVICE")]
     pub service: Option<String>,
 
     /// Docker image tag
-    #[arg(short, long, default_value = DEFAULT_TAG)]
-    pub tag: String,
+    #[arg(short, long, default_value = DEFAULT_TAG, value_parser = parse_tag)]
+    pub tag: Tag,
 
     /// Skip pushing images to registry
     #[arg(long)]
@@ -279,6 +280,22 @@ pub enum ConfigCommand {
     },
 }
 
+/// `--ref`, parsed once here: the pipeline gets a [`GitRef`].
+fn parse_ref(text: &str) -> Result<GitRef, String> {
+    text.parse()
+        .map_err(|e: crate::domain::GitRefError| e.to_string())
+}
+
+/// `--tag`, parsed once here: the pipeline gets a [`Tag`].
+fn parse_tag(text: &str) -> Result<Tag, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "{text:?} is not a valid Docker tag (up to 128 letters, digits, '_', '.' and '-', not \
+             starting with '.' or '-')"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +325,37 @@ mod tests {
         ] {
             let argv: Vec<&str> = line.split(' ').collect();
             Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{line}: {e}"));
+        }
+    }
+
+    #[test]
+    fn a_bad_tag_is_refused_when_the_command_line_is_read() {
+        for tag in ["a;b", "-x", ".x", "", &"a".repeat(129)] {
+            let arg = format!("--tag={tag}");
+            let err = Cli::try_parse_from(["ops", "build", &arg]).unwrap_err();
+            assert!(
+                err.to_string().contains("not a valid Docker tag"),
+                "{tag}: {err}"
+            );
+            assert_eq!(err.exit_code(), 2, "{tag}");
+        }
+        let cli = Cli::try_parse_from(["ops", "build", "--tag", "v1.2.0"]).unwrap();
+        let Command::Build(args) = cli.command else {
+            panic!("not build")
+        };
+        assert_eq!(args.tag.as_str(), "v1.2.0");
+    }
+
+    #[test]
+    fn a_bad_ref_is_refused_when_the_command_line_is_read() {
+        for git_ref in ["--upload-pack=x", "-x", "a..b", "a b"] {
+            let arg = format!("--ref={git_ref}");
+            let err = Cli::try_parse_from(["ops", "build", &arg]).unwrap_err();
+            assert!(
+                err.to_string().contains("not a valid git ref"),
+                "{git_ref}: {err}"
+            );
+            assert_eq!(err.exit_code(), 2, "{git_ref}");
         }
     }
 

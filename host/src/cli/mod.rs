@@ -126,6 +126,15 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
     if let Some(file) = settings.gated_file() {
         crate::commands::trust::gate(file, &printer)?;
     }
+    // A command that reads only part of ops.toml still refuses a file that
+    // `ops build` would refuse at a line, before it connects.
+    if let Some(file) = settings.validated_file() {
+        let checks = crate::pipeline::BuildSettings {
+            dry_run: true,
+            ..crate::pipeline::BuildSettings::defaults(file)
+        };
+        crate::pipeline::validate(&checks, &printer).await?;
+    }
     let exit = match settings {
         Settings::Build(s) => commands::build::run(s, printer).await?,
         Settings::Exec(s) => return commands::exec::run(s, printer).await,

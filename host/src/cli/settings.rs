@@ -46,6 +46,15 @@ pub enum Settings {
 impl Settings {
     /// The config file a trust gate stands before, for the commands that
     /// read ops.toml and could send something.
+    /// The file a command that reads only part of it checks whole first.
+    pub fn validated_file(&self) -> Option<&std::path::Path> {
+        match self {
+            Settings::Exec(s) => Some(&s.config_file),
+            Settings::Lock(s) => Some(&s.config_file),
+            _ => None,
+        }
+    }
+
     pub fn gated_file(&self) -> Option<&std::path::Path> {
         match self {
             Settings::Build(s) => Some(&s.config_file),
@@ -203,9 +212,12 @@ mod tests {
         };
         let settings = build(args);
         assert_eq!(settings.config_file.to_str(), Some("ops.prod.toml"));
-        assert_eq!(settings.git_ref.as_deref(), Some("v1.2.0"));
+        assert_eq!(
+            settings.git_ref.as_ref().map(|r| r.as_str()),
+            Some("v1.2.0")
+        );
         assert_eq!(settings.service.as_deref(), Some("api"));
-        assert_eq!(settings.tag, "abc123");
+        assert_eq!(settings.tag.as_str(), "abc123");
         assert!(!settings.push && settings.dry_run && settings.reach.accept_new_host_key);
         assert_eq!(settings.jobs, 3);
     }

@@ -310,7 +310,10 @@ mod tests {
         let written = fs::read_to_string(d.join("ops.toml")).unwrap();
         let config = crate::config::Config::load(&d.join("ops.toml"), printer.redactor()).unwrap();
         let build = config.build.as_ref().unwrap();
-        assert_eq!(build.command.as_deref(), Some("cargo build --release"));
+        assert_eq!(
+            build.command.as_ref().map(|c| c.as_str()),
+            Some("cargo build --release")
+        );
 
         fs::write(d.join("ops.toml"), "mine").unwrap();
         let err = write_in(d, Path::new("ops.toml"), &printer).unwrap_err();

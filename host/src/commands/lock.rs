@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::exit::{Exit, Failure};
 use crate::node::{connect, ReachSettings};
 use crate::output::Printer;
@@ -193,7 +193,11 @@ fn report(
 }
 
 fn build_path(config: &Config) -> Result<String, Failure> {
-    Ok(crate::pipeline::build_path(config)?.to_owned())
+    let Some(build) = &config.build else {
+        // No [build] at all: the error can only point at the file.
+        return Err(ConfigError::missing(config.location_of("build"), "build.path").into());
+    };
+    Ok(crate::pipeline::build_path(build)?.to_owned())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::plugin::BUILTINS;
 
 struct Shown {
     name: String,
-    kind: String,
+    kind: crate::domain::PluginKind,
     version: String,
     api_version: String,
     source: String,
@@ -89,7 +89,7 @@ async fn loaded(name: &str, decls: &[PluginDecl]) -> Result<Shown, Failure> {
     let meta = plugin.metadata();
     Ok(Shown {
         name: name.to_owned(),
-        kind: meta.kind.to_string(),
+        kind: meta.kind,
         version: meta.version.to_string(),
         api_version: meta.api_version.to_string(),
         source: plugin.source().to_string(),

@@ -45,7 +45,7 @@ pub async fn run(settings: PluginInstallSettings, printer: &Printer) -> Result<E
     let installed = Installed {
         name: meta.name.clone(),
         version: meta.version.to_string(),
-        kind: meta.kind.to_string(),
+        kind: meta.kind,
         api_version: meta.api_version.to_string(),
         source: recorded,
         sha256: actual,
@@ -61,17 +61,11 @@ pub async fn run(settings: PluginInstallSettings, printer: &Printer) -> Result<E
 
 /// Accepts `HEX` or `sha256:HEX`, any case.
 fn normalise_digest(value: &str) -> Result<String, CommandError> {
-    let hex = value
-        .strip_prefix("sha256:")
-        .unwrap_or(value)
-        .to_ascii_lowercase();
-    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        Ok(hex)
-    } else {
-        Err(CommandError::BadDigest {
+    crate::domain::Digest::from_pin(value)
+        .map(|digest| digest.hex().to_owned())
+        .map_err(|_| CommandError::BadDigest {
             value: value.to_owned(),
         })
-    }
 }
 
 /// The bytes, the source as the store records it (a file's absolute
@@ -108,7 +102,7 @@ fn report(installed: &Installed, previous: Option<String>, printer: &Printer) {
             name: installed.name.clone(),
             version: installed.version.clone(),
             previous_version: previous,
-            kind: installed.kind.clone(),
+            kind: installed.kind,
             api_version: installed.api_version.clone(),
             source: installed.source.clone(),
             sha256: installed.sha256.clone(),

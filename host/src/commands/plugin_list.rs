@@ -44,7 +44,7 @@ pub async fn run(settings: PluginListSettings, printer: &Printer) -> Result<Exit
                 let meta = plugin.metadata();
                 rows.push(Event::Plugin {
                     name: name.to_owned(),
-                    kind: meta.kind.to_string(),
+                    kind: meta.kind,
                     version: meta.version.to_string(),
                     api_version: meta.api_version.to_string(),
                     source: source.to_string(),
@@ -145,7 +145,7 @@ mod tests {
     fn plugin(name: &str, source: &str) -> Event {
         Event::Plugin {
             name: name.to_owned(),
-            kind: "sync-strategy".to_owned(),
+            kind: crate::domain::PluginKind::SyncStrategy,
             version: "0.1.0".to_owned(),
             api_version: "0.1.0".to_owned(),
             source: source.to_owned(),

@@ -9,30 +9,14 @@ use super::error::ConfigError;
 use super::reader::Reader;
 use super::schema::{DeclSource, PluginDecl};
 use super::section::Location;
+use crate::domain::{Authority, Digest, ImageRef, PluginName};
 
 const PLUGIN_KEYS: &[&str] = &["path", "url", "oci", "grant", "sha256"];
 
-/// Plugin names are also folder names in the plugin store and config
-/// keys: lowercase letters, digits and `-`, starting with a letter.
-pub fn is_plugin_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && name.len() <= 64
-}
-
 pub(super) fn check_plugin_name(name: &str, key: &str, at: Location) -> Result<(), ConfigError> {
-    if is_plugin_name(name) {
-        return Ok(());
-    }
-    Err(ConfigError::invalid(
-        at,
-        key,
-        format!(
-            "{name:?} is not a plugin name (lowercase letters, digits and `-`, starting with a \
-             letter)"
-        ),
-    ))
+    name.parse::<PluginName>()
+        .map(drop)
+        .map_err(|e| ConfigError::invalid(at, key, e.to_string()))
 }
 
 /// A plugin whose section is `[build.<name>]` (a sync strategy, a
@@ -130,23 +114,18 @@ fn decl_source(
 /// else could be read or rewritten on the way (a plugin's bytes, the API's
 /// bearer token).
 pub fn check_url(url: &str) -> Result<(), String> {
-    if let Some(rest) = url.strip_prefix("https://") {
-        return match host_of(rest) {
-            "" => Err(format!("{url:?} has no host")),
-            _ => Ok(()),
-        };
+    let authority = url.parse::<Authority>().ok();
+    match authority {
+        Some(a) if a.scheme == "https" && a.host.is_empty() => Err(format!("{url:?} has no host")),
+        Some(a) if a.scheme == "https" => Ok(()),
+        Some(a) if a.scheme == "http" && a.is_loopback() => Ok(()),
+        Some(a) if a.scheme == "http" => Err(format!(
+            "{url:?} is plain HTTP to {:?}; use https:// (http:// is only for loopback \
+             addresses)",
+            a.host
+        )),
+        _ => Err(format!("{url:?} is not an https:// URL")),
     }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = host_of(rest);
-        if is_loopback(host) {
-            return Ok(());
-        }
-        return Err(format!(
-            "{url:?} is plain HTTP to {host:?}; use https:// (http:// is only for loopback \
-             addresses)"
-        ));
-    }
-    Err(format!("{url:?} is not an https:// URL"))
 }
 
 /// `oci://host[:port]/repo[:tag|@sha256:<64 hex>]`.
@@ -163,35 +142,10 @@ fn check_oci(reference: &str) -> Result<(), String> {
     let Some((host, repo)) = rest.split_once('/') else {
         return bad("no repository after the host");
     };
-    if host.is_empty() || repo.is_empty() {
-        return bad("empty host or repository");
+    match ImageRef::in_registry(host, repo) {
+        Ok(_) => Ok(()),
+        Err(e) => bad(&e.to_string()),
     }
-    if let Some((_, digest)) = repo.split_once('@') {
-        let hex = digest.strip_prefix("sha256:").unwrap_or("");
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return bad("the digest is not sha256:<64 hex digits>");
-        }
-    }
-    if repo.contains(char::is_whitespace) {
-        return bad("it contains spaces");
-    }
-    Ok(())
-}
-
-fn host_of(rest: &str) -> &str {
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next().unwrap_or("");
-    }
-    authority.split(':').next().unwrap_or("")
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn grants(
@@ -228,16 +182,18 @@ fn sha256(
     };
     let key = format!("{prefix}.sha256");
     let at = r.location_of_key(&key);
-    let hex = hex.to_ascii_lowercase();
-    let hex = hex.strip_prefix("sha256:").unwrap_or(&hex).to_owned();
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ConfigError::invalid(
-            at,
-            key,
-            format!("{hex:?} is not a sha256 digest (64 hex digits)"),
-        ));
+    match Digest::from_pin(&hex) {
+        Ok(digest) => Ok(Some((digest.hex().to_owned(), at))),
+        Err(_) => {
+            let lower = hex.to_ascii_lowercase();
+            let shown = lower.strip_prefix("sha256:").unwrap_or(&lower);
+            Err(ConfigError::invalid(
+                at,
+                key,
+                format!("{shown:?} is not a sha256 digest (64 hex digits)"),
+            ))
+        }
     }
-    Ok(Some((hex, at)))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod error;
 #[cfg(test)]
 mod fuzz;
 mod interpolate;
+mod located;
 mod nul;
 mod parse;
 mod reader;
@@ -23,8 +24,9 @@ mod schema;
 mod section;
 mod snippet;
 
-pub use decl::{check_url, is_plugin_name};
-pub use error::ConfigError;
+pub use decl::check_url;
+pub use error::{ConfigError, ConfigErrorKind};
+pub use located::Located;
 pub use schema::{
     ApiConfig, BuildConfig, Config, DeclSource, ImageConfig, NodeEntry, NodeRef, PluginDecl,
     BUILTIN_SOURCES,

@@ -214,17 +214,16 @@ fn build_config(
 ) -> Result<BuildConfig, ConfigError> {
     let table = r.table(value, "build")?;
     let location = r.span_location(value);
-    let source = match r.text(table, "build", "source")? {
+    let source = match r.located_string(table, "build", "source")? {
         None => None,
-        Some(text) => {
-            let at = r.location_of_key("build.source");
+        Some(source) => {
             let builtin = super::schema::BUILTIN_SOURCES
                 .iter()
-                .any(|(s, _)| *s == text.value);
+                .any(|(s, _)| *s == source.value);
             if !builtin {
-                super::decl::check_section_name(&text.value, "build.source", at)?;
+                super::decl::check_section_name(&source, "build.source", source.at.clone())?;
             }
-            Some(text.value)
+            Some(source)
         }
     };
     let git = match r.get(table, "build", "git") {
@@ -242,7 +241,7 @@ fn build_config(
     // `[build.<name>]` belongs to the plugin `source` or `auth` names; any
     // other key is unknown.
     let owners: Vec<&str> = [
-        source.as_deref(),
+        source.as_ref().map(|s| s.as_str()),
         image.as_ref().and_then(|i| i.auth.as_deref()),
     ]
     .into_iter()
@@ -266,10 +265,10 @@ fn build_config(
     }
     Ok(BuildConfig {
         node: node_ref(r, table, "build", "node")?,
-        path: r.string(table, "build", "path")?,
-        command: r.string(table, "build", "command")?,
+        path: r.located_string(table, "build", "path")?,
+        command: r.located_string(table, "build", "command")?,
         source,
-        branch: r.string(table, "build", "branch")?,
+        branch: r.located_string(table, "build", "branch")?,
         git,
         image,
         push,
@@ -307,12 +306,12 @@ fn image_config(
         .entries
         .retain(|e| e.key != "plugin" && e.key != "auth");
     Ok(ImageConfig {
-        registry: r.string(t, p, "registry")?,
+        registry: r.located_string(t, p, "registry")?,
         token: r.string(t, p, "token")?,
         username: r.string(t, p, "username")?,
-        prefix: r.string(t, p, "prefix")?,
-        binary_arg: r.string(t, p, "binary_arg")?,
-        services: r.string_list(t, p, "services")?,
+        prefix: r.located_string(t, p, "prefix")?,
+        binary_arg: r.located_string(t, p, "binary_arg")?,
+        services: r.located_string_list(t, p, "services")?,
         plugin,
         auth,
         section,

@@ -10,6 +10,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::error::{ConfigError, ConfigErrorKind};
 use super::interpolate::{interpolate, InterpolateError};
+use super::located::Located;
 use super::section::{Location, PluginSection, SectionEntry, SectionValue};
 
 pub(super) type Env<'e> = &'e dyn Fn(&str) -> Option<String>;
@@ -184,6 +185,38 @@ impl<'a> Reader<'a> {
             DeValue::String(s) => self.text_of(s, value, &path).map(Some),
             _ => Err(self.wrong_type(value, &path, "a string")),
         }
+    }
+
+    /// [`Reader::string`] with where the value is.
+    pub fn located_string(
+        &mut self,
+        table: &DeTable,
+        prefix: &str,
+        key: &str,
+    ) -> Result<Option<Located<String>>, ConfigError> {
+        let Some(value) = self.get(table, prefix, key) else {
+            return Ok(None);
+        };
+        let at = self.span_location(value);
+        Ok(self
+            .string(table, prefix, key)?
+            .map(|value| Located { value, at }))
+    }
+
+    /// [`Reader::string_list`] with where the list is.
+    pub fn located_string_list(
+        &mut self,
+        table: &DeTable,
+        prefix: &str,
+        key: &str,
+    ) -> Result<Option<Located<Vec<String>>>, ConfigError> {
+        let Some(value) = self.get(table, prefix, key) else {
+            return Ok(None);
+        };
+        let at = self.span_location(value);
+        Ok(self
+            .string_list(table, prefix, key)?
+            .map(|value| Located { value, at }))
     }
 
     pub fn integer(

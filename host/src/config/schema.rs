@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::located::Located;
 use super::section::{Location, PluginSection};
 
 /// A loaded `ops.toml`.
@@ -73,11 +74,11 @@ pub struct ApiConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildConfig {
     pub node: Option<NodeRef>,
-    pub path: Option<String>,
-    pub command: Option<String>,
+    pub path: Option<Located<String>>,
+    pub command: Option<Located<String>>,
     /// `source`: `"git"`, `"push"` or the name of a sync-strategy plugin.
-    pub source: Option<String>,
-    pub branch: Option<String>,
+    pub source: Option<Located<String>>,
+    pub branch: Option<Located<String>>,
     /// `[build.git]`, owned by the git plugin (keys not checked here).
     pub git: Option<PluginSection>,
     /// `[build.image]`, typed and also kept as a section for plugins.
@@ -95,12 +96,12 @@ pub struct BuildConfig {
 /// image builder's, checked only by its `validate`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageConfig {
-    pub registry: Option<String>,
+    pub registry: Option<Located<String>>,
     pub token: Option<String>,
     pub username: Option<String>,
-    pub prefix: Option<String>,
-    pub binary_arg: Option<String>,
-    pub services: Option<Vec<String>>,
+    pub prefix: Option<Located<String>>,
+    pub binary_arg: Option<Located<String>>,
+    pub services: Option<Located<Vec<String>>>,
     /// `plugin`: the image-builder plugin (default `docker`).
     pub plugin: Option<String>,
     /// `auth`: the registry-auth plugin (default `token-auth`).
@@ -116,7 +117,7 @@ pub const BUILTIN_SOURCES: &[(&str, &str)] = &[("git", "git"), ("push", "rsync")
 impl BuildConfig {
     /// `source` as written, `"git"` when absent.
     pub fn source_name(&self) -> &str {
-        self.source.as_deref().unwrap_or("git")
+        self.source.as_ref().map_or("git", |s| s.as_str())
     }
 
     /// The sync-strategy plugin `source` picks: `git`, `rsync` for

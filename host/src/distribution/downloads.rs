@@ -76,7 +76,10 @@ impl Downloads {
     }
 
     fn path_of(&self, digest: &str) -> Option<PathBuf> {
-        let valid = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+        // Only a digest names a file here: nothing else can reach the path.
+        let valid = format!("sha256:{digest}")
+            .parse::<crate::domain::Digest>()
+            .is_ok();
         Some(self.dir.as_ref()?.join(format!("{digest}.wasm"))).filter(|_| valid)
     }
 }

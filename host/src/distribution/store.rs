@@ -21,8 +21,7 @@ pub struct Installed {
     pub name: String,
     /// The plugin's own semver version.
     pub version: String,
-    /// `sync-strategy`, `registry-auth` or `image-builder`.
-    pub kind: String,
+    pub kind: crate::domain::PluginKind,
     /// The plugin API version it targets.
     pub api_version: String,
     /// Where it was installed from, as given: a path, `https://...` or
@@ -199,15 +198,9 @@ impl Store {
 
 /// Plugin names are also folder names and config keys.
 pub fn check_name(name: &str) -> Result<(), StoreError> {
-    let mut chars = name.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && name.len() <= 64;
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::BadName(name.to_owned()))
-    }
+    name.parse::<crate::domain::PluginName>()
+        .map(drop)
+        .map_err(|_| StoreError::BadName(name.to_owned()))
 }
 
 fn non_empty_env(name: &str) -> Option<PathBuf> {
@@ -249,7 +242,7 @@ mod tests {
         Installed {
             name: name.to_owned(),
             version: "1.2.3".to_owned(),
-            kind: "sync-strategy".to_owned(),
+            kind: crate::domain::PluginKind::SyncStrategy,
             api_version: "0.2.0".to_owned(),
             source: "/tmp/x.wasm".to_owned(),
             sha256: hex::encode(Sha256::digest(wasm)),

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use super::color::{Paint, Style};
 use super::event::Event;
+use super::event_values::{ImageStatus, Step};
 use super::noise::is_progress_noise;
 use super::printer::Verbosity;
 use super::render::render;
@@ -38,7 +39,7 @@ pub(super) struct Board {
     /// The running step, then the services it runs, in order of appearance.
     entries: Vec<Entry>,
     /// Which service entries belong to (`images` or `push`).
-    step: Option<String>,
+    step: Option<Step>,
     seen: HashMap<String, usize>,
 }
 
@@ -60,9 +61,9 @@ impl Board {
         match event {
             Event::StepStarted { step, detail } => {
                 self.entries.clear();
-                self.step = Some(step.clone());
+                self.step = Some(*step);
                 self.entries.push(Entry {
-                    name: step.clone(),
+                    name: step.to_string(),
                     state: detail.clone(),
                     since: Instant::now(),
                     tail: Vec::new(),
@@ -70,7 +71,10 @@ impl Board {
                 Vec::new()
             }
             Event::StepFinished { step, seconds } => {
-                let detail = self.remove(step).map(|e| e.state).unwrap_or_default();
+                let detail = self
+                    .remove(step.as_str())
+                    .map(|e| e.state)
+                    .unwrap_or_default();
                 let done = self.style.paint(Paint::Good, "✓");
                 vec![format!("{done} {step} {detail} ({seconds:.1}s)")]
             }
@@ -86,10 +90,10 @@ impl Board {
                 seconds,
             } => {
                 let entry = self.remove(service);
-                let (mark, paint) = match status.as_str() {
-                    "failed" => ("✗", Paint::Error),
-                    "skipped" => ("-", Paint::Dim),
-                    _ => ("✓", Paint::Good),
+                let (mark, paint) = match status {
+                    ImageStatus::Failed => ("✗", Paint::Error),
+                    ImageStatus::Skipped => ("-", Paint::Dim),
+                    ImageStatus::Built | ImageStatus::Pushed => ("✓", Paint::Good),
                 };
                 let at = digest
                     .as_deref()
@@ -98,9 +102,9 @@ impl Board {
                 let mut lines = vec![format!(
                     "  {} {service} {} {image}{at} ({seconds:.1}s)",
                     self.style.paint(paint, mark),
-                    self.style.paint(paint, status)
+                    self.style.paint(paint, status.as_str())
                 )];
-                if status == "failed" {
+                if *status == ImageStatus::Failed {
                     lines.extend(failure(service, entry, log_path));
                 }
                 lines
@@ -130,9 +134,9 @@ impl Board {
         let index = match self.entries.iter().position(|e| e.name == label) {
             Some(i) => i,
             None => {
-                let state = match self.step.as_deref() {
-                    Some("images") => "building",
-                    Some("push") => "pushing",
+                let state = match self.step {
+                    Some(Step::Images) => "building",
+                    Some(Step::Push) => "pushing",
                     _ => "running",
                 };
                 self.entries.push(Entry {
@@ -226,11 +230,12 @@ fn cut(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::Stream;
 
     fn output(label: &str, line: &str) -> Event {
         Event::Output {
             label: label.into(),
-            stream: "stdout".into(),
+            stream: Stream::Stdout,
             line: line.into(),
         }
     }
@@ -240,7 +245,7 @@ mod tests {
         let mut board = Board::new(Style::default());
         board.apply(
             &Event::StepStarted {
-                step: "build".into(),
+                step: Step::Build,
                 detail: "make".into(),
             },
             None,
@@ -254,7 +259,7 @@ mod tests {
         assert!(frame[WINDOW].ends_with("│ line 9"), "{frame:?}");
         let above = board.apply(
             &Event::StepFinished {
-                step: "build".into(),
+                step: Step::Build,
                 seconds: 1.5,
             },
             None,
@@ -285,7 +290,7 @@ mod tests {
 
     fn step_event(step: &str, detail: &str) -> Event {
         Event::StepStarted {
-            step: step.into(),
+            step: step.parse().unwrap(),
             detail: detail.into(),
         }
     }
@@ -295,7 +300,7 @@ mod tests {
         let mut board = Board::new(Style::default());
         board.apply(
             &Event::StepStarted {
-                step: "images".into(),
+                step: Step::Images,
                 detail: String::new(),
             },
             None,
@@ -307,7 +312,7 @@ mod tests {
             &Event::Image {
                 service: "api".into(),
                 image: "r/api:latest".into(),
-                status: "failed".into(),
+                status: ImageStatus::Failed,
                 digest: None,
                 seconds: 2.0,
             },

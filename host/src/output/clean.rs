@@ -93,30 +93,24 @@ impl serde_json::ser::Formatter for EscapeControls {
     }
 }
 
-/// `event` with `f` applied to every text it carries.
+/// `event` with `f` applied to every text it carries. The typed fields
+/// (step, stream, level, status, kind) are fixed words: nothing to mask.
 pub(super) fn map_text(event: &Event, f: &dyn Fn(&str) -> String) -> Event {
     let mut event = event.clone();
     match &mut event {
-        Event::StepStarted { step, detail } => [step, detail].into_iter().for_each(|s| *s = f(s)),
-        Event::StepFinished { step, .. } => *step = f(step),
-        Event::Output {
-            label,
-            stream,
-            line,
-        } => [label, stream, line].into_iter().for_each(|s| *s = f(s)),
+        Event::StepStarted { detail, .. } => *detail = f(detail),
+        Event::StepFinished { .. } => {}
+        Event::Output { label, line, .. } => [label, line].into_iter().for_each(|s| *s = f(s)),
         Event::PluginLog {
-            plugin,
-            level,
-            message,
-        } => [plugin, level, message].into_iter().for_each(|s| *s = f(s)),
+            plugin, message, ..
+        } => [plugin, message].into_iter().for_each(|s| *s = f(s)),
         Event::Image {
             service,
             image,
-            status,
             digest,
             ..
         } => {
-            [service, image, status].into_iter().for_each(|s| *s = f(s));
+            [service, image].into_iter().for_each(|s| *s = f(s));
             digest.iter_mut().for_each(|s| *s = f(s));
         }
         Event::Plugin { .. }
@@ -139,35 +133,27 @@ fn map_plugin(event: &mut Event, f: &dyn Fn(&str) -> String) {
     match event {
         Event::Plugin {
             name,
-            kind,
             version,
             api_version,
             source,
             sha256,
             description,
-        } => [
-            name,
-            kind,
-            version,
-            api_version,
-            source,
-            sha256,
-            description,
-        ]
-        .into_iter()
-        .for_each(|s| *s = f(s)),
+            ..
+        } => [name, version, api_version, source, sha256, description]
+            .into_iter()
+            .for_each(|s| *s = f(s)),
         Event::PluginInstalled {
             name,
             version,
             previous_version,
-            kind,
             api_version,
             source,
             sha256,
             capabilities,
             config,
+            ..
         } => {
-            [name, version, kind, api_version, source, sha256, config]
+            [name, version, api_version, source, sha256, config]
                 .into_iter()
                 .for_each(|s| *s = f(s));
             previous_version.iter_mut().for_each(|s| *s = f(s));
@@ -178,7 +164,6 @@ fn map_plugin(event: &mut Event, f: &dyn Fn(&str) -> String) {
         }
         Event::PluginInfo {
             name,
-            kind,
             version,
             api_version,
             source,
@@ -186,8 +171,9 @@ fn map_plugin(event: &mut Event, f: &dyn Fn(&str) -> String) {
             capabilities,
             granted,
             config,
+            ..
         } => {
-            [name, kind, version, api_version, source, sha256]
+            [name, version, api_version, source, sha256]
                 .into_iter()
                 .for_each(|s| *s = f(s));
             config.iter_mut().for_each(|s| *s = f(s));
@@ -207,7 +193,7 @@ fn map_plugin(event: &mut Event, f: &dyn Fn(&str) -> String) {
 }
 
 fn map_image(image: &mut ImageSummary, f: &dyn Fn(&str) -> String) {
-    for s in [&mut image.service, &mut image.image, &mut image.status] {
+    for s in [&mut image.service, &mut image.image] {
         *s = f(s);
     }
     image.digest.iter_mut().for_each(|s| *s = f(s));

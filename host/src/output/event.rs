@@ -1,5 +1,8 @@
 use serde::Serialize;
 
+use super::event_values::{ImageStatus, LogLevel, Step, Stream};
+use crate::domain::PluginKind;
+
 /// Version of the JSON event schema (docs/output.md), carried by every
 /// event as `"schema"`. Adding an event or a field keeps it; removing or
 /// changing the meaning of one raises it.
@@ -13,38 +16,38 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub enum Event {
     /// A numbered step of `ops build` began.
     StepStarted {
-        step: String,
+        step: Step,
         detail: String,
     },
     /// A step ended successfully.
     StepFinished {
-        step: String,
+        step: Step,
         seconds: f64,
     },
     /// A line of a remote or local program's output, under its label.
     Output {
         label: String,
-        stream: String,
+        stream: Stream,
         line: String,
     },
     /// A plugin's log line.
     PluginLog {
         plugin: String,
-        level: String,
+        level: LogLevel,
         message: String,
     },
     /// One image was built or pushed.
     Image {
         service: String,
         image: String,
-        status: String,
+        status: ImageStatus,
         digest: Option<String>,
         seconds: f64,
     },
     /// One plugin, listed by `ops plugin list`.
     Plugin {
         name: String,
-        kind: String,
+        kind: PluginKind,
         version: String,
         api_version: String,
         /// `builtin`, the component's path, or `store:` and where an
@@ -59,7 +62,7 @@ pub enum Event {
         version: String,
         /// The version it replaced, when it was installed before.
         previous_version: Option<String>,
-        kind: String,
+        kind: PluginKind,
         api_version: String,
         source: String,
         sha256: String,
@@ -76,7 +79,7 @@ pub enum Event {
     /// `ops plugin info`: one plugin and what the project grants it.
     PluginInfo {
         name: String,
-        kind: String,
+        kind: PluginKind,
         version: String,
         api_version: String,
         source: String,
@@ -136,8 +139,7 @@ pub(super) struct Envelope<'a> {
 pub struct ImageSummary {
     pub service: String,
     pub image: String,
-    /// `built`, `pushed`, `failed` or `skipped`.
-    pub status: String,
+    pub status: ImageStatus,
     pub digest: Option<String>,
     pub seconds: f64,
 }

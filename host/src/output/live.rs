@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::clean::cut;
-use super::{Event, Printer};
+use super::{Event, Printer, Stream as StreamName};
 use crate::remote::OutputSink;
 use crate::text::{LineSplitter, MAX_LINE};
 
@@ -113,7 +113,11 @@ fn show(printer: &Printer, label: &str, is_stderr: bool, line: &str, left_out: u
     };
     printer.emit(&Event::Output {
         label: label.to_owned(),
-        stream: if is_stderr { "stderr" } else { "stdout" }.to_owned(),
+        stream: if is_stderr {
+            StreamName::Stderr
+        } else {
+            StreamName::Stdout
+        },
         line,
     })
 }

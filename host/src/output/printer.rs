@@ -7,6 +7,7 @@ use super::board::Board;
 use super::clean::{cut, json_line, map_text, neutralise, MAX_TEXT};
 use super::color::Style;
 use super::event::{Envelope, Event, ImageSummary, SCHEMA_VERSION};
+use super::event_values::ImageStatus;
 use super::noise::is_progress_noise;
 use super::redact::Redactor;
 use super::render::render;
@@ -238,7 +239,7 @@ impl Printer {
             service, status, ..
         } = event
         {
-            if status == "failed" {
+            if *status == ImageStatus::Failed {
                 self.full_log(state, service);
             }
         }
@@ -365,7 +366,7 @@ impl State {
                 let row = ImageSummary {
                     service: service.clone(),
                     image: image.clone(),
-                    status: status.clone(),
+                    status: *status,
                     digest: digest.clone(),
                     seconds: *seconds,
                 };

@@ -3,6 +3,7 @@
 
 use super::color::{Paint, Style};
 use super::event::Event;
+use super::event_values::LogLevel;
 use super::printer::Verbosity;
 use super::summary;
 
@@ -31,10 +32,10 @@ pub(super) fn render(event: &Event, verbosity: Verbosity, style: Style) -> Optio
             level,
             message,
         } => {
-            let shown = match level.as_str() {
-                "error" | "warn" => true,
-                "info" => !quiet,
-                _ => verbose,
+            let shown = match level {
+                LogLevel::Error | LogLevel::Warn => true,
+                LogLevel::Info => !quiet,
+                LogLevel::Debug | LogLevel::Trace => verbose,
             };
             shown.then(|| format!("{plugin}: {message}"))
         }
@@ -45,12 +46,7 @@ pub(super) fn render(event: &Event, verbosity: Verbosity, style: Style) -> Optio
             digest,
             seconds,
         } if !quiet => {
-            let paint = match status.as_str() {
-                "failed" => Paint::Error,
-                "skipped" => Paint::Dim,
-                _ => Paint::Good,
-            };
-            let status = style.paint(paint, status);
+            let status = style.paint(summary::status_paint(*status), status.as_str());
             Some(match digest {
                 Some(d) => format!("    {service}: {status} {image}@{d} ({seconds:.1}s)"),
                 None => format!("    {service}: {status} {image} ({seconds:.1}s)"),

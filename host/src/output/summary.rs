@@ -4,6 +4,7 @@
 
 use super::color::{Paint, Style};
 use super::event::ImageSummary;
+use super::event_values::ImageStatus;
 
 /// Enough of a digest to tell images apart; the JSON event has it whole.
 const SHORT_DIGEST: usize = "sha256:".len() + 12;
@@ -19,7 +20,7 @@ pub(super) fn render(ok: bool, images: &[ImageSummary], seconds: f64, style: Sty
                     i.image.clone(),
                     i.digest.as_deref().map(short_digest).unwrap_or("-").into(),
                     format!("{:.1}s", i.seconds),
-                    i.status.clone(),
+                    i.status.to_string(),
                 ]
             })
             .collect();
@@ -32,11 +33,11 @@ pub(super) fn render(ok: bool, images: &[ImageSummary], seconds: f64, style: Sty
         }
         out.push_str(&style.paint(Paint::Bold, &line(&header, &widths)));
         out.push('\n');
-        for row in &rows {
+        for (row, image) in rows.iter().zip(images) {
             let text = line(row, &widths);
             // Padding is counted before colour codes are added.
             let status = &row[4];
-            let painted = style.paint(status_paint(status), status);
+            let painted = style.paint(status_paint(image.status), status);
             out.push_str(&text[..text.len() - status.len()]);
             out.push_str(&painted);
             out.push('\n');
@@ -65,11 +66,11 @@ fn line(c: &[String; 5], w: &[usize; 5]) -> String {
     )
 }
 
-fn status_paint(status: &str) -> Paint {
+pub(super) fn status_paint(status: ImageStatus) -> Paint {
     match status {
-        "failed" => Paint::Error,
-        "skipped" => Paint::Dim,
-        _ => Paint::Good,
+        ImageStatus::Failed => Paint::Error,
+        ImageStatus::Skipped => Paint::Dim,
+        ImageStatus::Built | ImageStatus::Pushed => Paint::Good,
     }
 }
 
@@ -85,7 +86,7 @@ mod tests {
         ImageSummary {
             service: service.into(),
             image: format!("127.0.0.1:5000/hello/{service}:latest"),
-            status: status.into(),
+            status: status.parse().unwrap(),
             digest: digest.map(String::from),
             seconds,
         }

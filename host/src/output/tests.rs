@@ -7,14 +7,14 @@ use super::*;
 
 fn step(step: &str, detail: &str) -> Event {
     Event::StepStarted {
-        step: step.into(),
+        step: step.parse().unwrap(),
         detail: detail.into(),
     }
 }
 
 fn done(step: &str, seconds: f64) -> Event {
     Event::StepFinished {
-        step: step.into(),
+        step: step.parse().unwrap(),
         seconds,
     }
 }
@@ -22,7 +22,7 @@ fn done(step: &str, seconds: f64) -> Event {
 fn out(label: &str, line: &str) -> Event {
     Event::Output {
         label: label.into(),
-        stream: "stdout".into(),
+        stream: Stream::Stdout,
         line: line.into(),
     }
 }
@@ -31,7 +31,7 @@ fn image(service: &str, status: &str, seconds: f64) -> Event {
     Event::Image {
         service: service.into(),
         image: format!("registry.example.com/shop/{service}:latest"),
-        status: status.into(),
+        status: status.parse().unwrap(),
         digest: None,
         seconds,
     }
@@ -121,7 +121,7 @@ fn summary_of_a_pushed_run() {
         .map(|(s, n)| ImageSummary {
             service: (*s).into(),
             image: format!("registry.example.com/shop/{s}:v1.2.0"),
-            status: "pushed".into(),
+            status: ImageStatus::Pushed,
             digest: Some(digest(n)),
             seconds: 3.0 + f64::from(n.to_digit(10).unwrap()) / 4.0,
         })

@@ -3,8 +3,9 @@
 //! a registry login.
 
 use crate::config::{Config, ConfigError, ImageConfig, PluginSection, SectionValue};
+use crate::domain::{ImageName, PluginName, Registry, Repository};
 
-use super::job::{required, JobError};
+use super::job::{plugin_name, required, JobError};
 use super::plan::{self, ImagePlan};
 use super::BuildSettings;
 
@@ -21,13 +22,13 @@ pub struct ImageJob {
     /// image builder's to check.
     pub dockerfile: String,
     /// `plugin`: the image-builder plugin.
-    pub builder: String,
+    pub builder: PluginName,
     /// `auth`: the registry-auth plugin.
-    pub auth: String,
+    pub auth: PluginName,
     /// `binary_arg`; without it every image gets the same build.
     pub binary_arg: Option<String>,
     /// `registry`, else the host part of `prefix` (as docker reads it).
-    pub registry: Option<String>,
+    pub registry: Option<Registry>,
     /// Whether a registry login comes before pushing: `token` is set, or a
     /// registry-auth plugin is named (it finds the credentials itself, as
     /// a token exchange does).
@@ -48,51 +49,59 @@ impl ImageJob {
         image: &ImageConfig,
         settings: &BuildSettings,
     ) -> Result<ImageJob, JobError> {
-        let prefix = required(config, "build.image.prefix", image.prefix.as_deref())?;
-        if !plan::is_valid_image_prefix(prefix) {
-            return Err(ConfigError::invalid(
-                config.location_of("build.image.prefix"),
+        let written = required(
+            "build.image.prefix",
+            image.prefix.as_ref(),
+            &image.section.location,
+        )?;
+        let prefix: ImageName = written.parse().map_err(|_| {
+            let prefix = written.as_str();
+            ConfigError::invalid(
+                written.at.clone(),
                 "build.image.prefix",
                 format!(
                     "{prefix:?} is not a valid image name prefix (registry host, then lowercase \
                      path components such as `ghcr.io/org/project`)"
                 ),
             )
-            .into());
-        }
-        let services = services(config, image)?;
+        })?;
+        let services = services(image)?;
         if let Some(arg) = &image.binary_arg {
             if !crate::text::is_identifier(arg) {
                 return Err(ConfigError::invalid(
-                    config.location_of("build.image.binary_arg"),
+                    arg.at.clone(),
                     "build.image.binary_arg",
-                    format!("{arg:?} is not a valid Dockerfile ARG name"),
+                    format!("{:?} is not a valid Dockerfile ARG name", arg.value),
                 )
                 .into());
             }
         }
-        check_registry(config, image)?;
+        let registry = registry(image)?;
         let dockerfile = dockerfile(image);
-        let plans =
-            plan::plan_images(prefix, services, settings.service.as_deref(), &settings.tag)?;
+        let plans = plan::plan_images(
+            &prefix,
+            services,
+            settings.service.as_deref(),
+            &settings.tag,
+        )?;
         // Like docker: without `registry`, the registry is the prefix's host.
-        let registry = image
-            .registry
-            .clone()
-            .or_else(|| Some(plan::registry_of(prefix).to_owned()));
-        let auth = image
-            .auth
-            .clone()
-            .unwrap_or_else(|| DEFAULT_AUTH.to_owned());
+        let registry = Some(registry.unwrap_or_else(|| prefix.registry()));
+        let at = &image.section.location;
+        let auth = plugin_name(
+            image.auth.as_deref().unwrap_or(DEFAULT_AUTH),
+            "build.image.auth",
+            at,
+        )?;
         Ok(ImageJob {
             dockerfile,
-            builder: image
-                .plugin
-                .clone()
-                .unwrap_or_else(|| DEFAULT_BUILDER.to_owned()),
-            auth_section: auth_section(config, image, &auth),
+            builder: plugin_name(
+                image.plugin.as_deref().unwrap_or(DEFAULT_BUILDER),
+                "build.image.plugin",
+                at,
+            )?,
+            auth_section: auth_section(config, image, auth.as_str()),
             auth,
-            binary_arg: image.binary_arg.clone(),
+            binary_arg: image.binary_arg.as_ref().map(|a| a.value.clone()),
             registry,
             login: image.token.is_some() || image.auth.is_some(),
             plans,
@@ -102,19 +111,19 @@ impl ImageJob {
 }
 
 /// `services`: at least one, each once, each a valid image name component.
-fn services<'a>(config: &Config, image: &'a ImageConfig) -> Result<&'a [String], ConfigError> {
-    let services = match &image.services {
-        Some(services) if !services.is_empty() => services,
-        Some(_) => {
+fn services(image: &ImageConfig) -> Result<&[String], ConfigError> {
+    let (services, at) = match &image.services {
+        Some(services) if !services.is_empty() => (&services.value, &services.at),
+        Some(services) => {
             return Err(ConfigError::invalid(
-                config.location_of("build.image.services"),
+                services.at.clone(),
                 "build.image.services",
                 "must list at least one service",
             ))
         }
         None => {
             return Err(ConfigError::missing(
-                config.location_of("build.image"),
+                image.section.location.clone(),
                 "build.image.services",
             ))
         }
@@ -122,14 +131,14 @@ fn services<'a>(config: &Config, image: &'a ImageConfig) -> Result<&'a [String],
     for (i, service) in services.iter().enumerate() {
         if services[..i].contains(service) {
             return Err(ConfigError::invalid(
-                config.location_of("build.image.services"),
+                at.clone(),
                 "build.image.services",
                 format!("service {service:?} is listed twice"),
             ));
         }
-        if !plan::is_valid_image_component(service) {
+        if !Repository::is_component(service) {
             return Err(ConfigError::invalid(
-                config.location_of("build.image.services"),
+                at.clone(),
                 "build.image.services",
                 format!(
                     "{service:?} is not a valid image name component (lowercase letters and \
@@ -142,29 +151,21 @@ fn services<'a>(config: &Config, image: &'a ImageConfig) -> Result<&'a [String],
 }
 
 /// `registry`, when given: a host for `docker login`.
-fn check_registry(config: &Config, image: &ImageConfig) -> Result<(), ConfigError> {
-    if let Some(registry) = &image.registry {
-        if !is_registry_host(registry) {
-            return Err(ConfigError::invalid(
-                config.location_of("build.image.registry"),
-                "build.image.registry",
-                format!(
-                    "{registry:?} is not a registry host (host[:port], e.g. \"ghcr.io\" or \
-                     \"127.0.0.1:5000\")"
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// `host[:port]` as `docker login` takes it: a DNS name, IPv4 or bracketed
-/// IPv6 address, optionally with a port.
-fn is_registry_host(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with(['-', '.', ':'])
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+fn registry(image: &ImageConfig) -> Result<Option<Registry>, ConfigError> {
+    let Some(written) = &image.registry else {
+        return Ok(None);
+    };
+    written.parse().map(Some).map_err(|e| {
+        let registry = written.as_str();
+        ConfigError::invalid(
+            written.at.clone(),
+            "build.image.registry",
+            format!(
+                "{registry:?} is not a registry host (host[:port], e.g. \"ghcr.io\" or \
+                 \"127.0.0.1:5000\"): {e}"
+            ),
+        )
+    })
 }
 
 /// `dockerfile`, else `Dockerfile`, handed to the image builder as it is.

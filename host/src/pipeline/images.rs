@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 
 use crate::exit::{Exit, Failure};
-use crate::output::{Event, ImageSummary};
+use crate::output::{Event, ImageStatus, ImageSummary, Step};
 use crate::plugin::{BuildRequest, CallContext, PushRequest};
 use crate::remote::critical_path::Chain;
 
@@ -57,10 +57,10 @@ impl Run<'_> {
             return Ok(());
         };
         let step = Instant::now();
-        self.started_step("login", registry.clone());
+        self.started_step(Step::Login, registry.to_string());
         let what = format!("login to {registry}");
         let (credentials, attempts) = with_retries(&what, self.printer, || {
-            auth.credentials(ctx, &job.auth_section, registry)
+            auth.credentials(ctx, &job.auth_section, registry.as_str())
         })
         .await;
         let credentials = credentials.map_err(|e| faults::failure(e, attempts))?;
@@ -69,7 +69,7 @@ impl Run<'_> {
         })
         .await;
         login.map_err(|e| faults::failure(e, attempts))?;
-        self.finished_step("login", step);
+        self.finished_step(Step::Login, step);
         Ok(())
     }
 
@@ -82,7 +82,7 @@ impl Run<'_> {
     ) -> Result<Vec<Duration>, Failure> {
         let step = Instant::now();
         self.started_step(
-            "images",
+            Step::Images,
             format!(
                 "{} with {}, {} at a time",
                 plural(job.plans.len(), "image"),
@@ -99,7 +99,7 @@ impl Run<'_> {
                     section: &job.section,
                     context: self.job.path.clone(),
                     dockerfile: job.dockerfile.clone(),
-                    image: plan.reference.clone(),
+                    image: plan.reference.to_string(),
                     build_args: match &job.binary_arg {
                         Some(arg) => vec![(arg.clone(), plan.service.clone())],
                         None => Vec::new(),
@@ -116,15 +116,15 @@ impl Run<'_> {
         for ((plan, _), outcome) in &built {
             match outcome {
                 Outcome::Done { elapsed, .. } => {
-                    self.image_event(plan, "built", None, *elapsed);
+                    self.image_event(plan, ImageStatus::Built, None, *elapsed);
                     build_times.push(*elapsed);
                 }
                 Outcome::Failed { error, elapsed } => {
-                    self.image_event(plan, "failed", None, *elapsed);
+                    self.image_event(plan, ImageStatus::Failed, None, *elapsed);
                     failures.push(format!("{}: {error}", plan.service));
                 }
                 Outcome::Skipped => {
-                    self.image_event(plan, "skipped", None, Duration::ZERO);
+                    self.image_event(plan, ImageStatus::Skipped, None, Duration::ZERO);
                     failures.push(format!(
                         "{}: not started after an earlier failure",
                         plan.service
@@ -135,7 +135,7 @@ impl Run<'_> {
         if let Some(failure) = faults::build_failure(&failures) {
             return Err(failure);
         }
-        self.finished_step("images", step);
+        self.finished_step(Step::Images, step);
         Ok(build_times)
     }
 
@@ -147,7 +147,7 @@ impl Run<'_> {
         build_times: Vec<Duration>,
     ) -> Result<Vec<ImageSummary>, Failure> {
         let step = Instant::now();
-        self.started_step("push", plural(job.plans.len(), "image"));
+        self.started_step(Step::Push, plural(job.plans.len(), "image"));
         let (chains, items) = chained(&job.plans);
         let pushed = run_limited(
             items,
@@ -157,7 +157,7 @@ impl Run<'_> {
                 let retried = with_retries(&what, self.printer, || {
                     let request = PushRequest {
                         section: &job.section,
-                        image: plan.reference.clone(),
+                        image: plan.reference.to_string(),
                         label: plan.service.clone(),
                     };
                     plugins.builder.push(ctx, request)
@@ -173,19 +173,19 @@ impl Run<'_> {
         for (((plan, _), outcome), built_in) in pushed.iter().zip(build_times) {
             match outcome {
                 Outcome::Done { value, elapsed } => {
-                    self.image_event(plan, "pushed", Some(value.clone()), *elapsed);
+                    self.image_event(plan, ImageStatus::Pushed, Some(value.clone()), *elapsed);
                     summaries.push(summary(plan, Some(value.clone()), built_in + *elapsed));
                 }
                 Outcome::Failed {
                     error: (error, attempts),
                     elapsed,
                 } => {
-                    self.image_event(plan, "failed", None, *elapsed);
+                    self.image_event(plan, ImageStatus::Failed, None, *elapsed);
                     let note = faults::push_failure_note(error, *attempts)?;
                     failures.push(format!("{}: {error}{note}", plan.service))
                 }
                 Outcome::Skipped => {
-                    self.image_event(plan, "skipped", None, Duration::ZERO);
+                    self.image_event(plan, ImageStatus::Skipped, None, Duration::ZERO);
                     failures.push(format!(
                         "{}: not pushed after an earlier failure",
                         plan.service
@@ -199,21 +199,21 @@ impl Run<'_> {
                 anyhow!("push failed:\n  {}", failures.join("\n  ")),
             ));
         }
-        self.finished_step("push", step);
+        self.finished_step(Step::Push, step);
         Ok(summaries)
     }
 
     fn image_event(
         &self,
         plan: &ImagePlan,
-        status: &str,
+        status: ImageStatus,
         digest: Option<String>,
         elapsed: Duration,
     ) {
         self.printer.emit(&Event::Image {
             service: plan.service.clone(),
-            image: plan.reference.clone(),
-            status: status.to_owned(),
+            image: plan.reference.to_string(),
+            status,
             digest,
             seconds: elapsed.as_secs_f64(),
         });
@@ -223,8 +223,12 @@ impl Run<'_> {
 fn summary(plan: &ImagePlan, digest: Option<String>, elapsed: Duration) -> ImageSummary {
     ImageSummary {
         service: plan.service.clone(),
-        image: plan.reference.clone(),
-        status: if digest.is_some() { "pushed" } else { "built" }.to_owned(),
+        image: plan.reference.to_string(),
+        status: if digest.is_some() {
+            ImageStatus::Pushed
+        } else {
+            ImageStatus::Built
+        },
         digest,
         seconds: elapsed.as_secs_f64(),
     }

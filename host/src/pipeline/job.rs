@@ -3,12 +3,13 @@
 //! are config or usage errors (exit 2) that point at the file, line and
 //! column, or name the bad option.
 
-use crate::config::{BuildConfig, Config, ConfigError, PluginSection};
+use crate::config::{BuildConfig, Config, ConfigError, Located, Location, PluginSection};
+use crate::domain::{GitRef, PluginName, PluginNameError};
 use crate::exit::{Exit, ExitStatusOf};
 use crate::remote::AgentForwarding;
 
 use super::image_job::ImageJob;
-use super::plan::{self, PlanError};
+use super::plan::PlanError;
 use super::BuildSettings;
 
 /// A checked build.
@@ -19,11 +20,11 @@ pub struct BuildJob {
     /// `build.command`, run with `sh -c` in `path`.
     pub command: String,
     /// The sync-strategy plugin it picks.
-    pub sync_plugin: String,
+    pub sync_plugin: PluginName,
     /// The section the sync plugin validates and receives.
     pub sync_section: PluginSection,
-    pub git_ref: Option<String>,
-    pub branch: Option<String>,
+    pub git_ref: Option<GitRef>,
+    pub branch: Option<GitRef>,
     /// `None` when there is no `[build.image]`: sync and build only.
     pub images: Option<ImageJob>,
     pub push: bool,
@@ -64,28 +65,25 @@ impl BuildJob {
         if settings.jobs == 0 {
             return Err(PlanError::ZeroJobs.into());
         }
-        plan::validate_tag(&settings.tag)?;
-        if let Some(git_ref) = &settings.git_ref {
-            plan::validate_ref(git_ref)?;
-        }
 
         let Some(build) = &config.build else {
             return Err(ConfigError::missing(config.location_of("build"), "build").into());
         };
-        let path = build_path(config)?;
-        let command = required(config, "build.command", build.command.as_deref())?;
+        let path = build_path(build)?;
+        let command = required("build.command", build.command.as_ref(), &build.location)?;
 
         let source = build.source_name().to_owned();
-        let sync_section = sync_section(config, build, &source, settings)?;
-        if let Some(branch) = &build.branch {
-            plan::validate_ref(branch).map_err(|_| {
+        let sync_section = sync_section(build, &source, settings)?;
+        let branch = match &build.branch {
+            Some(branch) => Some(branch.parse::<GitRef>().map_err(|_| {
                 ConfigError::invalid(
-                    config.location_of("build.branch"),
+                    branch.at.clone(),
                     "build.branch",
-                    format!("{branch:?} is not a valid git branch name"),
+                    format!("{:?} is not a valid git branch name", branch.value),
                 )
-            })?;
-        }
+            })?),
+            None => None,
+        };
 
         let images = match &build.image {
             Some(image) => Some(ImageJob::new(config, image, settings)?),
@@ -99,18 +97,26 @@ impl BuildJob {
 
         Ok(BuildJob {
             path: path.to_owned(),
-            command: command.to_owned(),
-            sync_plugin: build.sync_plugin().to_owned(),
+            command: command.value.clone(),
+            sync_plugin: plugin_name(
+                build.sync_plugin(),
+                "build.source",
+                build.source.as_ref().map_or(&build.location, |s| &s.at),
+            )?,
             sync_section,
             git_ref: settings.git_ref.clone(),
-            branch: build.branch.clone(),
+            branch,
             images,
             push: settings.push,
             jobs: settings.jobs,
             sync_agent: AgentForwarding::Never,
             lock_wait: settings.lock_wait,
             lock_holder: super::lock::holder_line(
-                settings.git_ref.as_deref().or(build.branch.as_deref()),
+                settings
+                    .git_ref
+                    .as_ref()
+                    .map(GitRef::as_str)
+                    .or(build.branch.as_ref().map(|b| b.as_str())),
                 &settings.command_line,
             ),
         })
@@ -120,7 +126,6 @@ impl BuildJob {
 /// The section the sync plugin for `source` validates and receives:
 /// `[build.<source>]` (`[build.git]`, `[build.push]`, `[build.acme-sync]`).
 fn sync_section(
-    config: &Config,
     build: &BuildConfig,
     source: &str,
     settings: &BuildSettings,
@@ -131,7 +136,10 @@ fn sync_section(
         // The pushed tree is the working tree as it is; building another
         // ref from it would silently build something else.
         return Err(ConfigError::invalid(
-            config.location_of("build.source"),
+            build
+                .source
+                .as_ref()
+                .map_or_else(|| build.location.clone(), |s| s.at.clone()),
             "build.source",
             "--ref cannot be used with source = \"push\", which sends the local working \
              tree as it is (uncommitted changes included); check out the ref locally, or \
@@ -141,13 +149,13 @@ fn sync_section(
     match section {
         Some(section) => Ok(section),
         None if build.source_needs_section() => Err(ConfigError::missing(
-            config.location_of("build"),
+            build.location.clone(),
             "build.git (with `repo`, for source = \"git\")",
         )),
         None => Ok(PluginSection {
             path: section_name,
             entries: Vec::new(),
-            location: config.location_of("build"),
+            location: build.location.clone(),
         }),
     }
 }
@@ -156,15 +164,10 @@ fn sync_section(
 /// one line, no `..`. A relative path would depend on where the node's
 /// shell starts, could climb out with `..`, and one starting with `-`
 /// would be read as an option by the programs it is given to.
-pub(crate) fn build_path(config: &Config) -> Result<&str, ConfigError> {
-    let path = required(
-        config,
-        "build.path",
-        config.build.as_ref().and_then(|b| b.path.as_deref()),
-    )?;
-    let invalid = |message: &str| {
-        ConfigError::invalid(config.location_of("build.path"), "build.path", message)
-    };
+pub(crate) fn build_path(build: &BuildConfig) -> Result<&str, ConfigError> {
+    let written = required("build.path", build.path.as_ref(), &build.location)?;
+    let path = written.as_str();
+    let invalid = |message: &str| ConfigError::invalid(written.at.clone(), "build.path", message);
     if path.contains(['\n', '\r', '\0']) {
         return Err(invalid("must be a single line"));
     }
@@ -179,19 +182,24 @@ pub(crate) fn build_path(config: &Config) -> Result<&str, ConfigError> {
     Ok(path)
 }
 
+/// A plugin name the config reader has checked, typed. A name it let
+/// through that is not one is reported at its key, not trusted.
+pub(super) fn plugin_name(name: &str, key: &str, at: &Location) -> Result<PluginName, ConfigError> {
+    name.parse()
+        .map_err(|e: PluginNameError| ConfigError::invalid(at.clone(), key, e.to_string()))
+}
+
+/// `value`, which must be there and not blank; a missing one is reported
+/// at `section`, the header of the table it belongs in.
 pub(super) fn required<'a>(
-    config: &Config,
     key: &str,
-    value: Option<&'a str>,
-) -> Result<&'a str, ConfigError> {
+    value: Option<&'a Located<String>>,
+    section: &Location,
+) -> Result<&'a Located<String>, ConfigError> {
     match value {
         Some(v) if !v.trim().is_empty() => Ok(v),
-        Some(_) => Err(ConfigError::invalid(
-            config.location_of(key),
-            key,
-            "must not be empty",
-        )),
-        None => Err(ConfigError::missing(config.location_of(key), key)),
+        Some(v) => Err(ConfigError::invalid(v.at.clone(), key, "must not be empty")),
+        None => Err(ConfigError::missing(section.clone(), key)),
     }
 }
 

@@ -47,9 +47,9 @@ fn args(line: &str) -> BuildSettings {
                 .unwrap()
         };
         match flag {
-            "--ref" => settings.git_ref = Some(value()),
+            "--ref" => settings.git_ref = Some(value().parse().unwrap()),
             "--service" | "-s" => settings.service = Some(value()),
-            "--tag" | "-t" => settings.tag = value(),
+            "--tag" | "-t" => settings.tag = value().parse().unwrap(),
             "--no-push" => settings.push = false,
             "-j" | "--jobs" => settings.jobs = value().parse().unwrap(),
             other => panic!("option {other} not known to these tests"),
@@ -68,14 +68,18 @@ fn error(text: &str, line: &str) -> String {
 fn spec_example_builds_all_services() {
     let job = BuildJob::new(&config(SPEC_EXAMPLE), &args("build")).unwrap();
     assert_eq!(job.path, "/opt/builds/my-project");
-    assert_eq!(job.sync_plugin, "git");
-    assert_eq!(job.branch.as_deref(), Some("main"));
+    assert_eq!(job.sync_plugin.as_str(), "git");
+    assert_eq!(job.branch.as_ref().map(|b| b.as_str()), Some("main"));
     assert!(job.push);
     assert_eq!(job.jobs, 5);
     let images = job.images.unwrap();
     assert!(images.login);
     assert_eq!(images.dockerfile, "Dockerfile.prod");
-    let refs: Vec<_> = images.plans.iter().map(|p| p.reference.clone()).collect();
+    let refs: Vec<_> = images
+        .plans
+        .iter()
+        .map(|p| p.reference.to_string())
+        .collect();
     assert_eq!(
         refs,
         [
@@ -90,12 +94,15 @@ fn spec_example_builds_all_services() {
 fn spec_options() {
     let c = config(SPEC_EXAMPLE);
     let job = BuildJob::new(&c, &args("build --ref v1.2.0")).unwrap();
-    assert_eq!(job.git_ref.as_deref(), Some("v1.2.0"));
+    assert_eq!(job.git_ref.as_ref().map(|r| r.as_str()), Some("v1.2.0"));
     let job = BuildJob::new(&c, &args("build --service api")).unwrap();
     assert_eq!(job.images.unwrap().plans.len(), 1);
     let job = BuildJob::new(&c, &args("build --tag abc123 --no-push")).unwrap();
     assert!(!job.push);
-    assert!(job.images.unwrap().plans[0].reference.ends_with(":abc123"));
+    assert!(job.images.unwrap().plans[0]
+        .reference
+        .to_string()
+        .ends_with(":abc123"));
     assert_eq!(BuildJob::new(&c, &args("build -j 3")).unwrap().jobs, 3);
 }
 
@@ -106,8 +113,9 @@ fn bad_command_line_values() {
         "--service \"db\" is not one of build.image.services: api, worker, web"
     );
     assert!(error(SPEC_EXAMPLE, "build -j 0").contains("at least 1"));
-    assert!(error(SPEC_EXAMPLE, "build --tag a;b").contains("not a valid Docker tag"));
-    assert!(error(SPEC_EXAMPLE, "build --ref=--upload-pack=x").contains("not a valid git ref"));
+    // A bad --tag cannot reach a BuildJob: clap parses it into a `Tag`
+    // (cli::args::tests::a_bad_tag_is_refused_when_the_command_line_is_read).
+    // Nor a bad --ref (cli::args::tests::a_bad_ref_is_refused_when_the_command_line_is_read).
 }
 
 #[test]
@@ -125,10 +133,16 @@ fn missing_keys_point_at_the_file() {
 fn registry_defaults_to_the_prefix_host() {
     let text = SPEC_EXAMPLE.replace("registry = \"ghcr.io\"\n", "");
     let job = BuildJob::new(&config(&text), &args("build")).unwrap();
-    assert_eq!(job.images.unwrap().registry.as_deref(), Some("ghcr.io"));
+    assert_eq!(
+        job.images.unwrap().registry.as_ref().map(|r| r.as_str()),
+        Some("ghcr.io")
+    );
     let text = text.replace("ghcr.io/org/project", "org/project");
     let job = BuildJob::new(&config(&text), &args("build")).unwrap();
-    assert_eq!(job.images.unwrap().registry.as_deref(), Some("docker.io"));
+    assert_eq!(
+        job.images.unwrap().registry.as_ref().map(|r| r.as_str()),
+        Some("docker.io")
+    );
 }
 
 #[test]
@@ -164,7 +178,7 @@ fn the_image_builders_keys_are_left_to_it() {
     let job = BuildJob::new(&config(&text), &args("build")).unwrap();
     let images = job.images.unwrap();
     assert_eq!(images.dockerfile, "../Dockerfile");
-    assert_eq!(images.builder, "kaniko");
+    assert_eq!(images.builder.as_str(), "kaniko");
     assert!(images.section.entries.iter().any(|e| e.key == "squash"));
     let text = SPEC_EXAMPLE.replace("dockerfile = \"Dockerfile.prod\"\n", "");
     let job = BuildJob::new(&config(&text), &args("build")).unwrap();
@@ -176,7 +190,7 @@ fn a_plugin_source_gets_its_own_section() {
     let text = "[build]\npath = \"/b\"\ncommand = \"make\"\nsource = \"acme-sync\"\n\
                 [build.acme-sync]\nurl = \"https://x/t.tgz\"\n";
     let job = BuildJob::new(&config(text), &args("build")).unwrap();
-    assert_eq!(job.sync_plugin, "acme-sync");
+    assert_eq!(job.sync_plugin.as_str(), "acme-sync");
     assert_eq!(job.sync_section.path, "build.acme-sync");
     assert_eq!(job.sync_section.entries[0].key, "url");
     let bare = "[build]\npath = \"/b\"\ncommand = \"make\"\nsource = \"acme-sync\"\n";
@@ -190,7 +204,7 @@ fn a_third_party_auth_gets_its_section_and_the_credentials() {
     let text = format!("{SPEC_EXAMPLE}auth = \"vault\"\n[build.vault]\nrole = \"ci\"\n");
     let job = BuildJob::new(&config(&text), &args("build")).unwrap();
     let images = job.images.unwrap();
-    assert_eq!(images.auth, "vault");
+    assert_eq!(images.auth.as_str(), "vault");
     assert_eq!(images.auth_section.path, "build.vault");
     let keys: Vec<_> = images
         .auth_section
@@ -223,7 +237,7 @@ fn a_named_auth_plugin_logs_in_without_a_token() {
         .images
         .unwrap();
     assert!(images.login);
-    assert_eq!(images.auth, "exchange");
+    assert_eq!(images.auth.as_str(), "exchange");
 }
 
 #[test]

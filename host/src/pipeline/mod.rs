@@ -29,6 +29,7 @@ mod settings;
 mod steps;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -37,13 +38,14 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::distribution::project::LockMode;
 use crate::exit::{interrupted, Exit, Failure};
-use crate::output::{Event, Printer};
+use crate::output::{Event, Printer, Step};
 use crate::plugin::{Limits, Runtime};
 use crate::relay::Relay;
 use crate::remote::critical_path::Chain;
 use crate::remote::RemoteNode;
 
 pub use settings::{BuildSettings, DEFAULT_JOBS, DEFAULT_LOCK_WAIT, DEFAULT_TAG};
+pub use validate::validate;
 
 pub(crate) use job::{build_path, BuildJob};
 pub(crate) use plugins::{uses as plugin_uses, BuildPlugins};
@@ -76,12 +78,12 @@ pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit,
 
     let connecting = Instant::now();
     printer.emit(&Event::StepStarted {
-        step: "connect".into(),
+        step: Step::Connect,
         detail: target.origin.clone(),
     });
     let node = crate::node::connect(&target, &settings.reach, &printer).await?;
     printer.emit(&Event::StepFinished {
-        step: "connect".into(),
+        step: Step::Connect,
         seconds: connecting.elapsed().as_secs_f64(),
     });
     execute(job, &plugins, node, &printer, started, interrupted()).await

@@ -31,19 +31,19 @@ pub struct ImagePlugins {
 /// The plugins `job` uses, each with the key that names it.
 pub fn uses(job: &BuildJob) -> Vec<Use> {
     let mut uses = vec![Use {
-        name: job.sync_plugin.clone(),
+        name: job.sync_plugin.to_string(),
         kind: Kind::SyncStrategy,
         key: "build.source".into(),
     }];
     if let Some(images) = &job.images {
         uses.push(Use {
-            name: images.builder.clone(),
+            name: images.builder.to_string(),
             kind: Kind::ImageBuilder,
             key: "build.image.plugin".into(),
         });
         if images.login {
             uses.push(Use {
-                name: images.auth.clone(),
+                name: images.auth.to_string(),
                 kind: Kind::RegistryAuth,
                 key: "build.image.auth".into(),
             });
@@ -110,16 +110,16 @@ impl BuildPlugins {
             ));
         }
 
-        let sync = registry.sync_strategy(&job.sync_plugin).await?;
+        let sync = registry.sync_strategy(job.sync_plugin.as_str()).await?;
         sync.validate(&context, &job.sync_section).await?;
 
         let images = match &job.images {
             None => None,
             Some(image_job) => {
-                let builder = registry.image_builder(&image_job.builder).await?;
+                let builder = registry.image_builder(image_job.builder.as_str()).await?;
                 builder.validate(&context, &image_job.section).await?;
                 let auth = if image_job.login {
-                    let auth = registry.registry_auth(&image_job.auth).await?;
+                    let auth = registry.registry_auth(image_job.auth.as_str()).await?;
                     auth.validate(&context, &image_job.auth_section).await?;
                     Some(auth)
                 } else {

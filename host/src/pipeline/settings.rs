@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::domain::{GitRef, Tag};
 use crate::node::ReachSettings;
 
 #[derive(Debug, Clone)]
@@ -13,11 +14,11 @@ pub struct BuildSettings {
     pub config_file: PathBuf,
     pub reach: ReachSettings,
     /// `--ref`: a commit SHA, branch or tag.
-    pub git_ref: Option<String>,
+    pub git_ref: Option<GitRef>,
     /// `--service`: build only this one.
     pub service: Option<String>,
     /// `--tag`.
-    pub tag: String,
+    pub tag: Tag,
     /// False with `--no-push`.
     pub push: bool,
     /// `-j`: image builds at once.
@@ -33,7 +34,7 @@ pub struct BuildSettings {
 }
 
 /// `--tag` when none is given.
-pub const DEFAULT_TAG: &str = "latest";
+pub const DEFAULT_TAG: &str = Tag::LATEST;
 /// `-j` when none is given.
 pub const DEFAULT_JOBS: usize = 5;
 /// `--lock-wait` when none is given.
@@ -49,7 +50,7 @@ impl BuildSettings {
             reach: ReachSettings::default(),
             git_ref: None,
             service: None,
-            tag: DEFAULT_TAG.into(),
+            tag: Tag::latest(),
             push: true,
             jobs: DEFAULT_JOBS,
             dry_run: false,

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 
+use crate::domain::GitRef;
 use crate::exit::{Exit, Failure};
-use crate::output::{Event, LiveOutput, Printer};
+use crate::output::{Event, LiveOutput, Printer, Step};
 use crate::plugin::{CallContext, SyncRequest};
 use crate::remote::critical_path::Chain;
 use crate::remote::{AgentForwarding, AgentScope, RemoteCommand, RemoteNode, RemoteShell, Stdin};
@@ -97,7 +98,7 @@ impl Run<'_> {
             (None, Some(b)) => format!("{plugin} branch {b}"),
             (None, None) => plugin.to_owned(),
         };
-        self.started_step("sync", format!("{what} -> {}", self.job.path));
+        self.started_step(Step::Sync, format!("{what} -> {}", self.job.path));
         let synced = self
             .plugins
             .sync
@@ -106,8 +107,8 @@ impl Run<'_> {
                 SyncRequest {
                     section: &self.job.sync_section,
                     path: self.job.path.clone(),
-                    git_ref: self.job.git_ref.clone(),
-                    branch: self.job.branch.clone(),
+                    git_ref: self.job.git_ref.as_ref().map(GitRef::to_string),
+                    branch: self.job.branch.as_ref().map(GitRef::to_string),
                 },
             )
             .await;
@@ -117,14 +118,14 @@ impl Run<'_> {
         if !outcome.summary.is_empty() {
             self.printer.info(format!("    {}", outcome.summary));
         }
-        self.finished_step("sync", step);
+        self.finished_step(Step::Sync, step);
         Ok(())
     }
 
     async fn build_command(&self) -> Result<(), Failure> {
         let step = Instant::now();
         let command = &self.job.command;
-        self.started_step("build", command.clone());
+        self.started_step(Step::Build, command.clone());
         let remote = RemoteCommand::new("sh")
             .args(["-c", command.as_str()])
             .cwd(self.job.path.clone());
@@ -142,20 +143,17 @@ impl Run<'_> {
                 ),
             ));
         }
-        self.finished_step("build", step);
+        self.finished_step(Step::Build, step);
         Ok(())
     }
 
-    pub(super) fn started_step(&self, step: &str, detail: String) {
-        self.printer.emit(&Event::StepStarted {
-            step: step.to_owned(),
-            detail,
-        });
+    pub(super) fn started_step(&self, step: Step, detail: String) {
+        self.printer.emit(&Event::StepStarted { step, detail });
     }
 
-    pub(super) fn finished_step(&self, step: &str, since: Instant) {
+    pub(super) fn finished_step(&self, step: Step, since: Instant) {
         self.printer.emit(&Event::StepFinished {
-            step: step.to_owned(),
+            step,
             seconds: since.elapsed().as_secs_f64(),
         });
     }

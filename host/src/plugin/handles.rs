@@ -369,10 +369,7 @@ impl ImageBuilder {
                 .call_push(&mut store, &compat::push_request(&wit))
                 => compat::push_outcome
         )?;
-        let valid = outcome.digest.strip_prefix("sha256:").is_some_and(|h| {
-            h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        });
-        if !valid {
+        if outcome.digest.parse::<crate::domain::Digest>().is_err() {
             return Err(PluginError::Contract {
                 plugin: inner.name.clone(),
                 message: format!("push returned {:?}, not a sha256 digest", outcome.digest),

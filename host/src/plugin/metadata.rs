@@ -8,28 +8,8 @@ use super::capability::Capability;
 use super::error::PluginError;
 use super::version;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    SyncStrategy,
-    RegistryAuth,
-    ImageBuilder,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::SyncStrategy => "sync-strategy",
-            Kind::RegistryAuth => "registry-auth",
-            Kind::ImageBuilder => "image-builder",
-        }
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A plugin's kind; the events and the store's records carry it typed.
+pub use crate::domain::PluginKind as Kind;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metadata {

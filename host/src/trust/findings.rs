@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, Location, PluginSection, SectionValue};
+use crate::domain::Authority;
 use crate::ssh::SshConfigFile;
 
 /// One thing the file would do.
@@ -242,12 +243,11 @@ fn api_token(config: &Config, cx: &Context, out: &mut Vec<Finding>) {
     });
 }
 
-/// `scheme://host[:port]`, lowercase.
+/// `scheme://host[:port]`, lowercase; a URL without a scheme was refused
+/// when the config was read, and is shown whole rather than guessed at.
 fn origin(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    format!("{scheme}://{authority}").to_ascii_lowercase()
+    url.parse::<Authority>()
+        .map_or_else(|_| url.to_ascii_lowercase(), |a| a.origin())
 }
 
 fn local_grants(config: &Config, out: &mut Vec<Finding>) {

@@ -2,10 +2,10 @@
 //! timeouts. Plain `http://` is allowed only to a loopback host, where no
 //! one else is on the wire.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use super::FetchError;
+use crate::domain::Authority;
 
 /// The largest component or registry answer accepted. Built-ins are a few
 /// MiB; this leaves room without letting a server fill the disk or memory.
@@ -32,40 +32,19 @@ pub fn agent() -> ureq::Agent {
         .into()
 }
 
-/// Whether `host` (a name or an address, IPv6 with or without brackets)
-/// is this machine: `localhost`, 127.0.0.0/8 or `::1`.
-pub fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if bare.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// The host of an `http(s)://host[:port]/...` URL, without the port.
-fn url_host(rest: &str) -> &str {
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next().unwrap_or("");
-    }
-    authority.split(':').next().unwrap_or("")
-}
+pub use crate::domain::is_loopback;
 
 /// Refuses anything but `https://`, or `http://` to a loopback host.
 pub fn check_url(url: &str) -> Result<(), FetchError> {
-    let (rest, plain) = if let Some(rest) = url.strip_prefix("https://") {
-        (rest, false)
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        (rest, true)
-    } else {
-        return Err(FetchError::BadSource {
+    let authority = url
+        .parse::<Authority>()
+        .ok()
+        .filter(|a| matches!(a.scheme.as_str(), "https" | "http"))
+        .ok_or_else(|| FetchError::BadSource {
             source_text: url.to_owned(),
             message: "a URL must start with https:// (or http:// for a loopback host)".into(),
-        });
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') {
+        })?;
+    if authority.has_userinfo {
         return Err(FetchError::BadSource {
             source_text: url.to_owned(),
             message: "the URL carries credentials (`user@`); ops records where a plugin \
@@ -73,14 +52,14 @@ pub fn check_url(url: &str) -> Result<(), FetchError> {
                 .into(),
         });
     }
-    let host = url_host(rest);
+    let host = &authority.host;
     if host.is_empty() {
         return Err(FetchError::BadSource {
             source_text: url.to_owned(),
             message: "the URL has no host".into(),
         });
     }
-    if plain && !is_loopback(host) {
+    if authority.scheme == "http" && !authority.is_loopback() {
         return Err(FetchError::PlainHttp {
             url: url.to_owned(),
             host: host.to_owned(),

@@ -3,8 +3,8 @@
 //! `application/vnd.wasm.config.v0+json` and whose one layer is the
 //! component, `application/wasm`.
 
+use crate::domain::Digest;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::client::{Answer, Client, Method};
 pub use super::reference::Reference;
@@ -33,7 +33,7 @@ pub struct Artifact<'a> {
 }
 
 fn digest_of(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    Digest::of(bytes).to_string()
 }
 
 /// The component that `reference` names, its manifest checked for the
@@ -173,7 +173,7 @@ fn check_manifest(reference: &Reference, answer: &Answer) -> Result<(String, u64
         ));
     }
     let digest = layer["digest"].as_str().unwrap_or("");
-    if Reference::parse(&format!("oci://h/r@{digest}")).is_err() {
+    if digest.parse::<Digest>().is_err() {
         return Err(bad_manifest(
             reference,
             format!("its layer digest `{digest}` is not sha256:<64 hex digits>"),

@@ -1,7 +1,9 @@
-//! `oci://host[:port]/repo[:tag][@sha256:HEX]`, checked part by part so
-//! that an error names the part that is wrong.
+//! `oci://host[:port]/repo[:tag][@sha256:HEX]`: the registry is always
+//! given, and the rest is an [`ImageRef`] whose errors name the part that
+//! is wrong.
 
 use super::FetchError;
+use crate::domain::ImageRef;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
@@ -39,36 +41,12 @@ impl Reference {
         let (registry, path) = rest.split_once('/').ok_or_else(|| {
             bad("no repository: expected oci://HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST]".into())
         })?;
-        check_registry(registry).map_err(|m| bad(format!("registry host `{registry}`: {m}")))?;
-        let (name_tag, digest) = match path.split_once('@') {
-            Some((n, d)) => (n, Some(d)),
-            None => (path, None),
-        };
-        if let Some(digest) = digest {
-            check_digest(digest).map_err(|m| bad(format!("digest `{digest}`: {m}")))?;
-        }
-        // A `:` after the last `/` starts the tag.
-        let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
-        let (repository, tag) = match name_tag[last_slash..].find(':') {
-            Some(i) => (
-                &name_tag[..last_slash + i],
-                Some(&name_tag[last_slash + i + 1..]),
-            ),
-            None => (name_tag, None),
-        };
-        check_repository(repository).map_err(|m| bad(format!("repository `{repository}`: {m}")))?;
-        if let Some(tag) = tag {
-            check_tag(tag).map_err(|m| bad(format!("tag `{tag}`: {m}")))?;
-        }
-        let tag = match (tag, digest) {
-            (None, None) => Some("latest".to_owned()),
-            (tag, _) => tag.map(str::to_owned),
-        };
+        let parsed = ImageRef::in_registry(registry, path).map_err(|e| bad(e.to_string()))?;
         Ok(Reference {
-            registry: registry.to_owned(),
-            repository: repository.to_owned(),
-            tag,
-            digest: digest.map(str::to_owned),
+            registry: parsed.name.registry().to_string(),
+            repository: parsed.name.repository().to_string(),
+            tag: parsed.tag_or_latest().map(|t| t.to_string()),
+            digest: parsed.digest.map(|d| d.to_string()),
         })
     }
 
@@ -79,100 +57,6 @@ impl Reference {
             .as_deref()
             .or(self.tag.as_deref())
             .unwrap_or("latest")
-    }
-}
-
-fn check_registry(registry: &str) -> Result<(), String> {
-    if registry.is_empty() {
-        return Err("it is empty".into());
-    }
-    let (host, port) = if let Some(v6) = registry.strip_prefix('[') {
-        let (addr, after) = v6
-            .split_once(']')
-            .ok_or("an IPv6 address needs its closing `]`")?;
-        addr.parse::<std::net::Ipv6Addr>()
-            .map_err(|_| format!("`{addr}` is not an IPv6 address"))?;
-        let port = match after {
-            "" => None,
-            p => Some(p.strip_prefix(':').ok_or("expected `:PORT` after `]`")?),
-        };
-        (None, port)
-    } else {
-        match registry.split_once(':') {
-            Some((h, p)) => (Some(h), Some(p)),
-            None => (Some(registry), None),
-        }
-    };
-    if let Some(host) = host {
-        let label_ok = |l: &str| {
-            !l.is_empty()
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        };
-        if !host.split('.').all(label_ok) {
-            return Err(format!(
-                "`{host}` is not a host name (letters, digits, `-` and `.`)"
-            ));
-        }
-    }
-    if let Some(port) = port {
-        if port.parse::<u16>().map_or(true, |p| p == 0) {
-            return Err(format!("port `{port}` is not a number from 1 to 65535"));
-        }
-    }
-    Ok(())
-}
-
-fn check_repository(repository: &str) -> Result<(), String> {
-    if repository.is_empty() {
-        return Err("it is empty".into());
-    }
-    for component in repository.split('/') {
-        let ok = !component.is_empty()
-            && component.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && component.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && component
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
-        if !ok {
-            return Err(format!(
-                "`{component}` is not a path component (lowercase letters and digits, \
-                 separated by `.`, `_` or `-`)"
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn check_tag(tag: &str) -> Result<(), String> {
-    let ok = (1..=128).contains(&tag.len())
-        && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        && tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(
-            "a tag is 1 to 128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`"
-                .into(),
-        )
-    }
-}
-
-fn check_digest(digest: &str) -> Result<(), String> {
-    let hex = digest
-        .strip_prefix("sha256:")
-        .ok_or("only sha256:<64 hex digits> digests are supported")?;
-    if hex.len() == 64
-        && hex
-            .chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-    {
-        Ok(())
-    } else {
-        Err("expected 64 lowercase hex digits after sha256:".into())
     }
 }
 

@@ -68,7 +68,7 @@ pub(crate) fn allowed_target(url: &str) -> Result<Target, String> {
         .to_ascii_lowercase();
     let default = match uri.scheme_str() {
         Some("https") => 443,
-        Some("http") if is_loopback(&host) => 80,
+        Some("http") if crate::domain::is_loopback(&host) => 80,
         Some("http") => {
             return Err(format!(
                 "http: {url:?} is plain http to a host that is not loopback; use https"
@@ -82,13 +82,6 @@ pub(crate) fn allowed_target(url: &str) -> Result<Target, String> {
         port,
         default_port: port == default,
     })
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn prepare(request: HttpRequest) -> Result<http::Request<Vec<u8>>, String> {

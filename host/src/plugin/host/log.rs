@@ -1,7 +1,7 @@
 //! `log`: plugin log lines, shown with the plugin's name. Needs no
 //! capability. Secrets are masked by the printer like all output.
 
-use crate::output::{cut, Event};
+use crate::output::{cut, Event, LogLevel as Level};
 use crate::plugin::bindings::latest::ops::plugin::log::Host;
 use crate::plugin::bindings::types::LogLevel;
 use crate::plugin::state::{PluginState, LOG_BUDGET};
@@ -13,11 +13,11 @@ impl Host for PluginState {
     async fn log(&mut self, level: LogLevel, message: String) {
         let start = self.host_call_begins();
         let level = match level {
-            LogLevel::Trace => "trace",
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
+            LogLevel::Trace => Level::Trace,
+            LogLevel::Debug => Level::Debug,
+            LogLevel::Info => Level::Info,
+            LogLevel::Warn => Level::Warn,
+            LogLevel::Error => Level::Error,
         };
         if self.logged > LOG_BUDGET {
             self.host_time_since(start);
@@ -27,7 +27,7 @@ impl Host for PluginState {
         if self.logged > LOG_BUDGET {
             self.ctx.printer.emit(&Event::PluginLog {
                 plugin: self.plugin.to_string(),
-                level: "warn".to_owned(),
+                level: Level::Warn,
                 message: format!(
                     "logged more than {} MiB in one call; the rest of its log is left out",
                     LOG_BUDGET >> 20
@@ -41,7 +41,7 @@ impl Host for PluginState {
         for line in message.lines() {
             self.ctx.printer.emit(&Event::PluginLog {
                 plugin: self.plugin.to_string(),
-                level: level.to_owned(),
+                level,
                 message: line.to_owned(),
             });
         }

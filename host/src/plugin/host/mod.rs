@@ -11,6 +11,7 @@
 //! time. The call's wall-clock limit counts everything.
 
 mod environment;
+mod error;
 mod http;
 mod local;
 mod log;

@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use super::error::HostCallError;
 use crate::output::LiveOutput;
 use crate::plugin::bindings::latest::ops::plugin::node::Host;
 use crate::plugin::bindings::types::{ExecOutput, ExecRequest, ExitStatus};
@@ -21,7 +22,7 @@ impl Host for PluginState {
         let start = self.host_call_begins();
         let result = self.remote_exec(request).await;
         self.host_time_since(start);
-        result
+        result.map_err(HostCallError::into_wit)
     }
 
     async fn write_file(
@@ -33,33 +34,36 @@ impl Host for PluginState {
         let start = self.host_call_begins();
         let result = self.remote_write(path, contents, mode).await;
         self.host_time_since(start);
-        result
+        result.map_err(HostCallError::into_wit)
     }
 
     async fn scratch_dir(&mut self, name: String) -> Result<String, String> {
         let start = self.host_call_begins();
         let result = self.remote_scratch(name).await;
         self.host_time_since(start);
-        result
+        result.map_err(HostCallError::into_wit)
     }
 
     async fn remote_shell(&mut self) -> Result<String, String> {
         let start = self.host_call_begins();
         let result = self.remote_shell_line().await;
         self.host_time_since(start);
-        result
+        result.map_err(HostCallError::into_wit)
     }
 }
 
 impl PluginState {
-    fn node(&self) -> Result<Arc<dyn RemoteNode>, String> {
-        self.ctx.node.clone().ok_or_else(|| {
-            "no build node in this call (config validation runs before ops connects)".to_owned()
-        })
+    fn node(&self) -> Result<Arc<dyn RemoteNode>, HostCallError> {
+        self.ctx.node.clone().ok_or(HostCallError::NoNode)
     }
 
-    async fn remote_exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
-        self.check(Need::RemoteExec)?;
+    /// The capability check, whose refusal the state has recorded.
+    fn need(&mut self, need: Need<'_>) -> Result<(), HostCallError> {
+        self.check(need).map_err(HostCallError::Refused)
+    }
+
+    async fn remote_exec(&mut self, request: ExecRequest) -> Result<ExecOutput, HostCallError> {
+        self.need(Need::RemoteExec)?;
         let node = self.node()?;
         let mut capture = LiveOutput::new(
             self.output_label(request.label.clone()),
@@ -81,10 +85,7 @@ impl PluginState {
                 command.args.join(" ")
             ));
         }
-        let exit = node
-            .exec(command, &mut capture)
-            .await
-            .map_err(|e| e.to_string())?;
+        let exit = node.exec(command, &mut capture).await?;
         let (stdout, stderr, truncated) = capture.finish();
         Ok(ExecOutput {
             status: exit_status(exit),
@@ -99,10 +100,12 @@ impl PluginState {
         path: String,
         contents: Vec<u8>,
         mode: u32,
-    ) -> Result<(), String> {
-        self.check(Need::RemoteFiles)?;
+    ) -> Result<(), HostCallError> {
+        self.need(Need::RemoteFiles)?;
         if mode > 0o7777 {
-            return Err(format!("mode {mode:o} is not a file mode"));
+            return Err(HostCallError::Invalid(format!(
+                "mode {mode:o} is not a file mode"
+            )));
         }
         if mode & FORBIDDEN_MODE != 0 {
             return Err(self.refuse(format!(
@@ -115,10 +118,7 @@ impl PluginState {
         if self.scratch.iter().any(within) {
             // The scratch directory is private to this run and holds only
             // what plugins wrote there: no directory, no symbolic link.
-            return node
-                .write_file(&path, &contents, mode)
-                .await
-                .map_err(|e| e.to_string());
+            return Ok(node.write_file(&path, &contents, mode).await?);
         }
         let Some(root) = self.build_path.clone().filter(within) else {
             return Err(self.refuse(format!(
@@ -143,29 +143,32 @@ impl PluginState {
         node.capture(&command)
             .await
             .map(|_| ())
-            .map_err(|e| format!("cannot write {path}: {e}"))
+            .map_err(|source| HostCallError::Write { path, source })
     }
 
-    fn refuse(&mut self, refusal: String) -> String {
+    fn refuse(&mut self, refusal: String) -> HostCallError {
         self.refusals.push(refusal.clone());
-        refusal
+        HostCallError::Refused(refusal)
     }
 
-    async fn remote_shell_line(&mut self) -> Result<String, String> {
-        self.check(Need::RemoteExec)?;
-        let shell = self.ctx.remote_shell.clone().ok_or_else(|| {
-            "this build node offers no remote shell for local programs".to_owned()
-        })?;
-        shell.program_line().map_err(|e| e.to_string())
+    async fn remote_shell_line(&mut self) -> Result<String, HostCallError> {
+        self.need(Need::RemoteExec)?;
+        let shell = self
+            .ctx
+            .remote_shell
+            .clone()
+            .ok_or(HostCallError::NoRemoteShell)?;
+        Ok(shell.program_line()?)
     }
 
-    async fn remote_scratch(&mut self, name: String) -> Result<String, String> {
-        self.check(Need::RemoteFiles)?;
+    async fn remote_scratch(&mut self, name: String) -> Result<String, HostCallError> {
+        self.need(Need::RemoteFiles)?;
         let node = self.node()?;
         // Namespaced by plugin, so that plugins cannot reach each other's
         // scratch directories (and credentials) by name.
-        let scoped = crate::remote::scoped_scratch_name(&self.plugin, &name)?;
-        let dir = node.scratch_dir(&scoped).await.map_err(|e| e.to_string())?;
+        let scoped = crate::remote::scoped_scratch_name(&self.plugin, &name)
+            .map_err(HostCallError::Invalid)?;
+        let dir = node.scratch_dir(&scoped).await?;
         self.scratch.push(dir.clone());
         Ok(dir)
     }

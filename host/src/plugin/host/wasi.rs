@@ -20,7 +20,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::output::{Event, Printer};
+use crate::output::{Event, LogLevel, Printer};
 use crate::plugin::state::{PluginState, LOG_BUDGET};
 
 /// One line of stdout/stderr longer than this is shown in pieces.
@@ -141,7 +141,7 @@ impl StdioLog {
         self.shown += line.len();
         let (level, message) = if self.shown > LOG_BUDGET {
             (
-                "warn",
+                LogLevel::Warn,
                 format!(
                     "wrote more than {} MiB to stdout and stderr in one call; the rest is left out",
                     LOG_BUDGET >> 20
@@ -149,15 +149,15 @@ impl StdioLog {
             )
         } else {
             let level = match stream {
-                Stream::Stdout => "info",
-                Stream::Stderr => "warn",
+                Stream::Stdout => LogLevel::Info,
+                Stream::Stderr => LogLevel::Warn,
             };
             let text = String::from_utf8_lossy(line);
             (level, text.trim_end_matches(['\n', '\r']).to_owned())
         };
         self.printer.emit(&Event::PluginLog {
             plugin: self.plugin.to_string(),
-            level: level.to_owned(),
+            level,
             message,
         });
     }
