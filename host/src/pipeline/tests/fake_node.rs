@@ -39,6 +39,10 @@ pub(super) struct FakeNode {
     pub(super) unguarded: Mutex<Vec<String>>,
     behaviour: Mutex<Vec<(String, Behaviour)>>,
     image_time: Duration,
+    /// With `meet_images(n)`: each image build waits (up to a bound) until
+    /// `n` run at once or every image has started.
+    images_meet: Option<usize>,
+    images_started: AtomicUsize,
     images_running: AtomicUsize,
     pub(super) images_peak: AtomicUsize,
     /// Notified when a hanging step starts.
@@ -55,6 +59,8 @@ impl FakeNode {
             unguarded: Mutex::new(Vec::new()),
             behaviour: Mutex::new(Vec::new()),
             image_time: Duration::from_millis(5),
+            images_meet: None,
+            images_started: AtomicUsize::new(0),
             images_running: AtomicUsize::new(0),
             images_peak: AtomicUsize::new(0),
             hanging: Notify::new(),
@@ -69,8 +75,11 @@ impl FakeNode {
         self
     }
 
-    pub(super) fn slow_images(mut self, time: Duration) -> FakeNode {
-        self.image_time = time;
+    /// Image builds that wait for each other, `n` at a time, so that a
+    /// scheduler allowing `n` at once shows a peak of `n` however slowly
+    /// the machine runs the test; one allowing fewer shows less.
+    pub(super) fn meet_images(mut self, n: usize) -> FakeNode {
+        self.images_meet = Some(n);
         self
     }
 
@@ -130,6 +139,18 @@ impl FakeNode {
     async fn image(&self) {
         let now = self.images_running.fetch_add(1, Ordering::SeqCst) + 1;
         self.images_peak.fetch_max(now, Ordering::SeqCst);
+        self.images_started.fetch_add(1, Ordering::SeqCst);
+        if let Some(n) = self.images_meet {
+            // The test's five services; the bound only matters when the
+            // scheduler holds builds back, and then the peak says so.
+            let bound = tokio::time::Instant::now() + Duration::from_secs(10);
+            while self.images_running.load(Ordering::SeqCst) < n
+                && self.images_started.load(Ordering::SeqCst) < 5
+                && tokio::time::Instant::now() < bound
+            {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
         tokio::time::sleep(self.image_time).await;
         self.images_running.fetch_sub(1, Ordering::SeqCst);
     }
