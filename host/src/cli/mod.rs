@@ -129,11 +129,7 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
     // A command that reads only part of ops.toml still refuses a file that
     // `ops build` would refuse at a line, before it connects.
     if let Some(file) = settings.validated_file() {
-        let checks = crate::pipeline::BuildSettings {
-            dry_run: true,
-            ..crate::pipeline::BuildSettings::defaults(file)
-        };
-        crate::pipeline::validate(&checks, &printer).await?;
+        crate::pipeline::validate(file, &printer).await?;
     }
     let exit = match settings {
         Settings::Build(s) => commands::build::run(s, printer).await?,

@@ -23,10 +23,7 @@ pub struct ConfigCheckSettings {
 pub async fn run(settings: ConfigCheckSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
     // The checks of `ops build -f FILE --dry-run` with the command line's
     // defaults.
-    let settings = BuildSettings {
-        dry_run: true,
-        ..BuildSettings::defaults(settings.config_file)
-    };
+    let settings = BuildSettings::checking(settings.config_file);
     let file = settings.config_file.display().to_string();
     let config = Config::load(&settings.config_file, printer.redactor())?;
     let job = BuildJob::new(&config, &settings)?;

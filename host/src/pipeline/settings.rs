@@ -59,6 +59,16 @@ impl BuildSettings {
             command_line: command_line(),
         }
     }
+
+    /// The defaults as a dry run: what checking `config_file` without
+    /// building it (`ops config check`, the check before `ops exec` and
+    /// `ops lock`) assumes.
+    pub fn checking(config_file: impl Into<PathBuf>) -> BuildSettings {
+        BuildSettings {
+            dry_run: true,
+            ..BuildSettings::defaults(config_file)
+        }
+    }
 }
 
 /// ops's own command line, as the user typed it (for the lock's record).

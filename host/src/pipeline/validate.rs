@@ -5,6 +5,7 @@
 //! refuse at a line is refused at that line by every command, so a typo
 //! never waits for the next build to be noticed.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigErrorKind};
@@ -17,13 +18,14 @@ use super::job::{BuildJob, JobError};
 use super::plugins::BuildPlugins;
 use super::BuildSettings;
 
-/// `settings` are `ops config check`'s (the command line's defaults).
-/// Every value the file has is checked; a value only a build needs and the
+/// Checks `config_file` as `ops config check` does (the command line's
+/// defaults, as a dry run). Every value the file has is checked; a value only a build needs and the
 /// file lacks (no `[build]`, no `build.command`, ...) is the build's to
 /// report, since this command does not build; without it there is no
 /// build to hand the plugins' sections to. Nothing is written (ops.lock
 /// included) and nothing remote is touched.
-pub async fn validate(settings: &BuildSettings, printer: &Arc<Printer>) -> Result<(), Failure> {
+pub async fn validate(config_file: &Path, printer: &Arc<Printer>) -> Result<(), Failure> {
+    let settings = &BuildSettings::checking(config_file);
     let config = Config::load(&settings.config_file, printer.redactor())?;
     if config.build.is_none() {
         return Ok(());

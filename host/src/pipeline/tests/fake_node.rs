@@ -39,9 +39,9 @@ pub(super) struct FakeNode {
     pub(super) unguarded: Mutex<Vec<String>>,
     behaviour: Mutex<Vec<(String, Behaviour)>>,
     image_time: Duration,
-    /// With `meet_images(n)`: each image build waits (up to a bound) until
-    /// `n` run at once or every image has started.
-    images_meet: Option<usize>,
+    /// With `meet_images(n, total)`: each image build waits (up to a
+    /// bound) until `n` run at once or all `total` have started.
+    images_meet: Option<(usize, usize)>,
     images_started: AtomicUsize,
     images_running: AtomicUsize,
     pub(super) images_peak: AtomicUsize,
@@ -78,8 +78,8 @@ impl FakeNode {
     /// Image builds that wait for each other, `n` at a time, so that a
     /// scheduler allowing `n` at once shows a peak of `n` however slowly
     /// the machine runs the test; one allowing fewer shows less.
-    pub(super) fn meet_images(mut self, n: usize) -> FakeNode {
-        self.images_meet = Some(n);
+    pub(super) fn meet_images(mut self, n: usize, total: usize) -> FakeNode {
+        self.images_meet = Some((n, total));
         self
     }
 
@@ -140,12 +140,12 @@ impl FakeNode {
         let now = self.images_running.fetch_add(1, Ordering::SeqCst) + 1;
         self.images_peak.fetch_max(now, Ordering::SeqCst);
         self.images_started.fetch_add(1, Ordering::SeqCst);
-        if let Some(n) = self.images_meet {
-            // The test's five services; the bound only matters when the
-            // scheduler holds builds back, and then the peak says so.
+        if let Some((n, total)) = self.images_meet {
+            // The bound only matters when the scheduler holds builds back,
+            // and then the peak says so.
             let bound = tokio::time::Instant::now() + Duration::from_secs(10);
             while self.images_running.load(Ordering::SeqCst) < n
-                && self.images_started.load(Ordering::SeqCst) < 5
+                && self.images_started.load(Ordering::SeqCst) < total
                 && tokio::time::Instant::now() < bound
             {
                 tokio::time::sleep(Duration::from_millis(2)).await;

@@ -240,7 +240,7 @@ async fn one_failed_image_means_nothing_is_pushed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_builds_never_exceed_the_jobs_limit() {
     for jobs in [1, 2, 5] {
-        let node = FakeNode::new().meet_images(jobs);
+        let node = FakeNode::new().meet_images(jobs, images("image").len());
         let build = Build::new(node).jobs(jobs);
         assert_eq!(build.run().await, Exit::Success);
         let peak = build.node.images_peak.load(Ordering::SeqCst);
