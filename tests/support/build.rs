@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! `BuildFixture`: everything one `ops build` test needs, started fresh per
 //! test so that tests run in parallel without sharing state:
 //!

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! Running the real `ops` binary with a throwaway `HOME` and a clean
 //! environment (no agent, no API settings, no proxies from the caller).
 
