@@ -8,12 +8,13 @@
 use std::fs;
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
 use crate::support::build::BuildFixture;
+use crate::support::eventually::poll;
 
 /// The longest line ops shows whole (`remote::MAX_LINE`).
 const MAX_LINE: usize = 16 * 1024;
@@ -192,22 +193,20 @@ fn a_device_named_as_a_file_fails_fast_with_a_clear_error() {
         &["config", "check"][..],
         &["build"][..],
     ] {
-        let started = Instant::now();
         let mut child = fx.ops().args(args).spawn();
-        let deadline = started + Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
+        let status = poll(Duration::from_secs(60), || {
+            match child.try_wait().unwrap() {
+                Some(status) => Ok(status),
+                None => Err(()),
             }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!(
-                    "`ops {}` still reading /dev/zero after 60 s",
-                    args.join(" ")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        })
+        .unwrap_or_else(|()| {
+            let _ = child.kill();
+            panic!(
+                "`ops {}` still reading /dev/zero after 60 s",
+                args.join(" ")
+            )
+        });
         let mut stderr = String::new();
         child
             .stderr

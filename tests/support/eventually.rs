@@ -16,18 +16,25 @@ const POLL: Duration = Duration::from_millis(20);
 pub fn eventually<T, E: std::fmt::Display>(
     within: Duration,
     what: &str,
-    mut probe: impl FnMut() -> Result<T, E>,
+    probe: impl FnMut() -> Result<T, E>,
 ) -> T {
+    match poll(within, probe) {
+        Ok(value) => value,
+        Err(last) => panic!("{what} did not happen within {within:?}; last seen: {last}"),
+    }
+}
+
+/// The loop under [`eventually`], for a caller that has to clean up (kill
+/// a process) before it fails: `Err` with what `probe` last said once
+/// `within` has passed.
+pub fn poll<T, E>(within: Duration, mut probe: impl FnMut() -> Result<T, E>) -> Result<T, E> {
     let deadline = Instant::now() + within;
     loop {
-        let last = match probe() {
-            Ok(value) => return value,
-            Err(last) => last,
-        };
-        if Instant::now() >= deadline {
-            panic!("{what} did not happen within {within:?}; last seen: {last}");
+        match probe() {
+            Ok(value) => return Ok(value),
+            Err(last) if Instant::now() >= deadline => return Err(last),
+            Err(_) => std::thread::sleep(POLL),
         }
-        std::thread::sleep(POLL);
     }
 }
 
