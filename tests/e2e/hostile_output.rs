@@ -19,14 +19,26 @@ use crate::support::eventually::poll;
 /// The longest line ops shows whole (`remote::MAX_LINE`).
 const MAX_LINE: usize = 16 * 1024;
 
+/// Every run log's text; panics if there is none, so that "not in the
+/// log" cannot pass because no log was written or looked at.
+#[track_caller]
 fn run_logs(fx: &BuildFixture) -> String {
     let runs = fx.home.path().join(".local/state/ops/runs");
+    let read_dir = |dir: &std::path::Path| -> Vec<PathBuf> {
+        fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{dir:?}: {e}"))
+            .map(|entry| entry.unwrap_or_else(|e| panic!("{dir:?}: {e}")).path())
+            .collect()
+    };
     let mut text = String::new();
-    for project in fs::read_dir(runs).into_iter().flatten().flatten() {
-        for log in fs::read_dir(project.path()).into_iter().flatten().flatten() {
-            text.push_str(&fs::read_to_string(log.path()).unwrap_or_default());
+    let mut logs = 0;
+    for project in read_dir(&runs) {
+        for log in read_dir(&project) {
+            text.push_str(&fs::read_to_string(&log).unwrap_or_else(|e| panic!("{log:?}: {e}")));
+            logs += 1;
         }
     }
+    assert!(logs > 0, "no run log under {runs:?}");
     text
 }
 
