@@ -335,12 +335,13 @@ fn dropping_a_running_command_kills_its_process_group() {
         })
         .await;
         assert!(waited.is_ok(), "the command never said it was ready");
-        let pgid: i32 = wait_for_file(&pid_file).parse().unwrap();
-        // `run` was dropped when the loop above ended.
-        session.close().await;
-        pgid
+        // `run` was dropped when the wait above ended.
+        wait_for_file(&pid_file).parse::<i32>().unwrap()
     });
+    // Gone while the session is still open: closing it would stop the
+    // group too, and hide a drop that did nothing.
     wait_group_gone(pgid);
+    runtime.block_on(session.close());
 }
 
 /// A node that stops answering (every sshd process of it frozen with
