@@ -8,10 +8,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
+use crate::support::port::ReservedPort;
 
 #[test]
 fn the_delay_proxy_costs_one_round_trip_per_exchange() {
@@ -26,7 +23,9 @@ fn the_delay_proxy_costs_one_round_trip_per_exchange() {
             });
         }
     });
-    let port = free_port();
+    // Held until the proxy says it listens, so nobody else takes the port.
+    let reserved = ReservedPort::new();
+    let port = reserved.port();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/delay_proxy.py");
     let mut proxy = Command::new("python3")
         .args([script, &port.to_string(), &echo_port.to_string(), "25"])
@@ -38,6 +37,7 @@ fn the_delay_proxy_costs_one_round_trip_per_exchange() {
         .read_line(&mut ready)
         .unwrap();
     assert_eq!(ready.trim(), "ready");
+    drop(reserved);
 
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_nodelay(true).unwrap();

@@ -2,7 +2,7 @@
 //! pushed unless every selected image built. Validation errors happen
 //! before anything remote: exit 2 and no SSH login at all.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::build::{BuildFixture, SERVICES, TOKEN_VAR};
 
@@ -180,18 +180,7 @@ fn interrupted_run_removes_the_registry_login() {
     fx.write_config();
     let mut child = fx.ops().args(["build", "-j", "1"]).spawn();
     // Wait for the login's throwaway docker config, then press Ctrl-C.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let logged_in = loop {
-        let found = BuildFixture::files_containing(&[&fx.node_tmp()], "auths");
-        if !found.is_empty() {
-            break true;
-        }
-        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(logged_in, "never saw the registry login on the node");
+    fx.wait_registry_login(&mut child);
     // SAFETY: signalling a child this test spawned and has not reaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = crate::support::ops::wait(child);
@@ -236,14 +225,7 @@ fn a_guardian_killed_with_ops_still_leaves_no_login_behind() {
     let fx = BuildFixture::new();
     fx.write_config();
     let mut child = fx.ops().args(["build", "-j", "1"]).spawn();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while BuildFixture::files_containing(&[&fx.node_tmp()], "auths").is_empty() {
-        assert!(
-            child.try_wait().unwrap().is_none() && Instant::now() < deadline,
-            "never saw the registry login on the node"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    fx.wait_registry_login(&mut child);
     let guardians = node_processes(&fx, "ops.XXXXXXXXXX");
     assert!(
         !guardians.is_empty(),
@@ -256,15 +238,10 @@ fn a_guardian_killed_with_ops_still_leaves_no_login_behind() {
     // SAFETY: signalling a child this test spawned and has not reaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     let _ = child.wait();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !fx.node_tmp_entries().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the docker config with the login survived its killed guardian: {:?}",
-            fx.node_tmp_entries()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    fx.wait_node_tmp_empty(
+        Duration::from_secs(20),
+        "the removal of the login's docker config after its guardian was killed",
+    );
 }
 
 /// Even when ops itself is killed outright (SIGKILL: no cleanup code runs),
@@ -275,27 +252,12 @@ fn killed_ops_leaves_no_registry_login_behind() {
     let fx = BuildFixture::new();
     fx.write_config();
     let mut child = fx.ops().args(["build", "-j", "1"]).spawn();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let logged_in = loop {
-        if !BuildFixture::files_containing(&[&fx.node_tmp()], "auths").is_empty() {
-            break true;
-        }
-        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(logged_in, "never saw the registry login on the node");
+    fx.wait_registry_login(&mut child);
     // SAFETY: signalling a child this test spawned and has not reaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     let _ = child.wait();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !fx.node_tmp_entries().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the docker config with the login survived a killed ops: {:?}",
-            fx.node_tmp_entries()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    fx.wait_node_tmp_empty(
+        Duration::from_secs(15),
+        "the removal of the login's docker config after ops was killed",
+    );
 }

@@ -4,6 +4,8 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
+use crate::support::eventually::wait_until;
+
 use crate::support::build::BuildFixture;
 use crate::support::ops::wait;
 
@@ -15,17 +17,15 @@ fn fixture(command: &str) -> BuildFixture {
 }
 
 fn wait_for(path: &std::path::Path, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !fs::read_to_string(path)
-        .unwrap_or_default()
-        .contains(needle)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "{needle:?} never appeared in {path:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        Duration::from_secs(30),
+        &format!("{needle:?} in {path:?}"),
+        || {
+            fs::read_to_string(path)
+                .unwrap_or_default()
+                .contains(needle)
+        },
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -29,6 +30,28 @@ fn payloads(marker: &Path) -> Vec<String> {
     ]
 }
 
+/// The control for a payload: run by a shell the way a careless program
+/// would (bare, or wrapped in single quotes), `control` creates `marker`,
+/// so a marker that stays absent means the payload was not evaluated, not
+/// that it could not have worked.
+#[track_caller]
+fn assert_would_execute(marker: &Path, control: &str) {
+    // Its exit status says nothing: `echo` and `touch` succeed, the
+    // commands around them in the payload need not.
+    Command::new("sh")
+        .arg("-c")
+        .arg(control)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("sh runs");
+    assert!(
+        marker.exists(),
+        "the payload would create no marker even if a shell ran it: {control}"
+    );
+    fs::remove_file(marker).unwrap();
+}
+
 #[track_caller]
 fn assert_not_executed(marker: &Path, out: &OpsOutput) {
     assert!(
@@ -43,6 +66,7 @@ fn hostile_command_line_values_execute_nothing() {
     let fx = BuildFixture::new();
     let marker = fx.marker("cli");
     for payload in payloads(&marker) {
+        assert_would_execute(&marker, &format!("echo {payload}; echo '{payload}'"));
         // Refs that are valid ref names reach git on the node, which must
         // only say it has no such ref.
         let out = fx.build(&["--service", "api", &format!("--ref={payload}")]);
@@ -80,14 +104,31 @@ fn hostile_config_values_execute_nothing() {
     let sub = format!("$(touch${{IFS}}{m})");
     let good = fx.config.clone();
 
-    // (what to change, expected exit code, text the error must contain)
+    // ssh takes the host up to the first `/`, so the command that
+    // ProxyCommand would run holds none: a base64 script without `/`.
+    let proxy_command = {
+        let mut script = format!("touch {m}");
+        let encoded = loop {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&script);
+            if !encoded.contains('/') {
+                break encoded;
+            }
+            script.push(' ');
+        };
+        format!("echo${{IFS}}{encoded}|base64${{IFS}}-d|sh")
+    };
+
+    // (what to change, a shell line that does what the value would do if
+    // it were evaluated where it is used, expected exit code, text the
+    // error must contain)
     type Change = Box<dyn Fn(&mut crate::support::build::BuildConfig)>;
-    let cases: Vec<(Change, i32, String)> = vec![
+    let cases: Vec<(Change, String, i32, String)> = vec![
         (
             Box::new({
                 let sub = sub.clone();
                 move |c| c.branch = Some(sub.clone())
             }),
+            format!("echo {sub}"),
             4,
             sub.clone(),
         ),
@@ -96,6 +137,7 @@ fn hostile_config_values_execute_nothing() {
                 let sub = sub.clone();
                 move |c| c.repo = format!("/nowhere/{sub}/hello.git")
             }),
+            format!("echo /nowhere/{sub}/hello.git"),
             4,
             "nowhere".into(),
         ),
@@ -104,14 +146,16 @@ fn hostile_config_values_execute_nothing() {
                 let m = m.clone();
                 move |c| c.repo = format!("ext::sh -c touch% {m}")
             }),
+            format!("sh -c 'touch {m}'"),
             4,
             "ext".into(),
         ),
         (
             Box::new({
-                let m = m.clone();
-                move |c| c.repo = format!("ssh://-oProxyCommand=touch${{IFS}}{m}/x.git")
+                let proxy_command = proxy_command.clone();
+                move |c| c.repo = format!("ssh://-oProxyCommand={proxy_command}/x.git")
             }),
+            format!("exec {proxy_command}"),
             4,
             "ProxyCommand".into(),
         ),
@@ -120,6 +164,7 @@ fn hostile_config_values_execute_nothing() {
                 let m = m.clone();
                 move |c| c.repo = format!("--upload-pack=touch {m}")
             }),
+            format!("touch {m}"),
             2,
             "repo".into(),
         ),
@@ -134,6 +179,7 @@ fn hostile_config_values_execute_nothing() {
                         .push_str(&format!(";touch {m}"))
                 }
             }),
+            format!("echo {};touch {m}", good.image.as_ref().unwrap().prefix),
             2,
             "prefix".into(),
         ),
@@ -142,6 +188,7 @@ fn hostile_config_values_execute_nothing() {
                 let sub = sub.clone();
                 move |c| c.image.as_mut().unwrap().services = vec![format!("api{sub}")]
             }),
+            format!("echo api{sub}"),
             2,
             "services".into(),
         ),
@@ -150,6 +197,7 @@ fn hostile_config_values_execute_nothing() {
                 let sub = sub.clone();
                 move |c| c.image.as_mut().unwrap().binary_arg = format!("ARG{sub}")
             }),
+            format!("echo ARG{sub}"),
             2,
             "binary_arg".into(),
         ),
@@ -160,6 +208,7 @@ fn hostile_config_values_execute_nothing() {
                     c.image.as_mut().unwrap().dockerfile = format!("Dockerfile.prod; touch {m}")
                 }
             }),
+            format!("echo Dockerfile.prod; touch {m}"),
             6,
             "Dockerfile.prod; touch".into(),
         ),
@@ -168,6 +217,7 @@ fn hostile_config_values_execute_nothing() {
                 let sub = sub.clone();
                 move |c| c.image.as_mut().unwrap().username = format!("ops{sub}")
             }),
+            format!("echo ops{sub}"),
             7,
             "login".into(),
         ),
@@ -176,12 +226,14 @@ fn hostile_config_values_execute_nothing() {
                 let m = m.clone();
                 move |c| c.image.as_mut().unwrap().registry = format!("127.0.0.1:1;touch {m}")
             }),
+            format!("echo 127.0.0.1:1;touch {m}"),
             2,
             "registry".into(),
         ),
     ];
     let mut fx = fx;
-    for (change, code, needle) in cases {
+    for (change, control, code, needle) in cases {
+        assert_would_execute(&marker, &control);
         fx.config = good.clone();
         change(&mut fx.config);
         let out = fx.build(&["--service", "api"]);
@@ -332,24 +384,19 @@ fn registry_token_never_in_output_argv_or_files() {
 
     for format in ["human", "json"] {
         let before = fx.node.logins();
-        let mut child = fx
+        let child = fx
             .ops()
             .args(["build", "-v", "--output", format])
             .args(["--tag", format])
             .spawn();
         // Watch every process's argv while the run goes on.
-        loop {
+        let out = crate::support::ops::wait_watching(child, Duration::from_secs(300), || {
             let argv = all_argv();
             assert!(
                 !argv.contains(&token) && !argv.contains(&basic),
                 "the registry token is in a command line"
             );
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let out = crate::support::ops::wait(child);
+        });
         out.expect_success();
         assert_eq!(fx.node.logins() - before, 1);
         for text in [&out.stdout, &out.stderr] {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::support::build::{all_argv, json_events, BuildFixture};
 use crate::support::git::{self, GitOrigin};
 use crate::support::git_http::{basic_authorization, GitHttpServer};
-use crate::support::ops::{wait, OpsOutput};
+use crate::support::ops::{wait_watching, OpsOutput};
 use crate::support::registry::random_hex;
 
 /// The variable ops.toml names for the git token.
@@ -39,23 +39,18 @@ fn build_watching_argv(
     secrets: &[&str],
 ) -> OpsOutput {
     fx.write_config();
-    let mut child = fx
+    let child = fx
         .ops()
         .env(GIT_TOKEN_VAR, token)
         .arg("build")
         .args(args)
         .spawn();
-    loop {
+    wait_watching(child, Duration::from_secs(300), || {
         let argv = all_argv();
         for secret in secrets {
             assert!(!argv.contains(secret), "the git token is in a command line");
         }
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    wait(child)
+    })
 }
 
 #[track_caller]

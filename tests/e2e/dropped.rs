@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::build::BuildFixture;
+use crate::support::eventually::eventually;
 use crate::support::ops::wait;
 use crate::support::process::process_tree;
 
@@ -20,15 +21,16 @@ fn fixture(command: &str) -> BuildFixture {
 
 /// The process group the build command wrote to `path`.
 pub(super) fn wait_for_group(path: &Path) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = fs::read_to_string(path).unwrap_or_default();
-        if let Some(pgid) = text.strip_suffix('\n').and_then(|t| t.parse().ok()) {
-            return pgid;
-        }
-        assert!(Instant::now() < deadline, "the build command never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(
+        Duration::from_secs(30),
+        "the build command writing its process group",
+        || {
+            let text = fs::read_to_string(path).unwrap_or_default();
+            text.strip_suffix('\n')
+                .and_then(|t| t.parse().ok())
+                .ok_or(format!("{path:?} holds {text:?}"))
+        },
+    )
 }
 
 /// The reapers' directories left in the node's TMPDIR, with their files.
@@ -80,16 +82,21 @@ fn time_until_gone(
     before: &[(String, String)],
 ) -> Duration {
     let since = Instant::now();
-    while group_alive(pgid) {
-        assert!(
-            since.elapsed() < limit,
-            "the build command (process group {pgid}) outlived the session by {limit:?}; \
-             on the node before: {before:?}, now: {:?}; in the group: {:?}",
-            run_dirs(fx),
-            members(pgid)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(
+        limit,
+        &format!("the end of the build command (process group {pgid}) after the session"),
+        || {
+            if group_alive(pgid) {
+                Err(format!(
+                    "on the node before: {before:?}, now: {:?}; in the group: {:?}",
+                    run_dirs(fx),
+                    members(pgid)
+                ))
+            } else {
+                Ok(())
+            }
+        },
+    );
     since.elapsed()
 }
 
@@ -238,17 +245,14 @@ fn sshd_killed_mid_sync_is_exit_3_naming_the_sync_and_leaves_nothing_running() {
     fx.origin.commit("big", &[("big.txt", &noise)]);
     fx.write_config();
     let run = fx.ops().arg("build").spawn();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let git = loop {
-        let found = process_tree(fx.node.pid()).into_iter().find(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.starts_with("git"))
-        });
-        if let Some(pid) = found {
-            break pid;
-        }
-        assert!(Instant::now() < deadline, "the sync never started git");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let git = eventually(Duration::from_secs(60), "the sync starting git", || {
+        process_tree(fx.node.pid())
+            .into_iter()
+            .find(|pid| {
+                fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.starts_with("git"))
+            })
+            .ok_or("no git under sshd")
+    });
     let pgid = fs::read_to_string(format!("/proc/{git}/stat"))
         .ok()
         .and_then(|s| {

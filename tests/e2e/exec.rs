@@ -3,12 +3,14 @@
 //! connection.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ops::output::{Format, Printer, Redactor, Verbosity};
-use ops::remote::{Capture, RemoteCommand, RemoteExit, RemoteNode};
+use ops::remote::{Capture, OutputSink, RemoteCommand, RemoteExit, RemoteNode};
 use ops::ssh::{ConnectOptions, Session, Target};
 
+use crate::support::eventually::{eventually, wait_until};
 use crate::support::home::TestHome;
 use crate::support::ops::wait;
 use crate::support::sshd::Sshd;
@@ -127,31 +129,23 @@ fn group_alive(pgid: i32) -> bool {
 }
 
 fn wait_for_file(path: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if text.ends_with('\n') {
-                return text.trim().to_owned();
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(
+        Duration::from_secs(20),
+        &format!("{} appearing", path.display()),
+        || match std::fs::read_to_string(path) {
+            Ok(text) if text.ends_with('\n') => Ok(text.trim().to_owned()),
+            Ok(text) => Err(format!("{text:?}")),
+            Err(e) => Err(e.to_string()),
+        },
+    )
 }
 
 fn wait_group_gone(pgid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while group_alive(pgid) {
-        assert!(
-            Instant::now() < deadline,
-            "remote process group {pgid} still alive"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        Duration::from_secs(15),
+        &format!("the end of remote process group {pgid}"),
+        || !group_alive(pgid),
+    );
 }
 
 #[test]
@@ -293,6 +287,23 @@ fn session_env_files_scratch_and_signals() {
     );
 }
 
+/// Passes nothing on; wakes `notify` once stderr holds `needle`.
+struct NotifyOn {
+    needle: &'static str,
+    seen: Vec<u8>,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+impl OutputSink for NotifyOn {
+    fn stdout(&mut self, _: &[u8]) {}
+    fn stderr(&mut self, chunk: &[u8]) {
+        self.seen.extend_from_slice(chunk);
+        if String::from_utf8_lossy(&self.seen).contains(self.needle) {
+            self.notify.notify_one();
+        }
+    }
+}
+
 #[test]
 fn dropping_a_running_command_kills_its_process_group() {
     let home = TestHome::new();
@@ -301,40 +312,36 @@ fn dropping_a_running_command_kills_its_process_group() {
     let _guard = runtime.enter();
     let session = connect(&home, &sshd);
     let pid_file = sshd.dir().join("pgid");
+    // "ready" on stderr comes after the wrapper's pid line on the same
+    // stream: once the client passes it on, it has read the pid line.
     let script = format!(
-        "sleep 300 & cut -d' ' -f5 /proc/$$/stat > {}; sleep 302; wait",
+        "sleep 300 & cut -d' ' -f5 /proc/$$/stat > {}; echo ready >&2; sleep 302; wait",
         pid_file.display()
     );
     let pgid = runtime.block_on(async {
-        let mut out = Capture::default();
+        let ready = Arc::new(tokio::sync::Notify::new());
+        let mut out = NotifyOn {
+            needle: "ready\n",
+            seen: Vec::new(),
+            notify: ready.clone(),
+        };
         let run = session.exec(RemoteCommand::new("sh").args(["-c", &script]), &mut out);
-        let file = pid_file.clone();
         let waited = tokio::time::timeout(Duration::from_secs(30), async {
             tokio::pin!(run);
-            loop {
-                tokio::select! {
-                    _ = &mut run => panic!("command ended early"),
-                    _ = tokio::time::sleep(Duration::from_millis(50)) => {
-                        if std::fs::read_to_string(&file).is_ok_and(|t| t.ends_with('\n')) {
-                            // Let the client read the wrapper's pid line.
-                            tokio::select! {
-                                _ = &mut run => panic!("command ended early"),
-                                _ = tokio::time::sleep(Duration::from_millis(300)) => {}
-                            }
-                            break;
-                        }
-                    }
-                }
+            tokio::select! {
+                _ = &mut run => panic!("command ended early"),
+                _ = ready.notified() => {}
             }
         })
         .await;
-        assert!(waited.is_ok());
-        let pgid: i32 = wait_for_file(&pid_file).parse().unwrap();
-        // `run` was dropped when the loop above ended.
-        session.close().await;
-        pgid
+        assert!(waited.is_ok(), "the command never said it was ready");
+        // `run` was dropped when the wait above ended.
+        wait_for_file(&pid_file).parse::<i32>().unwrap()
     });
+    // Gone while the session is still open: closing it would stop the
+    // group too, and hide a drop that did nothing.
     wait_group_gone(pgid);
+    runtime.block_on(session.close());
 }
 
 /// A node that stops answering (every sshd process of it frozen with

@@ -8,24 +8,37 @@
 use std::fs;
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
 use crate::support::build::BuildFixture;
+use crate::support::eventually::poll;
 
 /// The longest line ops shows whole (`remote::MAX_LINE`).
 const MAX_LINE: usize = 16 * 1024;
 
+/// Every run log's text; panics if there is none, so that "not in the
+/// log" cannot pass because no log was written or looked at.
+#[track_caller]
 fn run_logs(fx: &BuildFixture) -> String {
     let runs = fx.home.path().join(".local/state/ops/runs");
+    let read_dir = |dir: &std::path::Path| -> Vec<PathBuf> {
+        fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{dir:?}: {e}"))
+            .map(|entry| entry.unwrap_or_else(|e| panic!("{dir:?}: {e}")).path())
+            .collect()
+    };
     let mut text = String::new();
-    for project in fs::read_dir(runs).into_iter().flatten().flatten() {
-        for log in fs::read_dir(project.path()).into_iter().flatten().flatten() {
-            text.push_str(&fs::read_to_string(log.path()).unwrap_or_default());
+    let mut logs = 0;
+    for project in read_dir(&runs) {
+        for log in read_dir(&project) {
+            text.push_str(&fs::read_to_string(&log).unwrap_or_else(|e| panic!("{log:?}: {e}")));
+            logs += 1;
         }
     }
+    assert!(logs > 0, "no run log under {runs:?}");
     text
 }
 
@@ -192,22 +205,20 @@ fn a_device_named_as_a_file_fails_fast_with_a_clear_error() {
         &["config", "check"][..],
         &["build"][..],
     ] {
-        let started = Instant::now();
         let mut child = fx.ops().args(args).spawn();
-        let deadline = started + Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
+        let status = poll(Duration::from_secs(60), || {
+            match child.try_wait().unwrap() {
+                Some(status) => Ok(status),
+                None => Err(()),
             }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!(
-                    "`ops {}` still reading /dev/zero after 60 s",
-                    args.join(" ")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        })
+        .unwrap_or_else(|()| {
+            let _ = child.kill();
+            panic!(
+                "`ops {}` still reading /dev/zero after 60 s",
+                args.join(" ")
+            )
+        });
         let mut stderr = String::new();
         child
             .stderr

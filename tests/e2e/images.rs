@@ -46,22 +46,17 @@ fn fixture(extra: &str) -> BuildFixture {
 /// Runs `ops build --output json` (ops.toml as written), watching every
 /// process's argv for `secret` until it ends.
 fn build_watching(fx: &BuildFixture, secret: &str) -> OpsOutput {
-    let mut child = fx
+    let child = fx
         .ops()
         .env(SECRET_VAR, secret)
         .args(["build", "--output", "json"])
         .spawn();
-    loop {
+    crate::support::ops::wait_watching(child, Duration::from_secs(300), || {
         assert!(
             !all_argv().contains(secret),
             "the build secret is in a command line"
         );
-        if child.try_wait().expect("wait for ops").is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    crate::support::ops::wait(child)
+    })
 }
 
 /// Every pushed digest in the summary is the one the registry serves.

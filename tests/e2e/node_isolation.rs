@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::agent::SshAgent;
 use crate::support::build::BuildFixture;
+use crate::support::eventually::{poll, wait_until};
 use crate::support::ops::wait;
 use crate::support::registry::random_hex;
 
@@ -82,14 +83,15 @@ impl Leftovers {
     /// The pids still alive once `within` has passed (or at once, with
     /// `None`).
     fn alive_after(&self, within: Option<Duration>) -> Vec<i32> {
-        let deadline = Instant::now() + within.unwrap_or_default();
-        loop {
+        poll(within.unwrap_or_default(), || {
             let left: Vec<i32> = self.pids().into_iter().filter(|p| alive(*p)).collect();
-            if left.is_empty() || Instant::now() >= deadline {
-                return left;
+            if left.is_empty() {
+                Ok(left)
+            } else {
+                Err(left)
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        })
+        .unwrap_or_else(|left| left)
     }
 }
 
@@ -211,22 +213,23 @@ fn share_node_tmp(fx: &BuildFixture) {
 }
 
 fn wait_for_text(path: &Path, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !fs::read_to_string(path)
-        .unwrap_or_default()
-        .contains(needle)
-    {
-        assert!(Instant::now() < deadline, "{needle:?} never in {path:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        Duration::from_secs(60),
+        &format!("{needle:?} in {path:?}"),
+        || {
+            fs::read_to_string(path)
+                .unwrap_or_default()
+                .contains(needle)
+        },
+    );
 }
 
 fn wait_for_file(path: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !path.exists() {
-        assert!(Instant::now() < deadline, "{path:?} never appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        Duration::from_secs(60),
+        &format!("{path:?} appearing"),
+        || path.exists(),
+    );
 }
 
 /// Lets the waiting build commands end, however the test ends.
@@ -275,11 +278,17 @@ fn another_user_on_the_node_cannot_open_a_waiting_runs_gate() {
          [ -n \"$t\" ] && break; fi; sleep 0.05; n=$((n+1)); done; \
          for t in $t; do ln -s {victim} \"$T/.$t\" 2>/dev/null && echo planted $t; done; \
          for d in \"$T\"/ops-*; do [ -d \"$d\" ] && touch \"$d/locked\" \"$d/open\" 2>/dev/null \
-         && echo touched $d; done; echo done",
+         && echo touched $d; done; echo seen $k; echo done",
         tmp = tmp.display(),
         victim = victim.display()
     ));
     assert!(report.contains("done"), "{report}");
+    // The attack came while both lock requests were on the node; otherwise
+    // it looked at the wrong moment and the check below proves nothing.
+    assert!(
+        !report.contains("seen 0\n"),
+        "the second user never saw both lock requests: {report}"
+    );
     eprintln!("the second user: {report}");
     // A second build that started now would write a second "start".
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -7,28 +7,16 @@ use std::time::{Duration, Instant};
 
 use crate::hostile_plugin::{self as hostile, Data, CLOCK_IMPORTS, CLOCK_WAIT};
 use crate::support::build::{toml_string, BuildFixture};
-use crate::support::ops::{wait, OpsOutput};
+use crate::support::ops::{wait_within, OpsOutput};
 
 /// The plugin-time limit these runs get.
 const LIMIT: &str = "2";
 
 /// Waits for `child` at most `limit`: a command that is still running
 /// then is killed, and the test fails with what it printed.
-fn finish_within(mut child: Child, limit: Duration) -> (OpsOutput, Duration) {
+fn finish_within(child: Child, limit: Duration) -> (OpsOutput, Duration) {
     let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = wait(child);
-            panic!(
-                "ops was still running after {limit:?}, against a {LIMIT} s plugin limit\n\
-                 stderr:\n{}",
-                out.stderr
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (wait(child), start.elapsed())
+    (wait_within(child, limit), start.elapsed())
 }
 
 /// A sync strategy whose `metadata` (`in_metadata`) or `sync` waits an hour

@@ -13,7 +13,7 @@ use sha2::Digest;
 
 use crate::support::author::Author;
 use crate::support::build::{all_argv, toml_string, BuildFixture};
-use crate::support::ops::wait;
+use crate::support::ops::wait_watching;
 use crate::support::web::{WebResponse, WebServer};
 
 fn example(name: &str) -> PathBuf {
@@ -219,18 +219,16 @@ fn token_exchange_gets_a_short_lived_token_over_http_and_the_images_are_pushed_w
     out.expect_stderr_contains("refused the token request (HTTP 401)");
     fx.assert_nothing_pushed();
 
-    let mut child = fx
+    let child = fx
         .home
         .ops()
         .env(CLIENT_SECRET_VAR, secret)
         .args(["build", "--service", "api"])
         .spawn();
     let mut argv = String::new();
-    while child.try_wait().unwrap().is_none() {
-        argv.push_str(&all_argv());
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let out = wait(child);
+    let out = wait_watching(child, std::time::Duration::from_secs(300), || {
+        argv.push_str(&all_argv())
+    });
     out.expect_success();
     assert_eq!(fx.service_info("api", "latest").service, "api");
 

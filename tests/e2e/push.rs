@@ -4,10 +4,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::support::build::BuildFixture;
+use crate::support::eventually::wait_until;
 use crate::support::git::{copy_tree, example_dir, git};
 use crate::support::ops::OpsOutput;
+use crate::support::process::process_tree;
 
 /// A git project in the client's home holding the example, with ops.toml
 /// beside it using `source = "push"`.
@@ -279,32 +282,41 @@ fn a_sync_interrupted_midway_is_repaired_by_the_next_run() {
     fs::write(p.root.join("ops.toml"), config).unwrap();
 
     let child = p.fx.ops().args(["build", "-f", "project/ops.toml"]).spawn();
-    // Wait until the transfer is under way on the node, then interrupt.
+    // Wait until the transfer is under way on the node, then hold the
+    // node's rsync where it is (SIGSTOP), so that the sync cannot finish
+    // before the interrupt however fast the machine is.
     let assets = p.node_file("assets");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while fs::read_dir(&assets).map(|d| d.count()).unwrap_or(0) < 3 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the sync never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
+    let count = || fs::read_dir(&assets).map(|d| d.count()).unwrap_or(0);
+    wait_until(
+        Duration::from_secs(30),
+        "the sync writing on the node",
+        || count() >= 3,
+    );
+    let held: Vec<i32> = process_tree(p.fx.node.pid())
+        .into_iter()
+        .filter(|pid| fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "rsync\n"))
+        .collect();
+    assert!(!held.is_empty(), "no rsync on the node");
+    for pid in &held {
+        // SAFETY: signalling a process of this test's own node.
+        unsafe { libc::kill(*pid, libc::SIGSTOP) };
     }
+    let copied = count();
+    assert!(copied < 400, "the sync had finished before it was held");
     // SAFETY: signalling the ops process this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = crate::support::ops::wait(child);
-    if out.code == Some(130) {
-        let partial = tree(&p.fx.build_path());
-        assert_ne!(
-            partial.len(),
-            tree(&p.root).len(),
-            "the interrupt came after the sync had finished; the test proves nothing"
-        );
-    } else {
-        // The machine was fast enough to finish first; the repair below is
-        // still checked, but say so.
-        out.expect_success();
-        eprintln!("note: the sync finished before the interrupt arrived");
+    let out = crate::support::ops::wait_within(child, Duration::from_secs(60));
+    for pid in &held {
+        // SAFETY: as above; what ops did not kill may go on and end.
+        unsafe { libc::kill(*pid, libc::SIGCONT) };
     }
+    out.expect_code(130);
+    let partial = tree(&p.fx.build_path());
+    assert_ne!(
+        partial.len(),
+        tree(&p.root).len(),
+        "the interrupted sync left the whole tree ({copied} assets when held)"
+    );
 
     p.write("VERSION", "hello after interruption\n");
     p.build_ok(&[]);

@@ -4,7 +4,7 @@
 
 use crate::support::build::BuildFixture;
 use crate::support::fault_proxy::{FaultProxy, Rule};
-use crate::support::registry::free_port;
+use crate::support::port::ReservedPort;
 
 /// A fixture whose images go to `host` instead of the real registry.
 fn through(host: &str) -> BuildFixture {
@@ -49,7 +49,9 @@ fn nothing_left(fx: &BuildFixture) {
 
 #[test]
 fn a_registry_that_is_down_at_login_is_retried_then_exit_7() {
-    let down = format!("127.0.0.1:{}", free_port());
+    // Held, never listening: connecting to it is refused for the whole run.
+    let reserved = ReservedPort::new();
+    let down = format!("127.0.0.1:{}", reserved.port());
     let fx = through(&down);
     let out = fx.build(&["--service", "api"]);
     out.expect_code(7)

@@ -7,7 +7,6 @@
 //! what the test asks for; the test gives the bodies of `metadata` and
 //! `sync`, and any extra imports and data. Shared by the runtime and the
 //! end-to-end tests.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::sync::Arc;

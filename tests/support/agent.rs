@@ -1,9 +1,10 @@
-#![allow(dead_code)]
 //! A real `ssh-agent` on a private socket, with keys added by `ssh-add`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::eventually::wait_until;
 
 pub struct SshAgent {
     _dir: tempfile::TempDir,
@@ -26,11 +27,11 @@ impl SshAgent {
             .stderr(Stdio::null())
             .spawn()
             .expect("start ssh-agent");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "ssh-agent socket never appeared");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_until(
+            Duration::from_secs(10),
+            "the ssh-agent socket appearing",
+            || socket.exists(),
+        );
         SshAgent {
             _dir: dir,
             socket,

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! A plugin author's side of the machine: `ops` and cargo with a given
 //! HOME, the user's real cargo and rustup homes (crates.io downloads and
 //! toolchains stay where they are), and one cargo target folder shared by
@@ -35,10 +34,6 @@ impl Author {
             home: home.to_owned(),
             target: shared_target(),
         }
-    }
-
-    pub fn home(&self) -> &Path {
-        &self.home
     }
 
     fn with_cargo(&self, command: OpsCommand) -> OpsCommand {

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! `BuildFixture`: everything one `ops build` test needs, started fresh per
 //! test so that tests run in parallel without sharing state:
 //!
@@ -20,11 +19,14 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::Duration;
 
 use serde_json::Value;
 use tempfile::TempDir;
 
 use super::docker::Docker;
+use super::eventually::eventually;
 use super::git::GitOrigin;
 use super::home::TestHome;
 use super::ops::{OpsCommand, OpsOutput};
@@ -373,15 +375,52 @@ impl BuildFixture {
     }
 
     /// What the run left in the node's TMPDIR (scratch directories).
+    /// Panics if the folder cannot be read: a run that removed the TMPDIR
+    /// itself did not leave it empty.
+    #[track_caller]
     pub fn node_tmp_entries(&self) -> Vec<String> {
-        fs::read_dir(self.node_tmp())
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
+        let tmp = self.node_tmp();
+        fs::read_dir(&tmp)
+            .unwrap_or_else(|e| panic!("the node's TMPDIR {tmp:?}: {e}"))
+            .map(|entry| {
+                let entry = entry.unwrap_or_else(|e| panic!("reading {tmp:?}: {e}"));
+                entry.file_name().to_string_lossy().into_owned()
             })
-            .unwrap_or_default()
+            .collect()
+    }
+
+    /// Waits until the node's TMPDIR is empty again (what a run leaves is
+    /// removed in the background once it ends), naming `what` if not.
+    #[track_caller]
+    pub fn wait_node_tmp_empty(&self, within: Duration, what: &str) {
+        eventually(within, what, || {
+            let left = self.node_tmp_entries();
+            if left.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{left:?}"))
+            }
+        })
+    }
+
+    /// Waits until `ops` (`child`, running this fixture's build) has
+    /// logged in to the registry on the node: its throwaway docker config
+    /// holds the credentials. Panics if `ops` ends first.
+    #[track_caller]
+    pub fn wait_registry_login(&self, child: &mut Child) {
+        eventually(
+            Duration::from_secs(60),
+            "the registry login on the node",
+            || {
+                if !Self::files_containing(&[&self.node_tmp()], "auths").is_empty() {
+                    return Ok(());
+                }
+                match child.try_wait() {
+                    Ok(Some(status)) => panic!("ops ended ({status}) before the registry login"),
+                    _ => Err("no docker config with credentials in the node's TMPDIR"),
+                }
+            },
+        )
     }
 }
 

@@ -2,7 +2,6 @@
 //! default socket (scripts/test.sh starts it; `ensure_dockerd` starts it when
 //! `cargo test` runs alone), and a client with a throwaway `DOCKER_CONFIG`
 //! so logins never touch the real `~/.docker`.
-#![allow(dead_code)]
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -10,10 +9,11 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
+use super::eventually::{eventually, wait_until};
 use super::registry::Registry;
 
 /// Same log file scripts/lib.sh uses, so both starters leave one trail.
@@ -56,14 +56,11 @@ pub fn ensure_dockerd() {
                 .status()
                 .expect("start dockerd (is docker.io installed? run scripts/test.sh)");
         }
-        let start = Instant::now();
-        while !docker_answers() {
-            assert!(
-                start.elapsed() < DOCKERD_WAIT,
-                "dockerd did not answer `docker info` within {DOCKERD_WAIT:?}; see {DOCKERD_LOG}"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        wait_until(
+            DOCKERD_WAIT,
+            &format!("dockerd answering `docker info` (see {DOCKERD_LOG})"),
+            docker_answers,
+        );
         drop(lock);
     });
 }
@@ -323,19 +320,20 @@ impl SecondEngine {
             .spawn()
             .expect("start a second dockerd");
         let engine = SecondEngine { dir, child, bridge };
-        let start = Instant::now();
-        while !engine
-            .command(&["info"])
-            .status()
-            .is_ok_and(|s| s.success())
-        {
-            assert!(
-                start.elapsed() < DOCKERD_WAIT,
-                "the second dockerd did not answer; log:\n{}",
-                std::fs::read_to_string(engine.dir.path().join("dockerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        eventually(DOCKERD_WAIT, "the second dockerd answering", || {
+            if engine
+                .command(&["info"])
+                .status()
+                .is_ok_and(|s| s.success())
+            {
+                Ok(())
+            } else {
+                Err(
+                    std::fs::read_to_string(engine.dir.path().join("dockerd.log"))
+                        .unwrap_or_default(),
+                )
+            }
+        });
         engine
     }
 

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! An HTTP proxy on 127.0.0.1 in front of a real server (the test
 //! registry) that answers chosen requests itself, with a chosen status, a
 //! chosen number of times, and passes every other request through. No
@@ -25,7 +24,6 @@ pub struct Rule {
 
 pub struct FaultProxy {
     port: u16,
-    rules: Arc<Mutex<Vec<Rule>>>,
     /// `METHOD PATH -> STATUS` of every request answered by a rule.
     answered: Arc<Mutex<Vec<String>>>,
 }
@@ -36,18 +34,14 @@ impl FaultProxy {
         let port = listener.local_addr().unwrap().port();
         let rules = Arc::new(Mutex::new(rules));
         let answered = Arc::new(Mutex::new(Vec::new()));
-        let (r, a) = (rules.clone(), answered.clone());
+        let (r, a) = (rules, answered.clone());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let (r, a) = (r.clone(), a.clone());
                 std::thread::spawn(move || handle(client, upstream_port, &r, &a));
             }
         });
-        FaultProxy {
-            port,
-            rules,
-            answered,
-        }
+        FaultProxy { port, answered }
     }
 
     /// `127.0.0.1:PORT`, to use as the registry's name.

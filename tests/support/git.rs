@@ -1,7 +1,6 @@
 //! Git origins for the build tests, made with the real git CLI: a bare
 //! repository on local disk seeded from `examples/hello` with branches,
 //! tags and a submodule, reachable by path or over SSH with a deploy key.
-#![allow(dead_code)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -72,10 +71,10 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 /// feature: A -- C (VERSION "hello feature")
 /// ```
 pub struct GitOrigin {
-    dir: TempDir,
+    /// Holds the repositories; removed on drop.
+    _dir: TempDir,
     bare: PathBuf,
     work: PathBuf,
-    submodule_bare: PathBuf,
 }
 
 impl GitOrigin {
@@ -155,10 +154,9 @@ impl GitOrigin {
         fs::remove_dir_all(&sub_work).expect("remove submodule work tree");
 
         GitOrigin {
-            dir,
+            _dir: dir,
             bare,
             work,
-            submodule_bare,
         }
     }
 
@@ -170,11 +168,6 @@ impl GitOrigin {
     /// `path()` as a string, for ops.toml.
     pub fn url(&self) -> String {
         self.bare.display().to_string()
-    }
-
-    /// The submodule's bare repository.
-    pub fn submodule_path(&self) -> &Path {
-        &self.submodule_bare
     }
 
     /// The work clone; commits made in it reach the origin through `push`.
@@ -372,21 +365,6 @@ impl DeployKey {
     /// The `ssh-ed25519 AAAA... comment` line for authorized_keys.
     pub fn public_key(&self) -> &str {
         &self.public
-    }
-}
-
-/// A known_hosts line that trusts `host_public_key` ("ssh-ed25519 AAAA...")
-/// for 127.0.0.1:`port`.
-pub fn known_hosts_line(port: u16, host_public_key: &str) -> String {
-    let mut fields = host_public_key.split_whitespace();
-    let (kind, key) = (
-        fields.next().expect("key type"),
-        fields.next().expect("key data"),
-    );
-    if port == 22 {
-        format!("127.0.0.1 {kind} {key}")
-    } else {
-        format!("[127.0.0.1]:{port} {kind} {key}")
     }
 }
 

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! A real smart-HTTP git server on 127.0.0.1: a small HTTP/1.1 server that
 //! demands `Authorization: Basic base64(x-access-token:TOKEN)` on every
 //! request and hands the authorised ones to `git http-backend` as CGI, so

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! A throwaway `HOME` for the ops client: `.ssh/` with a fresh user key,
 //! known_hosts and ssh_config under the test's control.
 

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! A tiny HTTP/1.1 server on 127.0.0.1 serving fixed JSON answers, for the
 //! control-plane API lookups. Records each request's path and
 //! `Authorization` header.

@@ -1,10 +1,12 @@
-#![allow(dead_code)]
 //! Running the real `ops` binary with a throwaway `HOME` and a clean
 //! environment (no agent, no API settings, no proxies from the caller).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use super::eventually::poll;
 
 pub struct OpsCommand {
     command: Command,
@@ -194,6 +196,36 @@ impl OpsCommand {
 /// Collects a spawned `ops`'s output.
 pub fn wait(child: Child) -> OpsOutput {
     OpsOutput::from(child.wait_with_output().expect("wait for ops"))
+}
+
+/// Waits for `child` at most `within`: one still running then is killed,
+/// and the test fails with what it printed.
+#[track_caller]
+pub fn wait_within(child: Child, within: Duration) -> OpsOutput {
+    wait_watching(child, within, || {})
+}
+
+/// [`wait_within`], calling `check` while `child` runs (at least once, and
+/// again after it ended): for what must hold during the whole run.
+#[track_caller]
+pub fn wait_watching(mut child: Child, within: Duration, mut check: impl FnMut()) -> OpsOutput {
+    let ended = poll(within, || {
+        check();
+        match child.try_wait().expect("wait for ops") {
+            Some(_) => Ok(()),
+            None => Err(()),
+        }
+    });
+    check();
+    if ended.is_err() {
+        let _ = child.kill();
+        let out = wait(child);
+        panic!(
+            "ops still ran after {within:?}; stdout:\n{}\nstderr:\n{}",
+            out.stdout, out.stderr
+        );
+    }
+    wait(child)
 }
 
 fn shell_quote(word: &str) -> String {

@@ -3,20 +3,21 @@
 //! manifests, digests and files inside pushed images. Read-back goes to the
 //! registry itself, never through docker, whose local image store would
 //! hide a push that did not happen.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use tempfile::TempDir;
+
+use super::eventually::eventually;
+use super::port::ReservedPort;
 
 const MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const MANIFEST_LIST_V2: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -73,39 +74,33 @@ impl Registry {
             .build()
             .into();
 
-        // A port picked here can be taken by someone else before the
-        // registry binds it; a few attempts make that harmless.
         let config = dir.path().join("config.yml");
         let log_path = dir.path().join("registry.log");
-        for _ in 0..5 {
-            let port = free_port();
-            fs::write(&config, config_yaml(dir.path(), port, &htpasswd)).expect("write config");
-            let log = fs::File::create(&log_path).expect("registry log");
-            let mut child = Command::new("docker-registry")
-                .arg("serve")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("dup log"))
-                .stderr(log)
-                .spawn()
-                .expect("start docker-registry (install the docker-registry package)");
-            if wait_ready(&agent, port, &mut child) {
-                return Registry {
-                    dir,
-                    port,
-                    username: username.to_owned(),
-                    token,
-                    child,
-                    agent,
-                };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!(
-            "docker-registry did not start; last log:\n{}",
-            fs::read_to_string(&log_path).unwrap_or_default()
-        );
+        // Held until the registry serves on the port, so nobody else takes it.
+        let reserved = ReservedPort::new();
+        let port = reserved.port();
+        fs::write(&config, config_yaml(dir.path(), port, &htpasswd)).expect("write config");
+        let log = fs::File::create(&log_path).expect("registry log");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry (install the docker-registry package)");
+        // Built first so that a registry which never serves is killed too.
+        let mut registry = Registry {
+            dir,
+            port,
+            username: username.to_owned(),
+            token,
+            child,
+            agent,
+        };
+        wait_ready(&registry.agent, port, &mut registry.child, &log_path);
+        drop(reserved);
+        registry
     }
 
     /// `127.0.0.1:PORT`, the registry's name for `docker login` and image
@@ -319,24 +314,24 @@ impl Drop for Registry {
     }
 }
 
-/// Polls until the registry on `port` serves its API, or `child` exits, or
-/// time runs out.
-fn wait_ready(agent: &ureq::Agent, port: u16, child: &mut Child) -> bool {
+/// Waits until the registry on `port` serves its API; panics with its log
+/// if it exits or time runs out.
+fn wait_ready(agent: &ureq::Agent, port: u16, child: &mut Child, log: &Path) {
     let url = format!("http://127.0.0.1:{port}/v2/");
-    let start = Instant::now();
-    while start.elapsed() < START_WAIT {
-        if let Ok(Some(_)) = child.try_wait() {
-            return false;
+    eventually(START_WAIT, "the registry serving its API", || {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "docker-registry exited ({status}):\n{}",
+                fs::read_to_string(log).unwrap_or_default()
+            );
         }
         // The API root answers 401 without credentials once it serves.
-        if let Ok(answer) = fetch(agent, &url, None, &[]) {
-            if answer.status == 401 {
-                return true;
-            }
+        match fetch(agent, &url, None, &[]) {
+            Ok(answer) if answer.status == 401 => Ok(()),
+            Ok(answer) => Err(format!("status {}", answer.status)),
+            Err(e) => Err(e.to_string()),
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+    })
 }
 
 fn fetch(
@@ -468,14 +463,6 @@ fn htpasswd_line(username: &str, password: &str) -> String {
         .trim()
         .to_owned()
         + "\n"
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
 }
 
 /// `n` random bytes from the kernel, hex-encoded.

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! The screen a terminal would show after a byte stream: just enough of a
 //! terminal (text, CR, LF, cursor up, erase below, colours ignored) to
 //! check what a live display leaves behind.

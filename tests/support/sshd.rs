@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! A real OpenSSH server (Debian's `/usr/sbin/sshd`) on 127.0.0.1 with a
 //! free port, its own host key, `authorized_keys` and log, running as the
 //! current user in the foreground.
@@ -10,17 +9,16 @@
 //! ```
 
 use std::fs;
-use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::eventually::eventually;
 use super::home::{current_user, generate_key};
+use super::port::ReservedPort;
 
 pub struct SshdBuilder {
     authorized: Vec<String>,
-    max_sessions: u32,
     extra: Vec<String>,
     host_certificate: Option<(PathBuf, String, Option<String>)>,
 }
@@ -37,11 +35,6 @@ impl SshdBuilder {
     /// Lets the holder of this public key (an `authorized_keys` line) in.
     pub fn authorize(mut self, public_key: &str) -> Self {
         self.authorized.push(public_key.to_owned());
-        self
-    }
-
-    pub fn max_sessions(mut self, n: u32) -> Self {
-        self.max_sessions = n;
         self
     }
 
@@ -70,20 +63,8 @@ impl SshdBuilder {
         self
     }
 
-    /// Starts sshd and waits until it listens; retries on another port if
-    /// the chosen one was taken meanwhile.
+    /// Starts sshd and waits until it listens.
     pub fn start(self) -> Sshd {
-        let mut last_log = String::new();
-        for _ in 0..5 {
-            match self.try_start() {
-                Ok(sshd) => return sshd,
-                Err(log) => last_log = log,
-            }
-        }
-        panic!("sshd would not start:\n{last_log}");
-    }
-
-    fn try_start(&self) -> Result<Sshd, String> {
         // Root's sshd wants its privilege separation directory.
         let _ = fs::create_dir_all("/run/sshd");
         let dir = tempfile::Builder::new()
@@ -94,7 +75,9 @@ impl SshdBuilder {
         let host_public_key = generate_key(&host_key, "ops-test-host");
         let authorized = dir.path().join("authorized_keys");
         fs::write(&authorized, self.authorized.join("\n") + "\n").unwrap();
-        let port = free_port();
+        // Held until sshd listens on the port, so nobody else takes it.
+        let reserved = ReservedPort::new();
+        let port = reserved.port();
         let config = dir.path().join("sshd_config");
         let mut text = format!(
             "ListenAddress 127.0.0.1:{port}\n\
@@ -104,7 +87,7 @@ impl SshdBuilder {
              UsePAM no\n\
              StrictModes no\n\
              LogLevel VERBOSE\n\
-             MaxSessions {max}\n\
+             MaxSessions 10\n\
              MaxStartups 100\n\
              PasswordAuthentication no\n\
              KbdInteractiveAuthentication no\n\
@@ -113,7 +96,6 @@ impl SshdBuilder {
              AllowTcpForwarding yes\n",
             host_key = host_key.display(),
             authorized = authorized.display(),
-            max = self.max_sessions,
         );
         if let Some((ca, principals, validity)) = &self.host_certificate {
             let public = host_key.with_extension("pub");
@@ -143,11 +125,8 @@ impl SshdBuilder {
             user: current_user(),
             host_public_key,
         };
-        if sshd.wait_listening() {
-            Ok(sshd)
-        } else {
-            Err(sshd.log())
-        }
+        sshd.wait_listening();
+        sshd
     }
 }
 
@@ -155,7 +134,6 @@ impl Sshd {
     pub fn builder() -> SshdBuilder {
         SshdBuilder {
             authorized: Vec::new(),
-            max_sessions: 10,
             extra: Vec::new(),
             host_certificate: None,
         }
@@ -169,18 +147,17 @@ impl Sshd {
         sshd
     }
 
-    fn wait_listening(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if self.log().contains("Server listening on") {
-                return true;
+    fn wait_listening(&mut self) {
+        eventually(Duration::from_secs(10), "sshd listening", || {
+            let log = self.log();
+            if log.contains("Server listening on") {
+                return Ok(());
             }
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("sshd exited ({status}):\n{log}");
             }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+            Err(log)
+        })
     }
 
     /// The listening sshd's process id (connections are its children).
@@ -232,27 +209,6 @@ impl Sshd {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
-
-    /// Waits until `predicate` holds for the log, or panics with the log.
-    pub fn wait_for_log(&self, what: &str, predicate: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if predicate(&self.log()) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("sshd log never showed {what}:\n{}", self.log());
-    }
-
-    /// Appends to the sshd log, to separate test phases when reading it.
-    pub fn mark_log(&self, note: &str) {
-        let mut f = fs::OpenOptions::new()
-            .append(true)
-            .open(self.log_path())
-            .unwrap();
-        let _ = writeln!(f, "--- {note}");
-    }
 }
 
 impl Drop for Sshd {
@@ -260,13 +216,6 @@ impl Drop for Sshd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// `ssh-keygen -s ca [-h] -n principals -I id key.pub`: the certificate

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! A small HTTP/1.1 server on 127.0.0.1 whose answers come from a handler:
 //! binary bodies (release tarballs) and POSTs with a body (token
 //! endpoints), which the JSON-only [`super::http::HttpServer`] does not do.
