@@ -265,10 +265,15 @@ fn the_scanner_resolves_every_kind_of_path() {
     );
     assert_eq!(
         reached(
-            "fn f() {}\nmod tests {\n    use super::super::{lock, cli::Args};\n}\nuse super::x;",
+            "fn f() {}\nmod tests {\n    use super::super::{lock, steps::Run};\n    use super::super::super::cli::Args;\n}\nuse super::x;",
             "pipeline/steps.rs"
         ),
-        ["3:pipeline::lock", "3:cli::Args", "5:pipeline::x"]
+        [
+            "3:pipeline::lock",
+            "3:pipeline::steps::Run",
+            "4:cli::Args",
+            "6:pipeline::x"
+        ]
     );
     assert_eq!(
         reached("pub(crate) fn f(n: &crate::node::Node) {}", "cli/run.rs"),
