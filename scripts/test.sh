@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite on a Debian 12 machine: installs what is missing,
-# makes sure dockerd runs, checks the committed plugin components, then runs
-# every test target of the workspace. Safe to re-run.
+# makes sure dockerd runs, checks the house rules (rustfmt, clippy with
+# `-D warnings`, the dependency policy of deny.toml), checks the committed
+# plugin components, then runs every test target of the workspace. Safe to
+# re-run.
 #
 #   scripts/test.sh                  everything (cargo-nextest when installed)
 #   scripts/test.sh ARGS...          ARGS go to the test runner, e.g.
@@ -21,6 +23,25 @@ ops_require_cargo
 started=$SECONDS
 phase() { ops_log "[$((SECONDS - started))s] $*"; }
 
+# Formatting first: it takes a second and needs nothing built.
+phase "cargo fmt --check (workspace and plugins)"
+cargo fmt --all --check
+cargo fmt --all --check --manifest-path plugins/Cargo.toml
+
+# Clippy runs inside the one build instead of beside it: cargo hands each
+# workspace member to clippy-driver, which lints it and then compiles it as
+# rustc would, and every dependency to plain rustc. That is what
+# `cargo clippy --all-targets -- -D warnings` checks, without compiling the
+# world a second time in check mode. Exported for every cargo command
+# below, so that none of them rebuilds the members without it. (xtask's
+# plugin builds drop both variables: the components' bytes must not depend
+# on them.)
+clippy_driver="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)"
+[ -x "$clippy_driver" ] || ops_die "clippy-driver not found: rustup component add clippy"
+export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
+# cargo-clippy's encoding of `-- -D warnings`.
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+
 runner="${OPS_TEST_RUNNER:-}"
 if [ -z "$runner" ]; then
 	if cargo nextest --version >/dev/null 2>&1; then runner=nextest; else runner=cargo; fi
@@ -35,14 +56,15 @@ cleanup() {
 trap cleanup EXIT
 
 # One build of the world: the default (dev) profile and default features,
-# the same the quick start's `cargo build` uses. xtask first: the plugin
-# check below runs its binary while the rest builds.
+# the same the quick start's `cargo build` uses, every target (benches
+# included, so clippy sees them). xtask first: the plugin check and the
+# dependency policy below run its binary while the rest builds.
 target_dir="${CARGO_TARGET_DIR:-$OPS_REPO_ROOT/target}"
 phase "building the workspace in the background (log: $work/build.log)"
 (
 	cargo build --quiet -p xtask
 	: >"$work/xtask.ready"
-	cargo test --workspace --no-run
+	cargo test --workspace --all-targets --no-run
 ) >"$work/build.log" 2>&1 &
 build_pid=$!
 
@@ -74,9 +96,24 @@ wait_build "$work/xtask.ready"
 phase "xtask plugins --check"
 "$target_dir/debug/xtask" plugins --check
 
-# The plugins' own unit tests (argument building, config checks), natively.
-phase "cargo test (plugins workspace)"
-cargo test --manifest-path plugins/Cargo.toml --workspace --lib
+# Licenses, banned crates and sources of both workspaces, as deny.toml says.
+# `xtask deps` reads the same keys `cargo deny check bans licenses sources`
+# would, over `cargo metadata`: installing cargo-deny on a fresh machine
+# costs far more build time than this suite can spare.
+phase "dependency policy (xtask deps, deny.toml)"
+"$target_dir/debug/xtask" deps
+
+# The plugins' clippy in check mode: natively their libraries are cdylibs
+# that cannot link (their exports are named for the component model), so
+# only a check sees them without cfg(test). It shares the proc macros with
+# the test build below and costs seconds. Then the plugins' own unit tests
+# (argument building, config checks), natively, with plain rustc.
+phase "cargo clippy and cargo test (plugins workspace)"
+(
+	unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+	cargo clippy --quiet --manifest-path plugins/Cargo.toml --workspace --all-targets -- -D warnings
+	cargo test --manifest-path plugins/Cargo.toml --workspace --lib
+)
 
 phase "waiting for the workspace build"
 wait_build ""

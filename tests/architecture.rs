@@ -7,12 +7,19 @@
 //! `commands`, whose `ops build` drives the pipeline, which reaches the node
 //! through `remote`, whose transport is `ssh`; plugins run in `plugin`
 //! and reach this machine through `distribution`. A new `crate::...` path that
-//! breaks the table fails here, naming the file and line.
+//! breaks the table fails here, naming the file and line. Paths are
+//! resolved to the module they reach: `use crate::{a::X, b::Y}`, nested
+//! groups, `super::super::...` and `crate::` in expressions and types all
+//! count (see `architecture/scan.rs`).
 //!
-//! The same test holds the size rules: no file over 400 lines and no
+//! The same test holds the size rules for every crate's sources (the host,
+//! the plugins, xtask, the toolchain): no file over 400 lines and no
 //! function over 80.
 
 use std::path::{Path, PathBuf};
+
+#[path = "architecture/scan.rs"]
+mod scan;
 
 /// (module, the modules it may use). Every module may use only modules
 /// that come before it.
@@ -127,8 +134,37 @@ const LAYERS: &[(&str, &[&str])] = &[
 const MAX_FILE_LINES: usize = 400;
 const MAX_FN_LINES: usize = 80;
 
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the host crate sits in the repository")
+        .to_owned()
+}
+
 fn host_src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    repo_root().join("host/src")
+}
+
+/// Every crate's `src` the size rules cover: the host, xtask, the
+/// toolchain and each plugin crate (built-in, SDK and test plugins).
+fn source_roots() -> Vec<PathBuf> {
+    let root = repo_root();
+    let mut roots = vec![
+        host_src(),
+        root.join("xtask/src"),
+        root.join("toolchain/src"),
+    ];
+    let plugins = root.join("plugins");
+    for dir in [plugins.clone(), plugins.join("testing")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let src = entry.unwrap().path().join("src");
+            if src.is_dir() {
+                roots.push(src);
+            }
+        }
+    }
+    roots.sort();
+    roots
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -143,54 +179,16 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     out.sort();
 }
 
-/// Every source file with the top-level module it belongs to (`None` for
-/// the crate root and the binary).
-fn modules() -> Vec<(Option<String>, PathBuf)> {
+/// Every host source file with the module path it defines (`[]` for the
+/// crate root and the binary).
+fn host_modules() -> Vec<(Vec<String>, PathBuf)> {
     let root = host_src();
     let mut files = Vec::new();
     rust_files(&root, &mut files);
     files
         .into_iter()
-        .map(|path| {
-            let rel = path.strip_prefix(&root).unwrap();
-            let first = rel
-                .components()
-                .next()
-                .unwrap()
-                .as_os_str()
-                .to_string_lossy();
-            let module = first.trim_end_matches(".rs").to_owned();
-            let module = (!matches!(module.as_str(), "lib" | "main")).then_some(module);
-            (module, path)
-        })
+        .map(|path| (scan::module_of(path.strip_prefix(&root).unwrap()), path))
         .collect()
-}
-
-/// The top-level modules named by `crate::NAME` in the code of `line`
-/// (comments are prose, not dependencies).
-fn crate_paths(line: &str) -> Vec<String> {
-    let code = line.trim_start();
-    if code.starts_with("//") {
-        return Vec::new();
-    }
-    let code = code.split(" //").next().unwrap_or(code);
-    let mut found = Vec::new();
-    let mut rest = code;
-    while let Some(at) = rest.find("crate::") {
-        let before = rest[..at].chars().next_back();
-        rest = &rest[at + "crate::".len()..];
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            continue; // `ops_crate::`, not this crate
-        }
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if !name.is_empty() {
-            found.push(name);
-        }
-    }
-    found
 }
 
 fn allowed(module: &str) -> Option<&'static [&'static str]> {
@@ -212,37 +210,45 @@ fn the_table_is_layered() {
 
 #[test]
 fn every_top_level_module_is_in_the_table() {
-    for (module, path) in modules() {
-        if let Some(module) = module {
+    for (module, path) in host_modules() {
+        if let Some(top) = module.first() {
             assert!(
-                allowed(&module).is_some(),
-                "{}: module `{module}` is not in the architecture table of tests/architecture.rs",
+                allowed(top).is_some(),
+                "{}: module `{top}` is not in the architecture table of tests/architecture.rs",
                 path.display()
             );
         }
     }
 }
 
+/// The violations of the table in one file of top-level module `module`
+/// whose code is `text`.
+fn violations_in(module: &[String], text: &str) -> Vec<(usize, String)> {
+    let Some(top) = module.first() else {
+        return Vec::new();
+    };
+    let allowed = allowed(top).unwrap_or(&[]);
+    scan::reached_paths(text, module)
+        .into_iter()
+        .filter_map(|(line, reached)| {
+            let used = reached.first()?;
+            (used != top && !allowed.contains(&used.as_str())).then(|| (line, used.clone()))
+        })
+        .collect()
+}
+
 #[test]
 fn modules_use_only_what_the_table_allows() {
     let mut violations = Vec::new();
-    for (module, path) in modules() {
-        let Some(module) = module else { continue };
-        let Some(allowed) = allowed(&module) else {
-            continue;
-        };
+    for (module, path) in host_modules() {
+        let Some(top) = module.first() else { continue };
         let text = std::fs::read_to_string(&path).unwrap();
-        for (number, line) in text.lines().enumerate() {
-            for used in crate_paths(line) {
-                if used != module && !allowed.contains(&used.as_str()) {
-                    violations.push(format!(
-                        "{}:{}: `{module}` may not use `{used}` (allowed: {})",
-                        path.display(),
-                        number + 1,
-                        allowed.join(", ")
-                    ));
-                }
-            }
+        for (line, used) in violations_in(&module, &text) {
+            violations.push(format!(
+                "{}:{line}: `{top}` may not use `{used}` (allowed: {})",
+                path.display(),
+                allowed(top).unwrap_or(&[]).join(", ")
+            ));
         }
     }
     assert!(
@@ -255,94 +261,121 @@ fn modules_use_only_what_the_table_allows() {
 #[test]
 fn files_and_functions_stay_small() {
     let mut problems = Vec::new();
-    for (_, path) in modules() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        if lines.len() > MAX_FILE_LINES {
-            problems.push(format!(
-                "{}: {} lines (at most {MAX_FILE_LINES}: split it by concern)",
-                path.display(),
-                lines.len()
-            ));
-        }
-        for (start, length, name) in functions(&lines) {
-            if length > MAX_FN_LINES {
+    for root in source_roots() {
+        let mut files = Vec::new();
+        rust_files(&root, &mut files);
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            if lines.len() > MAX_FILE_LINES {
                 problems.push(format!(
-                    "{}:{}: fn {name} is {length} lines (at most {MAX_FN_LINES})",
+                    "{}: {} lines (at most {MAX_FILE_LINES}: split it by concern)",
                     path.display(),
-                    start + 1
+                    lines.len()
                 ));
+            }
+            for (start, length, name) in scan::functions(&lines) {
+                if length > MAX_FN_LINES {
+                    problems.push(format!(
+                        "{}:{}: fn {name} is {length} lines (at most {MAX_FN_LINES})",
+                        path.display(),
+                        start + 1
+                    ));
+                }
             }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// (first line, length, name) of each function in rustfmt-formatted code:
-/// from its `fn` line to the closing brace at the same indentation.
-fn functions(lines: &[&str]) -> Vec<(usize, usize, String)> {
-    let mut found = Vec::new();
-    for (start, line) in lines.iter().enumerate() {
-        let code = line.trim_start();
-        let indent = line.len() - code.len();
-        let after_fn = [
-            "fn ",
-            "pub fn ",
-            "pub(crate) fn ",
-            "pub(super) fn ",
-            "async fn ",
-        ]
-        .iter()
-        .chain(&[
-            "pub async fn ",
-            "pub(crate) async fn ",
-            "pub(super) async fn ",
-        ])
-        .find_map(|prefix| code.strip_prefix(prefix));
-        let Some(after_fn) = after_fn else { continue };
-        let name: String = after_fn
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        if let Some(length) = body_length(&lines[start..], indent) {
-            found.push((start, length, name));
-        }
-    }
-    found
+fn module(path: &str) -> Vec<String> {
+    scan::module_of(Path::new(path))
 }
 
-/// Lines from a `fn` line to its closing brace; `None` for a declaration
-/// without a body.
-fn body_length(lines: &[&str], indent: usize) -> Option<usize> {
-    let close = format!("{}}}", " ".repeat(indent));
-    let mut opened = false;
-    for (index, line) in lines.iter().enumerate() {
-        let code = line.trim_end();
-        if index == 0 && code.ends_with('}') {
-            return Some(1);
-        }
-        if *line == close {
-            return Some(index + 1);
-        }
-        opened |= code.ends_with('{');
-        if !opened && code.ends_with(';') {
-            return None;
-        }
-    }
-    None
+fn reached(text: &str, file: &str) -> Vec<String> {
+    scan::reached_paths(text, &module(file))
+        .into_iter()
+        .map(|(line, path)| format!("{line}:{}", path.join("::")))
+        .collect()
 }
 
 #[test]
-fn the_scanner_finds_paths_and_functions() {
+fn the_scanner_resolves_every_kind_of_path() {
     assert_eq!(
-        crate_paths("use crate::remote::{RemoteNode, Stdin};"),
-        ["remote"]
+        module("pipeline/tests/fake_node.rs"),
+        ["pipeline", "tests", "fake_node"]
+    );
+    assert_eq!(module("plugin/mod.rs"), ["plugin"]);
+    assert!(module("lib.rs").is_empty());
+    assert_eq!(
+        reached("use crate::remote::{RemoteNode, Stdin};", "output/live.rs"),
+        ["1:remote::RemoteNode", "1:remote::Stdin"]
+    );
+    // Comments and strings are prose, not dependencies.
+    assert_eq!(
+        reached(
+            "let x = crate::exit::Exit::Usage; // crate::ssh\n/* crate::node */ \"crate::trust\"",
+            "output.rs"
+        ),
+        ["1:exit::Exit::Usage"]
+    );
+    assert!(reached("//! see [`Node`](crate::node::Node)", "cli.rs").is_empty());
+    assert!(reached("let s = r#\"crate::ssh\"#; let c = '\"';", "cli.rs").is_empty());
+    // A grouped, nested, multi-line import reaches every module it names.
+    assert_eq!(
+        reached(
+            "use crate::{\n    exit::Exit,\n    output::{Printer, event::{Event as E}},\n    ssh,\n};",
+            "config/load.rs"
+        ),
+        ["2:exit::Exit", "3:output::Printer", "3:output::event::Event", "4:ssh"]
+    );
+    // `super::super::` climbs from the file's module (and from an inline
+    // `mod tests`) before naming the next one.
+    assert_eq!(
+        reached("use super::super::ssh::Session;", "node/auth.rs"),
+        ["1:ssh::Session"]
     );
     assert_eq!(
-        crate_paths("    let x = crate::exit::Exit::Usage; // crate::ssh"),
-        ["exit"]
+        reached(
+            "fn f() {}\nmod tests {\n    use super::super::{lock, steps::Run};\n    use super::super::super::cli::Args;\n}\nuse super::x;",
+            "pipeline/steps.rs"
+        ),
+        [
+            "3:pipeline::lock",
+            "3:pipeline::steps::Run",
+            "4:cli::Args",
+            "6:pipeline::x"
+        ]
     );
-    assert!(crate_paths("//! see [`Node`](crate::node::Node)").is_empty());
+    assert_eq!(
+        reached("pub(crate) fn f(n: &crate::node::Node) {}", "cli/run.rs"),
+        ["1:node::Node"]
+    );
+    assert_eq!(
+        reached("use self::inner::X;", "trust/mod.rs"),
+        ["1:trust::inner::X"]
+    );
+}
+
+#[test]
+fn the_table_catches_grouped_and_super_paths() {
+    let file = module("output/live.rs");
+    assert_eq!(
+        violations_in(&file, "use crate::{remote::Stdin, pipeline::Run};"),
+        [(1, "pipeline".to_owned())]
+    );
+    assert_eq!(
+        violations_in(
+            &file,
+            "mod tests {\n    use super::super::super::cli::Args;\n}"
+        ),
+        [(2, "cli".to_owned())]
+    );
+    assert!(violations_in(&file, "use super::super::remote::Stdin;").is_empty());
+}
+
+#[test]
+fn the_scanner_measures_functions() {
     let code = [
         "fn a() {",
         "    x();",
@@ -354,13 +387,16 @@ fn the_scanner_finds_paths_and_functions() {
         "    fn d<'a>(",
         "    ) -> X;",
         "}",
+        "pub(in crate::x) const unsafe fn e() {",
+        "}",
     ];
     assert_eq!(
-        functions(&code),
+        scan::functions(&code),
         [
             (0, 3, "a".to_owned()),
             (3, 3, "b".to_owned()),
-            (6, 1, "c".to_owned())
+            (6, 1, "c".to_owned()),
+            (10, 2, "e".to_owned())
         ]
     );
 }

@@ -67,7 +67,7 @@ async fn build_runs_docker_build_on_the_node() {
         "buildx build --load",
         "DOCKER_BUILDKIT=1 exec docker build",
         "DOCKER_BUILDKIT=0 exec docker build",
-        "-f Dockerfile.prod --build-arg SERVICE_BINARY=api -t '127.0.0.1:5000/org/p/api:v1' /opt/b/p",
+        "-f Dockerfile.prod --build-arg 'SERVICE_BINARY=api' -t 127.0.0.1:5000/org/p/api:v1 /opt/b/p",
     ] {
         assert!(script.contains(needle), "{needle:?} not in {script}");
     }
@@ -175,7 +175,7 @@ async fn login_and_push_keep_the_token_off_argv_and_return_the_digest() {
     assert!(commands[0].env.contains(&docker_config()));
     assert_eq!(commands[1].program, "sh");
     assert!(
-        commands[1].args[1].ends_with("exec docker push '127.0.0.1:5000/org/p/api:v1'\n"),
+        commands[1].args[1].ends_with("exec docker push 127.0.0.1:5000/org/p/api:v1\n"),
         "{:?}",
         commands[1].args
     );
@@ -353,8 +353,8 @@ async fn build_secrets_travel_in_the_environment_and_files_only() {
         .contains(&("OPS_BUILD_SECRET_0".into(), secret.into())));
     let script = &cmd.args[1];
     for needle in [
-        "--secret id=NPM_TOKEN,src=",
-        "--build-arg MODE=release --build-arg SERVICE_BINARY=api",
+        "--secret 'id=NPM_TOKEN,src=",
+        "--build-arg 'MODE=release' --build-arg 'SERVICE_BINARY=api'",
         "--target runtime",
     ] {
         assert!(script.contains(needle), "{needle:?} not in {script}");

@@ -1,4 +1,5 @@
-//! Project tasks that need more than cargo: `cargo xtask plugins [--check]`.
+//! Project tasks that need more than cargo: `cargo xtask plugins [--check]`
+//! and `cargo xtask deps`.
 //!
 //! `plugins` compiles every crate of the `plugins/` workspace to
 //! `wasm32-unknown-unknown`, turns each core module into a component with
@@ -12,7 +13,13 @@
 //! are stale, fail. Different toolchain (a distribution update): bytes are
 //! expected to differ, so the rebuild is copied over `plugins/dist/` for the
 //! tests to use and the drift is reported, without failing.
+//!
+//! `deps` checks both workspaces' dependencies against `deny.toml`
+//! (licenses, banned crates, sources), as `cargo deny check bans licenses
+//! sources` would, with nothing to install.
 
+mod deps;
+mod license;
 mod plugins;
 
 use anyhow::{bail, Result};
@@ -33,9 +40,11 @@ fn run() -> Result<()> {
     match args.as_slice() {
         ["plugins"] => plugins::build_into_dist(),
         ["plugins", "--check"] => plugins::check(),
+        ["deps"] => deps::check(&plugins::repo_root()?),
         _ => bail!(
             "usage:\n  cargo xtask plugins          build every plugin into plugins/dist\n  \
-             cargo xtask plugins --check  rebuild and compare with plugins/dist"
+             cargo xtask plugins --check  rebuild and compare with plugins/dist\n  \
+             cargo xtask deps             check dependencies against deny.toml"
         ),
     }
 }

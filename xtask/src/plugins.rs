@@ -36,7 +36,7 @@ const PLUGINS: &[(&str, &str, bool)] = &[
 
 const TOOLCHAIN_FILE: &str = "TOOLCHAIN";
 
-fn repo_root() -> Result<PathBuf> {
+pub(crate) fn repo_root() -> Result<PathBuf> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest
         .parent()

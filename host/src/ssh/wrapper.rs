@@ -63,9 +63,17 @@ const EXIT_AS_PROGRAM: &str = "trap - TERM; \
     if [ $__ops_s -gt 128 ] && [ $__ops_s -le 143 ]; then \
     ulimit -c 0 2>/dev/null; kill -$((__ops_s - 128)) $$; fi; exit $__ops_s";
 
-/// `s` as one shell word, quoted by the same rule the built-in plugins use.
+/// `s` as one shell word, quoted by the same rule the built-in plugins use
+/// (`sh_quote` in the plugin SDK): single quotes where they can hold it,
+/// double quotes around a `'`, never around `$`, `` ` `` or `!`.
 pub fn quote(s: &str) -> String {
-    shell_escape::unix::escape(s.into()).into_owned()
+    shlex::Quoter::new()
+        // `script` refuses NUL bytes before anything is quoted; the rest
+        // (tags, patterns) are ours and hold none.
+        .allow_nul(true)
+        .quote(s)
+        .expect("quoting with NUL bytes allowed cannot fail")
+        .into_owned()
 }
 
 /// The `grep -E` pattern for the environment line of tag `tag`.
@@ -198,8 +206,34 @@ mod tests {
     #[test]
     fn quotes_hostile_words() {
         assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote("it's"), r#""it's""#);
         assert_eq!(quote("$(id)"), "'$(id)'");
+    }
+
+    /// What `sh` reads back is each word as it went in.
+    #[test]
+    fn the_shell_reads_back_what_was_quoted() {
+        for word in [
+            "a b",
+            "it's",
+            "$(id)",
+            "`id`",
+            "a!b",
+            "\\",
+            "\"$HOME\"",
+            "x\ny",
+            "~",
+            "*",
+            "é ü",
+            "it's \"$x\" \\ !",
+        ] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", quote(word)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), word);
+        }
     }
 
     #[test]

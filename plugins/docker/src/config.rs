@@ -105,7 +105,11 @@ mod tests {
         for ok in ["Dockerfile", "./docker/Dockerfile", "a..b/Dockerfile"] {
             assert!(inside_the_context(ok), "{ok}");
         }
-        for bad in ["/etc/Dockerfile", "../Dockerfile", "docker/../../Dockerfile"] {
+        for bad in [
+            "/etc/Dockerfile",
+            "../Dockerfile",
+            "docker/../../Dockerfile",
+        ] {
             assert!(!inside_the_context(bad), "{bad}");
         }
     }

@@ -282,7 +282,7 @@ mod tests {
         };
         let script = build(&options);
         assert!(!script.contains("hunter2"));
-        assert!(script.contains("--secret id=NPM_TOKEN,src=/tmp/s/secret-NPM_TOKEN"));
+        assert!(script.contains("--secret 'id=NPM_TOKEN,src=/tmp/s/secret-NPM_TOKEN'"));
         assert!(script.contains("\"$OPS_BUILD_SECRET_0\""));
         assert!(script.contains("needs BuildKit"));
     }
@@ -336,7 +336,7 @@ mod tests {
     fn push_runs_what_the_build_chose() {
         assert_eq!(
             push_script("/tmp/s", "r:5000/p/api:v1"),
-            "if [ -f /tmp/s/push-r_5000_p_api_v1 ]; then exec sh /tmp/s/push-r_5000_p_api_v1; fi\nexec docker push 'r:5000/p/api:v1'\n"
+            "if [ -f /tmp/s/push-r_5000_p_api_v1 ]; then exec sh /tmp/s/push-r_5000_p_api_v1; fi\nexec docker push r:5000/p/api:v1\n"
         );
     }
 }

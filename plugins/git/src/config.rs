@@ -29,6 +29,8 @@ pub struct GitConfig {
 }
 
 impl GitConfig {
+    /// Reads every key, then checks that the credentials fit the repo URL;
+    /// all problems are reported together.
     pub fn parse(config: &Config) -> Result<GitConfig, Vec<ConfigError>> {
         let mut errors = Vec::new();
         for entry in config {
@@ -42,107 +44,19 @@ impl GitConfig {
         let repo = string(config, "repo", &mut errors);
         let ssh_key = string(config, "ssh_key", &mut errors);
         let token = string(config, "token", &mut errors);
-        let known_hosts = match config
-            .iter()
-            .find(|e| e.key == "known_hosts")
-            .map(|e| &e.value)
-        {
-            None => None,
-            Some(ConfigValue::Text(s)) | Some(ConfigValue::Secret(s)) => Some(s.clone()),
-            Some(ConfigValue::TextList(lines)) => Some(lines.join("\n")),
-            Some(_) => {
-                errors.push(error(
-                    "known_hosts",
-                    "`known_hosts` must be a string or a list of strings (known_hosts lines for the git server)".into(),
-                ));
-                None
-            }
-        };
+        let known_hosts = known_hosts(config, &mut errors);
+        check_forward_agent(config, ssh_key.is_some(), &mut errors);
 
-        // The host forwards the agent to this plugin's commands; here only
-        // whether the value makes sense.
-        match config
-            .iter()
-            .find(|e| e.key == "forward_agent")
-            .map(|e| &e.value)
-        {
-            None | Some(ConfigValue::Boolean(false)) => {}
-            Some(ConfigValue::Boolean(true)) if ssh_key.is_some() => errors.push(error(
-                "forward_agent",
-                "`forward_agent = true` and `ssh_key` both say how git logs in; keep one".into(),
-            )),
-            Some(ConfigValue::Boolean(true)) => {}
-            Some(_) => errors.push(error(
-                "forward_agent",
-                "`forward_agent` must be true or false".into(),
-            )),
-        }
-
-        let kind = match &repo {
-            None => {
-                if !errors.iter().any(|e| e.key == "repo") {
-                    errors.push(error(
-                        "repo",
-                        format!("missing `repo` in [{SECTION}]: the repository to clone, e.g. repo = \"git@github.com:org/repo\""),
-                    ));
-                }
-                UrlKind::Local
-            }
-            Some(repo) if repo.trim().is_empty() => {
-                errors.push(error("repo", "`repo` is empty".into()));
-                UrlKind::Local
-            }
-            Some(repo) if repo.starts_with('-') => {
-                errors.push(error(
-                    "repo",
-                    format!("`repo` must not start with `-`: {repo:?}"),
-                ));
-                UrlKind::Local
-            }
-            Some(repo) => url_kind(repo),
-        };
-
+        let kind = repo_kind(repo.as_deref(), &mut errors);
+        // Whether a credential fits the URL is only known with a URL.
+        let url = repo.as_deref().map(|repo| (repo, kind));
         if let Some(key) = &ssh_key {
-            if key.trim().is_empty() {
-                errors.push(error("ssh_key", "`ssh_key` is empty".into()));
-            } else if repo.is_some() && kind != UrlKind::Ssh {
-                errors.push(error(
-                    "ssh_key",
-                    match kind {
-                        UrlKind::Https => "`ssh_key` only works with an SSH repo URL (git@host:org/repo or ssh://...); this repo is HTTPS, use `token` instead".into(),
-                        _ => "`ssh_key` only works with an SSH repo URL (git@host:org/repo or ssh://...); this repo is a path on the node and needs no key".into(),
-                    },
-                ));
-            }
+            check_ssh_key(key, url, &mut errors);
         }
         if let Some(token) = &token {
-            if token.is_empty() {
-                errors.push(error(
-                    "token",
-                    "`token` is empty (is its environment variable set to an empty value?)".into(),
-                ));
-            } else if repo.is_some() && kind != UrlKind::Https {
-                errors.push(error(
-                    "token",
-                    match kind {
-                        UrlKind::Ssh => "`token` authenticates HTTPS only; this repo is an SSH URL, use `ssh_key` instead (or an https:// repo URL)".into(),
-                        _ => "`token` authenticates HTTPS only; this repo is a path on the node and needs no token".into(),
-                    },
-                ));
-            } else if let Some(repo) = repo.as_deref().filter(|_| kind == UrlKind::Https) {
-                if let Some(host) = cleartext_remote_host(repo) {
-                    errors.push(error(
-                        "token",
-                        format!(
-                            "`token` would travel in clear text: `repo` is http:// to `{host}`; \
-                             use an https:// URL (plain http:// takes a token only for a loopback \
-                             host: 127.0.0.0/8, ::1 or localhost)"
-                        ),
-                    ));
-                }
-            }
+            check_token(token, url, &mut errors);
         }
-        if known_hosts.is_some() && repo.is_some() && kind != UrlKind::Ssh {
+        if known_hosts.is_some() && url.is_some_and(|(_, kind)| kind != UrlKind::Ssh) {
             errors.push(error(
                 "known_hosts",
                 "`known_hosts` is only used with an SSH repo URL".into(),
@@ -159,6 +73,124 @@ impl GitConfig {
             token,
             known_hosts,
         })
+    }
+}
+
+/// `known_hosts`: one string, or a list of known_hosts lines.
+fn known_hosts(config: &Config, errors: &mut Vec<ConfigError>) -> Option<String> {
+    match config
+        .iter()
+        .find(|e| e.key == "known_hosts")
+        .map(|e| &e.value)
+    {
+        None => None,
+        Some(ConfigValue::Text(s)) | Some(ConfigValue::Secret(s)) => Some(s.clone()),
+        Some(ConfigValue::TextList(lines)) => Some(lines.join("\n")),
+        Some(_) => {
+            errors.push(error(
+                "known_hosts",
+                "`known_hosts` must be a string or a list of strings (known_hosts lines for the git server)".into(),
+            ));
+            None
+        }
+    }
+}
+
+/// The host forwards the agent to this plugin's commands; here only
+/// whether the value makes sense.
+fn check_forward_agent(config: &Config, has_ssh_key: bool, errors: &mut Vec<ConfigError>) {
+    match config
+        .iter()
+        .find(|e| e.key == "forward_agent")
+        .map(|e| &e.value)
+    {
+        None | Some(ConfigValue::Boolean(false)) => {}
+        Some(ConfigValue::Boolean(true)) if has_ssh_key => errors.push(error(
+            "forward_agent",
+            "`forward_agent = true` and `ssh_key` both say how git logs in; keep one".into(),
+        )),
+        Some(ConfigValue::Boolean(true)) => {}
+        Some(_) => errors.push(error(
+            "forward_agent",
+            "`forward_agent` must be true or false".into(),
+        )),
+    }
+}
+
+/// The kind of a usable `repo`; a missing or unusable one is an error
+/// (and `Local`, which no credential check depends on).
+fn repo_kind(repo: Option<&str>, errors: &mut Vec<ConfigError>) -> UrlKind {
+    match repo {
+        None => {
+            if !errors.iter().any(|e| e.key == "repo") {
+                errors.push(error(
+                    "repo",
+                    format!("missing `repo` in [{SECTION}]: the repository to clone, e.g. repo = \"git@github.com:org/repo\""),
+                ));
+            }
+            UrlKind::Local
+        }
+        Some(repo) if repo.trim().is_empty() => {
+            errors.push(error("repo", "`repo` is empty".into()));
+            UrlKind::Local
+        }
+        Some(repo) if repo.starts_with('-') => {
+            errors.push(error(
+                "repo",
+                format!("`repo` must not start with `-`: {repo:?}"),
+            ));
+            UrlKind::Local
+        }
+        Some(repo) => url_kind(repo),
+    }
+}
+
+/// `ssh_key` logs in to SSH URLs only.
+fn check_ssh_key(key: &str, url: Option<(&str, UrlKind)>, errors: &mut Vec<ConfigError>) {
+    if key.trim().is_empty() {
+        errors.push(error("ssh_key", "`ssh_key` is empty".into()));
+        return;
+    }
+    let message = match url {
+        Some((_, UrlKind::Https)) => "`ssh_key` only works with an SSH repo URL (git@host:org/repo or ssh://...); this repo is HTTPS, use `token` instead",
+        Some((_, UrlKind::Local)) => "`ssh_key` only works with an SSH repo URL (git@host:org/repo or ssh://...); this repo is a path on the node and needs no key",
+        Some((_, UrlKind::Ssh)) | None => return,
+    };
+    errors.push(error("ssh_key", message.into()));
+}
+
+/// `token` authenticates HTTPS only, and never travels in clear text to
+/// another host.
+fn check_token(token: &str, url: Option<(&str, UrlKind)>, errors: &mut Vec<ConfigError>) {
+    if token.is_empty() {
+        errors.push(error(
+            "token",
+            "`token` is empty (is its environment variable set to an empty value?)".into(),
+        ));
+        return;
+    }
+    match url {
+        Some((_, UrlKind::Ssh)) => errors.push(error(
+            "token",
+            "`token` authenticates HTTPS only; this repo is an SSH URL, use `ssh_key` instead (or an https:// repo URL)".into(),
+        )),
+        Some((_, UrlKind::Local)) => errors.push(error(
+            "token",
+            "`token` authenticates HTTPS only; this repo is a path on the node and needs no token".into(),
+        )),
+        Some((repo, UrlKind::Https)) => {
+            if let Some(host) = cleartext_remote_host(repo) {
+                errors.push(error(
+                    "token",
+                    format!(
+                        "`token` would travel in clear text: `repo` is http:// to `{host}`; \
+                         use an https:// URL (plain http:// takes a token only for a loopback \
+                         host: 127.0.0.0/8, ::1 or localhost)"
+                    ),
+                ));
+            }
+        }
+        None => {}
     }
 }
 

@@ -118,7 +118,7 @@ mod tests {
         let args = rsync_args("r", "/p", "h", "/b/it's $(id)", &[]);
         assert_eq!(
             args[0],
-            r"--rsync-path=mkdir -p -- '/b/it'\''s $(id)' && rsync"
+            r#"--rsync-path=mkdir -p -- "/b/it's "'$(id)' && rsync"#
         );
     }
 

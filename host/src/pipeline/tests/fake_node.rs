@@ -126,11 +126,11 @@ impl FakeNode {
             // the login's names itself in $0.
             ("sh", ["-c", _, "ops-docker-login", ..]) => Some("login".into()),
             ("sh", ["-c", script, ..]) if script.contains("buildx build") => {
-                Some(format!("image:{}", service(quoted_after(script, "-t '")?)))
+                Some(format!("image:{}", service(word_after(script, "-t ")?)))
             }
             ("sh", ["-c", script, ..]) if script.contains("docker push") => Some(format!(
                 "push:{}",
-                service(quoted_after(script, "exec docker push '")?)
+                service(word_after(script, "exec docker push ")?)
             )),
             _ => None,
         }
@@ -156,11 +156,16 @@ impl FakeNode {
     }
 }
 
-/// The single-quoted word that follows `prefix` in `script`.
-fn quoted_after<'a>(script: &'a str, prefix: &str) -> Option<&'a str> {
+/// The word that follows `prefix` in `script`, without the single quotes
+/// the plugin puts around it when it needs them (image references need
+/// none, but may).
+fn word_after<'a>(script: &'a str, prefix: &str) -> Option<&'a str> {
     let start = script.find(prefix)? + prefix.len();
-    let len = script[start..].find('\'')?;
-    Some(&script[start..start + len])
+    let rest = &script[start..];
+    match rest.strip_prefix('\'') {
+        Some(quoted) => quoted.split('\'').next(),
+        None => rest.split([' ', '\n']).next(),
+    }
 }
 
 impl RemoteNode for FakeNode {

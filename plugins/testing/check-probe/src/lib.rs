@@ -18,10 +18,10 @@ const WIT: &str = include_str!("../../../../wit/v0.1.0/plugin.wit");
 
 use exports::ops::plugin::plugin::Guest as PluginGuest;
 use exports::ops::plugin::sync::{Guest as SyncGuest, SyncOutcome, SyncRequest};
+use ops::plugin::local;
 use ops::plugin::types::{
     Capability, Config, ConfigError, ConfigValue, ExecRequest, PluginKind, PluginMetadata,
 };
-use ops::plugin::local;
 
 struct CheckProbe;
 

@@ -59,9 +59,16 @@ impl Plugin for DirSync {
 impl SyncStrategy for DirSync {
     fn sync(request: SyncRequest) -> Result<SyncOutcome, String> {
         let greeting = greeting(&request.config).unwrap_or_default();
-        Exec::remote("mkdir").args(["-p", "--", &request.path]).run()?;
+        Exec::remote("mkdir")
+            .args(["-p", "--", &request.path])
+            .run()?;
         Exec::remote("sh")
-            .args(["-c", "printf '%s\\n' \"$1\" > greeting.txt", "sh", &greeting])
+            .args([
+                "-c",
+                "printf '%s\\n' \"$1\" > greeting.txt",
+                "sh",
+                &greeting,
+            ])
             .cwd(request.path.clone())
             .run()?;
         log::info!("wrote greeting.txt into {}", request.path);

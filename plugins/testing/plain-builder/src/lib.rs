@@ -77,16 +77,26 @@ impl ImageBuilder for PlainBuilder {
         let keys: Vec<&str> = request.config.iter().map(|e| e.key.as_str()).collect();
         log::info!("received keys: {}", keys.join(" "));
         let mut exec = Exec::remote("docker")
-            .args(["build", "-q", "-f", &request.dockerfile, "-t", &request.image])
+            .args([
+                "build",
+                "-q",
+                "-f",
+                &request.dockerfile,
+                "-t",
+                &request.image,
+            ])
             .cwd(request.context.clone())
             .label(request.label.clone());
         for (name, value) in &request.build_args {
             exec = exec.args(["--build-arg".to_owned(), format!("{name}={value}")]);
         }
-        let flavour = request.config.iter().find_map(|e| match (&*e.key, &e.value) {
-            ("flavour", ConfigValue::Text(s)) => Some(s.clone()),
-            _ => None,
-        });
+        let flavour = request
+            .config
+            .iter()
+            .find_map(|e| match (&*e.key, &e.value) {
+                ("flavour", ConfigValue::Text(s)) => Some(s.clone()),
+                _ => None,
+            });
         if let Some(flavour) = flavour {
             exec = exec.args(["--build-arg".to_owned(), format!("FLAVOUR={flavour}")]);
         }

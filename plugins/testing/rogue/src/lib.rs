@@ -80,7 +80,9 @@ impl SyncGuest for Rogue {
             "huge-error" => return Err("e".repeat(8 << 20)),
             // SAFETY: deliberately not UTF-8, to see the host refuse it;
             // the string is only handed back, never read here.
-            "bad-utf8" => return Err(unsafe { String::from_utf8_unchecked(vec![b'a', 0xff, 0xfe]) }),
+            "bad-utf8" => {
+                return Err(unsafe { String::from_utf8_unchecked(vec![b'a', 0xff, 0xfe]) })
+            }
             "log" => {
                 log::log(LogLevel::Info, &format!("hello from rogue: {arg}"));
                 "logged".to_owned()
