@@ -102,25 +102,7 @@ impl PluginState {
             self.ctx.printer.clone(),
         )
         .hide_stdout();
-        let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
-            return Err(HostCallError::Invalid(
-                "the child's output pipes are missing".into(),
-            ));
-        };
-        let (mut out_buf, mut err_buf) = (vec![0u8; 16384], vec![0u8; 16384]);
-        let (mut out_open, mut err_open) = (true, true);
-        while out_open || err_open {
-            tokio::select! {
-                n = out.read(&mut out_buf), if out_open => match n {
-                    Ok(0) | Err(_) => out_open = false,
-                    Ok(n) => crate::remote::OutputSink::stdout(&mut capture, &out_buf[..n]),
-                },
-                n = err.read(&mut err_buf), if err_open => match n {
-                    Ok(0) | Err(_) => err_open = false,
-                    Ok(n) => crate::remote::OutputSink::stderr(&mut capture, &err_buf[..n]),
-                },
-            }
-        }
+        pump(&mut child, &mut capture).await?;
         let status = child.wait().await.map_err(|source| HostCallError::Local {
             program: request.program.clone(),
             waiting: true,
@@ -150,6 +132,33 @@ impl PluginState {
         crate::local_file::read_local_file(&full, MAX_READ)
             .map_err(|source| HostCallError::Read { path: full, source })
     }
+}
+
+/// Reads the child's stdout and stderr into `capture` until both close.
+async fn pump(
+    child: &mut tokio::process::Child,
+    capture: &mut LiveOutput,
+) -> Result<(), HostCallError> {
+    let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(HostCallError::Invalid(
+            "the child's output pipes are missing".into(),
+        ));
+    };
+    let (mut out_buf, mut err_buf) = (vec![0u8; 16384], vec![0u8; 16384]);
+    let (mut out_open, mut err_open) = (true, true);
+    while out_open || err_open {
+        tokio::select! {
+            n = out.read(&mut out_buf), if out_open => match n {
+                Ok(0) | Err(_) => out_open = false,
+                Ok(n) => crate::remote::OutputSink::stdout(capture, &out_buf[..n]),
+            },
+            n = err.read(&mut err_buf), if err_open => match n {
+                Ok(0) | Err(_) => err_open = false,
+                Ok(n) => crate::remote::OutputSink::stderr(capture, &err_buf[..n]),
+            },
+        }
+    }
+    Ok(())
 }
 
 /// What a local program takes from ops's own environment: enough to find
