@@ -69,7 +69,9 @@ mod tests {
     #[test]
     fn the_pushed_repository_wins_over_one_it_begins_with() {
         let other = D.replace('0', "1");
-        let json = format!("[\"127.0.0.1@{other}\",\"127.0.0.1:5000/p/api@{D}\",\"127.0.0.1:5000/p@{other}\"]");
+        let json = format!(
+            "[\"127.0.0.1@{other}\",\"127.0.0.1:5000/p/api@{D}\",\"127.0.0.1:5000/p@{other}\"]"
+        );
         assert_eq!(
             from_repo_digests(&json, "127.0.0.1:5000/p/api:v1").as_deref(),
             Some(D)
