@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 #[path = "architecture/scan.rs"]
 mod scan;
+#[path = "architecture/tool_text.rs"]
+mod tool_text;
 
 /// (module, the modules it may use). Every module may use only modules
 /// that come before it.
@@ -189,6 +191,27 @@ fn host_modules() -> Vec<(Vec<String>, PathBuf)> {
         .into_iter()
         .map(|path| (scan::module_of(path.strip_prefix(&root).unwrap()), path))
         .collect()
+}
+
+#[test]
+fn host_src_holds_no_docker_buildkit_or_registry_text() {
+    let templates = host_src().join("author/templates");
+    let mut found = Vec::new();
+    for (_, path) in host_modules() {
+        let name = path.file_name().unwrap().to_string_lossy();
+        let in_tests = path.components().any(|c| c.as_os_str() == "tests");
+        if path.starts_with(&templates) || name.ends_with("tests.rs") || in_tests {
+            continue;
+        }
+        found.extend(tool_text::hits(
+            &path,
+            &std::fs::read_to_string(&path).unwrap(),
+        ));
+    }
+    assert!(
+        found.is_empty(),
+        "builder or registry text in the host: {found:#?}"
+    );
 }
 
 fn allowed(module: &str) -> Option<&'static [&'static str]> {

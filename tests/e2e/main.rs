@@ -29,6 +29,7 @@ mod images;
 mod infra;
 mod node_isolation;
 mod output;
+mod plugin_api_versions;
 mod plugin_author;
 mod plugin_deadline;
 mod plugin_examples;

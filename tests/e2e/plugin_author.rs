@@ -77,7 +77,7 @@ fn every_kind_scaffolds_tests_natively_builds_and_loads() {
             .expect_stderr_contains(&format!("plugin {name} in {name}"));
         let dir = author.home.path().join(name);
         assert!(dir.join("vendor/ops-plugin-sdk/src/lib.rs").is_file());
-        assert!(dir.join("wit/v0.2.0/plugin.wit").is_file());
+        assert!(dir.join("wit/v0.3.0/plugin.wit").is_file());
         author.cargo_test(&dir);
 
         let (path, elapsed) = author.build(name);

@@ -55,7 +55,7 @@ fn install_from_a_file_then_list_info_and_remove() {
     out.expect_success();
     assert!(
         out.stdout
-            .contains("installed http-token 0.1.0 (registry-auth, plugin API 0.2.0)"),
+            .contains("installed http-token 0.1.0 (registry-auth, plugin API 0.3.0)"),
         "{}",
         out.stdout
     );
@@ -119,7 +119,7 @@ fn install_from_a_file_then_list_info_and_remove() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("plugin API:   0.2.0"), "{}", out.stdout);
+    assert!(out.stdout.contains("plugin API:   0.3.0"), "{}", out.stdout);
     assert!(
         out.stdout.contains("granted:      none (no ops.toml"),
         "{}",

@@ -1,5 +1,5 @@
 //! The `http` capability, through the `http-token` test plugin (written
-//! with the SDK against API 0.2.0): the host makes the request only to a
+//! with the SDK against API 0.3.0): the host makes the request only to a
 //! host that is declared and granted, follows no redirect, and the plugin
 //! turns the answer into registry credentials. The token endpoint is a
 //! small HTTP server on 127.0.0.1 in this test.
@@ -91,7 +91,7 @@ async fn credentials(
     let (rt, _cache) = runtime(Limits::default());
     let registry = Registry::new(&rt, &[decl(grants)]).unwrap();
     let auth = registry.registry_auth("http-token").await.unwrap();
-    assert_eq!(auth_api(&registry).await, "0.2.0");
+    assert_eq!(auth_api(&registry).await, "0.3.0");
     let node = Arc::new(Recorder::new(|_| Reply::stdout("")));
     auth.credentials(&context(&node), section, "registry.example:5000")
         .await

@@ -60,7 +60,7 @@ fn lists_builtins_and_installed_plugins() {
         assert_eq!(row["version"], "0.1.0");
         let name = row["name"].as_str().unwrap();
         // The built-ins target the latest API; rogue stays on the frozen one.
-        let api = if name == "rogue" { "0.1.0" } else { "0.2.0" };
+        let api = if name == "rogue" { "0.1.0" } else { "0.3.0" };
         assert_eq!(row["api_version"], api);
         if name == "rogue" {
             assert_eq!(row["source"], rogue_path().display().to_string());

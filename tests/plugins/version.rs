@@ -25,7 +25,7 @@ fn component_for(version: &str) -> Arc<[u8]> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incompatible_api_versions_are_refused_naming_both() {
     let (rt, _cache) = runtime(Limits::default());
-    for target in ["0.3.0", "1.0.0", "0.0.9"] {
+    for target in ["0.4.0", "1.0.0", "0.0.9"] {
         let err = rt
             .load("future", PluginSource::Builtin, component_for(target), None)
             .await
@@ -38,7 +38,7 @@ async fn incompatible_api_versions_are_refused_naming_both() {
         assert_eq!(
             err.to_string(),
             format!(
-                "plugin future targets plugin API {target}, but this ops implements plugin API 0.2.0, 0.1.0; \
+                "plugin future targets plugin API {target}, but this ops implements plugin API 0.3.0, 0.2.0, 0.1.0; \
                  rebuild the plugin against one of those (or use an ops release that implements {target})"
             )
         );
@@ -51,7 +51,7 @@ async fn a_compatible_component_that_is_no_plugin_is_refused_before_running() {
     let (rt, _cache) = runtime(Limits::default());
     // Every supported version passes the version check and reaches the
     // shape check.
-    assert_eq!(SUPPORTED_API_VERSIONS, ["0.2.0", "0.1.0"]);
+    assert_eq!(SUPPORTED_API_VERSIONS, ["0.3.0", "0.2.0", "0.1.0"]);
     for version in SUPPORTED_API_VERSIONS {
         let err = rt
             .load("half", PluginSource::Builtin, component_for(version), None)

@@ -2,8 +2,8 @@
 //! a new plugin builds with nothing but `ops` and crates.io.
 //!
 //! The SDK's sources are written verbatim into `vendor/ops-plugin-sdk/` of
-//! the new crate and the WIT into `wit/v0.2.0/`: the SDK finds the WIT at
-//! `../../wit/v0.2.0`, which then resolves inside the new crate.
+//! the new crate and the WIT into `wit/v0.3.0/`: the SDK finds the WIT at
+//! `../../wit/v0.3.0`, which then resolves inside the new crate.
 
 /// (path in the new crate, contents). A test checks that every file of
 /// `plugins/sdk/src` is here.
@@ -19,6 +19,10 @@ pub const SDK_FILES: &[(&str, &str)] = &[
     (
         "vendor/ops-plugin-sdk/src/encoding.rs",
         include_str!("../../../plugins/sdk/src/encoding.rs"),
+    ),
+    (
+        "vendor/ops-plugin-sdk/src/error.rs",
+        include_str!("../../../plugins/sdk/src/error.rs"),
     ),
     (
         "vendor/ops-plugin-sdk/src/exec.rs",
@@ -41,8 +45,8 @@ pub const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../plugins/sdk/src/version.rs"),
     ),
     (
-        "wit/v0.2.0/plugin.wit",
-        include_str!("../../../wit/v0.2.0/plugin.wit"),
+        "wit/v0.3.0/plugin.wit",
+        include_str!("../../../wit/v0.3.0/plugin.wit"),
     ),
 ];
 
@@ -106,7 +110,7 @@ mod tests {
             .find(|(p, _)| p.ends_with("src/lib.rs"))
             .unwrap()
             .1;
-        assert!(lib.contains("path: \"../../wit/v0.2.0\""));
-        assert!(SDK_FILES.iter().any(|(p, _)| *p == "wit/v0.2.0/plugin.wit"));
+        assert!(lib.contains("path: \"../../wit/v0.3.0\""));
+        assert!(SDK_FILES.iter().any(|(p, _)| *p == "wit/v0.3.0/plugin.wit"));
     }
 }

@@ -268,7 +268,7 @@ mod tests {
         let dir = tmp.path().join("acme-sync");
         let written = write("acme-sync", NewKind::Sync, &dir).unwrap();
         assert!(written.contains(&dir.join("vendor/ops-plugin-sdk/src/lib.rs")));
-        assert!(dir.join("wit/v0.2.0/plugin.wit").is_file());
+        assert!(dir.join("wit/v0.3.0/plugin.wit").is_file());
         let err = write("acme-sync", NewKind::Sync, &dir).unwrap_err();
         assert!(matches!(err, AuthorError::NotEmpty(_)), "{err}");
         let file = tmp.path().join("file");

@@ -13,7 +13,6 @@ use std::time::Instant;
 use super::color::{Paint, Style};
 use super::event::Event;
 use super::event_values::{ImageStatus, Step};
-use super::noise::is_progress_noise;
 use super::printer::Verbosity;
 use super::render::render;
 use super::summary::short_digest;
@@ -29,7 +28,7 @@ struct Entry {
     state: String,
     since: Instant,
     /// The newest lines (at most [`FAILURE_LINES`]), each with whether it
-    /// is Docker's progress noise (left out of the window).
+    /// is progress chatter (left out of the window).
     tail: Vec<(String, bool)>,
 }
 
@@ -78,8 +77,13 @@ impl Board {
                 let done = self.style.paint(Paint::Good, "✓");
                 vec![format!("{done} {step} {detail} ({seconds:.1}s)")]
             }
-            Event::Output { label, line, .. } => {
-                self.output(label, line);
+            Event::Output {
+                label,
+                line,
+                progress,
+                ..
+            } => {
+                self.output(label, line, *progress);
                 Vec::new()
             }
             Event::Image {
@@ -130,7 +134,7 @@ impl Board {
         }
     }
 
-    fn output(&mut self, label: &str, line: &str) {
+    fn output(&mut self, label: &str, line: &str, progress: bool) {
         let index = match self.entries.iter().position(|e| e.name == label) {
             Some(i) => i,
             None => {
@@ -153,7 +157,7 @@ impl Board {
         if tail.len() == FAILURE_LINES {
             tail.remove(0);
         }
-        tail.push((line.to_owned(), is_progress_noise(line)));
+        tail.push((line.to_owned(), progress));
     }
 
     fn remove(&mut self, name: &str) -> Option<Entry> {
@@ -237,6 +241,7 @@ mod tests {
             label: label.into(),
             stream: Stream::Stdout,
             line: line.into(),
+            progress: false,
         }
     }
 

@@ -29,6 +29,10 @@ pub enum Event {
         label: String,
         stream: Stream,
         line: String,
+        /// The plugin that ran the program calls this line progress
+        /// chatter: shown only with `-v`. Absent when false.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        progress: bool,
     },
     /// A plugin's log line.
     PluginLog {

@@ -8,7 +8,6 @@ use super::clean::{cut, json_line, map_text, neutralise, MAX_TEXT};
 use super::color::Style;
 use super::event::{Envelope, Event, ImageSummary, SCHEMA_VERSION};
 use super::event_values::ImageStatus;
-use super::noise::is_progress_noise;
 use super::redact::Redactor;
 use super::render::render;
 use super::run_log::RunLog;
@@ -27,8 +26,8 @@ pub enum Verbosity {
     Quiet,
     #[default]
     Normal,
-    /// Also plugin debug logs, the commands ops runs and Docker's layer
-    /// progress.
+    /// Also plugin debug logs, the commands ops runs and the progress
+    /// chatter builder plugins mark as such.
     Verbose,
 }
 
@@ -209,11 +208,16 @@ impl Printer {
             return;
         }
         match event {
-            Event::Output { label, line, .. } if !self.is_verbose() => {
+            Event::Output {
+                label,
+                line,
+                progress,
+                ..
+            } if !self.is_verbose() => {
                 let held = state.held.entry(label.clone()).or_default();
                 held.hold(line);
                 let left_out = &mut held.left_out;
-                if is_progress_noise(line) {
+                if *progress {
                     *left_out = true;
                     return;
                 }

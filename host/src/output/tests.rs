@@ -24,6 +24,17 @@ fn out(label: &str, line: &str) -> Event {
         label: label.into(),
         stream: Stream::Stdout,
         line: line.into(),
+        progress: false,
+    }
+}
+
+/// A line the builder plugin called progress chatter.
+fn chatter(label: &str, line: &str) -> Event {
+    Event::Output {
+        label: label.into(),
+        stream: Stream::Stdout,
+        line: line.into(),
+        progress: true,
     }
 }
 
@@ -52,15 +63,15 @@ fn failing_run() -> Vec<Event> {
         out("build", "    Finished `release` profile"),
         done("build", 12.5),
         step("images", "2 images with docker, 2 at a time"),
-        out(
+        chatter(
             "api",
             "#0 building with \"default\" instance using docker driver",
         ),
-        out("api", "#1 [internal] load build definition from Dockerfile"),
-        out("api", "#1 DONE 0.0s"),
+        chatter("api", "#1 [internal] load build definition from Dockerfile"),
+        chatter("api", "#1 DONE 0.0s"),
         out("api", "#4 [1/2] COPY target/release/api /app/api"),
-        out("api", "#4 DONE 0.1s"),
-        out("web", "#1 [internal] load build definition from Dockerfile"),
+        chatter("api", "#4 DONE 0.1s"),
+        chatter("web", "#1 [internal] load build definition from Dockerfile"),
         out("web", "#4 [1/2] COPY target/release/web /app/web"),
         out(
             "web",

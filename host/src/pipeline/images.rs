@@ -112,6 +112,7 @@ impl Run<'_> {
         .await;
         add_side_by_side(&chains, self.job.jobs);
         let mut failures = Vec::new();
+        let mut node = None;
         let mut build_times = Vec::new();
         for ((plan, _), outcome) in &built {
             match outcome {
@@ -121,6 +122,7 @@ impl Run<'_> {
                 }
                 Outcome::Failed { error, elapsed } => {
                     self.image_event(plan, ImageStatus::Failed, None, *elapsed);
+                    node = node.or_else(|| faults::node_failure(error));
                     failures.push(format!("{}: {error}", plan.service));
                 }
                 Outcome::Skipped => {
@@ -132,7 +134,7 @@ impl Run<'_> {
                 }
             }
         }
-        if let Some(failure) = faults::build_failure(&failures) {
+        if let Some(failure) = faults::build_failure(node, &failures) {
             return Err(failure);
         }
         self.finished_step(Step::Images, step);

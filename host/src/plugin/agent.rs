@@ -1,7 +1,7 @@
 //! Which agent the sync step's commands get, decided from the loaded sync
 //! plugin: its provenance and what its own config asks for.
 //!
-//! API 0.2.0 has no capability a plugin could declare for an agent, so a
+//! API 0.3.0 has no capability a plugin could declare for an agent, so a
 //! plugin that is not built in never gets one, whatever ssh_config says.
 //! The built-in git plugin gets the user's agent when `forward_agent` (or,
 //! when that is unset, `ForwardAgent` in ssh_config) asks for it, or, when

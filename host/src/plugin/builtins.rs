@@ -16,7 +16,7 @@ pub const BUILTINS: &[(&str, &[u8])] = &[
 ];
 
 /// Built-ins whose config may ask for an ssh-agent on the node (the git
-/// sync: `forward_agent`, `ssh_key`). API 0.2.0 has no capability a plugin
+/// sync: `forward_agent`, `ssh_key`). API 0.3.0 has no capability a plugin
 /// could declare for an agent, so this list is the only way to one.
 const AGENT_USERS: &[&str] = &["git"];
 

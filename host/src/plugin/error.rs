@@ -48,6 +48,56 @@ impl std::fmt::Display for Operation {
     }
 }
 
+/// What kind of failure a plugin reported (plugin API 0.3.0's `error`).
+/// Retries, exit codes and the run's message follow it; the plugin's text
+/// is only shown. Plugins of API 0.1.0 and 0.2.0 report text, which counts
+/// as [`Fault::Failed`] unless the host itself saw the node go away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Credentials or access refused: never retried.
+    Refused,
+    /// Worth another attempt.
+    Transient,
+    /// The connection to the build node is gone.
+    NodeLost,
+    /// A program or daemon the plugin needs is missing or down; what to do.
+    ToolMissing {
+        remedy: String,
+    },
+    /// A disk is full, at `location`.
+    NoSpace {
+        location: String,
+    },
+    Failed,
+}
+
+impl Fault {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Fault::Refused => "refused",
+            Fault::Transient => "transient",
+            Fault::NodeLost => "node-lost",
+            Fault::ToolMissing { .. } => "tool-missing",
+            Fault::NoSpace { .. } => "no-space",
+            Fault::Failed => "failed",
+        }
+    }
+
+    /// The exit code when `operation` fails this way: a lost node is the
+    /// connection's (3) whatever the step; a builder that lacks its tool
+    /// on the node fails the image step (6) even at login or push, as no
+    /// image can be built there; everything else is the operation's own.
+    pub fn exit(&self, operation: Operation) -> Exit {
+        match (self, operation) {
+            (Fault::NodeLost, _) => Exit::Connection,
+            (Fault::ToolMissing { .. }, Operation::Login | Operation::Build | Operation::Push) => {
+                Exit::ImageBuild
+            }
+            _ => operation.exit(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
     #[error("plugin {plugin}: cannot read {}: {source}", path.display())]
@@ -101,11 +151,12 @@ pub enum PluginError {
         message: String,
     },
     /// The plugin did its job and reported a failure (git fetch failed,
-    /// docker build failed, ...).
+    /// docker build failed, ...), of the kind `fault`.
     #[error("{plugin}: failed to {operation}: {message}")]
     Failed {
         plugin: String,
         operation: Operation,
+        fault: Fault,
         message: String,
     },
     #[error("no plugin named `{name}` (known: {known})")]
@@ -148,12 +199,30 @@ pub enum PluginError {
     Engine(String),
 }
 
-impl PluginError {}
+impl PluginError {
+    /// The kind of failure the plugin reported, when it reported one.
+    pub fn fault(&self) -> Option<&Fault> {
+        match self {
+            PluginError::Failed { fault, .. } => Some(fault),
+            _ => None,
+        }
+    }
+
+    /// The plugin's own message, when it reported a failure.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            PluginError::Failed { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+}
 
 impl ExitStatusOf for PluginError {
     fn exit(&self) -> Exit {
         match self {
-            PluginError::Failed { operation, .. } => operation.exit(),
+            PluginError::Failed {
+                operation, fault, ..
+            } => fault.exit(*operation),
             PluginError::Read { .. }
             | PluginError::DigestMismatch { .. }
             | PluginError::NotInstalled { .. }

@@ -1,7 +1,5 @@
 //! Typed handles, one per plugin kind: what the pipeline calls.
 
-use std::fmt;
-
 use super::bindings;
 use super::compat;
 use super::context::CallContext;
@@ -9,6 +7,7 @@ use super::convert;
 use super::error::{Operation, PluginError};
 use super::loaded::{within_limits, Plugin, Pre};
 use super::metadata::Kind;
+use super::requests::{BuildRequest, Credentials, PushRequest, SyncOutcome, SyncRequest};
 use super::validation::ValidationError;
 use crate::config::PluginSection;
 
@@ -47,20 +46,22 @@ impl Plugin {
     }
 }
 
-/// Runs a call on a fresh instance of the latest API's world (`$call`) or of
-/// API 0.1.0's world `$old` (`$old_call`, whose result `$old_out` turns
-/// into the latest API's), mapping traps and limits to [`PluginError`].
-/// `$build_path`: the build path the call is about, where `remote-files`
-/// may write.
+/// Runs a call on a fresh instance of the latest API's world (`$call`), of
+/// API 0.2.0's (`$v2_call`) or of API 0.1.0's world `$old` (`$old_call`);
+/// an older result turns into the latest API's with `$v2_out` or
+/// `$old_out`, and its text error into `failed`. Traps and limits become
+/// [`PluginError`]s. `$build_path`: the build path the call is about, where
+/// `remote-files` may write.
 macro_rules! call_plugin {
     (
         $plugin:expr, $old:ident, $op:expr, $ctx:expr, $readable:expr, $build_path:expr,
         |$b:ident, $store:ident| $call:expr,
-        $old_call:expr => $old_out:expr
+        v0_2: $v2_call:expr => $v2_out:expr,
+        v0_1: $old_call:expr => $old_out:expr
     ) => {{
         let inner = &$plugin.inner;
         // The typed handles are only built after the kind check.
-        if !matches!(&inner.pre, Pre::Latest(_) | Pre::$old(_)) {
+        if !matches!(&inner.pre, Pre::Latest(_) | Pre::V0_2(_) | Pre::$old(_)) {
             return Err(PluginError::WrongKind {
                 plugin: inner.name.clone(),
                 expected: stringify!($old),
@@ -76,8 +77,16 @@ macro_rules! call_plugin {
                     Ok($b) => $call.await,
                     Err(e) => Err(e),
                 },
+                Pre::V0_2(pre) => match pre.instantiate_async(&mut $store).await {
+                    Ok($b) => $v2_call
+                        .await
+                        .map(|r| r.map($v2_out).map_err(compat::failure)),
+                    Err(e) => Err(e),
+                },
                 Pre::$old(pre) => match pre.instantiate_async(&mut $store).await {
-                    Ok($b) => $old_call.await.map(|r| r.map($old_out)),
+                    Ok($b) => $old_call
+                        .await
+                        .map(|r| r.map($old_out).map_err(compat::failure)),
                     Err(e) => Err(e),
                 },
                 _ => Err(wasmtime::format_err!("not a {} plugin", stringify!($old))),
@@ -89,26 +98,6 @@ macro_rules! call_plugin {
 }
 
 // ---------------------------------------------------------------- sync
-
-/// What to sync, for [`SyncStrategy::sync`].
-#[derive(Debug, Clone)]
-pub struct SyncRequest<'a> {
-    /// The strategy's section (`[build.git]`, `[build.push]`).
-    pub section: &'a PluginSection,
-    /// `build.path` on the node.
-    pub path: String,
-    /// `--ref`.
-    pub git_ref: Option<String>,
-    /// `build.branch`.
-    pub branch: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncOutcome {
-    /// Full commit id, when the strategy knows it.
-    pub commit: Option<String>,
-    pub summary: String,
-}
 
 /// A sync-strategy plugin (`git`, `rsync`).
 #[derive(Clone)]
@@ -150,9 +139,14 @@ impl SyncStrategy {
             convert::readable_paths(request.section),
             build_path,
             |b, store| b.ops_plugin_sync().call_sync(&mut store, &wit),
-            b.ops_plugin_sync()
-                .call_sync(&mut store, &compat::sync_request(&wit))
-                => compat::sync_outcome
+            v0_2: b
+                .ops_plugin_sync()
+                .call_sync(&mut store, &compat::v0_2::sync_request(&wit))
+                => compat::v0_2::sync_outcome,
+            v0_1: b
+                .ops_plugin_sync()
+                .call_sync(&mut store, &compat::v0_1::sync_request(&wit))
+                => compat::v0_1::sync_outcome
         )?;
         if let Some(commit) = &outcome.commit {
             let hex = commit.bytes().all(|b| b.is_ascii_hexdigit());
@@ -173,25 +167,6 @@ impl SyncStrategy {
 }
 
 // ---------------------------------------------------------------- auth
-
-/// Registry credentials. The secret is registered with the redactor as soon
-/// as a plugin returns it; `Debug` does not show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub registry: String,
-    pub username: String,
-    pub secret: String,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("registry", &self.registry)
-            .field("username", &self.username)
-            .field("secret", &"***")
-            .finish()
-    }
-}
 
 /// A registry-auth plugin (`token-auth`).
 #[derive(Clone)]
@@ -227,9 +202,14 @@ impl RegistryAuth {
             |b, store| b
                 .ops_plugin_registry()
                 .call_get_credentials(&mut store, &config, registry),
-            b.ops_plugin_registry()
-                .call_get_credentials(&mut store, &compat::config(&config), registry)
-                => compat::credentials
+            v0_2: b
+                .ops_plugin_registry()
+                .call_get_credentials(&mut store, &compat::v0_2::config(&config), registry)
+                => compat::v0_2::credentials,
+            v0_1: b
+                .ops_plugin_registry()
+                .call_get_credentials(&mut store, &compat::v0_1::config(&config), registry)
+                => compat::v0_1::credentials
         )?;
         ctx.redactor.add_login(&c.username, &c.secret);
         if c.registry.trim().is_empty() || c.username.is_empty() || c.secret.is_empty() {
@@ -248,29 +228,6 @@ impl RegistryAuth {
 }
 
 // ---------------------------------------------------------------- image
-
-/// One image to build, for [`ImageBuilder::build`].
-#[derive(Debug, Clone)]
-pub struct BuildRequest<'a> {
-    /// `[build.image]`.
-    pub section: &'a PluginSection,
-    /// The build context on the node (`build.path`).
-    pub context: String,
-    pub dockerfile: String,
-    /// `{prefix}/{service}:{tag}`.
-    pub image: String,
-    pub build_args: Vec<(String, String)>,
-    /// Label for the live output, usually the service name.
-    pub label: String,
-}
-
-/// One image to push, for [`ImageBuilder::push`].
-#[derive(Debug, Clone)]
-pub struct PushRequest<'a> {
-    pub section: &'a PluginSection,
-    pub image: String,
-    pub label: String,
-}
 
 /// An image-builder plugin (`docker`).
 #[derive(Clone)]
@@ -309,10 +266,15 @@ impl ImageBuilder {
             convert::readable_paths(section),
             None,
             |b, store| b.ops_plugin_image().call_login(&mut store, &config, &wit),
-            b.ops_plugin_image().call_login(
+            v0_2: b.ops_plugin_image().call_login(
                 &mut store,
-                &compat::config(&config),
-                &compat::credentials_to_old(&wit)
+                &compat::v0_2::config(&config),
+                &compat::v0_2::credentials_to_old(&wit)
+            ) => |()| (),
+            v0_1: b.ops_plugin_image().call_login(
+                &mut store,
+                &compat::v0_1::config(&config),
+                &compat::v0_1::credentials_to_old(&wit)
             ) => |()| ()
         )
     }
@@ -339,8 +301,13 @@ impl ImageBuilder {
             convert::readable_paths(request.section),
             build_path,
             |b, store| b.ops_plugin_image().call_build(&mut store, &wit),
-            b.ops_plugin_image()
-                .call_build(&mut store, &compat::build_request(&wit))
+            v0_2: b
+                .ops_plugin_image()
+                .call_build(&mut store, &compat::v0_2::build_request(&wit))
+                => |()| (),
+            v0_1: b
+                .ops_plugin_image()
+                .call_build(&mut store, &compat::v0_1::build_request(&wit))
                 => |()| ()
         )
     }
@@ -365,9 +332,14 @@ impl ImageBuilder {
             convert::readable_paths(request.section),
             None,
             |b, store| b.ops_plugin_image().call_push(&mut store, &wit),
-            b.ops_plugin_image()
-                .call_push(&mut store, &compat::push_request(&wit))
-                => compat::push_outcome
+            v0_2: b
+                .ops_plugin_image()
+                .call_push(&mut store, &compat::v0_2::push_request(&wit))
+                => compat::v0_2::push_outcome,
+            v0_1: b
+                .ops_plugin_image()
+                .call_push(&mut store, &compat::v0_1::push_request(&wit))
+                => compat::v0_1::push_outcome
         )?;
         if outcome.digest.parse::<crate::domain::Digest>().is_err() {
             return Err(PluginError::Contract {

@@ -8,11 +8,12 @@ use semver::Version;
 use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings;
+use super::bindings::types::Error as WitError;
 use super::cache::LoadSource;
 use super::capability::Grants;
 use super::compat;
 use super::context::CallContext;
-use super::error::{Operation, PluginError};
+use super::error::{Fault, Operation, PluginError};
 use super::limits::{CallClock, Expired};
 use super::metadata::{Kind, Metadata};
 use super::runtime::{PluginSource, RuntimeInner};
@@ -20,20 +21,25 @@ use super::state::PluginState;
 
 /// A pre-instantiated component: one variant per API version and world.
 pub(crate) enum Pre {
-    /// API 0.2.0 has one world for every kind.
+    /// API 0.3.0 (and 0.2.0) has one world for every kind.
     Latest(bindings::latest::OpsPluginPre<PluginState>),
+    V0_2(bindings::v0_2_0::OpsPluginPre<PluginState>),
     SyncV0_1(bindings::v0_1_0::sync::SyncStrategyPre<PluginState>),
     AuthV0_1(bindings::v0_1_0::auth::RegistryAuthPre<PluginState>),
     ImageV0_1(bindings::v0_1_0::image::ImageBuilderPre<PluginState>),
 }
 
 /// Instantiates any [`Pre`] in `$store` and calls its `plugin` export:
-/// `$latest` with the latest API's export, `$old` with 0.1.0's. Yields a
-/// `wasmtime::Result`.
+/// `$latest` with the latest API's export, `$v2` with 0.2.0's, `$old` with
+/// 0.1.0's. Yields a `wasmtime::Result`.
 macro_rules! plugin_export {
-    ($pre:expr, $store:ident, |$p:ident| $latest:expr, |$q:ident| $old:expr) => {
+    (
+        $pre:expr, $store:ident, |$p:ident| $latest:expr, |$r:ident| $v2:expr,
+        |$q:ident| $old:expr
+    ) => {
         match $pre {
             Pre::Latest(pre) => plugin_export!(@one pre, $store, $p, $latest),
+            Pre::V0_2(pre) => plugin_export!(@one pre, $store, $r, $v2),
             Pre::SyncV0_1(pre) => plugin_export!(@one pre, $store, $q, $old),
             Pre::AuthV0_1(pre) => plugin_export!(@one pre, $store, $q, $old),
             Pre::ImageV0_1(pre) => plugin_export!(@one pre, $store, $q, $old),
@@ -191,15 +197,13 @@ impl PluginInner {
         }
     }
 
-    /// A plugin's own error, with the capability refusals that probably
-    /// caused it.
     /// The result of an export call as the host sees it: a trap or limit
     /// (`call_error`), the plugin's own failure (`failed`), or its value.
     pub(crate) fn settle<T>(
         &self,
         operation: Operation,
         store: &Store<PluginState>,
-        result: Result<Result<T, String>, wasmtime::Error>,
+        result: Result<Result<T, WitError>, wasmtime::Error>,
     ) -> Result<T, PluginError> {
         match result {
             Err(e) => Err(self.call_error(operation, store, e)),
@@ -208,12 +212,21 @@ impl PluginInner {
         }
     }
 
+    /// A plugin's own error, with the capability refusals that probably
+    /// caused it. When a host call of this call found the node gone, the
+    /// failure is the lost node's, whatever the plugin made of it.
     pub(crate) fn failed(
         &self,
         operation: Operation,
         store: &Store<PluginState>,
-        message: String,
+        error: WitError,
     ) -> PluginError {
+        let (fault, message) = fault_of(error);
+        let fault = if store.data().node_lost {
+            Fault::NodeLost
+        } else {
+            fault
+        };
         let refusals = &store.data().refusals;
         let message = bounded_message(message);
         let message =
@@ -225,6 +238,7 @@ impl PluginInner {
         PluginError::Failed {
             plugin: self.name.clone(),
             operation,
+            fault,
             message,
         }
     }
@@ -250,7 +264,16 @@ impl PluginInner {
                 &self.pre,
                 store,
                 |p| p.call_metadata(&mut store),
-                |p| async { p.call_metadata(&mut store).await.map(compat::metadata) }
+                |p| async {
+                    p.call_metadata(&mut store)
+                        .await
+                        .map(compat::v0_2::metadata)
+                },
+                |p| async {
+                    p.call_metadata(&mut store)
+                        .await
+                        .map(compat::v0_1::metadata)
+                }
             )
         })
         .await;
@@ -266,7 +289,8 @@ impl PluginInner {
         let config = convert::to_wit(section);
         let mut store = self.new_store(ctx.clone(), convert::readable_paths(section));
         let op = Operation::Validate;
-        let old_config = compat::config(&config);
+        let old_config = compat::v0_1::config(&config);
+        let v2_config = compat::v0_2::config(&config);
         let clock = store.data().clock.clone();
         let result = within_limits(&clock, async {
             plugin_export!(
@@ -274,8 +298,12 @@ impl PluginInner {
                 store,
                 |p| p.call_validate(&mut store, &config),
                 |p| async {
+                    let result = p.call_validate(&mut store, &v2_config).await;
+                    result.map(|r| r.map_err(compat::v0_2::config_errors))
+                },
+                |p| async {
                     let result = p.call_validate(&mut store, &old_config).await;
-                    result.map(|r| r.map_err(compat::config_errors))
+                    result.map(|r| r.map_err(compat::v0_1::config_errors))
                 }
             )
         })
@@ -310,6 +338,28 @@ pub(crate) async fn within_limits<T>(
     tokio::select! {
         result = call => result,
         which = clock.watchdog() => Err(wasmtime::format_err!("{which:?} time limit exceeded")),
+    }
+}
+
+/// The kind and words of a plugin's typed error.
+fn fault_of(error: WitError) -> (Fault, String) {
+    match error {
+        WitError::Refused(m) => (Fault::Refused, m),
+        WitError::Transient(m) => (Fault::Transient, m),
+        WitError::NodeLost(m) => (Fault::NodeLost, m),
+        WitError::ToolMissing(t) => (
+            Fault::ToolMissing {
+                remedy: bounded_message(t.remedy),
+            },
+            t.message,
+        ),
+        WitError::NoSpace(n) => (
+            Fault::NoSpace {
+                location: bounded_message(n.location),
+            },
+            n.message,
+        ),
+        WitError::Failed(m) => (Fault::Failed, m),
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Sync strategies, registry auth and image builders are WebAssembly
 //! components written against one of the WIT contracts in `wit/`: the
-//! latest, `wit/v0.2.0`, or the frozen `wit/v0.1.0` (one bindgen module
+//! latest, `wit/v0.3.0`, or the frozen `wit/v0.2.0` and `wit/v0.1.0` (one bindgen module
 //! each, see `bindings`). This module runs them with wasmtime:
 //!
 //! - one [`Runtime`]: one engine (component model, epoch interruption,
@@ -60,6 +60,7 @@ mod host;
 mod limits;
 mod loaded;
 mod metadata;
+mod requests;
 mod runtime;
 mod state;
 mod validation;
@@ -72,14 +73,12 @@ pub(crate) use cache::base_from_env as cache_base_from_env;
 pub use cache::{ComponentCache, LoadSource};
 pub use capability::{grant_items, Capability, Grant, Grants};
 pub use context::CallContext;
-pub use error::PluginError;
-pub use handles::{
-    BuildRequest, Credentials, ImageBuilder, PushRequest, RegistryAuth, SyncOutcome, SyncRequest,
-    SyncStrategy,
-};
+pub use error::{Fault, Operation, PluginError};
+pub use handles::{ImageBuilder, RegistryAuth, SyncStrategy};
 pub use limits::Limits;
 pub use loaded::Plugin;
 pub use metadata::{Kind, Metadata};
+pub use requests::{BuildRequest, Credentials, PushRequest, SyncOutcome, SyncRequest};
 pub use runtime::{PluginSource, Runtime};
 pub use validation::ValidationError;
 pub use version::{API_VERSION, SUPPORTED as SUPPORTED_API_VERSIONS};

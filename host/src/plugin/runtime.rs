@@ -90,8 +90,13 @@ impl Runtime {
         // The sync-strategy world of each version imports every host
         // interface of that version; the other worlds import a subset, and
         // extra definitions are harmless. The versions' interface names
-        // differ (`...@0.1.0`, `...@0.2.0`), so one linker holds both.
+        // differ (`...@0.1.0`, `...@0.2.0`, ...), so one linker holds all.
         bindings::latest::OpsPlugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut linker,
+            |state: &mut PluginState| state,
+        )
+        .map_err(|e| PluginError::Engine(e.to_string()))?;
+        bindings::v0_2_0::OpsPlugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
             &mut linker,
             |state: &mut PluginState| state,
         )
@@ -288,9 +293,9 @@ impl Runtime {
         .filter(|(iface, _)| exported(iface))
         .map(|(_, kind)| kind)
         .collect();
-        // The latest API has one world exporting every kind; the plugin's
+        // APIs since 0.2.0 have one world exporting every kind; the plugin's
         // metadata says which it is. API 0.1.0 has a world per kind.
-        let latest = version::implementation_for(&target) == Some(version::host_api());
+        let latest = version::implementation_for(&target) != Some(version::v0_1());
         match (exported("plugin"), kinds.as_slice()) {
             (true, [_, _, _]) if latest => Ok((target, None)),
             (true, _) if latest => Err(PluginError::Invalid {
@@ -355,9 +360,14 @@ fn pre_for(
         plugin: name.to_owned(),
         message: format!("{e:#}"),
     };
-    if version::implementation_for(target) == Some(version::host_api()) {
+    let implementation = version::implementation_for(target);
+    if implementation == Some(version::host_api()) {
         let pre = bindings::latest::OpsPluginPre::new(instance_pre).map_err(invalid)?;
         return Ok(Pre::Latest(pre));
+    }
+    if implementation == Some(version::v0_2()) {
+        let pre = bindings::v0_2_0::OpsPluginPre::new(instance_pre).map_err(invalid)?;
+        return Ok(Pre::V0_2(pre));
     }
     use bindings::v0_1_0 as old;
     // `inspect` found the kind of every 0.1.0 component.

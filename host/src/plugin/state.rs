@@ -22,6 +22,10 @@ pub struct PluginState {
     pub(crate) clock: Arc<CallClock>,
     /// Capability refusals during this call, to explain a failure.
     pub(crate) refusals: Vec<String>,
+    /// Whether a host call of this call found the node's connection gone:
+    /// then the call's failure is the lost node's, whatever the plugin
+    /// made of it (plugins of API 0.1 and 0.2 can only pass on text).
+    pub(crate) node_lost: bool,
     /// Bytes of log this call has shown, against [`LOG_BUDGET`].
     pub(crate) logged: usize,
     /// The restricted WASI a `wasm32-wasip2` component imports.
@@ -57,6 +61,7 @@ impl PluginState {
             },
             clock: Arc::new(CallClock::new(limits)),
             refusals: Vec::new(),
+            node_lost: false,
         }
     }
 

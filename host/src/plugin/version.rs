@@ -8,13 +8,14 @@ use semver::Version;
 
 /// The latest `ops:plugin` package version in `wit/`: what the built-ins
 /// and new plugins target.
-pub const API_VERSION: &str = package_version(include_str!("../../../wit/v0.2.0/plugin.wit"));
+pub const API_VERSION: &str = package_version(include_str!("../../../wit/v0.3.0/plugin.wit"));
 
-/// The frozen API that older plugins were built against.
+/// The frozen APIs that older plugins were built against.
+pub const API_V0_2: &str = package_version(include_str!("../../../wit/v0.2.0/plugin.wit"));
 pub const API_V0_1: &str = package_version(include_str!("../../../wit/v0.1.0/plugin.wit"));
 
 /// Every API version this host loads plugins for, latest first.
-pub const SUPPORTED: &[&str] = &[API_VERSION, API_V0_1];
+pub const SUPPORTED: &[&str] = &[API_VERSION, API_V0_2, API_V0_1];
 
 const PACKAGE: &str = "ops:plugin/";
 
@@ -48,6 +49,14 @@ pub const fn package_version(wit: &'static str) -> &'static str {
 
 pub fn host_api() -> Version {
     parse_supported(API_VERSION)
+}
+
+pub fn v0_2() -> Version {
+    parse_supported(API_V0_2)
+}
+
+pub fn v0_1() -> Version {
+    parse_supported(API_V0_1)
 }
 
 /// The supported versions as semver, latest first.
@@ -114,16 +123,18 @@ mod tests {
     #[test]
     fn supported_versions_parse() {
         assert_eq!(Version::parse(API_VERSION).unwrap(), host_api());
-        assert_eq!(API_VERSION, "0.2.0");
+        assert_eq!(API_VERSION, "0.3.0");
+        assert_eq!(API_V0_2, "0.2.0");
         assert_eq!(API_V0_1, "0.1.0");
-        assert_eq!(supported(), vec![v("0.2.0"), v("0.1.0")]);
+        assert_eq!(supported(), vec![v("0.3.0"), v("0.2.0"), v("0.1.0")]);
     }
 
     #[test]
     fn each_target_finds_its_implementation() {
         assert_eq!(implementation_for(&v("0.1.0")), Some(v("0.1.0")));
         assert_eq!(implementation_for(&v("0.2.0")), Some(v("0.2.0")));
-        assert_eq!(implementation_for(&v("0.3.0")), None);
+        assert_eq!(implementation_for(&v("0.3.0")), Some(v("0.3.0")));
+        assert_eq!(implementation_for(&v("0.4.0")), None);
         assert_eq!(implementation_for(&v("1.0.0")), None);
     }
 

@@ -3,11 +3,6 @@
 
 use crate::exit::{Exit, ExitStatusOf};
 
-/// How a [`RemoteError::Disconnected`] starts, so that the text a plugin
-/// passes back (host calls fail as strings inside a plugin) still tells
-/// the host the node is gone.
-pub const DISCONNECTED: &str = "connection to the build node lost";
-
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
     /// The connection is gone (node died, network dropped, keepalive
@@ -33,16 +28,5 @@ impl ExitStatusOf for RemoteError {
             RemoteError::InvalidRequest(_) => Exit::Usage,
             RemoteError::Disconnected(_) | RemoteError::Protocol(_) => Exit::Connection,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_lost_connection_starts_with_its_marker() {
-        let text = RemoteError::Disconnected("eof".into()).to_string();
-        assert!(text.starts_with(DISCONNECTED), "{text}");
     }
 }

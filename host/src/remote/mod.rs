@@ -24,7 +24,7 @@ use std::pin::Pin;
 
 pub use agent_scope::{AgentScope, DeployKey};
 pub use command::{AgentForwarding, RemoteCommand, RemoteExit, Stdin};
-pub use error::{RemoteError, DISCONNECTED};
+pub use error::RemoteError;
 pub use held::{hold, Held};
 pub use scratch::{scoped_scratch_name, validate_scratch_name, ScratchDirs};
 pub use signal::signal_name;

@@ -9,7 +9,9 @@ use ops_plugin_sdk::bindings::{exports, ops};
 
 mod config;
 mod digest;
+mod fault;
 mod options;
+mod progress;
 mod script;
 
 use exports::ops::plugin::image::{BuildRequest, PushOutcome, PushRequest};
@@ -17,6 +19,7 @@ use ops::plugin::node;
 use ops::plugin::types::{
     Capability, Config, ConfigError, Credentials, ExecOutput, ExecRequest, ExitStatus,
 };
+use ops_plugin_sdk::Error;
 
 struct Docker;
 
@@ -44,7 +47,7 @@ impl ops_plugin_sdk::Plugin for Docker {
 }
 
 impl ops_plugin_sdk::ImageBuilder for Docker {
-    fn login(config: Config, credentials: Credentials) -> Result<(), String> {
+    fn login(config: Config, credentials: Credentials) -> Result<(), Error> {
         let dir = node::scratch_dir(CONFIG_DIR)?;
         let options = parse_options(&config)?;
         let out = node::exec(&ExecRequest {
@@ -61,11 +64,12 @@ impl ops_plugin_sdk::ImageBuilder for Docker {
             // The secret reaches `docker login` on stdin, never on a command line.
             stdin: Some(credentials.secret.into_bytes()),
             label: None,
+            progress: Vec::new(),
         })?;
         check(&out, &format!("docker login to {}", credentials.registry))
     }
 
-    fn build(request: BuildRequest) -> Result<(), String> {
+    fn build(request: BuildRequest) -> Result<(), Error> {
         let dir = node::scratch_dir(CONFIG_DIR)?;
         let scratch = format!("{dir}/{BUILD_SUBDIR}");
         let options = parse_options(&request.config)?;
@@ -90,11 +94,12 @@ impl ops_plugin_sdk::ImageBuilder for Docker {
             cwd: Some(request.context.clone()),
             stdin: None,
             label: Some(request.label.clone()),
+            progress: progress::patterns(),
         })?;
         check(&out, &format!("docker build of {}", request.image))
     }
 
-    fn push(request: PushRequest) -> Result<PushOutcome, String> {
+    fn push(request: PushRequest) -> Result<PushOutcome, Error> {
         let dir = node::scratch_dir(CONFIG_DIR)?;
         let out = node::exec(&ExecRequest {
             program: "sh".into(),
@@ -107,10 +112,14 @@ impl ops_plugin_sdk::ImageBuilder for Docker {
             cwd: None,
             stdin: None,
             label: Some(request.label.clone()),
+            progress: progress::patterns(),
         })?;
         check(&out, &format!("docker push of {}", request.image))?;
         if let Some(digest) = digest::from_push_output(&String::from_utf8_lossy(&out.stdout)) {
-            return Ok(PushOutcome { digest });
+            return Ok(PushOutcome {
+                digest,
+                platforms: Vec::new(),
+            });
         }
         // Older clients or quiet output: ask the engine for the repo digest.
         let inspect = node::exec(&ExecRequest {
@@ -126,21 +135,30 @@ impl ops_plugin_sdk::ImageBuilder for Docker {
             cwd: None,
             stdin: None,
             label: None,
+            progress: Vec::new(),
         })?;
         check(
             &inspect,
             &format!("docker image inspect of {}", request.image),
         )?;
         digest::from_repo_digests(&String::from_utf8_lossy(&inspect.stdout), &request.image)
-            .map(|digest| PushOutcome { digest })
-            .ok_or_else(|| format!("docker push of {} reported no digest", request.image))
+            .map(|digest| PushOutcome {
+                digest,
+                platforms: Vec::new(),
+            })
+            .ok_or_else(|| {
+                Error::Failed(format!(
+                    "docker push of {} reported no digest",
+                    request.image
+                ))
+            })
     }
 }
 
-fn parse_options(config: &Config) -> Result<options::Options, String> {
+fn parse_options(config: &Config) -> Result<options::Options, Error> {
     options::parse(config).map_err(|errors| {
         let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
-        messages.join("; ")
+        Error::Failed(messages.join("; "))
     })
 }
 
@@ -148,20 +166,23 @@ fn docker_env(config_dir: &str) -> Vec<(String, String)> {
     vec![("DOCKER_CONFIG".into(), config_dir.into())]
 }
 
-fn check(out: &ExecOutput, what: &str) -> Result<(), String> {
-    let status = match &out.status {
+/// A failed docker command as its typed error ([`fault::classify`]), with
+/// the end of its stderr as the words.
+fn check(out: &ExecOutput, what: &str) -> Result<(), Error> {
+    let (status, code) = match &out.status {
         ExitStatus::Code(0) => return Ok(()),
-        ExitStatus::Code(c) => format!("exit code {c}"),
-        ExitStatus::Signal(s) => format!("signal SIG{s}"),
+        ExitStatus::Code(c) => (format!("exit code {c}"), Some(*c)),
+        ExitStatus::Signal(s) => (format!("signal SIG{s}"), None),
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
     let tail: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     let tail = &tail[tail.len().saturating_sub(5)..];
-    if tail.is_empty() {
-        Err(format!("{what} failed ({status})"))
+    let message = if tail.is_empty() {
+        format!("{what} failed ({status})")
     } else {
-        Err(format!("{what} failed ({status}): {}", tail.join(" | ")))
-    }
+        format!("{what} failed ({status}): {}", tail.join(" | "))
+    };
+    Err(fault::classify(message, &stderr, code))
 }
 
 ops_plugin_sdk::export_image_builder!(Docker);

@@ -42,7 +42,7 @@ impl ops_plugin_sdk::Plugin for Git {
             if let Err(e) = ops::plugin::local::read_file(path) {
                 return Err(vec![ConfigError {
                     key: "ssh_key".into(),
-                    message: e,
+                    message: e.into(),
                 }]);
             }
         }
@@ -51,12 +51,19 @@ impl ops_plugin_sdk::Plugin for Git {
 }
 
 impl ops_plugin_sdk::SyncStrategy for Git {
-    fn sync(request: SyncRequest) -> Result<SyncOutcome, String> {
+    fn sync(request: SyncRequest) -> Result<SyncOutcome, ops_plugin_sdk::Error> {
         let config = config::GitConfig::parse(&request.config).map_err(|errors| {
             let lines: Vec<String> = errors.into_iter().map(|e| e.message).collect();
             lines.join("; ")
         })?;
-        sync::run(&config, &request).map_err(|e| auth::explain_refusal(&config, e))
+        sync::run(&config, &request).map_err(|e| {
+            let message = auth::explain_refusal(&config, e);
+            if ops_plugin_sdk::error::is_disk_full(&message) {
+                ops_plugin_sdk::error::no_space(message, request.path.clone())
+            } else {
+                ops_plugin_sdk::Error::Failed(message)
+            }
+        })
     }
 }
 

@@ -216,6 +216,7 @@ impl Git<'_> {
             cwd: None,
             stdin: None,
             label: Some("git".into()),
+            progress: Vec::new(),
         })
     }
 
@@ -246,6 +247,7 @@ impl Git<'_> {
             cwd: None,
             stdin: None,
             label: label.map(String::from),
+            progress: Vec::new(),
         })
     }
 
@@ -324,7 +326,7 @@ fn is_commit_id(sha: &str) -> bool {
 }
 
 fn exec(request: ExecRequest) -> Result<ExecOutput, String> {
-    node::exec(&request)
+    node::exec(&request).map_err(String::from)
 }
 
 fn check(out: &ExecOutput, what: &str) -> Result<(), String> {

@@ -15,7 +15,8 @@ pub mod args;
 use exports::ops::plugin::sync::{SyncOutcome, SyncRequest};
 use ops::plugin::types::{Capability, Config, ConfigError, ConfigValue, ExecRequest, ExitStatus};
 use ops::plugin::{local, node};
-use ops_plugin_sdk::unknown_key_message;
+use ops_plugin_sdk::error::{is_disk_full, no_space, tool_missing};
+use ops_plugin_sdk::{unknown_key_message, Error};
 
 const SECTION: &str = "build.push";
 const KEYS: &[&str] = &["exclude"];
@@ -41,7 +42,7 @@ impl ops_plugin_sdk::Plugin for Rsync {
 }
 
 impl ops_plugin_sdk::SyncStrategy for Rsync {
-    fn sync(request: SyncRequest) -> Result<SyncOutcome, String> {
+    fn sync(request: SyncRequest) -> Result<SyncOutcome, Error> {
         let excludes = excludes(&request.config).map_err(|errors| {
             errors
                 .into_iter()
@@ -64,13 +65,14 @@ impl ops_plugin_sdk::SyncStrategy for Rsync {
             cwd: Some(root.clone()),
             stdin: None,
             label: None,
+            progress: Vec::new(),
         })
-        .map_err(|e| {
-            if e.contains("No such file or directory") {
-                "rsync is not installed on this machine; install it (Debian/Ubuntu: apt-get install rsync, macOS: brew install rsync)".to_owned()
-            } else {
-                e
-            }
+        .map_err(|e| match e {
+            Error::ToolMissing(_) => tool_missing(
+                "rsync is not installed on this machine",
+                "install it (Debian/Ubuntu: apt-get install rsync, macOS: brew install rsync)",
+            ),
+            e => e,
         })?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         match out.status {
@@ -78,20 +80,24 @@ impl ops_plugin_sdk::SyncStrategy for Rsync {
             // The node's shell could not find rsync (`sh: 1: rsync: not
             // found`); local rsync then only says the connection closed.
             ExitStatus::Code(_) if rsync_missing_on_node(&stderr) => {
-                return Err(
-                    "rsync is not installed on the build node; install it there (Debian/Ubuntu: apt-get install rsync)"
-                        .into(),
-                )
+                return Err(tool_missing(
+                    "rsync is not installed on the build node",
+                    "install it there (Debian/Ubuntu: apt-get install rsync)",
+                ))
             }
             ExitStatus::Code(code) => {
-                return Err(format!(
+                let message = format!(
                     "rsync of {root} to {} failed with exit code {code}: {}",
                     request.path,
                     tail(&stderr)
-                ))
+                );
+                if is_disk_full(&stderr) {
+                    return Err(no_space(message, request.path.clone()));
+                }
+                return Err(message.into());
             }
             ExitStatus::Signal(sig) => {
-                return Err(format!("rsync was killed by signal SIG{sig}"))
+                return Err(format!("rsync was killed by signal SIG{sig}").into())
             }
         }
         let (files, sent) = args::parse_stats(&String::from_utf8_lossy(&out.stdout));

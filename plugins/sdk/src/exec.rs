@@ -5,10 +5,10 @@
 //! use ops_plugin_sdk::exec::Exec;
 //! let out = Exec::remote("git").args(["rev-parse", "HEAD"]).cwd("/opt/b").run()?;
 //! let commit = out.stdout_text();
-//! # Ok::<(), String>(())
+//! # Ok::<(), ops_plugin_sdk::Error>(())
 //! ```
 
-use crate::types::{ExecOutput, ExecRequest, ExitStatus};
+use crate::types::{Error, ExecOutput, ExecRequest, ExitStatus};
 use crate::{local, node};
 
 /// How much of a failed program's stderr goes into the error message.
@@ -50,6 +50,7 @@ impl Exec {
                 cwd: None,
                 stdin: None,
                 label: None,
+                progress: Vec::new(),
             },
         }
     }
@@ -91,12 +92,25 @@ impl Exec {
         self
     }
 
+    /// Lines of the output that are progress chatter, as regular
+    /// expressions: shown only with `-v` (and in full on failure).
+    pub fn progress<I, S>(mut self, patterns: I) -> Exec
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.request
+            .progress
+            .extend(patterns.into_iter().map(Into::into));
+        self
+    }
+
     pub fn request(&self) -> &ExecRequest {
         &self.request
     }
 
     /// Runs the program and returns its output whatever its status.
-    pub fn output(self) -> Result<Output, String> {
+    pub fn output(self) -> Result<Output, Error> {
         let out = match self.place {
             Where::Node => node::exec(&self.request)?,
             Where::Local => local::exec(&self.request)?,
@@ -105,9 +119,12 @@ impl Exec {
     }
 
     /// Runs the program; anything but exit status 0 is an error naming the
-    /// program, its status and the end of its stderr.
-    pub fn run(self) -> Result<Output, String> {
+    /// program, its status and the end of its stderr: `no-space` (where:
+    /// the working directory) when the OS said a disk is full, else
+    /// `failed`.
+    pub fn run(self) -> Result<Output, Error> {
         let program = self.request.program.clone();
+        let cwd = self.request.cwd.clone().unwrap_or_default();
         let out = self.output()?;
         if out.success() {
             return Ok(out);
@@ -118,7 +135,10 @@ impl Exec {
             message.push_str(": ");
             message.push_str(stderr.trim());
         }
-        Err(message)
+        if crate::error::is_disk_full(&stderr) {
+            return Err(crate::error::no_space(message, cwd));
+        }
+        Err(Error::Failed(message))
     }
 }
 
@@ -175,7 +195,7 @@ pub fn tail(bytes: &[u8], max: usize) -> String {
 
 /// A private directory on the node for this run, removed when the run ends
 /// (`remote-files`).
-pub fn scratch_dir(name: &str) -> Result<String, String> {
+pub fn scratch_dir(name: &str) -> Result<String, Error> {
     node::scratch_dir(name)
 }
 

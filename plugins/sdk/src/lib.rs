@@ -6,6 +6,10 @@
 //!
 //! - [`API_VERSION`]: the API this SDK targets, read from the WIT package
 //!   line, so a plugin never writes the number itself;
+//! - [`Error`]: the typed failure every export and host call returns
+//!   (refused, transient, node lost, tool missing, no space, failed); the
+//!   host's retries, exit codes and messages follow its case, so say which
+//!   it is ([`error`]);
 //! - [`config::from_config`]: a plugin's config section into a
 //!   `#[derive(Deserialize)]` struct, with errors that name the key (the
 //!   host turns them into file:line:column errors);
@@ -20,6 +24,7 @@
 
 pub mod config;
 mod encoding;
+pub mod error;
 pub mod exec;
 mod keys;
 pub mod logger;
@@ -33,7 +38,7 @@ pub use version::{package_version, API_VERSION};
 /// `ops-plugin`.
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v0.2.0",
+        path: "../../wit/v0.3.0",
         world: "ops-plugin",
         pub_export_macro: true,
         export_macro_name: "export_world",
@@ -42,14 +47,15 @@ pub mod bindings {
 
     // Makes cargo rebuild the bindings when the contract changes: the
     // macro above reads the WIT without telling cargo.
-    const _: &str = include_str!("../../../wit/v0.2.0/plugin.wit");
+    const _: &str = include_str!("../../../wit/v0.3.0/plugin.wit");
 }
 
 /// The host interfaces and shared types, for every kind of plugin.
 pub use bindings::ops::plugin::{environment, http, local, log as host_log, node, types};
 pub use types::{
-    Capability, Config, ConfigEntry, ConfigError, ConfigValue, Credentials, ExecOutput,
-    ExecRequest, ExitStatus, HttpRequest, HttpResponse, LogLevel, PluginKind, PluginMetadata,
+    Capability, Config, ConfigEntry, ConfigError, ConfigValue, Credentials, Error, ExecOutput,
+    ExecRequest, ExitStatus, HttpRequest, HttpResponse, LogLevel, NoSpace, PluginKind,
+    PluginMetadata, ToolMissing,
 };
 
 /// What every plugin says about itself and how it checks its section.
@@ -85,27 +91,27 @@ pub fn metadata(description: Description, kind: PluginKind) -> PluginMetadata {
 pub trait SyncStrategy: Plugin {
     fn sync(
         request: bindings::exports::ops::plugin::sync::SyncRequest,
-    ) -> Result<bindings::exports::ops::plugin::sync::SyncOutcome, String>;
+    ) -> Result<bindings::exports::ops::plugin::sync::SyncOutcome, Error>;
 }
 
 /// A registry auth: the credentials to log in to a registry.
 pub trait RegistryAuth: Plugin {
-    fn get_credentials(config: Config, registry: String) -> Result<Credentials, String>;
+    fn get_credentials(config: Config, registry: String) -> Result<Credentials, Error>;
 }
 
 /// An image builder: log in, build and push one image at a time.
 pub trait ImageBuilder: Plugin {
-    fn login(config: Config, credentials: Credentials) -> Result<(), String>;
-    fn build(request: bindings::exports::ops::plugin::image::BuildRequest) -> Result<(), String>;
+    fn login(config: Config, credentials: Credentials) -> Result<(), Error>;
+    fn build(request: bindings::exports::ops::plugin::image::BuildRequest) -> Result<(), Error>;
     fn push(
         request: bindings::exports::ops::plugin::image::PushRequest,
-    ) -> Result<bindings::exports::ops::plugin::image::PushOutcome, String>;
+    ) -> Result<bindings::exports::ops::plugin::image::PushOutcome, Error>;
 }
 
 /// The error a plugin gives for a kind it is not; the host never asks, as it
 /// calls only the kind the metadata names.
-pub fn not_this_kind(plugin: &str, kind: &str) -> String {
-    format!("plugin {plugin} is not {kind}")
+pub fn not_this_kind(plugin: &str, kind: &str) -> Error {
+    Error::Failed(format!("plugin {plugin} is not {kind}"))
 }
 
 /// Exports `$ty` (a [`SyncStrategy`]) as the plugin of this component.
@@ -116,7 +122,8 @@ macro_rules! export_sync_strategy {
         impl $crate::bindings::exports::ops::plugin::sync::Guest for __OpsPluginExport {
             fn sync(
                 request: $crate::bindings::exports::ops::plugin::sync::SyncRequest,
-            ) -> Result<$crate::bindings::exports::ops::plugin::sync::SyncOutcome, String> {
+            ) -> Result<$crate::bindings::exports::ops::plugin::sync::SyncOutcome, $crate::Error>
+            {
                 $crate::logger::init();
                 <$ty as $crate::SyncStrategy>::sync(request)
             }
@@ -135,7 +142,7 @@ macro_rules! export_registry_auth {
             fn get_credentials(
                 config: $crate::Config,
                 registry: String,
-            ) -> Result<$crate::Credentials, String> {
+            ) -> Result<$crate::Credentials, $crate::Error> {
                 $crate::logger::init();
                 <$ty as $crate::RegistryAuth>::get_credentials(config, registry)
             }
@@ -154,19 +161,20 @@ macro_rules! export_image_builder {
             fn login(
                 config: $crate::Config,
                 credentials: $crate::Credentials,
-            ) -> Result<(), String> {
+            ) -> Result<(), $crate::Error> {
                 $crate::logger::init();
                 <$ty as $crate::ImageBuilder>::login(config, credentials)
             }
             fn build(
                 request: $crate::bindings::exports::ops::plugin::image::BuildRequest,
-            ) -> Result<(), String> {
+            ) -> Result<(), $crate::Error> {
                 $crate::logger::init();
                 <$ty as $crate::ImageBuilder>::build(request)
             }
             fn push(
                 request: $crate::bindings::exports::ops::plugin::image::PushRequest,
-            ) -> Result<$crate::bindings::exports::ops::plugin::image::PushOutcome, String> {
+            ) -> Result<$crate::bindings::exports::ops::plugin::image::PushOutcome, $crate::Error>
+            {
                 $crate::logger::init();
                 <$ty as $crate::ImageBuilder>::push(request)
             }
@@ -201,7 +209,8 @@ macro_rules! __not_sync_strategy {
         impl $crate::bindings::exports::ops::plugin::sync::Guest for __OpsPluginExport {
             fn sync(
                 _: $crate::bindings::exports::ops::plugin::sync::SyncRequest,
-            ) -> Result<$crate::bindings::exports::ops::plugin::sync::SyncOutcome, String> {
+            ) -> Result<$crate::bindings::exports::ops::plugin::sync::SyncOutcome, $crate::Error>
+            {
                 Err($crate::not_this_kind(
                     <$ty as $crate::Plugin>::describe().name,
                     "a sync strategy",
@@ -219,7 +228,7 @@ macro_rules! __not_registry_auth {
             fn get_credentials(
                 _: $crate::Config,
                 _: String,
-            ) -> Result<$crate::Credentials, String> {
+            ) -> Result<$crate::Credentials, $crate::Error> {
                 Err($crate::not_this_kind(
                     <$ty as $crate::Plugin>::describe().name,
                     "a registry auth",
@@ -234,7 +243,7 @@ macro_rules! __not_registry_auth {
 macro_rules! __not_image_builder {
     ($ty:ty) => {
         impl $crate::bindings::exports::ops::plugin::image::Guest for __OpsPluginExport {
-            fn login(_: $crate::Config, _: $crate::Credentials) -> Result<(), String> {
+            fn login(_: $crate::Config, _: $crate::Credentials) -> Result<(), $crate::Error> {
                 Err($crate::not_this_kind(
                     <$ty as $crate::Plugin>::describe().name,
                     "an image builder",
@@ -242,7 +251,7 @@ macro_rules! __not_image_builder {
             }
             fn build(
                 _: $crate::bindings::exports::ops::plugin::image::BuildRequest,
-            ) -> Result<(), String> {
+            ) -> Result<(), $crate::Error> {
                 Err($crate::not_this_kind(
                     <$ty as $crate::Plugin>::describe().name,
                     "an image builder",
@@ -250,7 +259,8 @@ macro_rules! __not_image_builder {
             }
             fn push(
                 _: $crate::bindings::exports::ops::plugin::image::PushRequest,
-            ) -> Result<$crate::bindings::exports::ops::plugin::image::PushOutcome, String> {
+            ) -> Result<$crate::bindings::exports::ops::plugin::image::PushOutcome, $crate::Error>
+            {
                 Err($crate::not_this_kind(
                     <$ty as $crate::Plugin>::describe().name,
                     "an image builder",

@@ -2,7 +2,7 @@
 //! so that the number is written once, in `wit/`.
 
 /// The plugin API version this SDK targets.
-pub const API_VERSION: &str = package_version(include_str!("../../../wit/v0.2.0/plugin.wit"));
+pub const API_VERSION: &str = package_version(include_str!("../../../wit/v0.3.0/plugin.wit"));
 
 /// The `X.Y.Z` of a WIT file's `package ops:plugin@X.Y.Z;` line, at
 /// compile time: a WIT file without that line fails the build.
@@ -38,7 +38,7 @@ mod tests {
 
     #[test]
     fn api_version_is_the_wit_package_version() {
-        assert_eq!(API_VERSION, "0.2.0");
+        assert_eq!(API_VERSION, "0.3.0");
         assert_eq!(
             package_version("// x\npackage ops:plugin@0.1.0;\n"),
             "0.1.0"

@@ -64,18 +64,21 @@ impl Plugin for TokenAuth {
 }
 
 impl RegistryAuth for TokenAuth {
-    fn get_credentials(config: Config, registry: String) -> Result<Credentials, String> {
+    fn get_credentials(
+        config: Config,
+        registry: String,
+    ) -> Result<Credentials, ops_plugin_sdk::Error> {
         let registry = match text(&config, "registry") {
             Some(r) => r,
             None if !registry.is_empty() => registry,
-            None => return Err(format!("no registry: set `registry` in [{SECTION}]")),
+            None => return Err(format!("no registry: set `registry` in [{SECTION}]").into()),
         };
         let username = text(&config, "username")
             .ok_or_else(|| format!("no `username` in [{SECTION}] for registry {registry}"))?;
         let secret = text(&config, "token")
             .ok_or_else(|| format!("no `token` in [{SECTION}] for registry {registry}"))?;
         if secret.is_empty() {
-            return Err(format!("the `token` for registry {registry} is empty"));
+            return Err(format!("the `token` for registry {registry} is empty").into());
         }
         Ok(Credentials {
             registry,

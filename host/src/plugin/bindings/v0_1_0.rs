@@ -1,6 +1,6 @@
 //! Host bindings generated from `wit/v0.1.0` (frozen) by wasmtime's
 //! `bindgen!`, one module per world. The host implements these imports by
-//! converting to and from the latest API (`super::v0_2_0`). The interfaces the worlds share (`types`, `log`,
+//! converting to and from the latest API (`super::v0_3_0`). The interfaces the worlds share (`types`, `log`,
 //! `node`, `local`, `environment`) are generated once, in [`sync`], and
 //! reused by the other two worlds, so the host implements each only once.
 

@@ -1,11 +1,14 @@
 //! Why a host call failed, kept typed (with the node's, the HTTP client's
-//! or the OS's own error as its source) inside the host. The WIT boundary
-//! of API 0.1 and 0.2 carries a string: [`HostCallError::into_wit`] makes
-//! it, with the words plugins have always been given.
+//! or the OS's own error as its source) inside the host. API 0.3.0 gives
+//! the plugin a typed `error` ([`HostCallError::into_typed`]): a lost
+//! connection reaches it as `node-lost`, which it passes back as such. The
+//! WIT boundary of API 0.1 and 0.2 carries a string: the same words
+//! plugins have always been given (`compat::error_text`).
 
 use std::io;
 use std::path::PathBuf;
 
+use crate::plugin::bindings::types::{Error as WitError, ToolMissing};
 use crate::remote::RemoteError;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,9 +73,48 @@ pub(crate) enum HostCallError {
 }
 
 impl HostCallError {
-    /// The string the WIT interface returns to the plugin.
+    /// The string the WIT interface of API 0.1 and 0.2 returns to the
+    /// plugin.
+    #[cfg(test)]
     pub(crate) fn into_wit(self) -> String {
         self.to_string()
+    }
+
+    /// Whether the node's connection is gone.
+    pub(crate) fn is_node_lost(&self) -> bool {
+        matches!(
+            self,
+            HostCallError::Remote(RemoteError::Disconnected(_))
+                | HostCallError::Write {
+                    source: RemoteError::Disconnected(_),
+                    ..
+                }
+        )
+    }
+
+    /// The typed error of API 0.3.0, with the same words as `into_wit`.
+    pub(crate) fn into_typed(self) -> WitError {
+        let message = self.to_string();
+        if self.is_node_lost() {
+            return WitError::NodeLost(message);
+        }
+        match self {
+            HostCallError::Refused(_) => WitError::Refused(message),
+            HostCallError::NotOnPath { .. } => WitError::ToolMissing(ToolMissing {
+                message,
+                remedy: "install it on this machine or put it on your PATH".into(),
+            }),
+            HostCallError::Local { source: ref e, .. } if e.kind() == io::ErrorKind::NotFound => {
+                WitError::ToolMissing(ToolMissing {
+                    message,
+                    remedy: "install it on this machine".into(),
+                })
+            }
+            // No answer (refused, reset, timed out): another attempt may
+            // get one.
+            HostCallError::Http { .. } => WitError::Transient(message),
+            _ => WitError::Failed(message),
+        }
     }
 }
 
@@ -95,6 +137,36 @@ mod tests {
             HostCallError::NoNode.into_wit(),
             "no build node in this call (config validation runs before ops connects)"
         );
+    }
+
+    #[test]
+    fn a_lost_node_is_typed_with_the_same_words() {
+        let lost = || RemoteError::Disconnected("eof".into());
+        let text = HostCallError::Remote(lost()).to_string();
+        match HostCallError::Remote(lost()).into_typed() {
+            WitError::NodeLost(m) => assert_eq!(m, text),
+            other => panic!("{other:?}"),
+        }
+        let write = HostCallError::Write {
+            path: "/b/x".into(),
+            source: lost(),
+        };
+        assert!(matches!(write.into_typed(), WitError::NodeLost(_)));
+        assert!(matches!(
+            HostCallError::Refused("no".into()).into_typed(),
+            WitError::Refused(m) if m == "no"
+        ));
+        assert!(matches!(
+            HostCallError::NotOnPath {
+                program: "pass".into()
+            }
+            .into_typed(),
+            WitError::ToolMissing(_)
+        ));
+        assert!(matches!(
+            HostCallError::NoNode.into_typed(),
+            WitError::Failed(_)
+        ));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use ureq::http;
 
 use super::error::HostCallError;
 use crate::plugin::bindings::latest::ops::plugin::http::Host;
-use crate::plugin::bindings::types::{HttpRequest, HttpResponse};
+use crate::plugin::bindings::types::{Error as WitError, HttpRequest, HttpResponse};
 use crate::plugin::capability::Need;
 use crate::plugin::state::PluginState;
 
@@ -23,11 +23,11 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_RESPONSE: u64 = 1 << 20;
 
 impl Host for PluginState {
-    async fn fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, String> {
+    async fn fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, WitError> {
         let start = self.host_call_begins();
         let result = self.http_fetch(request).await;
         self.host_time_since(start);
-        result.map_err(HostCallError::into_wit)
+        result.map_err(|e| self.typed(e))
     }
 }
 

@@ -16,9 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::error::HostCallError;
 use super::node::exit_status;
-use crate::output::LiveOutput;
+use crate::output::{LiveOutput, Progress};
 use crate::plugin::bindings::latest::ops::plugin::local::Host;
-use crate::plugin::bindings::types::{ExecOutput, ExecRequest};
+use crate::plugin::bindings::types::{Error as WitError, ExecOutput, ExecRequest};
 use crate::plugin::capability::Need;
 use crate::plugin::state::PluginState;
 use crate::remote::RemoteExit;
@@ -27,18 +27,18 @@ use crate::remote::RemoteExit;
 const MAX_READ: u64 = 16 << 20;
 
 impl Host for PluginState {
-    async fn exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
+    async fn exec(&mut self, request: ExecRequest) -> Result<ExecOutput, WitError> {
         let start = self.host_call_begins();
         let result = self.local_exec(request).await;
         self.host_time_since(start);
-        result.map_err(HostCallError::into_wit)
+        result.map_err(|e| self.typed(e))
     }
 
-    async fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
+    async fn read_file(&mut self, path: String) -> Result<Vec<u8>, WitError> {
         let start = self.host_call_begins();
         let result = self.local_read(path).await;
         self.host_time_since(start);
-        result.map_err(HostCallError::into_wit)
+        result.map_err(|e| self.typed(e))
     }
 
     async fn project_root(&mut self) -> String {
@@ -67,6 +67,7 @@ impl PluginState {
                 self.refuse_env(&request.program, name),
             ));
         }
+        let progress = Progress::new(&request.progress).map_err(HostCallError::Invalid)?;
         let program = resolve(&request.program)?;
         let mut child = tokio::process::Command::new(&program)
             .args(&request.args)
@@ -101,6 +102,7 @@ impl PluginState {
             self.output_label(request.label.clone()),
             self.ctx.printer.clone(),
         )
+        .with_progress(progress)
         .hide_stdout();
         pump(&mut child, &mut capture).await?;
         let status = child.wait().await.map_err(|source| HostCallError::Local {

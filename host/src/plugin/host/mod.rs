@@ -2,7 +2,7 @@
 //! function that needs a capability checks it first, through
 //! [`PluginState::check`](super::state::PluginState::check); `log` and
 //! `local.project-root` need none. The host implements the latest API;
-//! `v0_1_0` adapts the older one to it.
+//! `v0_1_0` and `v0_2_0` adapt the older ones to it.
 //!
 //! Each function that does work for the plugin (running a program, a
 //! request, a file on the node, showing its log) adds its duration to the
@@ -17,6 +17,7 @@ mod local;
 mod log;
 mod node;
 mod v0_1_0;
+mod v0_2_0;
 mod wasi;
 
 pub(crate) use wasi::WasiState;
@@ -25,6 +26,7 @@ use std::time::Instant;
 
 use super::bindings::types;
 use super::state::PluginState;
+use error::HostCallError;
 
 impl types::Host for PluginState {}
 
@@ -38,6 +40,15 @@ impl PluginState {
     /// Adds the time since `start` to the call's host time.
     pub(crate) fn host_time_since(&mut self, start: Instant) {
         self.clock.host_call_ends(start);
+    }
+
+    /// A failed host call's typed error for the plugin, noting a lost node
+    /// for the call's own verdict.
+    pub(crate) fn typed(&mut self, error: HostCallError) -> types::Error {
+        if error.is_node_lost() {
+            self.node_lost = true;
+        }
+        error.into_typed()
     }
 
     /// Where a program's output is shown: under the plugin's label, or,

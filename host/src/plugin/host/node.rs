@@ -10,19 +10,19 @@
 use std::sync::Arc;
 
 use super::error::HostCallError;
-use crate::output::LiveOutput;
+use crate::output::{LiveOutput, Progress};
 use crate::plugin::bindings::latest::ops::plugin::node::Host;
-use crate::plugin::bindings::types::{ExecOutput, ExecRequest, ExitStatus};
+use crate::plugin::bindings::types::{Error as WitError, ExecOutput, ExecRequest, ExitStatus};
 use crate::plugin::capability::Need;
 use crate::plugin::state::PluginState;
 use crate::remote::{RemoteCommand, RemoteExit, RemoteNode};
 
 impl Host for PluginState {
-    async fn exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
+    async fn exec(&mut self, request: ExecRequest) -> Result<ExecOutput, WitError> {
         let start = self.host_call_begins();
         let result = self.remote_exec(request).await;
         self.host_time_since(start);
-        result.map_err(HostCallError::into_wit)
+        result.map_err(|e| self.typed(e))
     }
 
     async fn write_file(
@@ -30,25 +30,25 @@ impl Host for PluginState {
         path: String,
         contents: Vec<u8>,
         mode: u32,
-    ) -> Result<(), String> {
+    ) -> Result<(), WitError> {
         let start = self.host_call_begins();
         let result = self.remote_write(path, contents, mode).await;
         self.host_time_since(start);
-        result.map_err(HostCallError::into_wit)
+        result.map_err(|e| self.typed(e))
     }
 
-    async fn scratch_dir(&mut self, name: String) -> Result<String, String> {
+    async fn scratch_dir(&mut self, name: String) -> Result<String, WitError> {
         let start = self.host_call_begins();
         let result = self.remote_scratch(name).await;
         self.host_time_since(start);
-        result.map_err(HostCallError::into_wit)
+        result.map_err(|e| self.typed(e))
     }
 
-    async fn remote_shell(&mut self) -> Result<String, String> {
+    async fn remote_shell(&mut self) -> Result<String, WitError> {
         let start = self.host_call_begins();
         let result = self.remote_shell_line().await;
         self.host_time_since(start);
-        result.map_err(HostCallError::into_wit)
+        result.map_err(|e| self.typed(e))
     }
 }
 
@@ -65,10 +65,12 @@ impl PluginState {
     async fn remote_exec(&mut self, request: ExecRequest) -> Result<ExecOutput, HostCallError> {
         self.need(Need::RemoteExec)?;
         let node = self.node()?;
+        let progress = Progress::new(&request.progress).map_err(HostCallError::Invalid)?;
         let mut capture = LiveOutput::new(
             self.output_label(request.label.clone()),
             self.ctx.printer.clone(),
-        );
+        )
+        .with_progress(progress);
         let command = RemoteCommand {
             program: request.program,
             args: request.args,

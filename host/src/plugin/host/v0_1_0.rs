@@ -5,22 +5,23 @@
 use crate::plugin::bindings::latest::ops::plugin as latest;
 use crate::plugin::bindings::v0_1_0::sync::ops::plugin as old;
 use crate::plugin::bindings::v0_1_0::types::{ExecOutput, ExecRequest, LogLevel};
-use crate::plugin::compat;
+use crate::plugin::compat::{self, error_text};
 use crate::plugin::state::PluginState;
 
 impl old::types::Host for PluginState {}
 
 impl old::log::Host for PluginState {
     async fn log(&mut self, level: LogLevel, message: String) {
-        latest::log::Host::log(self, compat::log_level(level), message).await
+        latest::log::Host::log(self, compat::v0_1::log_level(level), message).await
     }
 }
 
 impl old::node::Host for PluginState {
     async fn exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
-        latest::node::Host::exec(self, compat::exec_request(request))
+        latest::node::Host::exec(self, compat::v0_1::exec_request(request))
             .await
-            .map(compat::exec_output)
+            .map(compat::v0_1::exec_output)
+            .map_err(error_text)
     }
 
     async fn write_file(
@@ -29,27 +30,36 @@ impl old::node::Host for PluginState {
         contents: Vec<u8>,
         mode: u32,
     ) -> Result<(), String> {
-        latest::node::Host::write_file(self, path, contents, mode).await
+        latest::node::Host::write_file(self, path, contents, mode)
+            .await
+            .map_err(error_text)
     }
 
     async fn scratch_dir(&mut self, name: String) -> Result<String, String> {
-        latest::node::Host::scratch_dir(self, name).await
+        latest::node::Host::scratch_dir(self, name)
+            .await
+            .map_err(error_text)
     }
 
     async fn remote_shell(&mut self) -> Result<String, String> {
-        latest::node::Host::remote_shell(self).await
+        latest::node::Host::remote_shell(self)
+            .await
+            .map_err(error_text)
     }
 }
 
 impl old::local::Host for PluginState {
     async fn exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
-        latest::local::Host::exec(self, compat::exec_request(request))
+        latest::local::Host::exec(self, compat::v0_1::exec_request(request))
             .await
-            .map(compat::exec_output)
+            .map(compat::v0_1::exec_output)
+            .map_err(error_text)
     }
 
     async fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
-        latest::local::Host::read_file(self, path).await
+        latest::local::Host::read_file(self, path)
+            .await
+            .map_err(error_text)
     }
 
     async fn project_root(&mut self) -> String {
@@ -59,6 +69,8 @@ impl old::local::Host for PluginState {
 
 impl old::environment::Host for PluginState {
     async fn get(&mut self, name: String) -> Result<Option<String>, String> {
-        latest::environment::Host::get(self, name).await
+        latest::environment::Host::get(self, name)
+            .await
+            .map_err(error_text)
     }
 }

@@ -57,7 +57,7 @@ impl Plugin for DirSync {
 }
 
 impl SyncStrategy for DirSync {
-    fn sync(request: SyncRequest) -> Result<SyncOutcome, String> {
+    fn sync(request: SyncRequest) -> Result<SyncOutcome, ops_plugin_sdk::Error> {
         let greeting = greeting(&request.config).unwrap_or_default();
         Exec::remote("mkdir")
             .args(["-p", "--", &request.path])

@@ -48,7 +48,10 @@ impl Plugin for HttpToken {
 }
 
 impl RegistryAuth for HttpToken {
-    fn get_credentials(config: Config, registry: String) -> Result<Credentials, String> {
+    fn get_credentials(
+        config: Config,
+        registry: String,
+    ) -> Result<Credentials, ops_plugin_sdk::Error> {
         let section: Section = from_config(&config).map_err(|e| e[0].message.clone())?;
         let mut headers = Vec::new();
         if let Some(token) = &section.client_token {
@@ -62,10 +65,7 @@ impl RegistryAuth for HttpToken {
             body: None,
         })?;
         if !(200..300).contains(&response.status) {
-            return Err(format!(
-                "{} answered HTTP {}",
-                section.token_url, response.status
-            ));
+            return Err(format!("{} answered HTTP {}", section.token_url, response.status).into());
         }
         let secret = String::from_utf8(response.body)
             .map_err(|_| format!("{} answered a token that is not UTF-8", section.token_url))?

@@ -67,11 +67,11 @@ impl Plugin for PlainBuilder {
 }
 
 impl ImageBuilder for PlainBuilder {
-    fn login(_config: Config, _credentials: Credentials) -> Result<(), String> {
+    fn login(_config: Config, _credentials: Credentials) -> Result<(), ops_plugin_sdk::Error> {
         Err("plain-builder does not log in to registries".into())
     }
 
-    fn build(request: BuildRequest) -> Result<(), String> {
+    fn build(request: BuildRequest) -> Result<(), ops_plugin_sdk::Error> {
         // Which keys of `[build.image]` the host handed over (never their
         // values), so that tests can see what a builder receives.
         let keys: Vec<&str> = request.config.iter().map(|e| e.key.as_str()).collect();
@@ -103,7 +103,7 @@ impl ImageBuilder for PlainBuilder {
         exec.arg(".").run().map(|_| ())
     }
 
-    fn push(_request: PushRequest) -> Result<PushOutcome, String> {
+    fn push(_request: PushRequest) -> Result<PushOutcome, ops_plugin_sdk::Error> {
         Err("plain-builder does not push".into())
     }
 }

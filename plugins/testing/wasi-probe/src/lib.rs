@@ -45,7 +45,7 @@ impl Plugin for WasiProbe {
 }
 
 impl SyncStrategy for WasiProbe {
-    fn sync(_request: SyncRequest) -> Result<SyncOutcome, String> {
+    fn sync(_request: SyncRequest) -> Result<SyncOutcome, ops_plugin_sdk::Error> {
         let out = stdout::get_stdout();
         out.blocking_write_and_flush(b"probe: hello on stdout\nprobe: second line")
             .map_err(|e| format!("stdout: {e:?}"))?;
