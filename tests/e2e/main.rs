@@ -27,6 +27,8 @@ mod hostile;
 mod hostile_output;
 mod images;
 mod infra;
+mod keeper;
+mod keeper_faults;
 mod node_isolation;
 mod output;
 mod plugin_author;

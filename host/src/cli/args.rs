@@ -69,6 +69,9 @@ pub enum Command {
     /// Show or release the build lock of `build.path` on the node
     #[command(subcommand)]
     Lock(LockCommand),
+    /// Show or close the connections kept between runs (OPS_PERSIST)
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
     /// Check ops.toml
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -177,6 +180,18 @@ pub enum LockCommand {
         /// Stop the process holding the lock on the node, then release it
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// Each kept connection: destination, age, idle time, runs served
+    Status,
+    /// Close the kept connections to DEST (`user@host:port` or a host
+    /// name), or all of them
+    Stop {
+        #[arg(value_name = "DEST")]
+        dest: Option<String>,
     },
 }
 

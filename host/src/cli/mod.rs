@@ -36,7 +36,12 @@ Exit codes:
 pub fn main() -> ExitCode {
     // The relay is a byte pipe for rsync: no printer, no async runtime.
     let mut argv = std::env::args_os().skip(1);
-    if argv.next().as_deref() == Some(std::ffi::OsStr::new(crate::relay::RELAY_ARG)) {
+    let first = argv.next();
+    // The connection keeper has no terminal and prints nothing.
+    if first.as_deref() == Some(std::ffi::OsStr::new(crate::keeper::KEEPER_ARG)) {
+        return crate::keeper::keeper_main(&argv.collect::<Vec<_>>());
+    }
+    if first.as_deref() == Some(std::ffi::OsStr::new(crate::relay::RELAY_ARG)) {
         let socket = argv
             .next()
             .map(std::path::PathBuf::from)
@@ -135,6 +140,7 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Settings::Build(s) => commands::build::run(s, printer).await?,
         Settings::Exec(s) => return commands::exec::run(s, printer).await,
         Settings::Lock(s) => commands::lock::run(s, printer).await?,
+        Settings::Connection(s) => commands::connection::run(s, &printer).await?,
         Settings::PluginList(s) => commands::plugin_list::run(s, &printer).await?,
         Settings::PluginInstall(s) => commands::plugin_install::run(s, &printer).await?,
         Settings::PluginRemove(s) => commands::plugin_remove::run(s, &printer)?,
@@ -169,6 +175,10 @@ mod tests {
                 !script.contains("__relay"),
                 "{shell:?} offers the internal relay"
             );
+            assert!(
+                !script.contains("__keeper"),
+                "{shell:?} offers the internal keeper"
+            );
         }
     }
 
@@ -193,6 +203,8 @@ mod tests {
             "plugin_removed",
             "plugin_info",
             "plugin_pushed",
+            "connection",
+            "connection_closed",
         ] {
             assert!(docs.contains(&format!("| `{event}` |")), "{event}");
         }

@@ -2,12 +2,13 @@
 //! never see clap types.
 
 use super::args::{
-    BuildArgs, Command, ConfigCommand, ExecArgs, LockCommand, NewKindArg, NodeArgs, PluginCommand,
-    TrustArgs,
+    BuildArgs, Command, ConfigCommand, ConnectionCommand, ExecArgs, LockCommand, NewKindArg,
+    NodeArgs, PluginCommand, TrustArgs,
 };
 use crate::author::NewKind;
 use crate::commands::completions::CompletionsSettings;
 use crate::commands::config_check::ConfigCheckSettings;
+use crate::commands::connection::ConnectionSettings;
 use crate::commands::exec::ExecSettings;
 use crate::commands::init::InitSettings;
 use crate::commands::lock::{LockAction, LockSettings};
@@ -28,6 +29,7 @@ pub enum Settings {
     Build(BuildSettings),
     Exec(ExecSettings),
     Lock(LockSettings),
+    Connection(ConnectionSettings),
     PluginList(PluginListSettings),
     PluginInstall(PluginInstallSettings),
     PluginRemove(PluginRemoveSettings),
@@ -73,6 +75,10 @@ pub fn from_command(command: Command) -> Settings {
         Command::Build(args) => Settings::Build(build(args)),
         Command::Exec(args) => Settings::Exec(exec(args)),
         Command::Lock(command) => Settings::Lock(lock(command)),
+        Command::Connection(command) => Settings::Connection(match command {
+            ConnectionCommand::Status => ConnectionSettings::Status,
+            ConnectionCommand::Stop { dest } => ConnectionSettings::Stop { dest },
+        }),
         Command::Plugin(command) => plugin(command),
         Command::Config(ConfigCommand::Check { config }) => {
             Settings::ConfigCheck(ConfigCheckSettings {

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod completions;
 pub mod config_check;
+pub mod connection;
 pub mod exec;
 pub mod init;
 pub mod lock;

@@ -122,6 +122,9 @@ pub(super) fn map_text(event: &Event, f: &dyn Fn(&str) -> String) -> Event {
             *message = f(message)
         }
         Event::RunLog { path } => *path = f(path),
+        Event::Connection { destination, .. } | Event::ConnectionClosed { destination } => {
+            *destination = f(destination)
+        }
         Event::Summary { images, .. } => images.iter_mut().for_each(|i| map_image(i, f)),
     }
     event

@@ -44,6 +44,20 @@ pub enum Event {
         digest: Option<String>,
         seconds: f64,
     },
+    /// One kept connection, listed by `ops connection status`.
+    Connection {
+        destination: String,
+        age_secs: u64,
+        idle_secs: u64,
+        leases: u64,
+        leased: bool,
+        /// Kept by this build's keeper (the one runs use).
+        current: bool,
+    },
+    /// `ops connection stop` closed a kept connection.
+    ConnectionClosed {
+        destination: String,
+    },
     /// One plugin, listed by `ops plugin list`.
     Plugin {
         name: String,
