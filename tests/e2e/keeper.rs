@@ -193,3 +193,58 @@ fn a_kept_connection_to_a_node_whose_key_changed_is_refused() {
     );
     assert_eq!(fx.node.logins(), 1, "nothing logged in to the changed node");
 }
+
+#[test]
+fn ssh_configs_control_persist_keeps_the_connection() {
+    let fx = fixture();
+    fx.home
+        .write_ssh_config("Host *\n  ControlMaster auto\n  ControlPersist 1m\n");
+    let place = KeeperPlace::new();
+    for _ in 0..2 {
+        place.within(fx.ops()).arg("build").run().expect_success();
+    }
+    assert_eq!(fx.node.logins(), 1, "{}", place.log());
+    // OPS_PERSIST=off wins over ssh_config.
+    place
+        .persist(fx.ops(), "off")
+        .arg("build")
+        .run()
+        .expect_success();
+    assert_eq!(fx.node.logins(), 2);
+}
+
+/// The keeper holds nothing of the run that started it: a pipe the run
+/// inherited (here the test's own stdout, as a CI job's log pipe would be)
+/// reaches end of file when the run ends, although the keeper stays; and
+/// the keeper is in a session of its own.
+#[test]
+fn the_keeper_holds_no_descriptor_of_the_run() {
+    let fx = fixture();
+    let place = KeeperPlace::new();
+    let ops = crate::support::ops::ops_binary();
+    // fd 7, a copy of stdout without close-on-exec, is what ops inherits.
+    let child = place
+        .persist(
+            OpsCommand::with_binary(std::path::Path::new("/bin/sh"), fx.home.path())
+                .env(TOKEN_VAR, fx.registry.token()),
+            "1m",
+        )
+        .args(["-c", "exec 7>&1; exec \"$0\" build"])
+        .arg(&ops)
+        .spawn();
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(crate::support::ops::wait(child));
+    });
+    let out = ended
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the run's output never ended: something holds its pipe");
+    out.expect_success();
+    let keepers = place.pids();
+    assert_eq!(keepers.len(), 1, "the keeper stays");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", keepers[0])).unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .collect();
+    assert_eq!(fields[3], keepers[0].to_string(), "its own session: {stat}");
+}

@@ -28,6 +28,7 @@ mod hostile_output;
 mod images;
 mod infra;
 mod keeper;
+mod keeper_agent;
 mod keeper_faults;
 mod node_isolation;
 mod output;
