@@ -37,6 +37,8 @@ struct Keeper {
     last_seen: AtomicU64,
     /// Leases being served.
     leases: AtomicU64,
+    /// `ops connection stop` closed everything: leave without lingering.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Keeper {
@@ -124,6 +126,7 @@ async fn serve(dir: &Path, build: String) -> std::io::Result<()> {
         started: Instant::now(),
         last_seen: AtomicU64::new(0),
         leases: AtomicU64::new(0),
+        stopped: std::sync::atomic::AtomicBool::new(false),
     });
     let own_uid = place::own_uid();
     let mut sweep = tokio::time::interval(SWEEP);
@@ -144,7 +147,8 @@ async fn serve(dir: &Path, build: String) -> std::io::Result<()> {
             _ = sweep.tick() => {
                 keeper.pool.expire().await;
                 let busy = keeper.leases.load(Ordering::SeqCst) > 0;
-                if !busy && keeper.pool.is_empty() && keeper.idle_for() >= LINGER {
+                let done = keeper.stopped.load(Ordering::SeqCst) || keeper.idle_for() >= LINGER;
+                if !busy && keeper.pool.is_empty() && done {
                     break;
                 }
             }
@@ -174,9 +178,12 @@ async fn answer(keeper: Arc<Keeper>, mut stream: UnixStream) {
             pid: std::process::id(),
             connections: keeper.pool.status(),
         },
-        Some(Request::Stop { dest }) => Reply::Stopped {
-            closed: keeper.pool.stop(dest.as_deref()).await,
-        },
+        Some(Request::Stop { dest }) => {
+            keeper.stopped.store(dest.is_none(), Ordering::SeqCst);
+            Reply::Stopped {
+                closed: keeper.pool.stop(dest.as_deref()).await,
+            }
+        }
         Some(Request::Lease { build, .. }) if build != keeper.build => Reply::Refused {
             why: Refusal::Other,
             message: format!(
@@ -185,6 +192,7 @@ async fn answer(keeper: Arc<Keeper>, mut stream: UnixStream) {
             ),
         },
         Some(Request::Lease { resolved, idle, .. }) => {
+            keeper.stopped.store(false, Ordering::SeqCst);
             keeper.leases.fetch_add(1, Ordering::SeqCst);
             let idle = idle.map(Duration::from_secs);
             let config = keeper.config.clone();
