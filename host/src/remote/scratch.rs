@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{hold, Held, RemoteCommand, RemoteError, RemoteExit, RemoteNode};
+use super::{hold, Held, RemoteCommand, RemoteError, RemoteNode};
 
 /// `$1`: the first directory asked for, made in the same round trip.
 const GUARDIAN: &str = r#"umask 077
@@ -119,10 +119,12 @@ impl ScratchDirs {
         let Some((dir, guardian)) = root else {
             return;
         };
-        let removed = matches!(
-            guardian.release(REMOVE_TIMEOUT).await,
-            Some(Ok(RemoteExit::Code(_)))
-        );
+        // However the guardian ended (its stdin closed, or a signal from
+        // the session's reaper, which leaves at the same moment), its exit
+        // trap removed the directory, and the reaper removes whatever a
+        // killed guardian left: only a guardian that never answered gets
+        // an `rm` of its own.
+        let removed = matches!(guardian.release(REMOVE_TIMEOUT).await, Some(Ok(_)));
         if !removed {
             let _ = node
                 .capture(&RemoteCommand::new("rm").args(["-rf", "--", &dir]))
