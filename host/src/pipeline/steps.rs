@@ -34,6 +34,11 @@ impl Run<'_> {
         if let Err(failure) = resolve_build_path(self.node.as_ref(), &mut self.job).await {
             return (Err(failure), None);
         }
+        // The registry login needs a scratch directory: its root is made
+        // beside the first commands instead of in a round trip of its own.
+        if self.job.images.is_some() {
+            self.node.prepare_scratch();
+        }
         // Beside the steps, in a chain of its own (its command counts into
         // the chain it was started in): what waiting for the lock costs
         // shows in the wait of the first gated command.

@@ -82,6 +82,10 @@ pub trait RemoteNode: Send + Sync {
     /// removed when the run ends, however it ends.
     fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>>;
 
+    /// Gets the scratch directories' root ready in the background, for a
+    /// run that will ask for one: the first then costs no round trip.
+    fn prepare_scratch(&self) {}
+
     /// [`run`](RemoteNode::run) with the command's own `stdin` bytes.
     fn exec<'a>(
         &'a self,

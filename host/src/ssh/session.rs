@@ -106,7 +106,7 @@ pub(super) struct Inner {
     /// ProxyJump connections, kept open for as long as the session.
     _jumps: Vec<Handle<ClientHandler>>,
     label: String,
-    scratch: ScratchDirs,
+    pub(super) scratch: ScratchDirs,
     /// Shell that records a command's process group with the reaper.
     pub(super) register: String,
     /// The run's id: every command's tag starts with it.
@@ -337,6 +337,14 @@ impl RemoteNode for Session {
             let node: Arc<dyn RemoteNode> = Arc::new(self.clone());
             self.inner.scratch.dir(node, name).await
         })
+    }
+
+    fn prepare_scratch(&self) {
+        let session = self.clone();
+        tokio::spawn(async move {
+            let node: Arc<dyn RemoteNode> = Arc::new(session.clone());
+            session.inner.scratch.prepare(node).await;
+        });
     }
 
     fn connect_round_trips(&self) -> u64 {
