@@ -16,6 +16,9 @@ use std::process::{Command, Stdio};
 
 use super::KEEPER_ARG;
 
+/// How large the keeper's log may grow before it starts over.
+const MAX_LOG: u64 = 1 << 20;
+
 /// Starts a keeper for build `build` in `dir`.
 pub fn start(dir: &Path, build: &str) -> io::Result<()> {
     let exe = std::env::current_exe()?;
@@ -25,6 +28,10 @@ pub fn start(dir: &Path, build: &str) -> io::Result<()> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(dir.join(format!("keeper-{build}.log")))?;
+    // A few lines per run: started afresh once it has grown past this.
+    if log.metadata().is_ok_and(|m| m.len() > MAX_LOG) {
+        log.set_len(0)?;
+    }
     let mut command = Command::new(exe);
     command
         .arg(KEEPER_ARG)
