@@ -125,14 +125,14 @@ async fn execute(
         }
     };
     relay.stop();
-    // The lock's release and the session's teardown (scratch directories,
-    // then the reaper) go out together: every command of the run has ended
-    // (`settle`), so nothing is left for the lock to guard.
+    // The lock's release goes out with the scratch directories' removal:
+    // every command of the run has ended (`settle`), so nothing is left for
+    // the lock to guard; the reaper follows once both are answered.
     let release = async {
         if let Some(lock) = lock {
             lock.release().await;
         }
     };
-    tokio::join!(release, node.close());
+    node.close_with(Box::pin(release)).await;
     result.map(|()| Exit::Success)
 }

@@ -274,18 +274,19 @@ impl Session {
     /// Ends the run: waits for cancelled commands to be killed, removes the
     /// scratch directories and disconnects.
     pub async fn close(&self) {
+        self.close_with(Box::pin(async {})).await;
+    }
+
+    /// [`Session::close`], with `beside` (the build lock's release) sent
+    /// together with the scratch guardian's: then the reaper, which finds
+    /// nothing left to stop (released with them, it would stop them itself
+    /// and wait for them to go).
+    pub async fn close_with(&self, beside: BoxFuture<'_, ()>) {
         self.inner.groups.wait_pending().await;
-        // Together: one round trip instead of two. Every command has ended
-        // by now; a scratch guardian the reaper stops first removes its
-        // directory all the same (on its way out), and the reaper removes
-        // what a guardian left.
-        let reaper = self.inner.take_reaper();
-        let release = async {
-            if let Some(reaper) = reaper {
-                reaper.release().await;
-            }
-        };
-        tokio::join!(self.inner.scratch.remove(self), release);
+        tokio::join!(beside, self.inner.scratch.remove(self));
+        if let Some(reaper) = self.inner.take_reaper() {
+            reaper.release().await;
+        }
         if self.inner.kept {
             // Held processes released by dropping them are on their way
             // out: a channel still open now would make the keeper close the
@@ -357,5 +358,9 @@ impl RemoteNode for Session {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(Session::close(self))
+    }
+
+    fn close_with<'a>(&'a self, beside: BoxFuture<'a, ()>) -> BoxFuture<'a, ()> {
+        Box::pin(Session::close_with(self, beside))
     }
 }
