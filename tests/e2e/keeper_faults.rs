@@ -178,3 +178,30 @@ fn another_local_user_is_refused_by_the_keeper() {
     status.expect_success();
     status.expect_stdout_contains("idle");
 }
+
+#[test]
+fn a_keeper_directory_open_to_others_is_refused_and_the_run_connects_directly() {
+    let mut fx = BuildFixture::new();
+    fx.config.image = None;
+    fx.config.command = "true".into();
+    fx.write_config();
+    let place = KeeperPlace::new();
+    // Made by someone else's mistake (or on purpose) before ops ran.
+    fs::create_dir(place.dir()).unwrap();
+    fs::set_permissions(place.dir(), fs::Permissions::from_mode(0o777)).unwrap();
+    let out = place.persist(fx.ops(), "1m").arg("build").run();
+    out.expect_success();
+    out.expect_stderr_contains("connection keeper:");
+    out.expect_stderr_contains("is open to other users");
+    out.expect_stderr_contains("connecting directly");
+    assert_eq!(
+        out.stderr.matches("connection keeper:").count(),
+        1,
+        "one line: {}",
+        out.stderr
+    );
+    assert!(
+        place.pids().is_empty(),
+        "a keeper started in an open directory"
+    );
+}

@@ -72,17 +72,19 @@ async fn try_lease(
         resolved: Box::new(resolved.clone()),
         idle: keep.seconds(),
     };
-    // A keeper found exiting at its idle time closes the socket on us: a
-    // new one is started once.
-    let mut stream = match ask(&socket, &request).await {
+    // No keeper, or one found exiting at its idle time (it closes the
+    // socket on us): a new one is started, once. A keeper that takes too
+    // long is not asked twice.
+    let within = reply_within(resolved);
+    let (stream, reply) = match lease_exchange(&socket, &request, within).await {
         Ok(answered) => answered,
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(e.into()),
         Err(_) => {
             spawn::start(&dir, &build)?;
             wait_ready(&socket).await?;
-            ask(&socket, &request).await?
+            lease_exchange(&socket, &request, within).await?
         }
     };
-    let reply: Reply = protocol::read_json(&mut stream, reply_within(resolved)).await?;
     let (round_trips, agent_forwarded_before) = match reply {
         Reply::Leased {
             round_trips,
@@ -105,6 +107,18 @@ async fn try_lease(
     Session::over_keeper(link, FIRST_CHANNELS_WITHIN)
         .await
         .map_err(Fallback::Say)
+}
+
+/// Sends a lease request to the keeper at `socket` and reads its answer;
+/// the stream goes on with SSH after a lease.
+async fn lease_exchange(
+    socket: &Path,
+    request: &Request,
+    within: Duration,
+) -> io::Result<(UnixStream, Reply)> {
+    let mut stream = ask(socket, request).await?;
+    let reply = protocol::read_json(&mut stream, within).await?;
+    Ok((stream, reply))
 }
 
 /// Connects to the keeper at `socket`, checks it is ours, and sends
