@@ -211,6 +211,30 @@ impl Toolchain {
     /// wrapper's path into the workspace's crates, and that path is in the
     /// checkout.
     pub fn build_command(&self, workspace: &Path, target_dir: &Path) -> Result<Command, Error> {
+        self.cargo_command(&["build"], workspace, target_dir)
+    }
+
+    /// [`Toolchain::build_command`] for the library of the one package in
+    /// `dir`, built as a `cdylib` alone whatever else its manifest lists
+    /// (a plugin crate is often an `rlib` too, for native tests). With a
+    /// `cdylib` as the only root, cargo's LTO needs bitcode alone from the
+    /// dependencies and std, as for the built-in plugins: std is compiled
+    /// the same way, so plugins that share a target folder share it, and no
+    /// object code is made that the link never reads.
+    pub fn build_cdylib_command(&self, dir: &Path, target_dir: &Path) -> Result<Command, Error> {
+        self.cargo_command(
+            &["rustc", "--lib", "--crate-type", "cdylib"],
+            dir,
+            target_dir,
+        )
+    }
+
+    fn cargo_command(
+        &self,
+        subcommand: &[&str],
+        workspace: &Path,
+        target_dir: &Path,
+    ) -> Result<Command, Error> {
         let parent = workspace
             .parent()
             .ok_or_else(|| Error::NoParent(workspace.to_owned()))?;
@@ -231,7 +255,8 @@ impl Toolchain {
             cmd.env(TARGET_REMAP_ENV, target_dir);
         }
         cmd.current_dir(workspace)
-            .args(["build", "--release", "--target", self.target()])
+            .args(subcommand)
+            .args(["--release", "--target", self.target()])
             .env("CARGO_TARGET_DIR", target_dir)
             .env("RUSTC", wrapper)
             .env(REAL_RUSTC_ENV, &self.rustc)
@@ -367,7 +392,16 @@ mod tests {
             Some("/l/rust-lld")
         );
         let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy()).collect();
+        assert_eq!(args[0], "build");
         assert!(args.contains(&"-Zbuild-std=std,panic_abort".into()));
+        // A plugin crate's library is built as a cdylib alone, with the
+        // same flags.
+        let lib = toolchain
+            .build_cdylib_command(Path::new("/home/a/acme"), &target)
+            .unwrap();
+        let lib_args: Vec<_> = lib.get_args().map(|a| a.to_string_lossy()).collect();
+        assert_eq!(lib_args[..4], ["rustc", "--lib", "--crate-type", "cdylib"]);
+        assert_eq!(lib_args[4..], args[1..]);
         assert_eq!(
             toolchain.artifact(Path::new("/tmp/t"), "acme_sync"),
             Path::new("/tmp/t/wasm32-unknown-unknown/release/acme_sync.wasm")
