@@ -65,10 +65,12 @@ impl Project {
 }
 
 fn sync_use(config: &Config) -> Use {
+    let build = config.build.as_ref().unwrap();
     Use {
-        name: config.build.as_ref().unwrap().sync_plugin().to_owned(),
+        name: build.sync_plugin().to_owned(),
         kind: Kind::SyncStrategy,
         key: "build.source".into(),
+        at: build.source.as_ref().unwrap().at.clone(),
     }
 }
 

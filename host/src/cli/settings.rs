@@ -46,8 +46,6 @@ pub enum Settings {
 }
 
 impl Settings {
-    /// The config file a trust gate stands before, for the commands that
-    /// read ops.toml and could send something.
     /// The file a command that reads only part of it checks whole first.
     pub fn validated_file(&self) -> Option<&std::path::Path> {
         match self {
@@ -57,6 +55,8 @@ impl Settings {
         }
     }
 
+    /// The config file a trust gate stands before, for the commands that
+    /// read ops.toml and could send something.
     pub fn gated_file(&self) -> Option<&std::path::Path> {
         match self {
             Settings::Build(s) => Some(&s.config_file),

@@ -195,7 +195,7 @@ fn report(
 fn build_path(config: &Config) -> Result<String, Failure> {
     let Some(build) = &config.build else {
         // No [build] at all: the error can only point at the file.
-        return Err(ConfigError::missing(config.location_of("build"), "build.path").into());
+        return Err(ConfigError::missing(config.top(), "build.path").into());
     };
     Ok(crate::pipeline::build_path(build)?.to_owned())
 }

@@ -38,7 +38,7 @@ pub async fn run(settings: PluginUpdateSettings, printer: Arc<Printer>) -> Resul
         if !uses.iter().any(|u| &u.name == name) {
             let used: Vec<&str> = uses.iter().map(|u| u.name.as_str()).collect();
             return Err(ConfigError::invalid(
-                config.location_of("build"),
+                config.build_location(),
                 "build",
                 format!(
                     "this project does not use a plugin named `{name}` (it uses {})",

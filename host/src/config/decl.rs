@@ -262,8 +262,8 @@ mod tests {
         assert_eq!(build.section("acme-sync").unwrap().entries[0].key, "url");
         assert_eq!(build.section("vault").unwrap().entries[0].key, "role");
         let image = build.image.unwrap();
-        assert_eq!(image.plugin.as_deref(), Some("kaniko"));
-        assert_eq!(image.auth.as_deref(), Some("vault"));
+        assert_eq!(image.plugin.unwrap().as_str(), "kaniko");
+        assert_eq!(image.auth.unwrap().as_str(), "vault");
         let keys: Vec<_> = image
             .section
             .entries

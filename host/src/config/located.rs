@@ -21,6 +21,12 @@ impl<T> Deref for Located<T> {
     }
 }
 
+impl<T: std::fmt::Display> std::fmt::Display for Located<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
 impl Located<String> {
     pub fn as_str(&self) -> &str {
         &self.value

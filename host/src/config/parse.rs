@@ -6,6 +6,7 @@ use std::path::Path;
 use toml::de::{DeTable, DeValue};
 
 use super::error::{ConfigError, ConfigErrorKind};
+use super::located::Located;
 use super::reader::{join, Reader};
 use super::schema::{ApiConfig, BuildConfig, Config, ImageConfig, NodeEntry, NodeRef};
 use super::section::Location;
@@ -24,16 +25,7 @@ impl Config {
     /// `redactor`.
     pub fn load(path: &Path, redactor: &Redactor) -> Result<Config, ConfigError> {
         let text = crate::local_file::read_local_text(path, crate::local_file::MAX_TEXT_FILE)
-            .map_err(|err| {
-                ConfigError::new(
-                    Location {
-                        file: path.to_path_buf(),
-                        line: 1,
-                        column: 1,
-                    },
-                    ConfigErrorKind::Read(err),
-                )
-            })?;
+            .map_err(|err| ConfigError::new(Location::top_of(path), ConfigErrorKind::Read(err)))?;
         let env = |name: &str| std::env::var(name).ok();
         let config = Config::parse(path, &text, &env)?;
         for secret in config.secrets() {
@@ -61,7 +53,7 @@ impl Config {
         super::nul::refuse_nul(&r, root, "")?;
         r.check_keys(root, "", TOP_KEYS)?;
 
-        let project = r.string(root, "", "project")?;
+        let project = r.located_string(root, "", "project")?;
         let target = node_ref(&mut r, root, "", "target")?;
 
         let mut nodes = Vec::new();
@@ -104,7 +96,6 @@ impl Config {
             api,
             build,
             plugins,
-            locations: std::mem::take(&mut r.locations),
             secrets: std::mem::take(&mut r.secrets),
         })
     }
@@ -120,13 +111,14 @@ fn api_config(
     if let Some(value) = r.get(root, "", "api") {
         let table = r.table(value, "api")?;
         r.check_keys(table, "api", API_KEYS)?;
-        api.url = r.string(table, "api", "url")?;
-        if let Some(url) = &api.url {
-            super::decl::check_url(url).map_err(|message| {
-                ConfigError::invalid(r.location_of_key("api.url"), "api.url", message)
-            })?;
+        if let Some(url) = r.located_string(table, "api", "url")? {
+            super::decl::check_url(&url)
+                .map_err(|message| ConfigError::invalid(url.at.clone(), "api.url", message))?;
+            api.url_at = Some(url.at);
+            api.url = Some(url.value);
         }
         api.token = r.string(table, "api", "token")?;
+        api.token_in_file = api.token.is_some();
     }
     if api.url.is_none() {
         api.url = env("OPS_API_URL").filter(|v| !v.is_empty());
@@ -145,17 +137,18 @@ fn node_ref(
     table: &DeTable,
     prefix: &str,
     key: &str,
-) -> Result<Option<NodeRef>, ConfigError> {
+) -> Result<Option<Located<NodeRef>>, ConfigError> {
     let path = join(prefix, key);
     let Some(value) = r.get(table, prefix, key) else {
         return Ok(None);
     };
-    match value.get_ref() {
+    let at = r.span_location(value);
+    let node = match value.get_ref() {
         DeValue::Integer(_) => {
             let id = r.integer(table, prefix, key)?.unwrap_or_default();
             u64::try_from(id)
-                .map(|id| Some(NodeRef::Id(id)))
-                .map_err(|_| r.wrong_type(value, &path, "a node id (0 or more) or a name"))
+                .map(NodeRef::Id)
+                .map_err(|_| r.wrong_type(value, &path, "a node id (0 or more) or a name"))?
         }
         DeValue::String(s) => {
             let text = r.text_of(s, value, &path)?;
@@ -166,10 +159,11 @@ fn node_ref(
                     "must not be empty",
                 ));
             }
-            Ok(Some(NodeRef::Name(text.value)))
+            NodeRef::Name(text.value)
         }
-        _ => Err(r.wrong_type(value, &path, "a node id (integer) or a name (string)")),
-    }
+        _ => return Err(r.wrong_type(value, &path, "a node id (integer) or a name (string)")),
+    };
+    Ok(Some(Located { value: node, at }))
 }
 
 fn node_entry(
@@ -184,17 +178,20 @@ fn node_entry(
     let host = r
         .string(table, &prefix, "host")?
         .ok_or_else(|| ConfigError::missing(location.clone(), format!("{prefix}.host")))?;
-    let port = match r.integer(table, &prefix, "port")? {
-        None => None,
-        Some(port) => Some(u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| {
-            ConfigError::new(
-                r.location_of_key(&format!("{prefix}.port")),
-                ConfigErrorKind::WrongType {
-                    key: format!("{prefix}.port"),
-                    expected: "a port number between 1 and 65535".into(),
-                },
-            )
-        })?),
+    let port_at = r.get(table, &prefix, "port").map(|v| r.span_location(v));
+    let port = match (r.integer(table, &prefix, "port")?, port_at) {
+        (Some(port), Some(port_at)) => {
+            Some(u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| {
+                ConfigError::new(
+                    port_at,
+                    ConfigErrorKind::WrongType {
+                        key: format!("{prefix}.port"),
+                        expected: "a port number between 1 and 65535".into(),
+                    },
+                )
+            })?)
+        }
+        _ => None,
     };
     Ok(NodeEntry {
         key: key.to_owned(),
@@ -203,7 +200,7 @@ fn node_entry(
         host,
         user: r.string(table, &prefix, "user")?,
         port,
-        host_key: r.string(table, &prefix, "host_key")?,
+        host_key: r.located_string(table, &prefix, "host_key")?,
         location,
     })
 }
@@ -242,7 +239,10 @@ fn build_config(
     // other key is unknown.
     let owners: Vec<&str> = [
         source.as_ref().map(|s| s.as_str()),
-        image.as_ref().and_then(|i| i.auth.as_deref()),
+        image
+            .as_ref()
+            .and_then(|i| i.auth.as_ref())
+            .map(|a| a.as_str()),
     ]
     .into_iter()
     .flatten()
@@ -286,21 +286,13 @@ fn image_config(
     let mut section = r.plugin_section(v, "build.image")?;
     let t = r.table(v, "build.image")?;
     let p = "build.image";
-    let plugin = r.string(t, p, "plugin")?;
-    let auth = r.string(t, p, "auth")?;
+    let plugin = r.located_string(t, p, "plugin")?;
+    let auth = r.located_string(t, p, "auth")?;
     if let Some(name) = &plugin {
-        super::decl::check_plugin_name(
-            name,
-            "build.image.plugin",
-            r.location_of_key("build.image.plugin"),
-        )?;
+        super::decl::check_plugin_name(name, "build.image.plugin", name.at.clone())?;
     }
     if let Some(name) = &auth {
-        super::decl::check_section_name(
-            name,
-            "build.image.auth",
-            r.location_of_key("build.image.auth"),
-        )?;
+        super::decl::check_section_name(name, "build.image.auth", name.at.clone())?;
     }
     section
         .entries

@@ -1,7 +1,6 @@
 //! The typed shape of `ops.toml` and what it answers; reading it is
 //! [`parse`](super::parse).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::located::Located;
@@ -13,9 +12,9 @@ pub struct Config {
     /// The file it was read from, as given.
     pub file: PathBuf,
     /// `project`: the name the control-plane API knows the project by.
-    pub project: Option<String>,
+    pub project: Option<Located<String>>,
     /// `target`: a node id, node name, or SSH destination.
-    pub target: Option<NodeRef>,
+    pub target: Option<Located<NodeRef>>,
     /// `[nodes.<id>]`, in file order.
     pub nodes: Vec<NodeEntry>,
     /// `[api]`, with `OPS_API_URL`/`OPS_API_TOKEN` filled in when absent.
@@ -24,7 +23,6 @@ pub struct Config {
     pub build: Option<BuildConfig>,
     /// `[plugins.<name>]`: installed plugins, kept raw for the runtime.
     pub plugins: Vec<PluginDecl>,
-    pub(super) locations: BTreeMap<String, Location>,
     pub(super) secrets: Vec<String>,
 }
 
@@ -58,7 +56,7 @@ pub struct NodeEntry {
     pub port: Option<u16>,
     /// An OpenSSH public key line (`ssh-ed25519 AAAA...`); wins over
     /// known_hosts.
-    pub host_key: Option<String>,
+    pub host_key: Option<Located<String>>,
     /// The table header.
     pub location: Location,
 }
@@ -68,12 +66,18 @@ pub struct ApiConfig {
     pub url: Option<String>,
     /// Sent as `Authorization: Bearer`. Always registered as a secret.
     pub token: Option<String>,
+    /// Where `url` is written in the file; `None` when it came from
+    /// `OPS_API_URL` (the user's own choice, not the project's).
+    pub url_at: Option<Location>,
+    /// Whether `token` is written in the file rather than taken from
+    /// `OPS_API_TOKEN`.
+    pub token_in_file: bool,
 }
 
 /// `[build]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildConfig {
-    pub node: Option<NodeRef>,
+    pub node: Option<Located<NodeRef>>,
     pub path: Option<Located<String>>,
     pub command: Option<Located<String>>,
     /// `source`: `"git"`, `"push"` or the name of a sync-strategy plugin.
@@ -103,9 +107,9 @@ pub struct ImageConfig {
     pub binary_arg: Option<Located<String>>,
     pub services: Option<Located<Vec<String>>>,
     /// `plugin`: the image-builder plugin (default `docker`).
-    pub plugin: Option<String>,
+    pub plugin: Option<Located<String>>,
     /// `auth`: the registry-auth plugin (default `token-auth`).
-    pub auth: Option<String>,
+    pub auth: Option<Located<String>>,
     /// The section as data without `plugin` and `auth` (which choose
     /// plugins rather than configure one), for the image builder.
     pub section: PluginSection,
@@ -189,34 +193,17 @@ pub struct PluginDecl {
 }
 
 impl Config {
-    /// Where a dotted key (`build.path`, `build.image.services`,
-    /// `nodes.4.host`) or section (`build`, `build.image`) is in the file.
-    /// For a missing key, the nearest enclosing section that exists, and
-    /// finally the top of the file, so that an error about it can still
-    /// point somewhere useful.
-    pub fn location_of(&self, key: &str) -> Location {
-        let mut key = key;
-        loop {
-            if let Some(location) = self.locations.get(key) {
-                return location.clone();
-            }
-            match key.rfind('.') {
-                Some(dot) => key = &key[..dot],
-                None => {
-                    return Location {
-                        file: self.file.clone(),
-                        line: 1,
-                        column: 1,
-                    }
-                }
-            }
-        }
+    /// The top of the file: where an error about something the file does
+    /// not say at all (no node configured) points.
+    pub fn top(&self) -> Location {
+        Location::top_of(&self.file)
     }
 
-    /// Whether the dotted `key` is written in the file (not defaulted, not
-    /// taken from the environment).
-    pub fn has_key(&self, key: &str) -> bool {
-        self.locations.contains_key(key)
+    /// The `[build]` header, or the top of a file without one.
+    pub fn build_location(&self) -> Location {
+        self.build
+            .as_ref()
+            .map_or_else(|| self.top(), |b| b.location.clone())
     }
 
     /// Every value read from the environment, plus the API token.

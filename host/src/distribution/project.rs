@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::lockfile::{LockEntry, LockError, LockFile};
 use super::registry::Registry;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Location};
 use crate::exit::{Exit, ExitStatusOf};
 use crate::plugin::{grant_items, Grants, Kind, Plugin, PluginError, PluginSource, BUILTINS};
 
@@ -22,6 +22,9 @@ pub struct Use {
     pub kind: Kind,
     /// `build.source`, `build.image.plugin`, `build.image.auth`.
     pub key: String,
+    /// Where the key is written, or the header of the section that leaves
+    /// it to its default.
+    pub at: Location,
 }
 
 /// What to do with ops.lock.
@@ -131,7 +134,7 @@ pub async fn resolve(
     let mut changes: Vec<LockChange> = Vec::new();
     for use_ in uses {
         let plugin = registry.get(&use_.name).await?;
-        check_kind(config, use_, &plugin)?;
+        check_kind(use_, &plugin)?;
         if plugin.source() != &PluginSource::Builtin {
             check_grants(config, registry, &plugin, lock.get(&use_.name))?;
             if let Some(change) = lock_change(config, &lock, &plugin, mode) {
@@ -152,12 +155,12 @@ pub async fn resolve(
     Ok((plugins, changes))
 }
 
-fn check_kind(config: &Config, use_: &Use, plugin: &Plugin) -> Result<(), ConfigError> {
+fn check_kind(use_: &Use, plugin: &Plugin) -> Result<(), ConfigError> {
     if plugin.kind() == use_.kind {
         return Ok(());
     }
     Err(ConfigError::invalid(
-        config.location_of(&use_.key),
+        use_.at.clone(),
         &use_.key,
         format!(
             "`{}` is a {} plugin, but {} must name a{} {} plugin",
@@ -205,7 +208,7 @@ fn check_name(registry: &mut Registry, config: &Config, use_: &Use) -> Result<()
         .map(|s| format!("did you mean `{s}`? "))
         .unwrap_or_default();
     Err(ConfigError::invalid(
-        config.location_of(&use_.key),
+        use_.at.clone(),
         &use_.key,
         format!(
             "no plugin named `{}`: it is not built in, not declared in [plugins.{}], and not \

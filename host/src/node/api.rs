@@ -172,6 +172,7 @@ mod tests {
         let api = |url: &str| ApiConfig {
             url: Some(url.into()),
             token: Some("t".into()),
+            ..ApiConfig::default()
         };
         let err = ApiClient::new(&api("http://api.example.com"))
             .err()

@@ -11,7 +11,7 @@
 
 use super::api::{ApiClient, ApiNode};
 use super::error::ResolveError;
-use crate::config::{Config, NodeEntry, NodeRef};
+use crate::config::{Config, Located, NodeEntry, NodeRef};
 use crate::ssh::{home_dir, Destination, SshConfigFile};
 
 /// The node to connect to. `host` goes through `~/.ssh/config` like a host
@@ -49,7 +49,7 @@ impl NodeTarget {
             host: entry.host.clone(),
             user: entry.user.clone(),
             port: entry.port,
-            host_key: entry.host_key.clone(),
+            host_key: entry.host_key.as_ref().map(|k| k.value.clone()),
             id: entry.id,
             name: entry.name.clone(),
             origin,
@@ -91,20 +91,20 @@ pub async fn resolve_with(
     }
 
     if let Some(target) = &config.target {
-        if let Some(entry) = config.node(target) {
+        if let Some(entry) = config.node(&target.value) {
             return Ok(NodeTarget::from_entry(
                 entry,
-                format!("target = {target} via [nodes.{}]", entry.key),
+                format!("target = {} via [nodes.{}]", target.value, entry.key),
             ));
         }
-        let text = match target {
+        let text = match &target.value {
             NodeRef::Id(_) => return by_ref(config, api.as_ref(), target, "target").await,
             NodeRef::Name(text) => text,
         };
         let looks_like_destination = Destination::is_explicit(text) || ssh_config.has_alias(text);
         if !looks_like_destination {
             if let Some(api) = &api {
-                let node = api.node(target).await?;
+                let node = api.node(&target.value).await?;
                 return Ok(NodeTarget::from_api(
                     node,
                     format!("target = {text} via {}", api.base()),
@@ -115,7 +115,7 @@ pub async fn resolve_with(
             key: "target".into(),
             value: text.clone(),
             message,
-            location: config.location_of("target"),
+            location: target.at.clone(),
         })?;
         return Ok(NodeTarget::from_destination(
             dest,
@@ -128,7 +128,7 @@ pub async fn resolve_with(
     }
 
     Err(ResolveError::NothingConfigured {
-        location: config.location_of(""),
+        location: config.top(),
     })
 }
 
@@ -136,14 +136,15 @@ pub async fn resolve_with(
 async fn by_project(
     config: &Config,
     api: Option<&ApiClient>,
-    project: &str,
+    project: &Located<String>,
 ) -> Result<NodeTarget, ResolveError> {
     let Some(api) = api else {
         return Err(ResolveError::ProjectWithoutApi {
-            project: project.to_owned(),
-            location: config.location_of("project"),
+            project: project.value.clone(),
+            location: project.at.clone(),
         });
     };
+    let project = project.as_str();
     let answer = api.project(project).await?;
     let url = format!("{}/v1/projects/{project}", api.base());
     let node = match answer.build_node {
@@ -184,9 +185,11 @@ async fn by_project(
 async fn by_ref(
     config: &Config,
     api: Option<&ApiClient>,
-    node: &NodeRef,
+    node: &Located<NodeRef>,
     key: &str,
 ) -> Result<NodeTarget, ResolveError> {
+    let at = &node.at;
+    let node = &node.value;
     if let Some(entry) = config.node(node) {
         return Ok(NodeTarget::from_entry(
             entry,
@@ -204,7 +207,11 @@ async fn by_ref(
         None => Err(ResolveError::UnknownNode {
             key: key.to_owned(),
             node: node.to_string(),
-            location: config.location_of(key),
+            location: at.clone(),
         }),
     }
 }
+
+#[cfg(test)]
+#[path = "resolve_tests.rs"]
+mod tests;

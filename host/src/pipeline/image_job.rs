@@ -2,7 +2,7 @@
 //! under which references, from which Dockerfile, and whether pushing needs
 //! a registry login.
 
-use crate::config::{Config, ConfigError, ImageConfig, PluginSection, SectionValue};
+use crate::config::{Config, ConfigError, ImageConfig, Located, PluginSection, SectionValue};
 use crate::domain::{ImageName, PluginName, Registry, Repository};
 
 use super::job::{plugin_name, required, JobError};
@@ -22,9 +22,9 @@ pub struct ImageJob {
     /// image builder's to check.
     pub dockerfile: String,
     /// `plugin`: the image-builder plugin.
-    pub builder: PluginName,
+    pub builder: Located<PluginName>,
     /// `auth`: the registry-auth plugin.
-    pub auth: PluginName,
+    pub auth: Located<PluginName>,
     /// `binary_arg`; without it every image gets the same build.
     pub binary_arg: Option<String>,
     /// `registry`, else the host part of `prefix` (as docker reads it).
@@ -86,19 +86,17 @@ impl ImageJob {
         )?;
         // Like docker: without `registry`, the registry is the prefix's host.
         let registry = Some(registry.unwrap_or_else(|| prefix.registry()));
+        // A chosen plugin's error points at its own value; a default one at
+        // the section that left it out.
         let at = &image.section.location;
-        let auth = plugin_name(
-            image.auth.as_deref().unwrap_or(DEFAULT_AUTH),
-            "build.image.auth",
-            at,
-        )?;
+        let chosen = |value: &Option<Located<String>>, default: &str, key: &str| match value {
+            Some(v) => plugin_name(v, key, &v.at),
+            None => plugin_name(default, key, at),
+        };
+        let auth = chosen(&image.auth, DEFAULT_AUTH, "build.image.auth")?;
         Ok(ImageJob {
             dockerfile,
-            builder: plugin_name(
-                image.plugin.as_deref().unwrap_or(DEFAULT_BUILDER),
-                "build.image.plugin",
-                at,
-            )?,
+            builder: chosen(&image.plugin, DEFAULT_BUILDER, "build.image.plugin")?,
             auth_section: auth_section(config, image, auth.as_str()),
             auth,
             binary_arg: image.binary_arg.as_ref().map(|a| a.value.clone()),

@@ -20,7 +20,7 @@ pub struct BuildJob {
     /// `build.command`, run with `sh -c` in `path`.
     pub command: String,
     /// The sync-strategy plugin it picks.
-    pub sync_plugin: PluginName,
+    pub sync_plugin: Located<PluginName>,
     /// The section the sync plugin validates and receives.
     pub sync_section: PluginSection,
     pub git_ref: Option<GitRef>,
@@ -67,7 +67,7 @@ impl BuildJob {
         }
 
         let Some(build) = &config.build else {
-            return Err(ConfigError::missing(config.location_of("build"), "build").into());
+            return Err(ConfigError::missing(config.top(), "build").into());
         };
         let path = build_path(build)?;
         let command = required("build.command", build.command.as_ref(), &build.location)?;
@@ -184,9 +184,21 @@ pub(crate) fn build_path(build: &BuildConfig) -> Result<&str, ConfigError> {
 
 /// A plugin name the config reader has checked, typed. A name it let
 /// through that is not one is reported at its key, not trusted.
-pub(super) fn plugin_name(name: &str, key: &str, at: &Location) -> Result<PluginName, ConfigError> {
-    name.parse()
-        .map_err(|e: PluginNameError| ConfigError::invalid(at.clone(), key, e.to_string()))
+/// The plugin `key` names, with where it is named (the section header for
+/// a default), so that what is later found wrong with the plugin points
+/// there.
+pub(super) fn plugin_name(
+    name: &str,
+    key: &str,
+    at: &Location,
+) -> Result<Located<PluginName>, ConfigError> {
+    let value = name
+        .parse()
+        .map_err(|e: PluginNameError| ConfigError::invalid(at.clone(), key, e.to_string()))?;
+    Ok(Located {
+        value,
+        at: at.clone(),
+    })
 }
 
 /// `value`, which must be there and not blank; a missing one is reported

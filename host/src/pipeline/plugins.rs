@@ -34,18 +34,21 @@ pub fn uses(job: &BuildJob) -> Vec<Use> {
         name: job.sync_plugin.to_string(),
         kind: Kind::SyncStrategy,
         key: "build.source".into(),
+        at: job.sync_plugin.at.clone(),
     }];
     if let Some(images) = &job.images {
         uses.push(Use {
             name: images.builder.to_string(),
             kind: Kind::ImageBuilder,
             key: "build.image.plugin".into(),
+            at: images.builder.at.clone(),
         });
         if images.login {
             uses.push(Use {
                 name: images.auth.to_string(),
                 kind: Kind::RegistryAuth,
                 key: "build.image.auth".into(),
+                at: images.auth.at.clone(),
             });
         }
     }

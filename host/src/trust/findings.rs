@@ -157,7 +157,7 @@ fn pinned_nodes(config: &Config, cx: &Context, out: &mut Vec<Finding>) {
         let Some(pin) = &node.host_key else { continue };
         if cx
             .ssh_config
-            .confirms_pin(&node.host, node.user.as_deref(), node.port, pin)
+            .confirms_pin(&node.host, node.user.as_deref(), node.port, &pin.value)
         {
             continue;
         }
@@ -166,7 +166,7 @@ fn pinned_nodes(config: &Config, cx: &Context, out: &mut Vec<Finding>) {
             None => node.host.clone(),
         };
         out.push(Finding {
-            location: config.location_of(&format!("nodes.{}.host_key", node.key)),
+            location: pin.at.clone(),
             what: format!(
                 "sends {} to node [nodes.{}] ({host}), which only this file's host_key pin \
                  vouches for: your known_hosts does not hold that key",
@@ -212,7 +212,7 @@ fn secrets_sent(config: &Config) -> Vec<(String, Location)> {
     if elsewhere {
         found.push((
             "values read from the environment".to_owned(),
-            config.location_of("build"),
+            config.build_location(),
         ));
     }
     found
@@ -222,19 +222,19 @@ fn api_token(config: &Config, cx: &Context, out: &mut Vec<Finding>) {
     let (Some(url), Some(_)) = (&config.api.url, &config.api.token) else {
         return;
     };
-    if !config.has_key("api.url") {
+    let Some(url_at) = &config.api.url_at else {
         return; // OPS_API_URL: the user's own choice
-    }
+    };
     if cx.env_api_url.as_deref().map(origin) == Some(origin(url)) {
         return;
     }
-    let token = if config.has_key("api.token") {
+    let token = if config.api.token_in_file {
         "api.token"
     } else {
         "OPS_API_TOKEN"
     };
     out.push(Finding {
-        location: config.location_of("api.url"),
+        location: url_at.clone(),
         what: format!(
             "sends your API token ({token}) to {}, an origin only this file names",
             origin(url)

@@ -13,23 +13,28 @@ pub fn from_push_output(output: &str) -> Option<String> {
 
 /// `docker image inspect --format '{{json .RepoDigests}}'` prints
 /// `["repo@sha256:...", ...]`; take the entry for `image`'s repository.
+///
+/// The pushed reference is that repository followed by `:tag` or
+/// `@digest`, so its entry is the one `image` begins with, then nothing,
+/// `@`, or `:` and a tag (which has no `/`: in `host:5000/p/api` the `:`
+/// starts a port). No reference grammar is needed here beyond that: the
+/// host parsed the reference once, and docker names the repositories.
 pub fn from_repo_digests(json: &str, image: &str) -> Option<String> {
-    let repo = repository(image);
     json.split('"')
         .filter_map(|item| item.split_once('@'))
-        .find(|(r, d)| *r == repo && is_digest(d))
-        .map(|(_, d)| d.to_owned())
+        .filter(|(repo, digest)| names_repository(image, repo) && is_digest(digest))
+        .max_by_key(|(repo, _)| repo.len())
+        .map(|(_, digest)| digest.to_owned())
 }
 
-/// `registry/org/name:tag` → `registry/org/name` (a `:` after the last `/`
-/// is the tag; one before it is a registry port).
-fn repository(image: &str) -> &str {
-    let image = image.split_once('@').map(|(r, _)| r).unwrap_or(image);
-    let last_slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match image[last_slash..].rfind(':') {
-        Some(colon) => &image[..last_slash + colon],
-        None => image,
-    }
+fn names_repository(image: &str, repo: &str) -> bool {
+    image
+        .strip_prefix(repo)
+        .is_some_and(|rest| match rest.as_bytes().first() {
+            None | Some(b'@') => true,
+            Some(b':') => !rest.contains('/'),
+            Some(_) => false,
+        })
 }
 
 fn is_digest(s: &str) -> bool {
@@ -59,5 +64,22 @@ mod tests {
             Some(D)
         );
         assert_eq!(from_repo_digests(&json, "127.0.0.1:5000/p/web:v1"), None);
+    }
+
+    #[test]
+    fn the_pushed_repository_wins_over_one_it_begins_with() {
+        let other = D.replace('0', "1");
+        let json = format!(
+            "[\"127.0.0.1@{other}\",\"127.0.0.1:5000/p/api@{D}\",\"127.0.0.1:5000/p@{other}\"]"
+        );
+        assert_eq!(
+            from_repo_digests(&json, "127.0.0.1:5000/p/api:v1").as_deref(),
+            Some(D)
+        );
+        assert_eq!(
+            from_repo_digests(&json, "127.0.0.1:5000/p/api").as_deref(),
+            Some(D)
+        );
+        assert_eq!(from_repo_digests(&json, "127.0.0.1:5000/p/apiv2:v1"), None);
     }
 }

@@ -1,7 +1,10 @@
-//! Why a host call failed, kept typed (with the node's own error as its
-//! source) inside the host. The WIT boundary of API 0.1 and 0.2 carries a
-//! string: [`HostCallError::into_wit`] makes it, with the words plugins
-//! have always been given.
+//! Why a host call failed, kept typed (with the node's, the HTTP client's
+//! or the OS's own error as its source) inside the host. The WIT boundary
+//! of API 0.1 and 0.2 carries a string: [`HostCallError::into_wit`] makes
+//! it, with the words plugins have always been given.
+
+use std::io;
+use std::path::PathBuf;
 
 use crate::remote::RemoteError;
 
@@ -27,6 +30,42 @@ pub(crate) enum HostCallError {
         path: String,
         #[source]
         source: RemoteError,
+    },
+    /// An HTTP request got no answer (or an unreadable one).
+    #[error("http: {url}: {}{source}", if *.reading { "reading the response: " } else { "" })]
+    Http {
+        url: String,
+        /// Whether the answer started and its body failed.
+        reading: bool,
+        #[source]
+        source: ureq::Error,
+    },
+    /// The task that ran a blocking call died (a panic in it).
+    #[error("{what} task failed: {source}")]
+    Task {
+        what: &'static str,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// The granted program is not on the user's PATH. The words are the
+    /// OS's own, which is what this call said before it searched the PATH
+    /// itself: plugins of API 0.2.0 can tell a missing program only by them.
+    #[error("cannot run {program}: No such file or directory (os error 2): not on your PATH")]
+    NotOnPath { program: String },
+    /// Starting or waiting for a local program failed.
+    #[error("{}{program}: {source}", if *.waiting { "waiting for " } else { "cannot run " })]
+    Local {
+        program: String,
+        /// Whether it had started.
+        waiting: bool,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
     },
 }
 
@@ -55,6 +94,40 @@ mod tests {
         assert_eq!(
             HostCallError::NoNode.into_wit(),
             "no build node in this call (config validation runs before ops connects)"
+        );
+    }
+
+    #[test]
+    fn local_failures_keep_the_os_error_and_their_old_words() {
+        let missing = || io::Error::from(io::ErrorKind::NotFound);
+        let err = HostCallError::Local {
+            program: "helper".into(),
+            waiting: false,
+            source: missing(),
+        };
+        assert_eq!(
+            err.source().map(|s| s.to_string()),
+            Some(missing().to_string())
+        );
+        assert_eq!(err.into_wit(), format!("cannot run helper: {}", missing()));
+        let err = HostCallError::Local {
+            program: "helper".into(),
+            waiting: true,
+            source: missing(),
+        };
+        assert!(err.into_wit().starts_with("waiting for helper: "));
+        let err = HostCallError::Read {
+            path: "/k/id".into(),
+            source: missing(),
+        };
+        assert!(err.source().is_some());
+        assert_eq!(err.into_wit(), format!("cannot read /k/id: {}", missing()));
+        assert_eq!(
+            HostCallError::NotOnPath {
+                program: "pass".into()
+            }
+            .into_wit(),
+            "cannot run pass: No such file or directory (os error 2): not on your PATH"
         );
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use ureq::http;
 
+use super::error::HostCallError;
 use crate::plugin::bindings::latest::ops::plugin::http::Host;
 use crate::plugin::bindings::types::{HttpRequest, HttpResponse};
 use crate::plugin::capability::Need;
@@ -26,22 +27,26 @@ impl Host for PluginState {
         let start = self.host_call_begins();
         let result = self.http_fetch(request).await;
         self.host_time_since(start);
-        result
+        result.map_err(HostCallError::into_wit)
     }
 }
 
 impl PluginState {
-    async fn http_fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, String> {
-        let target = allowed_target(&request.url)?;
+    async fn http_fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, HostCallError> {
+        let target = allowed_target(&request.url).map_err(HostCallError::Invalid)?;
         self.check(Need::Http {
             host: &target.host,
             port: target.port,
             default_port: target.default_port,
-        })?;
-        let prepared = prepare(request)?;
+        })
+        .map_err(HostCallError::Refused)?;
+        let prepared = prepare(request).map_err(HostCallError::Invalid)?;
         tokio::task::spawn_blocking(move || send(prepared))
             .await
-            .map_err(|e| format!("http request task failed: {e}"))?
+            .map_err(|source| HostCallError::Task {
+                what: "http request",
+                source,
+            })?
     }
 }
 
@@ -99,7 +104,7 @@ fn prepare(request: HttpRequest) -> Result<http::Request<Vec<u8>>, String> {
         .map_err(|e| format!("http: bad request: {e}"))
 }
 
-fn send(request: http::Request<Vec<u8>>) -> Result<HttpResponse, String> {
+fn send(request: http::Request<Vec<u8>>) -> Result<HttpResponse, HostCallError> {
     let url = request.uri().to_string();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(TIMEOUT))
@@ -107,9 +112,11 @@ fn send(request: http::Request<Vec<u8>>) -> Result<HttpResponse, String> {
         .max_redirects(0)
         .build()
         .into();
-    let mut response = agent
-        .run(request)
-        .map_err(|e| format!("http: {url}: {e}"))?;
+    let mut response = agent.run(request).map_err(|source| HostCallError::Http {
+        url: url.clone(),
+        reading: false,
+        source,
+    })?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -124,7 +131,11 @@ fn send(request: http::Request<Vec<u8>>) -> Result<HttpResponse, String> {
         .with_config()
         .limit(MAX_RESPONSE)
         .read_to_vec()
-        .map_err(|e| format!("http: {url}: reading the response: {e}"))?;
+        .map_err(|source| HostCallError::Http {
+            url,
+            reading: true,
+            source,
+        })?;
     Ok(HttpResponse {
         status,
         headers,

@@ -14,6 +14,7 @@ use std::process::Stdio;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::error::HostCallError;
 use super::node::exit_status;
 use crate::output::LiveOutput;
 use crate::plugin::bindings::latest::ops::plugin::local::Host;
@@ -30,14 +31,14 @@ impl Host for PluginState {
         let start = self.host_call_begins();
         let result = self.local_exec(request).await;
         self.host_time_since(start);
-        result
+        result.map_err(HostCallError::into_wit)
     }
 
     async fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
         let start = self.host_call_begins();
         let result = self.local_read(path).await;
         self.host_time_since(start);
-        result
+        result.map_err(HostCallError::into_wit)
     }
 
     async fn project_root(&mut self) -> String {
@@ -46,9 +47,10 @@ impl Host for PluginState {
 }
 
 impl PluginState {
-    async fn local_exec(&mut self, request: ExecRequest) -> Result<ExecOutput, String> {
+    async fn local_exec(&mut self, request: ExecRequest) -> Result<ExecOutput, HostCallError> {
         // Checked before anything is spawned: a refused program never runs.
-        self.check(Need::LocalExec(&request.program))?;
+        self.check(Need::LocalExec(&request.program))
+            .map_err(HostCallError::Refused)?;
         let cwd = request
             .cwd
             .as_deref()
@@ -61,7 +63,9 @@ impl PluginState {
             request.args.join(" ")
         ));
         if let Some((name, _)) = request.env.iter().find(|(name, _)| chooses_program(name)) {
-            return Err(self.refuse_env(&request.program, name));
+            return Err(HostCallError::Refused(
+                self.refuse_env(&request.program, name),
+            ));
         }
         let program = resolve(&request.program)?;
         let mut child = tokio::process::Command::new(&program)
@@ -79,7 +83,11 @@ impl PluginState {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", request.program))?;
+            .map_err(|source| HostCallError::Local {
+                program: request.program.clone(),
+                waiting: false,
+                source,
+            })?;
 
         if let (Some(bytes), Some(mut stdin)) = (request.stdin, child.stdin.take()) {
             tokio::spawn(async move {
@@ -94,27 +102,12 @@ impl PluginState {
             self.ctx.printer.clone(),
         )
         .hide_stdout();
-        let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
-            return Err("the child's output pipes are missing".into());
-        };
-        let (mut out_buf, mut err_buf) = (vec![0u8; 16384], vec![0u8; 16384]);
-        let (mut out_open, mut err_open) = (true, true);
-        while out_open || err_open {
-            tokio::select! {
-                n = out.read(&mut out_buf), if out_open => match n {
-                    Ok(0) | Err(_) => out_open = false,
-                    Ok(n) => crate::remote::OutputSink::stdout(&mut capture, &out_buf[..n]),
-                },
-                n = err.read(&mut err_buf), if err_open => match n {
-                    Ok(0) | Err(_) => err_open = false,
-                    Ok(n) => crate::remote::OutputSink::stderr(&mut capture, &err_buf[..n]),
-                },
-            }
-        }
-        let status = child
-            .wait()
-            .await
-            .map_err(|e| format!("waiting for {}: {e}", request.program))?;
+        pump(&mut child, &mut capture).await?;
+        let status = child.wait().await.map_err(|source| HostCallError::Local {
+            program: request.program.clone(),
+            waiting: true,
+            source,
+        })?;
         let (stdout, stderr, truncated) = capture.finish();
         Ok(ExecOutput {
             status: exit_status(local_exit(status)),
@@ -124,20 +117,48 @@ impl PluginState {
         })
     }
 
-    async fn local_read(&mut self, path: String) -> Result<Vec<u8>, String> {
-        self.check(Need::LocalRead)?;
+    async fn local_read(&mut self, path: String) -> Result<Vec<u8>, HostCallError> {
+        self.check(Need::LocalRead)
+            .map_err(HostCallError::Refused)?;
         if !self.readable.contains(&path) {
             let refusal = format!(
                 "local-read refused: {path} is not named by plugin {}'s config section",
                 self.plugin
             );
             self.refusals.push(refusal.clone());
-            return Err(refusal);
+            return Err(HostCallError::Refused(refusal));
         }
-        let full = expand(&path, &self.ctx.project_root)?;
+        let full = expand(&path, &self.ctx.project_root).map_err(HostCallError::Invalid)?;
         crate::local_file::read_local_file(&full, MAX_READ)
-            .map_err(|e| format!("cannot read {}: {e}", full.display()))
+            .map_err(|source| HostCallError::Read { path: full, source })
     }
+}
+
+/// Reads the child's stdout and stderr into `capture` until both close.
+async fn pump(
+    child: &mut tokio::process::Child,
+    capture: &mut LiveOutput,
+) -> Result<(), HostCallError> {
+    let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(HostCallError::Invalid(
+            "the child's output pipes are missing".into(),
+        ));
+    };
+    let (mut out_buf, mut err_buf) = (vec![0u8; 16384], vec![0u8; 16384]);
+    let (mut out_open, mut err_open) = (true, true);
+    while out_open || err_open {
+        tokio::select! {
+            n = out.read(&mut out_buf), if out_open => match n {
+                Ok(0) | Err(_) => out_open = false,
+                Ok(n) => crate::remote::OutputSink::stdout(capture, &out_buf[..n]),
+            },
+            n = err.read(&mut err_buf), if err_open => match n {
+                Ok(0) | Err(_) => err_open = false,
+                Ok(n) => crate::remote::OutputSink::stderr(capture, &err_buf[..n]),
+            },
+        }
+    }
+    Ok(())
 }
 
 /// What a local program takes from ops's own environment: enough to find
@@ -179,25 +200,20 @@ impl PluginState {
 /// The granted program as the user's own `PATH` finds it (never the
 /// plugin's): a name, not a path, and only absolute directories searched,
 /// so that neither the plugin's `cwd` nor its environment picks the file.
-fn resolve(program: &str) -> Result<PathBuf, String> {
+fn resolve(program: &str) -> Result<PathBuf, HostCallError> {
     if program.is_empty() || program.contains('/') || program.contains('\0') {
-        return Err(format!(
+        return Err(HostCallError::Invalid(format!(
             "local exec: {program:?} is not a program name; local-exec runs programs found on \
              the user's PATH"
-        ));
+        )));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(program))
         .find(|candidate| is_executable(candidate))
-        // The words of the OS's own error, which is what this call said
-        // before it searched the PATH itself: plugins of API 0.2.0 can tell
-        // a missing program only by them.
-        .ok_or_else(|| {
-            format!(
-                "cannot run {program}: No such file or directory (os error 2): not on your PATH"
-            )
+        .ok_or_else(|| HostCallError::NotOnPath {
+            program: program.to_owned(),
         })
 }
 
