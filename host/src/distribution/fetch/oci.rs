@@ -32,7 +32,7 @@ pub struct Artifact<'a> {
     pub created: String,
 }
 
-fn digest_of(bytes: &[u8]) -> String {
+pub(super) fn digest_of(bytes: &[u8]) -> String {
     Digest::of(bytes).to_string()
 }
 
@@ -185,7 +185,11 @@ fn check_manifest(reference: &Reference, answer: &Answer) -> Result<(String, u64
     Ok((digest.to_owned(), size))
 }
 
-fn expect_status(reference: &Reference, answer: &Answer, want: u16) -> Result<(), FetchError> {
+pub(super) fn expect_status(
+    reference: &Reference,
+    answer: &Answer,
+    want: u16,
+) -> Result<(), FetchError> {
     match answer.status {
         s if s == want => Ok(()),
         404 => Err(FetchError::NotFound {
@@ -323,7 +327,11 @@ fn tagged(
 
 /// One blob, unless the repository has it already: a monolithic upload
 /// (POST for a session, PUT of the bytes with their digest).
-fn upload_blob(client: &mut Client, reference: &Reference, bytes: &[u8]) -> Result<(), FetchError> {
+pub(super) fn upload_blob(
+    client: &mut Client,
+    reference: &Reference,
+    bytes: &[u8],
+) -> Result<(), FetchError> {
     let digest = digest_of(bytes);
     let repo = &reference.repository;
     let url = client.url(&format!("/v2/{repo}/blobs/{digest}"));
