@@ -84,6 +84,12 @@ fn a_signature_pushed_with_the_plugin_is_fetched_and_checked() {
     let reference = format!("oci://{}/plugins/dir-sync:0.1.0", fx.registry.host());
     push(&fx, &wasm, &reference);
 
+    // The artifact's config says what a range needs, without the wasm.
+    let config = fx.registry.config("plugins/dir-sync", "0.1.0").unwrap();
+    let api = config["ops"]["apiVersion"].as_str().unwrap_or_default();
+    assert_eq!(api.split('.').count(), 3, "{config}");
+    assert_eq!(config["ops"]["capabilities"][0], "remote-exec", "{config}");
+
     // `install` fetches and checks it.
     let out = fx.ops().args(["plugin", "install", &reference]).run();
     out.expect_success();

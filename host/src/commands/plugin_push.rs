@@ -43,6 +43,7 @@ pub async fn run(settings: PluginPushSettings, printer: &Printer) -> Result<Exit
     let meta = plugin.metadata();
     let (name, version) = (meta.name.clone(), meta.version.to_string());
     check_tag(&reference, &name, &version)?;
+    let config = serde_json::json!({"apiVersion": meta.api_version.to_string(), "kind": meta.kind.to_string(), "capabilities": super::plugin_common::grant_list(&meta.capabilities)});
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let created_at = created.clone();
     let signature = checked_signature(wasm_path, &wasm)?;
@@ -51,6 +52,7 @@ pub async fn run(settings: PluginPushSettings, printer: &Printer) -> Result<Exit
     let pushed = tokio::task::spawn_blocking(move || {
         let artifact = Artifact {
             wasm: &wasm,
+            plugin: config,
             name: &task_name,
             version: &task_version,
             imports,

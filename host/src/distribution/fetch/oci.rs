@@ -19,10 +19,11 @@ const OTHER_MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, \
      application/vnd.docker.distribution.manifest.v2+json, \
      application/vnd.docker.distribution.manifest.list.v2+json";
 
-/// What is published besides the component's bytes.
+/// What is published besides the component's bytes; `plugin` (API version, capabilities) lets a range pick a release unread.
 #[derive(Debug, Clone)]
 pub struct Artifact<'a> {
     pub wasm: &'a [u8],
+    pub plugin: Value,
     pub name: &'a str,
     pub version: &'a str,
     /// The component's imports and exports, for the config's `component`.
@@ -211,6 +212,7 @@ pub fn manifest_for(artifact: &Artifact<'_>) -> (Vec<u8>, Vec<u8>) {
         "architecture": "wasm",
         "os": "wasip2",
         "layerDigests": [layer_digest],
+        "ops": artifact.plugin,
         "component": {
             "imports": artifact.imports,
             "exports": artifact.exports,
@@ -366,6 +368,7 @@ mod tests {
     fn the_manifest_has_the_wasm_artifact_shape() {
         let artifact = Artifact {
             wasm: b"\0asm component",
+            plugin: json!({"apiVersion": "0.2.0"}),
             name: "acme-sync",
             version: "1.2.0",
             imports: vec!["ops:plugin/node@0.2.0".into()],
