@@ -142,6 +142,15 @@ pub fn signature(source: &str) -> Result<(Vec<Found>, String), FetchError> {
     }
     let url = format!("{source}.sig");
     match https::get(&url) {
+        // Servers that answer every path (a fallback page, or the plugin
+        // itself) have no signature there; a required one is still missing.
+        Ok(bytes)
+            if !bytes
+                .trim_ascii_start()
+                .starts_with(b"-----BEGIN SSH SIGNATURE-----") =>
+        {
+            Ok((Vec::new(), url))
+        }
         Ok(bytes) => {
             let armored = String::from_utf8_lossy(&bytes).into_owned();
             let found = Found {
