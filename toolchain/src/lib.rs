@@ -23,7 +23,7 @@ use std::process::Command;
 mod probe;
 mod remap;
 use probe::{capture, cargo_home, find_linker, rustup_targets, rustup_which};
-use remap::{install_folder_remap, FOLDER_REMAP_ENV, REAL_RUSTC_ENV};
+use remap::{install_folder_remap, FOLDER_REMAP_ENV, REAL_RUSTC_ENV, TARGET_REMAP_ENV};
 
 /// One way to build a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,17 +198,43 @@ impl Toolchain {
     /// `/ops`, cargo's home to `/cargo`, the std sources to `/rustc-src`,
     /// and a target folder outside the parent to `/target`.
     ///
-    /// The parent folder is remapped by a wrapper around rustc (written into
-    /// `target_dir`) that cargo runs as its rustc, not through the
-    /// rustflags: `-Zbuild-std` compiles std with the rustflags, and cargo
-    /// hashes them into every crate's symbols, so a folder in them would
-    /// build std again for every plugin folder and make the bytes depend on
-    /// where the checkout is. Neither happens to the wrapper's own flag (std
-    /// has no path under the folder). It is `RUSTC` rather than
+    /// The parent folder and the target folder are remapped by a wrapper
+    /// around rustc (written into `target_dir`) that cargo runs as its
+    /// rustc, not through the rustflags: `-Zbuild-std` compiles std with the
+    /// rustflags, and cargo hashes them into every crate's symbols, so a
+    /// folder in them would build std again for every plugin folder (or for
+    /// every plugin folder whose target folder lies outside it) and make the
+    /// bytes depend on where the checkout is. Neither happens to the
+    /// wrapper's own flags (std has no path under either folder), so plugins
+    /// that share a target folder share one std. It is `RUSTC` rather than
     /// `RUSTC_WORKSPACE_WRAPPER` because cargo hashes a workspace
     /// wrapper's path into the workspace's crates, and that path is in the
     /// checkout.
     pub fn build_command(&self, workspace: &Path, target_dir: &Path) -> Result<Command, Error> {
+        self.cargo_command(&["build"], workspace, target_dir)
+    }
+
+    /// [`Toolchain::build_command`] for the library of the one package in
+    /// `dir`, built as a `cdylib` alone whatever else its manifest lists
+    /// (a plugin crate is often an `rlib` too, for native tests). With a
+    /// `cdylib` as the only root, cargo's LTO needs bitcode alone from the
+    /// dependencies and std, as for the built-in plugins: std is compiled
+    /// the same way, so plugins that share a target folder share it, and no
+    /// object code is made that the link never reads.
+    pub fn build_cdylib_command(&self, dir: &Path, target_dir: &Path) -> Result<Command, Error> {
+        self.cargo_command(
+            &["rustc", "--lib", "--crate-type", "cdylib"],
+            dir,
+            target_dir,
+        )
+    }
+
+    fn cargo_command(
+        &self,
+        subcommand: &[&str],
+        workspace: &Path,
+        target_dir: &Path,
+    ) -> Result<Command, Error> {
         let parent = workspace
             .parent()
             .ok_or_else(|| Error::NoParent(workspace.to_owned()))?;
@@ -222,15 +248,15 @@ impl Toolchain {
         if let Some(src) = &self.rust_src {
             flags.push(format!("--remap-path-prefix={}=/rustc-src", src.display()));
         }
-        if !target_dir.starts_with(parent) {
-            flags.push(format!(
-                "--remap-path-prefix={}=/target",
-                target_dir.display()
-            ));
-        }
         let mut cmd = Command::new(&self.cargo);
+        if target_dir.starts_with(parent) {
+            cmd.env_remove(TARGET_REMAP_ENV);
+        } else {
+            cmd.env(TARGET_REMAP_ENV, target_dir);
+        }
         cmd.current_dir(workspace)
-            .args(["build", "--release", "--target", self.target()])
+            .args(subcommand)
+            .args(["--release", "--target", self.target()])
             .env("CARGO_TARGET_DIR", target_dir)
             .env("RUSTC", wrapper)
             .env(REAL_RUSTC_ENV, &self.rustc)
@@ -320,25 +346,44 @@ mod tests {
                 .map(|v| v.to_string_lossy().into_owned())
         };
         let flags = env("CARGO_ENCODED_RUSTFLAGS").unwrap();
-        // The folder is not in the flags that std is built with.
+        // Neither folder is in the flags that std is built with.
         assert!(!flags.contains("/home/a"), "{flags}");
+        assert!(!flags.contains(&*target.to_string_lossy()), "{flags}");
         assert_eq!(env("OPS_PLUGIN_PARENT_DIR").as_deref(), Some("/home/a"));
-        assert!(
-            flags.contains(&format!("--remap-path-prefix={}=/target", target.display())),
-            "{flags}"
-        );
-        // The wrapper runs rustc with the folder's remap first.
+        let target_remap = env("OPS_PLUGIN_TARGET_DIR").unwrap();
+        assert_eq!(Path::new(&target_remap), target);
+        // The wrapper runs rustc with the folder's remap first, then the
+        // target folder's.
         assert_eq!(env("OPS_PLUGIN_RUSTC").as_deref(), Some("/usr/bin/rustc"));
         let wrapper = env("RUSTC").unwrap();
-        let out = Command::new(&wrapper)
-            .args(["--crate-name", "acme"])
-            .env("OPS_PLUGIN_RUSTC", "/bin/echo")
-            .env("OPS_PLUGIN_PARENT_DIR", "/home/a")
-            .output()
-            .unwrap();
+        let run_wrapper = |target_dir: Option<&str>| {
+            let mut run = Command::new(&wrapper);
+            run.args(["--crate-name", "acme"])
+                .env("OPS_PLUGIN_RUSTC", "/bin/echo")
+                .env("OPS_PLUGIN_PARENT_DIR", "/home/a")
+                .env_remove("OPS_PLUGIN_TARGET_DIR");
+            if let Some(dir) = target_dir {
+                run.env("OPS_PLUGIN_TARGET_DIR", dir);
+            }
+            String::from_utf8(run.output().unwrap().stdout).unwrap()
+        };
         assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
+            run_wrapper(Some("/t/x y")),
+            "--remap-path-prefix=/home/a=/ops --remap-path-prefix=/t/x y=/target --crate-name acme\n"
+        );
+        assert_eq!(
+            run_wrapper(None),
             "--remap-path-prefix=/home/a=/ops --crate-name acme\n"
+        );
+        // A target folder inside the parent folder takes the folder's remap.
+        let inside = target.join("acme").join("target");
+        let cmd = toolchain
+            .build_command(&target.join("acme"), &inside)
+            .unwrap();
+        assert!(
+            !cmd.get_envs()
+                .any(|(k, v)| k == "OPS_PLUGIN_TARGET_DIR" && v.is_some()),
+            "{cmd:?}"
         );
         assert!(flags.contains("=/rustc-src"), "{flags}");
         assert_eq!(env("RUSTC_BOOTSTRAP").as_deref(), Some("1"));
@@ -347,7 +392,16 @@ mod tests {
             Some("/l/rust-lld")
         );
         let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy()).collect();
+        assert_eq!(args[0], "build");
         assert!(args.contains(&"-Zbuild-std=std,panic_abort".into()));
+        // A plugin crate's library is built as a cdylib alone, with the
+        // same flags.
+        let lib = toolchain
+            .build_cdylib_command(Path::new("/home/a/acme"), &target)
+            .unwrap();
+        let lib_args: Vec<_> = lib.get_args().map(|a| a.to_string_lossy()).collect();
+        assert_eq!(lib_args[..4], ["rustc", "--lib", "--crate-type", "cdylib"]);
+        assert_eq!(lib_args[4..], args[1..]);
         assert_eq!(
             toolchain.artifact(Path::new("/tmp/t"), "acme_sync"),
             Path::new("/tmp/t/wasm32-unknown-unknown/release/acme_sync.wasm")

@@ -85,10 +85,10 @@ fn compile(
 ) -> Result<(PathBuf, Vec<u8>, Method), AuthorError> {
     let toolchain = Toolchain::detect(METHODS, &krate.dir).map_err(AuthorError::NoToolchain)?;
     let mut cargo = toolchain
-        .build_command(&krate.dir, target_dir)
+        .build_cdylib_command(&krate.dir, target_dir)
         .map_err(AuthorError::NoToolchain)?;
     // stdout is for the component's path alone; cargo's output is progress.
-    cargo.arg("--lib").stdout(Stdio::from(std::io::stderr()));
+    cargo.stdout(Stdio::from(std::io::stderr()));
     let status = cargo.status().map_err(io(&krate.dir))?;
     if !status.success() {
         return Err(AuthorError::BuildFailed {

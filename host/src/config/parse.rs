@@ -27,16 +27,7 @@ impl Config {
     /// `redactor`.
     pub fn load(path: &Path, redactor: &Redactor) -> Result<Config, ConfigError> {
         let text = crate::local_file::read_local_text(path, crate::local_file::MAX_TEXT_FILE)
-            .map_err(|err| {
-                ConfigError::new(
-                    Location {
-                        file: path.to_path_buf(),
-                        line: 1,
-                        column: 1,
-                    },
-                    ConfigErrorKind::Read(err),
-                )
-            })?;
+            .map_err(|err| ConfigError::new(Location::top_of(path), ConfigErrorKind::Read(err)))?;
         let env = |name: &str| std::env::var(name).ok();
         let config = Config::parse(path, &text, &env)?;
         for secret in config.secrets() {

@@ -215,11 +215,7 @@ impl Config {
     /// The top of the file: where an error about something the file does
     /// not say at all (no node configured) points.
     pub fn top(&self) -> Location {
-        Location {
-            file: self.file.clone(),
-            line: 1,
-            column: 1,
-        }
+        Location::top_of(&self.file)
     }
 
     /// The `[build]` header, or the top of a file without one.
