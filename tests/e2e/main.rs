@@ -40,6 +40,8 @@ mod plugin_new_user;
 mod plugin_pins;
 mod plugin_project;
 mod plugin_registry;
+mod plugin_signing;
+mod plugin_signing_oci;
 mod push;
 mod registry_faults;
 mod resolve;

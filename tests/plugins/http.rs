@@ -80,6 +80,7 @@ fn decl(grants: &[&str]) -> PluginDecl {
         source_location: here(),
         grants: grants.iter().map(|g| (g.to_string(), here())).collect(),
         sha256: None,
+        signed_by: None,
         location: here(),
     }
 }

@@ -4,6 +4,7 @@
 //! text.
 
 mod args;
+mod plugin_args;
 mod settings;
 
 use std::io::IsTerminal;
@@ -149,6 +150,9 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Settings::PluginNew(s) => commands::plugin_new::run(s, &printer)?,
         Settings::PluginBuild(s) => commands::plugin_build::run(s, &printer).await?,
         Settings::PluginUpdate(s) => commands::plugin_update::run(s, printer).await?,
+        Settings::PluginSign(s) => commands::plugin_sign::sign(s, &printer)?,
+        Settings::PluginVerify(s) => commands::plugin_sign::verify(s, &printer)?,
+        Settings::PluginTrust(s) => commands::plugin_trust::run(s, &printer)?,
         Settings::ConfigCheck(s) => commands::config_check::run(s, printer).await?,
         Settings::Trust(s) => commands::trust::run(s, &printer)?,
         Settings::Init(s) => commands::init::run(s, &printer)?,

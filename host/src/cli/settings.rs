@@ -3,7 +3,7 @@
 
 use super::args::{
     BuildArgs, Command, ConfigCommand, ConnectionCommand, ExecArgs, LockCommand, NewKindArg,
-    NodeArgs, PluginCommand, TrustArgs,
+    NodeArgs, PluginCommand, TrustArgs, TrustCommand,
 };
 use crate::author::NewKind;
 use crate::commands::completions::CompletionsSettings;
@@ -19,6 +19,8 @@ use crate::commands::plugin_list::PluginListSettings;
 use crate::commands::plugin_new::PluginNewSettings;
 use crate::commands::plugin_push::PluginPushSettings;
 use crate::commands::plugin_remove::PluginRemoveSettings;
+use crate::commands::plugin_sign::{PluginSignSettings, PluginVerifySettings};
+use crate::commands::plugin_trust::PluginTrustSettings;
 use crate::commands::plugin_update::PluginUpdateSettings;
 use crate::commands::trust::TrustSettings;
 use crate::node::ReachSettings;
@@ -38,6 +40,9 @@ pub enum Settings {
     PluginNew(PluginNewSettings),
     PluginBuild(PluginBuildSettings),
     PluginUpdate(PluginUpdateSettings),
+    PluginSign(PluginSignSettings),
+    PluginVerify(PluginVerifySettings),
+    PluginTrust(PluginTrustSettings),
     ConfigCheck(ConfigCheckSettings),
     Trust(TrustSettings),
     Init(InitSettings),
@@ -125,9 +130,29 @@ fn plugin(command: PluginCommand) -> Settings {
             path,
         }),
         PluginCommand::Build { dir } => Settings::PluginBuild(PluginBuildSettings { dir }),
-        PluginCommand::Update { name, config } => Settings::PluginUpdate(PluginUpdateSettings {
+        PluginCommand::Update {
+            name,
+            accept_signer,
+            config,
+        } => Settings::PluginUpdate(PluginUpdateSettings {
             config_file: config.file,
             name,
+            accept_signer,
+        }),
+        PluginCommand::Sign { wasm, key } => Settings::PluginSign(PluginSignSettings { wasm, key }),
+        PluginCommand::Verify {
+            wasm,
+            signature,
+            signed_by,
+        } => Settings::PluginVerify(PluginVerifySettings {
+            wasm,
+            signature,
+            signed_by,
+        }),
+        PluginCommand::Trust(command) => Settings::PluginTrust(match command {
+            TrustCommand::Add { principal, key } => PluginTrustSettings::Add { principal, key },
+            TrustCommand::List => PluginTrustSettings::List,
+            TrustCommand::Remove { what } => PluginTrustSettings::Remove { what },
         }),
     }
 }

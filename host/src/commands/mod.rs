@@ -16,5 +16,7 @@ pub mod plugin_list;
 pub mod plugin_new;
 pub mod plugin_push;
 pub mod plugin_remove;
+pub mod plugin_sign;
+pub mod plugin_trust;
 pub mod plugin_update;
 pub mod trust;

@@ -23,10 +23,12 @@ pub struct PluginUpdateSettings {
     pub config_file: PathBuf,
     /// Only this plugin's entry.
     pub name: Option<String>,
+    /// `--accept-signer FINGERPRINT`: the new signer of `name` to accept.
+    pub accept_signer: Option<String>,
 }
 
 pub async fn run(settings: PluginUpdateSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
-    let name = settings.name;
+    let (name, accept_signer) = (settings.name, settings.accept_signer);
     // The plugins `ops build` with the command line's defaults would use.
     let settings = BuildSettings::defaults(settings.config_file);
     let config = Config::load(&settings.config_file, printer.redactor())?;
@@ -48,8 +50,11 @@ pub async fn run(settings: PluginUpdateSettings, printer: Arc<Printer>) -> Resul
             .into());
         }
     }
-    let (_, changes) =
-        project::resolve(&mut registry, &config, &uses, &LockMode::Update(name)).await?;
+    let mode = LockMode::Update {
+        only: name,
+        accept_signer,
+    };
+    let (_, changes) = project::resolve(&mut registry, &config, &uses, &mode).await?;
     let lock = LockFile::beside(&config.file);
     if changes.is_empty() {
         printer.info(format!("{}: up to date", lock.display()));
@@ -57,13 +62,18 @@ pub async fn run(settings: PluginUpdateSettings, printer: Arc<Printer>) -> Resul
     }
     for change in changes {
         let new = &change.new;
+        let signer = match (&new.signer_key, &new.signer) {
+            (Some(key), Some(principal)) => format!(", signed by {principal} ({key})"),
+            (Some(key), None) => format!(", signed by untrusted key {key}"),
+            _ => String::new(),
+        };
         printer.info(match &change.old {
             Some(old) => format!(
-                "{}: {} -> {} (sha256 {} -> {})",
+                "{}: {} -> {} (sha256 {} -> {}){signer}",
                 new.name, old.version, new.version, old.sha256, new.sha256
             ),
             None => format!(
-                "{}: added {} (sha256 {})",
+                "{}: added {} (sha256 {}){signer}",
                 new.name, new.version, new.sha256
             ),
         });

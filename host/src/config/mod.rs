@@ -29,7 +29,7 @@ pub use error::{ConfigError, ConfigErrorKind};
 pub use located::Located;
 pub use schema::{
     ApiConfig, BuildConfig, Config, DeclSource, ImageConfig, NodeEntry, NodeRef, PluginDecl,
-    BUILTIN_SOURCES,
+    PluginRules, BUILTIN_SOURCES,
 };
 pub use section::{Location, PluginSection, SectionEntry, SectionValue};
 pub use snippet::closest;

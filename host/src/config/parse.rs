@@ -8,7 +8,9 @@ use toml::de::{DeTable, DeValue};
 use super::error::{ConfigError, ConfigErrorKind};
 use super::located::Located;
 use super::reader::{join, Reader};
-use super::schema::{ApiConfig, BuildConfig, Config, ImageConfig, NodeEntry, NodeRef};
+use super::schema::{
+    ApiConfig, BuildConfig, Config, ImageConfig, NodeEntry, NodeRef, PluginRules, PLUGIN_RULE_KEYS,
+};
 use super::section::Location;
 use crate::output::Redactor;
 
@@ -74,9 +76,14 @@ impl Config {
         };
 
         let mut plugins = Vec::new();
+        let mut plugin_rules = PluginRules::default();
         if let Some(value) = r.get(root, "", "plugins") {
             let table = r.table(value, "plugins")?;
-            let mut items: Vec<_> = table.iter().collect();
+            plugin_rules = super::decl::plugin_rules(&mut r, table, path)?;
+            let mut items: Vec<_> = table
+                .iter()
+                .filter(|(k, _)| !PLUGIN_RULE_KEYS.contains(&k.get_ref().as_ref()))
+                .collect();
             items.sort_by_key(|(k, _)| k.span().start);
             for (key, value) in items {
                 plugins.push(super::decl::plugin_decl(
@@ -96,6 +103,7 @@ impl Config {
             api,
             build,
             plugins,
+            plugin_rules,
             secrets: std::mem::take(&mut r.secrets),
         })
     }

@@ -25,6 +25,11 @@ pub struct LockEntry {
     pub sha256: String,
     /// Declared by that version, in grant syntax, one item each.
     pub capabilities: Vec<String>,
+    /// The principal a trusted allowed_signers line gives its signer.
+    pub signer: Option<String>,
+    /// The signing key's `SHA256:...` fingerprint; another signer is
+    /// refused until accepted with `--accept-signer`.
+    pub signer_key: Option<String>,
     /// The line of its `sha256` (0 for an entry not read from the file).
     pub line: usize,
 }
@@ -125,6 +130,12 @@ impl LockFile {
                 q(&e.sha256),
                 caps.join(", ")
             ));
+            if let Some(signer) = &e.signer {
+                out.push_str(&format!("signer = {}\n", q(signer)));
+            }
+            if let Some(key) = &e.signer_key {
+                out.push_str(&format!("signer_key = {}\n", q(key)));
+            }
         }
         out
     }
@@ -210,12 +221,18 @@ fn parse(path: &Path, text: &str) -> Result<Vec<LockEntry>, LockError> {
                 }
             }
         }
+        let optional = |key: &str| match table.get(key) {
+            Some(_) => text_of(key).map(|(s, _)| Some(s)),
+            None => Ok(None),
+        };
         entries.push(LockEntry {
             name: name.get_ref().to_string(),
             source: text_of("source")?.0,
             version: text_of("version")?.0,
             sha256,
             capabilities,
+            signer: optional("signer")?,
+            signer_key: optional("signer_key")?,
             line: line_of(sha_at),
         });
     }
@@ -234,6 +251,8 @@ mod tests {
             version: "1.0.0".into(),
             sha256: digest.to_string().repeat(64),
             capabilities: vec!["remote-exec".into(), "env:HOME".into()],
+            signer: (digest == 'a').then(|| "vendor@acme.example".into()),
+            signer_key: (digest == 'a').then(|| "SHA256:abc".into()),
             line: 0,
         }
     }

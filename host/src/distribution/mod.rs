@@ -10,6 +10,8 @@ pub mod fetch;
 pub mod lockfile;
 pub mod project;
 mod registry;
+mod signatures;
+pub mod signing;
 pub mod store;
 
 pub use registry::Registry;

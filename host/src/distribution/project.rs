@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::lockfile::{LockEntry, LockError, LockFile};
 use super::registry::Registry;
+use super::signing::Checked;
 use crate::config::{Config, ConfigError, Location};
 use crate::exit::{Exit, ExitStatusOf};
 use crate::plugin::{grant_items, Grants, Kind, Plugin, PluginError, PluginSource, BUILTINS};
@@ -37,8 +38,22 @@ pub enum LockMode {
     /// `--locked`: refuse anything that would change the file.
     Locked,
     /// `ops plugin update [NAME]`: take the plugins as they are now and
-    /// record them (only `NAME`'s entry, when given).
-    Update(Option<String>),
+    /// record them (only `only`'s entry, when given); `accept_signer`: the
+    /// fingerprint of a new signer to accept (`none`: unsigned).
+    Update {
+        only: Option<String>,
+        accept_signer: Option<String>,
+    },
+}
+
+impl LockMode {
+    /// `ops plugin update [NAME]` accepting no new signer.
+    pub fn update(only: Option<String>) -> LockMode {
+        LockMode::Update {
+            only,
+            accept_signer: None,
+        }
+    }
 }
 
 /// One ops.lock entry that a resolution added or changed.
@@ -62,6 +77,12 @@ pub enum ProjectError {
     /// The plugin is not the one ops.lock pins.
     #[error(transparent)]
     LockMismatch(Box<LockMismatch>),
+    /// A signature rule refuses the plugin.
+    #[error(transparent)]
+    Signature(#[from] crate::distribution::signing::Refusal),
+    /// An allowed_signers file cannot be read.
+    #[error(transparent)]
+    Trust(#[from] crate::distribution::signing::SignError),
     /// `--locked`, and ops.lock would change.
     #[error("--locked: {0}; nothing was run. Run without --locked (or `ops plugin update`) and commit ops.lock")]
     WouldChange(String),
@@ -92,6 +113,8 @@ impl ExitStatusOf for ProjectError {
             ProjectError::Plugin(e) => e.exit(),
             ProjectError::Lock(e) => e.exit(),
             ProjectError::Escalation(_)
+            | ProjectError::Signature(_)
+            | ProjectError::Trust(_)
             | ProjectError::LockMismatch(_)
             | ProjectError::WouldChange(_) => Exit::Usage,
         }
@@ -130,6 +153,7 @@ pub async fn resolve(
         let digest = hex::encode(Sha256::digest(&bytes));
         check_pin(config, &lock, &use_.name, &digest, mode)?;
     }
+    let signers = super::signatures::check_all(registry, config, &lock, uses, mode).await?;
     let mut plugins = Vec::new();
     let mut changes: Vec<LockChange> = Vec::new();
     for use_ in uses {
@@ -137,7 +161,8 @@ pub async fn resolve(
         check_kind(use_, &plugin)?;
         if plugin.source() != &PluginSource::Builtin {
             check_grants(config, registry, &plugin, lock.get(&use_.name))?;
-            if let Some(change) = lock_change(config, &lock, &plugin, mode) {
+            let signer = signers.get(&use_.name);
+            if let Some(change) = lock_change(config, &lock, &plugin, signer, mode) {
                 if !changes.iter().any(|c| c.new.name == change.new.name) {
                     changes.push(change);
                 }
@@ -145,7 +170,7 @@ pub async fn resolve(
         }
         plugins.push(plugin);
     }
-    let write = matches!(mode, LockMode::Write | LockMode::Update(_));
+    let write = matches!(mode, LockMode::Write | LockMode::Update { .. });
     if write && !changes.is_empty() {
         for change in &changes {
             lock.set(change.new.clone());
@@ -179,8 +204,7 @@ fn check_kind(use_: &Use, plugin: &Plugin) -> Result<(), ConfigError> {
 
 fn updating(mode: &LockMode, name: &str) -> bool {
     match mode {
-        LockMode::Update(None) => true,
-        LockMode::Update(Some(only)) => only == name,
+        LockMode::Update { only, .. } => only.as_deref().is_none_or(|o| o == name),
         _ => false,
     }
 }
@@ -324,15 +348,25 @@ fn lock_change(
     config: &Config,
     lock: &LockFile,
     plugin: &Plugin,
+    signer: Option<&Checked>,
     mode: &LockMode,
 ) -> Option<LockChange> {
     let name = plugin.name();
+    let (signer, signer_key) = match signer {
+        Some(Checked::Signed {
+            principal,
+            fingerprint,
+        }) => (principal.clone(), Some(fingerprint.clone())),
+        _ => (None, None),
+    };
     let new = LockEntry {
         name: name.to_owned(),
         source: source_text(config, name),
         version: plugin.metadata().version.to_string(),
         sha256: plugin.sha256().to_owned(),
         capabilities: grant_items(&plugin.metadata().capabilities),
+        signer,
+        signer_key,
         line: 0,
     };
     let old = lock.get(name).cloned();
@@ -343,10 +377,11 @@ fn lock_change(
         } == new
     });
     // Outside an update, an entry of the same source has the same digest
-    // (`check_pin`), so only a new entry or a new source is a change.
+    // (`check_pin`) and the same signer (`signing::check`), so only a new
+    // entry, a new source or a first signature is a change.
     let changed = match &old {
         _ if updating(mode, name) => !same,
-        Some(o) => o.source != new.source,
+        Some(o) => o.source != new.source || (o.signer_key.is_none() && new.signer_key.is_some()),
         None => true,
     };
     changed.then_some(LockChange { old, new })

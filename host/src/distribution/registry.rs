@@ -18,6 +18,8 @@ use crate::plugin::{
     BUILTINS,
 };
 
+mod signature;
+
 pub struct Registry {
     runtime: Runtime,
     entries: Vec<Entry>,

@@ -19,10 +19,11 @@ const OTHER_MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, \
      application/vnd.docker.distribution.manifest.v2+json, \
      application/vnd.docker.distribution.manifest.list.v2+json";
 
-/// What is published besides the component's bytes.
+/// What is published besides the component's bytes; `plugin` (API version, capabilities) lets a range pick a release unread.
 #[derive(Debug, Clone)]
 pub struct Artifact<'a> {
     pub wasm: &'a [u8],
+    pub plugin: Value,
     pub name: &'a str,
     pub version: &'a str,
     /// The component's imports and exports, for the config's `component`.
@@ -32,7 +33,7 @@ pub struct Artifact<'a> {
     pub created: String,
 }
 
-fn digest_of(bytes: &[u8]) -> String {
+pub(super) fn digest_of(bytes: &[u8]) -> String {
     Digest::of(bytes).to_string()
 }
 
@@ -185,7 +186,11 @@ fn check_manifest(reference: &Reference, answer: &Answer) -> Result<(String, u64
     Ok((digest.to_owned(), size))
 }
 
-fn expect_status(reference: &Reference, answer: &Answer, want: u16) -> Result<(), FetchError> {
+pub(super) fn expect_status(
+    reference: &Reference,
+    answer: &Answer,
+    want: u16,
+) -> Result<(), FetchError> {
     match answer.status {
         s if s == want => Ok(()),
         404 => Err(FetchError::NotFound {
@@ -207,6 +212,7 @@ pub fn manifest_for(artifact: &Artifact<'_>) -> (Vec<u8>, Vec<u8>) {
         "architecture": "wasm",
         "os": "wasip2",
         "layerDigests": [layer_digest],
+        "ops": artifact.plugin,
         "component": {
             "imports": artifact.imports,
             "exports": artifact.exports,
@@ -323,7 +329,11 @@ fn tagged(
 
 /// One blob, unless the repository has it already: a monolithic upload
 /// (POST for a session, PUT of the bytes with their digest).
-fn upload_blob(client: &mut Client, reference: &Reference, bytes: &[u8]) -> Result<(), FetchError> {
+pub(super) fn upload_blob(
+    client: &mut Client,
+    reference: &Reference,
+    bytes: &[u8],
+) -> Result<(), FetchError> {
     let digest = digest_of(bytes);
     let repo = &reference.repository;
     let url = client.url(&format!("/v2/{repo}/blobs/{digest}"));
@@ -358,6 +368,7 @@ mod tests {
     fn the_manifest_has_the_wasm_artifact_shape() {
         let artifact = Artifact {
             wasm: b"\0asm component",
+            plugin: json!({"apiVersion": "0.2.0"}),
             name: "acme-sync",
             version: "1.2.0",
             imports: vec!["ops:plugin/node@0.2.0".into()],
