@@ -39,6 +39,7 @@ mod plugin_project;
 mod plugin_registry;
 mod plugin_signing;
 mod plugin_signing_oci;
+mod plugin_versions;
 mod push;
 mod registry_faults;
 mod resolve;

@@ -53,6 +53,7 @@ pub async fn run(settings: PluginUpdateSettings, printer: Arc<Printer>) -> Resul
     let mode = LockMode::Update {
         only: name,
         accept_signer,
+        precise: None,
     };
     let (_, changes) = project::resolve(&mut registry, &config, &uses, &mode).await?;
     let lock = LockFile::beside(&config.file);

@@ -20,6 +20,7 @@ mod located;
 mod nul;
 mod parse;
 mod reader;
+mod requirement;
 mod schema;
 mod section;
 mod snippet;

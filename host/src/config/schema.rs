@@ -184,6 +184,9 @@ pub struct PluginDecl {
     pub source_text: String,
     /// The `path`/`url`/`oci` key, else the table header.
     pub source_location: Location,
+    /// `version = "^1.4"`: the semver requirement (checked, as written)
+    /// that picks a release among the `oci` repository's tags.
+    pub version: Option<Located<String>>,
     /// `grant = [...]`: the capabilities the user grants, each with its
     /// location.
     pub grants: Vec<(String, Location)>,

@@ -8,10 +8,13 @@
 pub mod downloads;
 pub mod fetch;
 pub mod lockfile;
+mod pins;
 pub mod project;
+pub mod ranges;
 mod registry;
 mod signatures;
 pub mod signing;
 pub mod store;
+pub mod versions;
 
 pub use registry::Registry;

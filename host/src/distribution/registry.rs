@@ -150,6 +150,14 @@ impl Registry {
         self.cached.insert(name.to_owned(), sha256.to_owned());
     }
 
+    /// Fetches the plugin `name` from `source` instead of what ops.toml
+    /// names (the release a version range picked, by digest).
+    pub fn pick_source(&mut self, name: &str, source: PluginSource) {
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.name == name) {
+            entry.source = source;
+        }
+    }
+
     /// Adds the plugin `name` from the plugin store, granted nothing, if
     /// it is installed there and not known yet. Whether it was added.
     pub fn add_installed(&mut self, name: &str) -> bool {
