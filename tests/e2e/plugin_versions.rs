@@ -239,3 +239,82 @@ fn a_release_for_an_api_this_ops_cannot_load_is_skipped_and_named() {
     assert_eq!(fx.node.logins(), before, "refused before anything remote");
     assert!(!fx.home.path().join("ops.lock").exists());
 }
+
+#[test]
+fn outdated_shows_what_is_held_back_and_update_moves_within_the_range() {
+    let fx = fixture();
+    for v in ["1.4.0", "1.5.0", "1.6.0"] {
+        release(&fx, v);
+    }
+    claim_api(&fx, "1.6.0", "0.9.0");
+    project(&fx, "^1.4");
+
+    // --precise outside the range: refused, nothing written.
+    let out = fx
+        .ops()
+        .args(["plugin", "update", "dir-sync", "--precise", "1.3.0"])
+        .run();
+    out.expect_code(2);
+    out.expect_stderr_contains(
+        "--precise 1.3.0: 1.3.0 does not satisfy plugins.dir-sync.version = \"^1.4\"",
+    );
+    assert!(!fx.home.path().join("ops.lock").exists());
+
+    let out = fx
+        .ops()
+        .args(["plugin", "update", "dir-sync", "--precise", "1.4.0"])
+        .run();
+    out.expect_success();
+    out.expect_stderr_contains("dir-sync: added 1.4.0");
+    out.expect_stderr_contains("dir-sync: 1.5.0 is the newest release within its range");
+    assert!(lock(&fx).contains("version = \"1.4.0\""), "{}", lock(&fx));
+
+    // 1.6.0 is in range but for an API this ops cannot load.
+    let out = fx.ops().args(["plugin", "outdated"]).run();
+    out.expect_success();
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("dir-sync"))
+        .unwrap_or_else(|| panic!("{}", out.stdout))
+        .to_owned();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells[..6],
+        ["dir-sync", "^1.4", "1.4.0", "1.5.0", "0.2.0", "1.6.0"],
+        "{row}"
+    );
+    assert!(
+        row.contains("1.6.0 targets plugin API 0.9.0, this ops implements 0.1.0-"),
+        "{row}"
+    );
+
+    // A release outside the range, in JSON.
+    release(&fx, "2.0.0");
+    let out = fx
+        .ops()
+        .args(["--output", "json", "plugin", "outdated"])
+        .run();
+    out.expect_success();
+    let event: Value = out
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "plugin_outdated")
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert_eq!(event["name"], "dir-sync");
+    assert_eq!(event["locked"], "1.4.0");
+    assert_eq!(event["newest_in_range"], "1.5.0");
+    assert_eq!(event["newest"], "2.0.0");
+    assert_eq!(event["held_back"], "2.0.0 is outside \"^1.4\"");
+
+    // update moves to the newest that fits, and says so.
+    let before = lock(&fx);
+    let out = fx.ops().args(["plugin", "update", "dir-sync"]).run();
+    out.expect_success();
+    out.expect_stderr_contains("dir-sync: 1.4.0 -> 1.5.0 (sha256 ");
+    let after = lock(&fx);
+    assert!(after.contains("version = \"1.5.0\""), "{after}");
+    assert_ne!(before, after);
+    fx.ops().args(["build", "--locked"]).run().expect_success();
+}

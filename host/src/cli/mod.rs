@@ -144,6 +144,7 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Settings::PluginNew(s) => commands::plugin_new::run(s, &printer)?,
         Settings::PluginBuild(s) => commands::plugin_build::run(s, &printer).await?,
         Settings::PluginUpdate(s) => commands::plugin_update::run(s, printer).await?,
+        Settings::PluginOutdated(s) => commands::plugin_outdated::run(s, &printer).await?,
         Settings::PluginSign(s) => commands::plugin_sign::sign(s, &printer)?,
         Settings::PluginVerify(s) => commands::plugin_sign::verify(s, &printer)?,
         Settings::PluginTrust(s) => commands::plugin_trust::run(s, &printer)?,
@@ -197,6 +198,7 @@ mod tests {
             "plugin_removed",
             "plugin_info",
             "plugin_pushed",
+            "plugin_outdated",
         ] {
             assert!(docs.contains(&format!("| `{event}` |")), "{event}");
         }

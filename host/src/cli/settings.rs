@@ -16,6 +16,7 @@ use crate::commands::plugin_info::PluginInfoSettings;
 use crate::commands::plugin_install::PluginInstallSettings;
 use crate::commands::plugin_list::PluginListSettings;
 use crate::commands::plugin_new::PluginNewSettings;
+use crate::commands::plugin_outdated::PluginOutdatedSettings;
 use crate::commands::plugin_push::PluginPushSettings;
 use crate::commands::plugin_remove::PluginRemoveSettings;
 use crate::commands::plugin_sign::{PluginSignSettings, PluginVerifySettings};
@@ -38,6 +39,7 @@ pub enum Settings {
     PluginNew(PluginNewSettings),
     PluginBuild(PluginBuildSettings),
     PluginUpdate(PluginUpdateSettings),
+    PluginOutdated(PluginOutdatedSettings),
     PluginSign(PluginSignSettings),
     PluginVerify(PluginVerifySettings),
     PluginTrust(PluginTrustSettings),
@@ -66,6 +68,7 @@ impl Settings {
             Settings::Exec(s) => Some(&s.config_file),
             Settings::Lock(s) => Some(&s.config_file),
             Settings::PluginUpdate(s) => Some(&s.config_file),
+            Settings::PluginOutdated(s) => Some(&s.config_file),
             Settings::ConfigCheck(s) => Some(&s.config_file),
             _ => None,
         }
@@ -127,11 +130,16 @@ fn plugin(command: PluginCommand) -> Settings {
         PluginCommand::Update {
             name,
             accept_signer,
+            precise,
             config,
         } => Settings::PluginUpdate(PluginUpdateSettings {
             config_file: config.file,
             name,
             accept_signer,
+            precise,
+        }),
+        PluginCommand::Outdated { config } => Settings::PluginOutdated(PluginOutdatedSettings {
+            config_file: config.file,
         }),
         PluginCommand::Sign { wasm, key } => Settings::PluginSign(PluginSignSettings { wasm, key }),
         PluginCommand::Verify {

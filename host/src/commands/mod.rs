@@ -13,6 +13,7 @@ pub mod plugin_info;
 pub mod plugin_install;
 pub mod plugin_list;
 pub mod plugin_new;
+pub mod plugin_outdated;
 pub mod plugin_push;
 pub mod plugin_remove;
 pub mod plugin_sign;

@@ -125,11 +125,25 @@ pub async fn pick_all(
             _ if *mode == LockMode::Locked => return Err(would_change(lock, decl, &req.value)),
             _ => pick_one(decl, &req.value, &req.at.to_string(), precise(mode)).await?,
         };
+        if let Some(newer) = one.outcome.as_ref().and_then(|o| newer_in_range(o, &one)) {
+            registry.note_newer(&decl.name, newer);
+        }
         let source = format!("{}@{}", decl.source_text, one.range.manifest);
         registry.pick_source(&decl.name, PluginSource::Oci(source));
         picked.insert(decl.name.clone(), one);
     }
     Ok(picked)
+}
+
+/// The newest release in range this ops loads, when it is newer than the
+/// one picked (only `--precise` picks an older one after reading tags).
+fn newer_in_range(outcome: &Outcome, one: &Picked) -> Option<String> {
+    let picked = Version::parse(&one.version).ok()?;
+    outcome
+        .in_range_newest
+        .as_ref()
+        .filter(|v| **v > picked)
+        .map(Version::to_string)
 }
 
 fn precise(mode: &LockMode) -> Option<String> {
@@ -164,7 +178,37 @@ fn would_change(lock: &LockFile, decl: &PluginDecl, req: &str) -> ProjectError {
     })
 }
 
-/// Lists the tags and picks; blocking network work off the runtime.
+/// What the tags of `decl`'s repository offer for its requirement
+/// (`precise`: that version only); blocking network work off the runtime.
+pub async fn survey(decl: &PluginDecl, precise: Option<&Version>) -> Result<Outcome, ProjectError> {
+    let fetch_err = |source: FetchError| RangeError::Fetch {
+        plugin: decl.name.clone(),
+        source: Box::new(source),
+    };
+    let req = requirement(decl);
+    let reference = Reference::parse(&decl.source_text).map_err(fetch_err)?;
+    let precise = precise.cloned();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let tags = fetch::tags::list(&reference)?;
+        versions::pick(&req, &tags, precise.as_ref(), |tag| {
+            fetch::tags::release(&reference, tag)
+        })
+    })
+    .await
+    .map_err(|e| crate::plugin::PluginError::Engine(format!("tag listing failed: {e}")))?
+    .map_err(fetch_err)?;
+    Ok(outcome)
+}
+
+/// `decl`'s requirement, parsed (it was checked when ops.toml was read).
+pub fn requirement(decl: &PluginDecl) -> VersionReq {
+    decl.version
+        .as_ref()
+        .and_then(|v| VersionReq::parse(&v.value).ok())
+        .unwrap_or(VersionReq::STAR)
+}
+
+/// Lists the tags and picks.
 async fn pick_one(
     decl: &PluginDecl,
     req_text: &str,
@@ -172,12 +216,7 @@ async fn pick_one(
     precise: Option<String>,
 ) -> Result<Picked, ProjectError> {
     let plugin = decl.name.clone();
-    let fetch_err = |source: FetchError| RangeError::Fetch {
-        plugin: plugin.clone(),
-        source: Box::new(source),
-    };
-    // Checked when ops.toml was read.
-    let req = VersionReq::parse(req_text).unwrap_or(VersionReq::STAR);
+    let req = requirement(decl);
     let precise = match precise {
         None => None,
         Some(p) => match Version::parse(p.trim_start_matches(['v', '='])) {
@@ -193,17 +232,7 @@ async fn pick_one(
             }
         },
     };
-    let reference = Reference::parse(&decl.source_text).map_err(fetch_err)?;
-    let (req2, precise2, reference2) = (req.clone(), precise.clone(), reference.clone());
-    let outcome = tokio::task::spawn_blocking(move || {
-        let tags = fetch::tags::list(&reference2)?;
-        versions::pick(&req2, &tags, precise2.as_ref(), |tag| {
-            fetch::tags::release(&reference2, tag)
-        })
-    })
-    .await
-    .map_err(|e| crate::plugin::PluginError::Engine(format!("tag listing failed: {e}")))?
-    .map_err(fetch_err)?;
+    let outcome = survey(decl, precise.as_ref()).await?;
     let Some((version, release)) = outcome.chosen.clone() else {
         let repo = decl.source_text.as_str();
         return Err(RangeError::NoFit {

@@ -32,6 +32,9 @@ pub struct Registry {
     /// Third-party plugins are loaded granted nothing (`ops config check`,
     /// `--dry-run`): their code may run, but it can reach nothing.
     withhold: bool,
+    /// Plugins whose tags were read on this run and offer a newer release
+    /// in range than the one used: name, newer version.
+    newer: Vec<(String, String)>,
 }
 
 struct Entry {
@@ -70,6 +73,7 @@ impl Registry {
             fetcher: Arc::new(NetFetcher),
             cached: BTreeMap::new(),
             withhold: false,
+            newer: Vec::new(),
         }
     }
 
@@ -156,6 +160,17 @@ impl Registry {
         if let Some(entry) = self.entries.iter_mut().find(|e| e.name == name) {
             entry.source = source;
         }
+    }
+
+    /// Notes that the tags offer `version`, newer than the release `name`
+    /// uses, within its range.
+    pub fn note_newer(&mut self, name: &str, version: String) {
+        self.newer.push((name.to_owned(), version));
+    }
+
+    /// What [`Registry::note_newer`] noted.
+    pub fn newer_in_range(&self) -> &[(String, String)] {
+        &self.newer
     }
 
     /// Adds the plugin `name` from the plugin store, granted nothing, if

@@ -20,6 +20,9 @@ pub struct Outcome {
     pub skipped: Vec<(Version, String)>,
     /// The newest semver tag of all.
     pub newest: Option<Version>,
+    /// The newest release the requirement matches whose API this ops
+    /// loads, even when `precise` asked for another.
+    pub in_range_newest: Option<Version>,
     /// The newest release of all whose API this ops loads, read only when
     /// nothing in range fits (to say what would).
     pub fits_elsewhere: Option<Version>,
@@ -71,12 +74,26 @@ pub fn pick(
     let all = versions(tags);
     let mut outcome = Outcome {
         newest: all.first().map(|(v, _)| v.clone()),
+        in_range_newest: all
+            .iter()
+            .find(|(v, _)| req.matches(v))
+            .map(|(v, _)| v.clone()),
         ..Outcome::default()
     };
     let wanted = |v: &Version| req.matches(v) && precise.is_none_or(|p| p == v);
     for (v, tag) in all.iter().filter(|(v, _)| wanted(v)) {
         let release = read(tag)?;
         if loadable(release.api.as_deref()) {
+            outcome.in_range_newest = Some(v.clone());
+            if precise.is_some() {
+                // What `update` without --precise would take instead.
+                for (newer, tag) in all.iter().filter(|(n, _)| req.matches(n) && n > v) {
+                    if loadable(read(tag)?.api.as_deref()) {
+                        outcome.in_range_newest = Some(newer.clone());
+                        break;
+                    }
+                }
+            }
             outcome.chosen = Some((v.clone(), release));
             return Ok(outcome);
         }
@@ -113,6 +130,24 @@ pub fn why_none(outcome: &Outcome, req: &str, precise: Option<&Version>, repo: &
         None => format!("{repo} has no tag that is a semver version"),
         Some(newest) => format!("no tag of {repo} satisfies {asked}; the newest is {newest}"),
     }
+}
+
+/// Why `outcome.newest` is not the release in range that this ops
+/// loads: outside the requirement, or built for an API it does not
+/// implement. `None` when nothing newer is held back.
+pub fn held_back(outcome: &Outcome, req: &VersionReq, req_text: &str) -> Option<String> {
+    let newest = outcome.newest.as_ref()?;
+    if outcome.chosen.as_ref().is_some_and(|(v, _)| v == newest) {
+        return None;
+    }
+    if !req.matches(newest) {
+        return Some(format!("{newest} is outside {req_text:?}"));
+    }
+    let (_, api) = outcome.skipped.iter().find(|(v, _)| v == newest)?;
+    Some(format!(
+        "{newest} targets plugin API {api}, this ops implements {}",
+        implemented()
+    ))
 }
 
 #[cfg(test)]
@@ -166,8 +201,22 @@ mod tests {
             Ok(release(t, api(t)))
         })
         .unwrap();
-        assert_eq!(out.chosen.unwrap().0, Version::new(1, 9, 3));
+        assert_eq!(out.chosen.as_ref().unwrap().0, Version::new(1, 9, 3));
         assert_eq!(out.skipped, [(Version::new(2, 0, 0), "0.9.0".to_owned())]);
+        let why = held_back(&out, &req, ">=1").unwrap();
+        assert!(
+            why.starts_with("2.0.0 targets plugin API 0.9.0, this ops implements"),
+            "{why}"
+        );
+        let narrow = VersionReq::parse("~1.9").unwrap();
+        let out = pick(&narrow, &tags(&["1.9.3", "2.0.0"]), None, |t| {
+            Ok(release(t, api(t)))
+        })
+        .unwrap();
+        assert_eq!(
+            held_back(&out, &narrow, "~1.9").unwrap(),
+            "2.0.0 is outside \"~1.9\""
+        );
 
         let req = VersionReq::parse("^2").unwrap();
         let out = pick(&req, &tags(&["1.9.3", "2.0.0"]), None, |t| {

@@ -94,6 +94,7 @@ impl BuildPlugins {
     ) -> Result<BuildPlugins, Failure> {
         let context = CallContext::new(printer.clone(), project_root);
         let (_, changes) = project::resolve(&mut registry, config, &uses(job), &lock).await?;
+        say_newer(&registry, printer);
         let verb = match lock {
             LockMode::Write => "recorded",
             // `--dry-run` and `ops config check` write nothing.
@@ -136,5 +137,31 @@ impl BuildPlugins {
             images,
             context,
         })
+    }
+}
+
+/// One line per plugin whose tags this run read and that has a newer
+/// release in range than the one used: on a terminal only, never in CI or
+/// JSON output, at most once per plugin per 14 days.
+pub fn say_newer(registry: &Registry, printer: &Printer) {
+    use std::io::IsTerminal;
+    let env = |name: &str| std::env::var(name).ok();
+    if registry.newer_in_range().is_empty()
+        || printer.format() != crate::output::Format::Human
+        || env("CI").is_some()
+        || !std::io::stderr().is_terminal()
+    {
+        return;
+    }
+    let Some(file) = crate::distribution::notice::path_from_env(&env) else {
+        return;
+    };
+    for (name, version) in registry.newer_in_range() {
+        if crate::distribution::notice::take(&file, name, std::time::SystemTime::now()) {
+            printer.info(format!(
+                "plugin {name} {version} is out, within its version range; take it with \
+                 `ops plugin update {name}`"
+            ));
+        }
     }
 }
