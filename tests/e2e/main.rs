@@ -33,6 +33,7 @@ mod plugin_author;
 mod plugin_deadline;
 mod plugin_examples;
 mod plugin_install;
+mod plugin_mirror;
 mod plugin_new_user;
 mod plugin_pins;
 mod plugin_project;

@@ -47,6 +47,15 @@ pub enum PluginCommand {
         #[command(flatten)]
         config: ConfigFile,
     },
+    /// Copy every oci plugin ops.lock pins, with its signatures, to a
+    /// mirror registry (same repository paths under its prefix)
+    Mirror {
+        /// oci://HOST[:PORT][/PREFIX]
+        #[arg(value_name = "MIRROR")]
+        target: String,
+        #[command(flatten)]
+        config: ConfigFile,
+    },
     /// Show, for each plugin picked by a `version` range, the locked
     /// version, the newest in range and the newest of all, and why a newer
     /// one is held back

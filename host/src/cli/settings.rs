@@ -15,6 +15,7 @@ use crate::commands::plugin_build::PluginBuildSettings;
 use crate::commands::plugin_info::PluginInfoSettings;
 use crate::commands::plugin_install::PluginInstallSettings;
 use crate::commands::plugin_list::PluginListSettings;
+use crate::commands::plugin_mirror::PluginMirrorSettings;
 use crate::commands::plugin_new::PluginNewSettings;
 use crate::commands::plugin_outdated::PluginOutdatedSettings;
 use crate::commands::plugin_push::PluginPushSettings;
@@ -40,6 +41,7 @@ pub enum Settings {
     PluginBuild(PluginBuildSettings),
     PluginUpdate(PluginUpdateSettings),
     PluginOutdated(PluginOutdatedSettings),
+    PluginMirror(PluginMirrorSettings),
     PluginSign(PluginSignSettings),
     PluginVerify(PluginVerifySettings),
     PluginTrust(PluginTrustSettings),
@@ -137,6 +139,10 @@ fn plugin(command: PluginCommand) -> Settings {
             name,
             accept_signer,
             precise,
+        }),
+        PluginCommand::Mirror { target, config } => Settings::PluginMirror(PluginMirrorSettings {
+            config_file: config.file,
+            target,
         }),
         PluginCommand::Outdated { config } => Settings::PluginOutdated(PluginOutdatedSettings {
             config_file: config.file,

@@ -12,6 +12,7 @@ pub mod plugin_common;
 pub mod plugin_info;
 pub mod plugin_install;
 pub mod plugin_list;
+pub mod plugin_mirror;
 pub mod plugin_new;
 pub mod plugin_outdated;
 pub mod plugin_push;

@@ -25,12 +25,15 @@ pub async fn run(settings: PluginOutdatedSettings, printer: &Printer) -> Result<
     let config = Config::load(&settings.config_file, printer.redactor())?;
     let lock = LockFile::read(&LockFile::beside(&config.file))
         .map_err(crate::distribution::project::ProjectError::from)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let mirror =
+        crate::distribution::mirror::of(&config, &env).map_err(|e| Failure::new(Exit::Usage, e))?;
     let mut rows = Vec::new();
     for decl in &config.plugins {
         let Some(req_text) = &decl.version else {
             continue;
         };
-        let outcome = ranges::survey(decl, None).await?;
+        let outcome = ranges::survey(decl, None, mirror.as_deref()).await?;
         let req = ranges::requirement(decl);
         let chosen = outcome.chosen.as_ref();
         rows.push(Event::PluginOutdated {

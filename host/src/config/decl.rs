@@ -217,7 +217,10 @@ pub(super) fn plugin_rules(
     table: &toml::de::DeTable,
     file: &Path,
 ) -> Result<PluginRules, ConfigError> {
-    let mut rules = PluginRules::default();
+    let mut rules = PluginRules {
+        mirror: super::mirror::mirror(r, table)?,
+        ..PluginRules::default()
+    };
     if let Some(path) = r.located_string(table, "plugins", "signers")? {
         let raw = PathBuf::from(&path.value);
         let value = if raw.is_absolute() {

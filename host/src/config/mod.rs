@@ -17,6 +17,7 @@ mod error;
 mod fuzz;
 mod interpolate;
 mod located;
+mod mirror;
 mod nul;
 mod parse;
 mod reader;
@@ -28,6 +29,7 @@ mod snippet;
 pub use decl::check_url;
 pub use error::{ConfigError, ConfigErrorKind};
 pub use located::Located;
+pub use mirror::check_mirror;
 pub use schema::{
     ApiConfig, BuildConfig, Config, DeclSource, ImageConfig, NodeEntry, NodeRef, PluginDecl,
     PluginRules, BUILTIN_SOURCES,

@@ -209,10 +209,13 @@ pub struct PluginRules {
     /// `require_signed = true`: every plugin that is not built in needs a
     /// trusted signature; where it is written.
     pub require_signed: Option<Location>,
+    /// `mirror = "oci://host[:port][/prefix]"`: where `oci` plugins are
+    /// fetched from instead (the same repository path under the prefix).
+    pub mirror: Option<Located<String>>,
 }
 
 /// The keys of `[plugins]` that are rules, not plugin names.
-pub const PLUGIN_RULE_KEYS: &[&str] = &["signers", "require_signed"];
+pub const PLUGIN_RULE_KEYS: &[&str] = &["signers", "require_signed", "mirror"];
 
 impl Config {
     /// The top of the file: where an error about something the file does

@@ -8,6 +8,7 @@
 pub mod downloads;
 pub mod fetch;
 pub mod lockfile;
+pub mod mirror;
 pub mod notice;
 mod pins;
 pub mod project;

@@ -55,6 +55,9 @@ pub enum RangeError {
         #[source]
         source: Box<FetchError>,
     },
+    /// `OPS_PLUGIN_MIRROR` is not a mirror.
+    #[error(transparent)]
+    Mirror(#[from] super::mirror::MirrorError),
     /// The loaded component is not what its release's config or tag said.
     #[error(
         "plugin {plugin} from {from}: {what}; the registry describes this release wrongly, so \
@@ -94,7 +97,8 @@ pub fn same_origin(old: &LockEntry, config: &Config, source: &str) -> bool {
         && old.range.as_ref().map(|r| r.requirement.as_str()) == requirement_of(config, &old.name)
 }
 
-/// Picks a release for every plugin of `uses` that has a requirement and
+/// Points the registry's `oci` plugins at the mirror, if there is one;
+/// picks a release for every plugin of `uses` that has a requirement and
 /// points the registry at it.
 pub async fn pick_all(
     registry: &mut Registry,
@@ -103,6 +107,10 @@ pub async fn pick_all(
     uses: &[Use],
     mode: &LockMode,
 ) -> Result<BTreeMap<String, Picked>, ProjectError> {
+    let mirror = super::mirror::of(config, &|n| std::env::var(n).ok()).map_err(RangeError::from)?;
+    if let Some(mirror) = &mirror {
+        super::mirror::apply(registry, config, mirror);
+    }
     let mut picked = BTreeMap::new();
     for decl in config.plugins.iter() {
         let Some(req) = &decl.version else { continue };
@@ -123,12 +131,18 @@ pub async fn pick_all(
                 outcome: None,
             },
             _ if *mode == LockMode::Locked => return Err(would_change(lock, decl, &req.value)),
-            _ => pick_one(decl, &req.value, &req.at.to_string(), precise(mode)).await?,
+            _ => {
+                let at = req.at.to_string();
+                pick_one(decl, &req.value, &at, precise(mode), mirror.as_deref()).await?
+            }
         };
         if let Some(newer) = one.outcome.as_ref().and_then(|o| newer_in_range(o, &one)) {
             registry.note_newer(&decl.name, newer);
         }
-        let source = format!("{}@{}", decl.source_text, one.range.manifest);
+        let mut source = format!("{}@{}", decl.source_text, one.range.manifest);
+        if let Some(mirror) = &mirror {
+            source = super::mirror::rewrite(&source, mirror);
+        }
         registry.pick_source(&decl.name, PluginSource::Oci(source));
         picked.insert(decl.name.clone(), one);
     }
@@ -180,13 +194,21 @@ fn would_change(lock: &LockFile, decl: &PluginDecl, req: &str) -> ProjectError {
 
 /// What the tags of `decl`'s repository offer for its requirement
 /// (`precise`: that version only); blocking network work off the runtime.
-pub async fn survey(decl: &PluginDecl, precise: Option<&Version>) -> Result<Outcome, ProjectError> {
+pub async fn survey(
+    decl: &PluginDecl,
+    precise: Option<&Version>,
+    mirror: Option<&str>,
+) -> Result<Outcome, ProjectError> {
     let fetch_err = |source: FetchError| RangeError::Fetch {
         plugin: decl.name.clone(),
         source: Box::new(source),
     };
     let req = requirement(decl);
-    let reference = Reference::parse(&decl.source_text).map_err(fetch_err)?;
+    let source = match mirror {
+        Some(mirror) => super::mirror::rewrite(&decl.source_text, mirror),
+        None => decl.source_text.clone(),
+    };
+    let reference = Reference::parse(&source).map_err(fetch_err)?;
     let precise = precise.cloned();
     let outcome = tokio::task::spawn_blocking(move || {
         let tags = fetch::tags::list(&reference)?;
@@ -214,6 +236,7 @@ async fn pick_one(
     req_text: &str,
     at: &str,
     precise: Option<String>,
+    mirror: Option<&str>,
 ) -> Result<Picked, ProjectError> {
     let plugin = decl.name.clone();
     let req = requirement(decl);
@@ -232,7 +255,7 @@ async fn pick_one(
             }
         },
     };
-    let outcome = survey(decl, precise.as_ref()).await?;
+    let outcome = survey(decl, precise.as_ref(), mirror).await?;
     let Some((version, release)) = outcome.chosen.clone() else {
         let repo = decl.source_text.as_str();
         return Err(RangeError::NoFit {

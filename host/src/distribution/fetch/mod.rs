@@ -10,6 +10,7 @@
 
 mod challenge;
 mod client;
+pub mod copy;
 pub mod docker_auth;
 pub mod https;
 mod manifest;
