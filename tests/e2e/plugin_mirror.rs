@@ -88,6 +88,36 @@ fn a_mirror_serves_a_project_locked_against_the_vendor_registry() {
     assert!(tags.contains(&"1.4.0".to_owned()), "{tags:?}");
     assert!(tags.iter().any(|t| t.starts_with("sha256-")), "{tags:?}");
 
+    // Or into an OCI image layout folder, to carry across.
+    let out = fx.ops().args(["plugin", "mirror", "./carry"]).run();
+    out.expect_success();
+    out.expect_stderr_contains(
+        "mirrored dir-sync 1.4.0 to ./carry#plugins/dir-sync:1.4.0 (sha256:",
+    );
+    let index = std::fs::read_to_string(fx.home.path().join("carry/index.json")).unwrap();
+    assert!(index.contains("\"plugins/dir-sync:1.4.0\""), "{index}");
+    assert!(
+        index.contains("application/vnd.ops.plugin.signature.v1"),
+        "{index}"
+    );
+    let digest = locked
+        .lines()
+        .find_map(|l| l.strip_prefix("sha256 = \""))
+        .unwrap()
+        .trim_end_matches('"');
+    assert!(fx
+        .home
+        .path()
+        .join("carry/blobs/sha256")
+        .join(digest)
+        .exists());
+    let out = fx
+        .ops()
+        .args(["plugin", "mirror", "registry.internal/x"])
+        .run();
+    out.expect_code(2);
+    out.expect_stderr_contains("is neither a registry nor a folder");
+
     // The vendor's registry goes away; nothing is cached on this machine.
     fx.registry.stop();
     let cache = fx.home.path().join(".cache/ops/downloads");

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::config::{check_mirror, ConfigError, Location};
+use crate::config::check_mirror;
 use crate::distribution::lockfile::LockFile;
 use crate::distribution::mirror;
 use crate::distribution::project::ProjectError;
@@ -23,9 +23,22 @@ pub struct PluginMirrorSettings {
 }
 
 pub async fn run(settings: PluginMirrorSettings, printer: &Printer) -> Result<Exit, Failure> {
-    if let Err(message) = check_mirror(&settings.target) {
-        let at = Location::top_of(&settings.config_file);
-        return Err(ConfigError::invalid(at, "mirror", message).into());
+    let target = &settings.target;
+    let checked = if target.starts_with("oci://") {
+        check_mirror(target)
+    } else if target.starts_with('/') || target.starts_with('.') {
+        Ok(())
+    } else {
+        Err(format!(
+            "{target:?} is neither a registry nor a folder; expected \
+             oci://HOST[:PORT][/PREFIX], or a path (./folder, /folder) for an OCI image layout"
+        ))
+    };
+    if let Err(message) = checked {
+        return Err(Failure::new(
+            Exit::Usage,
+            anyhow::anyhow!("ops plugin mirror: {message}"),
+        ));
     }
     let lock =
         LockFile::read(&LockFile::beside(&settings.config_file)).map_err(ProjectError::from)?;

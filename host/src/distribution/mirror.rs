@@ -33,7 +33,8 @@ pub fn of(
 }
 
 /// `source` (an `oci://` reference) as the mirror serves it; anything
-/// else as it is.
+/// else as it is. (With a layout folder as `mirror`, the same path under
+/// it.)
 pub fn rewrite(source: &str, mirror: &str) -> String {
     let Some(rest) = source.strip_prefix("oci://") else {
         return source.to_owned();
@@ -68,13 +69,14 @@ pub struct Mirrored {
 
 /// Copies every `oci` plugin of `lock` (as it locks it: a range's release
 /// by its manifest digest, tagged with its version) with its signatures
-/// to `mirror`. Blocking. Plugins from elsewhere are left out (returned
-/// by name).
+/// to `mirror`: a registry (`oci://...`), else an OCI image layout folder.
+/// Blocking. Plugins from elsewhere are left out (returned by name).
 pub fn copy_locked(
     lock: &LockFile,
     mirror: &str,
     created: &str,
 ) -> Result<(Vec<Mirrored>, Vec<String>), FetchError> {
+    let mirror = mirror.trim_end_matches('/');
     let (mut copied, mut skipped) = (Vec::new(), Vec::new());
     for entry in lock.entries() {
         if !entry.source.starts_with("oci://") {
@@ -88,17 +90,33 @@ pub fn copy_locked(
             ),
             None => (entry.source.clone(), rewrite(&entry.source, mirror)),
         };
-        let (from_ref, to_ref) = (Reference::parse(&from)?, Reference::parse(&to)?);
-        let manifest = fetch::copy::release(&from_ref, &to_ref)?;
-        let pinned = Reference {
-            tag: None,
-            digest: Some(manifest.clone()),
-            ..from_ref
+        let from_ref = Reference::parse(&from)?;
+        let (to, manifest, found) = if mirror.starts_with("oci://") {
+            let to_ref = Reference::parse(&to)?;
+            let manifest = fetch::copy::release(&from_ref, &to_ref)?;
+            let found = signatures(&from_ref, &manifest)?;
+            for signature in &found {
+                fetch::push_signature(&to_ref, &manifest, signature.as_bytes(), created)?;
+            }
+            (to, manifest, found)
+        } else {
+            let pulled = fetch::copy::pull_release(&from_ref)?;
+            let found = signatures(&from_ref, &pulled.digest)?;
+            // `to` is `<mirror>/<repository path>[:tag]`.
+            let ref_name = to.get(mirror.len()..).unwrap_or("").trim_start_matches('/');
+            let dir = std::path::Path::new(mirror);
+            super::layout::add(dir, ref_name, &pulled, &found, created).map_err(|e| {
+                FetchError::Transport {
+                    url: dir.display().to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+            (
+                format!("{}#{ref_name}", dir.display()),
+                pulled.digest,
+                found,
+            )
         };
-        let (found, _) = fetch::signature(&pinned.to_string())?;
-        for signature in &found {
-            fetch::push_signature(&to_ref, &manifest, signature.armored.as_bytes(), created)?;
-        }
         copied.push(Mirrored {
             name: entry.name.clone(),
             version: entry.version.clone(),
@@ -108,6 +126,17 @@ pub fn copy_locked(
         });
     }
     Ok((copied, skipped))
+}
+
+/// The armored signatures of the manifest `digest` in `from`'s repository.
+fn signatures(from: &Reference, digest: &str) -> Result<Vec<String>, FetchError> {
+    let pinned = Reference {
+        tag: None,
+        digest: Some(digest.to_owned()),
+        ..from.clone()
+    };
+    let (found, _) = fetch::signature(&pinned.to_string())?;
+    Ok(found.into_iter().map(|f| f.armored).collect())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod downloads;
 pub mod fetch;
+mod layout;
 pub mod lockfile;
 pub mod mirror;
 pub mod notice;

@@ -9,9 +9,40 @@ use super::oci::{digest_of, expect_status, upload_blob, MANIFEST_MEDIA_TYPE};
 use super::reference::Reference;
 use super::FetchError;
 
+/// A release as the registry serves it, every digest checked.
+#[derive(Debug, Clone)]
+pub struct Pulled {
+    /// The manifest's bytes, as served.
+    pub manifest: Vec<u8>,
+    /// Their digest.
+    pub digest: String,
+    /// The config, then the component.
+    pub blobs: Vec<Vec<u8>>,
+}
+
 /// Copies the manifest `from` names, with its blobs, to `to` (tagged when
 /// `to` has a tag); returns the manifest digest.
 pub fn release(from: &Reference, to: &Reference) -> Result<String, FetchError> {
+    let pulled = pull_release(from)?;
+    let mut target = Client::new(&to.registry, &to.repository, true);
+    for blob in &pulled.blobs {
+        upload_blob(&mut target, to, blob)?;
+    }
+    let reference = to.tag.clone().unwrap_or_else(|| pulled.digest.clone());
+    let url = target.url(&format!("/v2/{}/manifests/{reference}", to.repository));
+    let put = target.send(
+        Method::Put,
+        &url,
+        &[("Content-Type", MANIFEST_MEDIA_TYPE)],
+        Some(&pulled.manifest),
+    )?;
+    expect_status(to, &put, 201)?;
+    Ok(pulled.digest)
+}
+
+/// The manifest `from` names and its blobs, checked for the plugin
+/// artifact shape and every digest.
+pub fn pull_release(from: &Reference) -> Result<Pulled, FetchError> {
     let mut source = Client::new(&from.registry, &from.repository, false);
     let url = source.url(&format!(
         "/v2/{}/manifests/{}",
@@ -30,9 +61,9 @@ pub fn release(from: &Reference, to: &Reference) -> Result<String, FetchError> {
     }
     check_manifest(from, &answer)?;
     let manifest: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
-    let mut target = Client::new(&to.registry, &to.repository, true);
     let config = manifest["config"]["digest"].as_str().unwrap_or_default();
     let layer = manifest["layers"][0]["digest"].as_str().unwrap_or_default();
+    let mut blobs = Vec::new();
     for blob_digest in [config, layer] {
         let url = source.url(&format!("/v2/{}/blobs/{blob_digest}", from.repository));
         let blob = source.send(Method::Get, &url, &[], None)?;
@@ -44,16 +75,11 @@ pub fn release(from: &Reference, to: &Reference) -> Result<String, FetchError> {
                 actual: digest_of(&blob.body),
             });
         }
-        upload_blob(&mut target, to, &blob.body)?;
+        blobs.push(blob.body);
     }
-    let reference = to.tag.clone().unwrap_or_else(|| digest.clone());
-    let url = target.url(&format!("/v2/{}/manifests/{reference}", to.repository));
-    let put = target.send(
-        Method::Put,
-        &url,
-        &[("Content-Type", MANIFEST_MEDIA_TYPE)],
-        Some(&answer.body),
-    )?;
-    expect_status(to, &put, 201)?;
-    Ok(digest)
+    Ok(Pulled {
+        manifest: answer.body,
+        digest,
+        blobs,
+    })
 }
