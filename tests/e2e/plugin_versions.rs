@@ -318,3 +318,40 @@ fn outdated_shows_what_is_held_back_and_update_moves_within_the_range() {
     assert_ne!(before, after);
     fx.ops().args(["build", "--locked"]).run().expect_success();
 }
+
+/// Puts the manifest `REPO:from` under `tag` as well, through the
+/// registry's API: a tag that lies about the version it names.
+fn retag(fx: &BuildFixture, from: &str, tag: &str) {
+    let manifest = fx.registry.manifest(REPO, from).unwrap().json;
+    put(
+        fx,
+        &format!("/v2/{REPO}/manifests/{tag}"),
+        "application/vnd.oci.image.manifest.v1+json",
+        &serde_json::to_vec(&manifest).unwrap(),
+    );
+}
+
+#[test]
+fn a_release_whose_config_or_tag_lies_is_refused_at_load() {
+    let fx = fixture();
+    release(&fx, "1.4.0");
+    release(&fx, "1.5.0");
+    // 1.5.0's config claims the other API this ops implements.
+    claim_api(&fx, "1.5.0", "0.1.0");
+    project(&fx, "^1.4");
+    let before = fx.node.logins();
+    let out = fx.ops().arg("build").run();
+    out.expect_code(2);
+    out.expect_stderr_contains(
+        "its release config says plugin API 0.1.0, but the component targets 0.2.0; the \
+         registry describes this release wrongly, so it was refused before it ran",
+    );
+    assert_eq!(fx.node.logins(), before);
+    assert!(!fx.home.path().join("ops.lock").exists());
+
+    // A tag 1.6.0 that names the 1.4.0 component.
+    retag(&fx, "1.4.0", "1.6.0");
+    let out = fx.ops().arg("build").run();
+    out.expect_code(2);
+    out.expect_stderr_contains("it is tagged 1.6.0, but the component says it is version 1.4.0");
+}
