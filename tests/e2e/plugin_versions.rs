@@ -190,6 +190,19 @@ fn a_range_picks_the_newest_release_that_fits_and_keeps_it_while_locked() {
         "{text}"
     );
 
+    // `plugin list` and `info` show the locked release.
+    let out = fx.ops().args(["plugin", "list"]).run();
+    out.expect_success();
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("dir-sync"))
+        .unwrap_or_default();
+    assert!(row.contains(" 1.5.0 "), "{}", out.stdout);
+    let out = fx.ops().args(["plugin", "info", "dir-sync"]).run();
+    out.expect_success();
+    out.expect_stdout_contains("1.5.0");
+
     // A newer release in range: runs keep the locked one and list no tags.
     release(&fx, "1.6.0");
     let listed = tag_listings(&fx);

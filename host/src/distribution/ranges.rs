@@ -160,6 +160,34 @@ fn newer_in_range(outcome: &Outcome, one: &Picked) -> Option<String> {
         .map(Version::to_string)
 }
 
+/// Points `registry`'s range plugins at the releases the ops.lock beside
+/// `config_file` records for their requirement, for commands that show
+/// plugins without resolving them (`plugin list`, `plugin info`); one not
+/// locked yet keeps its bare repository (and fails to fetch as such).
+pub fn point_at_locked(
+    registry: &mut Registry,
+    decls: &[PluginDecl],
+    config_file: &std::path::Path,
+) {
+    let Ok(lock) = LockFile::read(&LockFile::beside(config_file)) else {
+        return;
+    };
+    for decl in decls {
+        let Some(req) = &decl.version else { continue };
+        let Some(entry) = lock.get(&decl.name) else {
+            continue;
+        };
+        if let Some(range) = entry
+            .range
+            .as_ref()
+            .filter(|r| r.requirement == req.value && entry.source == decl.source_text)
+        {
+            let source = format!("{}@{}", decl.source_text, range.manifest);
+            registry.pick_source(&decl.name, PluginSource::Oci(source));
+        }
+    }
+}
+
 fn precise(mode: &LockMode) -> Option<String> {
     match mode {
         LockMode::Update { precise, .. } => precise.clone(),
