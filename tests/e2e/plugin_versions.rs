@@ -368,3 +368,54 @@ fn a_release_whose_config_or_tag_lies_is_refused_at_load() {
     out.expect_code(2);
     out.expect_stderr_contains("it is tagged 1.6.0, but the component says it is version 1.4.0");
 }
+
+/// A person at a terminal hears of a newer release in range of a locked
+/// plugin once, and then not again for 14 days; the tags are read for it
+/// on that one run only. CI and JSON output never hear of it.
+#[test]
+fn a_terminal_run_says_once_that_a_newer_release_in_range_is_out() {
+    let fx = fixture();
+    release(&fx, "1.4.0");
+    project(&fx, "^1.4");
+    fx.ops().arg("build").run().expect_success();
+    let locked = lock(&fx);
+    assert!(locked.contains("version = \"1.4.0\""), "{locked}");
+    release(&fx, "1.5.0");
+    let notice = "plugin dir-sync 1.5.0 is out, within its version range; take it with \
+                  `ops plugin update dir-sync`";
+
+    // Not in CI, not in JSON output, not when nobody watches: and then no
+    // tags are read either.
+    let listed = tag_listings(&fx);
+    let out = fx.ops().env("CI", "true").arg("build").run_on_terminal();
+    out.expect_success();
+    assert!(!out.stdout.contains("is out, within"), "{}", out.stdout);
+    let out = fx
+        .ops()
+        .args(["build", "--output", "json"])
+        .run_on_terminal();
+    out.expect_success();
+    assert!(!out.stdout.contains("is out, within"), "{}", out.stdout);
+    let out = fx.ops().arg("build").run();
+    out.expect_success();
+    assert!(!out.stderr.contains("is out, within"), "{}", out.stderr);
+    assert_eq!(tag_listings(&fx), listed);
+
+    // At a terminal: once, with the tags read on that run only (the
+    // registry logs each request of a listing, challenge included), and
+    // ops.lock unchanged.
+    let out = fx.ops().arg("build").run_on_terminal();
+    out.expect_success();
+    assert!(out.stdout.contains(notice), "{}", out.stdout);
+    let read = tag_listings(&fx);
+    assert!(read > listed, "the tags were not read");
+    let out = fx.ops().arg("build").run_on_terminal();
+    out.expect_success();
+    assert!(!out.stdout.contains("is out, within"), "{}", out.stdout);
+    assert_eq!(tag_listings(&fx), read, "the tags were read again");
+    assert_eq!(lock(&fx), locked);
+    let state = fx.home.path().join(".local/state/ops/notices");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
+}

@@ -128,7 +128,7 @@ pub async fn pick_all(
                     manifest: String::new(),
                 }),
                 version: entry.version.clone(),
-                outcome: None,
+                outcome: look_for_newer(registry.notices(), decl, mirror.as_deref()).await,
             },
             _ if *mode == LockMode::Locked => return Err(would_change(lock, decl, &req.value)),
             _ => {
@@ -147,6 +147,48 @@ pub async fn pick_all(
         picked.insert(decl.name.clone(), one);
     }
     Ok(picked)
+}
+
+/// How long a run waits for the tags when it looks for a newer release of
+/// a locked plugin; a registry slower than this costs the notice, not the run.
+const NOTICE_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// What the tags offer for a locked plugin, read at most once per plugin
+/// per [`super::notice::INTERVAL`] and only when `notices` is given (a
+/// person at a terminal). Best effort: the listing runs on a thread of its
+/// own that the run does not wait for past [`NOTICE_WAIT`], so a registry
+/// that hangs neither fails nor holds up the run, nor its exit.
+async fn look_for_newer(
+    notices: Option<&std::path::Path>,
+    decl: &PluginDecl,
+    mirror: Option<&str>,
+) -> Option<Outcome> {
+    let notices = notices?;
+    if !super::notice::take(notices, &decl.name, std::time::SystemTime::now()) {
+        return None;
+    }
+    let source = match mirror {
+        Some(mirror) => super::mirror::rewrite(&decl.source_text, mirror),
+        None => decl.source_text.clone(),
+    };
+    let reference = Reference::parse(&source).ok()?;
+    let req = requirement(decl);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("ops-newer-releases".into())
+        .spawn(move || {
+            let outcome = fetch::tags::list(&reference).and_then(|tags| {
+                versions::pick(&req, &tags, None, |tag| {
+                    fetch::tags::release(&reference, tag)
+                })
+            });
+            let _ = tx.send(outcome);
+        })
+        .ok()?;
+    match tokio::time::timeout(NOTICE_WAIT, rx).await {
+        Ok(Ok(Ok(outcome))) => Some(outcome),
+        _ => None,
+    }
 }
 
 /// The newest release in range this ops loads, when it is newer than the

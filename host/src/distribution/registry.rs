@@ -35,6 +35,9 @@ pub struct Registry {
     /// Plugins whose tags were read on this run and offer a newer release
     /// in range than the one used: name, newer version.
     newer: Vec<(String, String)>,
+    /// The notices file, when this run may look for newer releases of the
+    /// plugins ops.lock keeps (a person at a terminal, not CI).
+    notices: Option<std::path::PathBuf>,
 }
 
 struct Entry {
@@ -74,6 +77,7 @@ impl Registry {
             cached: BTreeMap::new(),
             withhold: false,
             newer: Vec::new(),
+            notices: None,
         }
     }
 
@@ -133,6 +137,18 @@ impl Registry {
     pub fn withholding_grants(mut self) -> Registry {
         self.withhold = true;
         self
+    }
+
+    /// Lets this run look for newer releases in range of locked plugins,
+    /// throttled by the notices file `file`.
+    pub fn looking_for_newer(mut self, file: std::path::PathBuf) -> Registry {
+        self.notices = Some(file);
+        self
+    }
+
+    /// The notices file, if this run looks for newer releases.
+    pub fn notices(&self) -> Option<&std::path::Path> {
+        self.notices.as_deref()
     }
 
     /// What the project grants the plugin `name` (`None`: a built-in, or

@@ -65,7 +65,10 @@ impl BuildPlugins {
         project_root: &Path,
         lock: LockMode,
     ) -> Result<BuildPlugins, Failure> {
-        let registry = Registry::new(runtime, &config.plugins)?;
+        let mut registry = Registry::new(runtime, &config.plugins)?;
+        if let Some(file) = notices_file(printer) {
+            registry = registry.looking_for_newer(file);
+        }
         Self::resolve(registry, config, job, printer, project_root, lock).await
     }
 
@@ -140,28 +143,32 @@ impl BuildPlugins {
     }
 }
 
-/// One line per plugin whose tags this run read and that has a newer
-/// release in range than the one used: on a terminal only, never in CI or
-/// JSON output, at most once per plugin per 14 days.
-pub fn say_newer(registry: &Registry, printer: &Printer) {
+/// The notices file, when this run may say that a newer release in range
+/// exists: a person at a terminal with human output, never CI.
+fn notices_file(printer: &Printer) -> Option<std::path::PathBuf> {
     use std::io::IsTerminal;
     let env = |name: &str| std::env::var(name).ok();
-    if registry.newer_in_range().is_empty()
-        || printer.format() != crate::output::Format::Human
+    if printer.format() != crate::output::Format::Human
         || env("CI").is_some()
         || !std::io::stderr().is_terminal()
     {
+        return None;
+    }
+    crate::distribution::notice::path_from_env(&env)
+}
+
+/// One line per plugin with a newer release in range than the one used,
+/// found by a run that read its tags (a locked plugin's are read at most
+/// once per 14 days, see `ranges::look_for_newer`); on a terminal only,
+/// never in CI or JSON output.
+pub fn say_newer(registry: &Registry, printer: &Printer) {
+    if registry.newer_in_range().is_empty() || notices_file(printer).is_none() {
         return;
     }
-    let Some(file) = crate::distribution::notice::path_from_env(&env) else {
-        return;
-    };
     for (name, version) in registry.newer_in_range() {
-        if crate::distribution::notice::take(&file, name, std::time::SystemTime::now()) {
-            printer.info(format!(
-                "plugin {name} {version} is out, within its version range; take it with \
-                 `ops plugin update {name}`"
-            ));
-        }
+        printer.info(format!(
+            "plugin {name} {version} is out, within its version range; take it with \
+             `ops plugin update {name}`"
+        ));
     }
 }
