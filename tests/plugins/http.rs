@@ -81,6 +81,7 @@ fn decl(grants: &[&str]) -> PluginDecl {
         grants: grants.iter().map(|g| (g.to_string(), here())).collect(),
         sha256: None,
         signed_by: None,
+        version: None,
         location: here(),
     }
 }

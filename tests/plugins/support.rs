@@ -93,6 +93,7 @@ pub fn rogue_decl(grants: &[&str]) -> PluginDecl {
         grants: grants.iter().map(|g| (g.to_string(), here())).collect(),
         sha256: None,
         signed_by: None,
+        version: None,
         location: here(),
     }
 }
@@ -107,6 +108,7 @@ pub fn wasi_probe_decl() -> PluginDecl {
         grants: Vec::new(),
         sha256: None,
         signed_by: None,
+        version: None,
         location: here(),
     }
 }

@@ -150,6 +150,8 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Settings::PluginNew(s) => commands::plugin_new::run(s, &printer)?,
         Settings::PluginBuild(s) => commands::plugin_build::run(s, &printer).await?,
         Settings::PluginUpdate(s) => commands::plugin_update::run(s, printer).await?,
+        Settings::PluginOutdated(s) => commands::plugin_outdated::run(s, &printer).await?,
+        Settings::PluginMirror(s) => commands::plugin_mirror::run(s, &printer).await?,
         Settings::PluginSign(s) => commands::plugin_sign::sign(s, &printer)?,
         Settings::PluginVerify(s) => commands::plugin_sign::verify(s, &printer)?,
         Settings::PluginTrust(s) => commands::plugin_trust::run(s, &printer)?,
@@ -209,6 +211,7 @@ mod tests {
             "plugin_pushed",
             "connection",
             "connection_closed",
+            "plugin_outdated",
         ] {
             assert!(docs.contains(&format!("| `{event}` |")), "{event}");
         }

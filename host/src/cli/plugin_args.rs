@@ -40,6 +40,26 @@ pub enum PluginCommand {
         /// or `none` for a plugin no longer signed)
         #[arg(long, value_name = "FINGERPRINT", requires = "name")]
         accept_signer: Option<String>,
+        /// Move NAME (picked by a `version` range) to exactly this version,
+        /// which must satisfy the range
+        #[arg(long, value_name = "VERSION", requires = "name")]
+        precise: Option<String>,
+        #[command(flatten)]
+        config: ConfigFile,
+    },
+    /// Copy every oci plugin ops.lock pins, with its signatures, to a
+    /// mirror registry (same repository paths under its prefix)
+    Mirror {
+        /// oci://HOST[:PORT][/PREFIX]
+        #[arg(value_name = "MIRROR")]
+        target: String,
+        #[command(flatten)]
+        config: ConfigFile,
+    },
+    /// Show, for each plugin picked by a `version` range, the locked
+    /// version, the newest in range and the newest of all, and why a newer
+    /// one is held back
+    Outdated {
         #[command(flatten)]
         config: ConfigFile,
     },

@@ -16,7 +16,9 @@ use crate::commands::plugin_build::PluginBuildSettings;
 use crate::commands::plugin_info::PluginInfoSettings;
 use crate::commands::plugin_install::PluginInstallSettings;
 use crate::commands::plugin_list::PluginListSettings;
+use crate::commands::plugin_mirror::PluginMirrorSettings;
 use crate::commands::plugin_new::PluginNewSettings;
+use crate::commands::plugin_outdated::PluginOutdatedSettings;
 use crate::commands::plugin_push::PluginPushSettings;
 use crate::commands::plugin_remove::PluginRemoveSettings;
 use crate::commands::plugin_sign::{PluginSignSettings, PluginVerifySettings};
@@ -40,6 +42,8 @@ pub enum Settings {
     PluginNew(PluginNewSettings),
     PluginBuild(PluginBuildSettings),
     PluginUpdate(PluginUpdateSettings),
+    PluginOutdated(PluginOutdatedSettings),
+    PluginMirror(PluginMirrorSettings),
     PluginSign(PluginSignSettings),
     PluginVerify(PluginVerifySettings),
     PluginTrust(PluginTrustSettings),
@@ -68,6 +72,7 @@ impl Settings {
             Settings::Exec(s) => Some(&s.config_file),
             Settings::Lock(s) => Some(&s.config_file),
             Settings::PluginUpdate(s) => Some(&s.config_file),
+            Settings::PluginOutdated(s) => Some(&s.config_file),
             Settings::ConfigCheck(s) => Some(&s.config_file),
             _ => None,
         }
@@ -133,11 +138,20 @@ fn plugin(command: PluginCommand) -> Settings {
         PluginCommand::Update {
             name,
             accept_signer,
+            precise,
             config,
         } => Settings::PluginUpdate(PluginUpdateSettings {
             config_file: config.file,
             name,
             accept_signer,
+            precise,
+        }),
+        PluginCommand::Mirror { target, config } => Settings::PluginMirror(PluginMirrorSettings {
+            config_file: config.file,
+            target,
+        }),
+        PluginCommand::Outdated { config } => Settings::PluginOutdated(PluginOutdatedSettings {
+            config_file: config.file,
         }),
         PluginCommand::Sign { wasm, key } => Settings::PluginSign(PluginSignSettings { wasm, key }),
         PluginCommand::Verify {

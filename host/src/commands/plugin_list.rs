@@ -34,7 +34,8 @@ pub async fn run(settings: PluginListSettings, printer: &Printer) -> Result<Exit
         Vec::new()
     };
     let runtime = Runtime::new(Limits::from_env())?;
-    let registry = Registry::new(&runtime, &installed)?;
+    let mut registry = Registry::new(&runtime, &installed)?;
+    crate::distribution::ranges::point_at_locked(&mut registry, &installed, file);
 
     let mut rows = Vec::new();
     let mut failures = Vec::new();

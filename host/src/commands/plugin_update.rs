@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
 use crate::distribution::lockfile::LockFile;
-use crate::distribution::project::{self, LockMode};
+use crate::distribution::project::{self, LockChange, LockMode};
 use crate::distribution::Registry;
 use crate::exit::{Exit, Failure};
 use crate::output::Printer;
@@ -25,10 +25,12 @@ pub struct PluginUpdateSettings {
     pub name: Option<String>,
     /// `--accept-signer FINGERPRINT`: the new signer of `name` to accept.
     pub accept_signer: Option<String>,
+    /// `--precise VERSION`: the version `name` (picked by a range) moves to.
+    pub precise: Option<String>,
 }
 
 pub async fn run(settings: PluginUpdateSettings, printer: Arc<Printer>) -> Result<Exit, Failure> {
-    let (name, accept_signer) = (settings.name, settings.accept_signer);
+    let (name, accept_signer, precise) = (settings.name, settings.accept_signer, settings.precise);
     // The plugins `ops build` with the command line's defaults would use.
     let settings = BuildSettings::defaults(settings.config_file);
     let config = Config::load(&settings.config_file, printer.redactor())?;
@@ -53,8 +55,14 @@ pub async fn run(settings: PluginUpdateSettings, printer: Arc<Printer>) -> Resul
     let mode = LockMode::Update {
         only: name,
         accept_signer,
+        precise,
     };
     let (_, changes) = project::resolve(&mut registry, &config, &uses, &mode).await?;
+    for (name, version) in registry.newer_in_range() {
+        printer.info(format!(
+            "{name}: {version} is the newest release within its range"
+        ));
+    }
     let lock = LockFile::beside(&config.file);
     if changes.is_empty() {
         printer.info(format!("{}: up to date", lock.display()));
@@ -77,7 +85,29 @@ pub async fn run(settings: PluginUpdateSettings, printer: Arc<Printer>) -> Resul
                 new.name, new.version, new.sha256
             ),
         });
+        new_capabilities(&printer, &change);
     }
     printer.info(format!("{} updated; commit it", lock.display()));
     Ok(Exit::Success)
+}
+
+/// Capabilities the new version declares that the old one did not: they
+/// are granted (else the update was refused), but worth a look.
+fn new_capabilities(printer: &Printer, change: &LockChange) {
+    let Some(old) = &change.old else { return };
+    let new: Vec<&str> = change
+        .new
+        .capabilities
+        .iter()
+        .filter(|c| !old.capabilities.contains(c))
+        .map(String::as_str)
+        .collect();
+    if !new.is_empty() {
+        printer.info(format!(
+            "{}: new capabilities since {}: {} (granted in ops.toml)",
+            change.new.name,
+            old.version,
+            new.join(", ")
+        ));
+    }
 }

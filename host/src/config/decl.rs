@@ -12,7 +12,15 @@ use super::schema::{DeclSource, PluginDecl, PluginRules};
 use super::section::Location;
 use crate::domain::{Authority, Digest, ImageRef, PluginName};
 
-const PLUGIN_KEYS: &[&str] = &["path", "url", "oci", "grant", "sha256", "signed_by"];
+const PLUGIN_KEYS: &[&str] = &[
+    "path",
+    "url",
+    "oci",
+    "version",
+    "grant",
+    "sha256",
+    "signed_by",
+];
 
 pub(super) fn check_plugin_name(name: &str, key: &str, at: Location) -> Result<(), ConfigError> {
     name.parse::<PluginName>()
@@ -50,8 +58,10 @@ pub(super) fn plugin_decl(
     check_plugin_name(name, &prefix, location.clone())?;
     let (source, source_text, source_location) = decl_source(r, table, &prefix, file)?
         .unwrap_or_else(|| (DeclSource::Installed, "installed".into(), location.clone()));
+    let version = super::requirement::plugin_version(r, table, &prefix, &source)?;
     Ok(PluginDecl {
         name: name.to_owned(),
+        version,
         source,
         source_text,
         source_location,
@@ -207,7 +217,10 @@ pub(super) fn plugin_rules(
     table: &toml::de::DeTable,
     file: &Path,
 ) -> Result<PluginRules, ConfigError> {
-    let mut rules = PluginRules::default();
+    let mut rules = PluginRules {
+        mirror: super::mirror::mirror(r, table)?,
+        ..PluginRules::default()
+    };
     if let Some(path) = r.located_string(table, "plugins", "signers")? {
         let raw = PathBuf::from(&path.value);
         let value = if raw.is_absolute() {

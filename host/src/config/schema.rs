@@ -184,6 +184,9 @@ pub struct PluginDecl {
     pub source_text: String,
     /// The `path`/`url`/`oci` key, else the table header.
     pub source_location: Location,
+    /// `version = "^1.4"`: the semver requirement (checked, as written)
+    /// that picks a release among the `oci` repository's tags.
+    pub version: Option<Located<String>>,
     /// `grant = [...]`: the capabilities the user grants, each with its
     /// location.
     pub grants: Vec<(String, Location)>,
@@ -206,10 +209,13 @@ pub struct PluginRules {
     /// `require_signed = true`: every plugin that is not built in needs a
     /// trusted signature; where it is written.
     pub require_signed: Option<Location>,
+    /// `mirror = "oci://host[:port][/prefix]"`: where `oci` plugins are
+    /// fetched from instead (the same repository path under the prefix).
+    pub mirror: Option<Located<String>>,
 }
 
 /// The keys of `[plugins]` that are rules, not plugin names.
-pub const PLUGIN_RULE_KEYS: &[&str] = &["signers", "require_signed"];
+pub const PLUGIN_RULE_KEYS: &[&str] = &["signers", "require_signed", "mirror"];
 
 impl Config {
     /// The top of the file: where an error about something the file does

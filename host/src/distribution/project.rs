@@ -9,7 +9,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::lockfile::{LockEntry, LockError, LockFile};
+use super::lockfile::{LockEntry, LockError, LockFile, Ranged};
+use super::ranges::same_origin;
 use super::registry::Registry;
 use super::signing::Checked;
 use crate::config::{Config, ConfigError, Location};
@@ -39,10 +40,12 @@ pub enum LockMode {
     Locked,
     /// `ops plugin update [NAME]`: take the plugins as they are now and
     /// record them (only `only`'s entry, when given); `accept_signer`: the
-    /// fingerprint of a new signer to accept (`none`: unsigned).
+    /// fingerprint of a new signer to accept (`none`: unsigned); `precise`:
+    /// the version a range plugin moves to (else the newest that fits).
     Update {
         only: Option<String>,
         accept_signer: Option<String>,
+        precise: Option<String>,
     },
 }
 
@@ -52,6 +55,7 @@ impl LockMode {
         LockMode::Update {
             only,
             accept_signer: None,
+            precise: None,
         }
     }
 }
@@ -71,12 +75,14 @@ pub enum ProjectError {
     Plugin(#[from] PluginError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    Range(#[from] super::ranges::RangeError),
     /// The plugin declares capabilities its grant does not cover.
     #[error("{0}")]
     Escalation(String),
     /// The plugin is not the one ops.lock pins.
     #[error(transparent)]
-    LockMismatch(Box<LockMismatch>),
+    LockMismatch(Box<super::pins::LockMismatch>),
     /// A signature rule refuses the plugin.
     #[error(transparent)]
     Signature(#[from] crate::distribution::signing::Refusal),
@@ -88,30 +94,13 @@ pub enum ProjectError {
     WouldChange(String),
 }
 
-/// A plugin whose digest is not the one ops.lock pins.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "{lock}:{line}: plugin {plugin} ({from}) now has sha256 {actual}, but ops.lock pins \
-     sha256 {expected} (version {locked_version}); nothing of it was compiled or run. If the \
-     change is the one you want, accept it with `ops plugin update {plugin}` and commit ops.lock"
-)]
-pub struct LockMismatch {
-    pub lock: String,
-    pub line: usize,
-    pub plugin: String,
-    /// The source, as ops.toml names it now.
-    pub from: String,
-    pub actual: String,
-    pub expected: String,
-    pub locked_version: String,
-}
-
 impl ExitStatusOf for ProjectError {
     fn exit(&self) -> Exit {
         match self {
             ProjectError::Config(e) => e.exit(),
             ProjectError::Plugin(e) => e.exit(),
             ProjectError::Lock(e) => e.exit(),
+            ProjectError::Range(e) => e.exit(),
             ProjectError::Escalation(_)
             | ProjectError::Signature(_)
             | ProjectError::Trust(_)
@@ -140,18 +129,19 @@ pub async fn resolve(
         // The download cached under the pinned digest stands for the
         // source ops.lock recorded, not for whatever ops.toml names now.
         if let (Some(entry), false) = (lock.get(&use_.name), updating(mode, &use_.name)) {
-            if entry.source == source_text(config, &use_.name) {
+            if same_origin(entry, config, &source_text(config, &use_.name)) {
                 registry.prefer_cached(&use_.name, &entry.sha256);
             }
         }
     }
+    let picked = super::ranges::pick_all(registry, config, &lock, uses, mode).await?;
     for use_ in uses {
         if registry.source_of(&use_.name) == Some(&PluginSource::Builtin) {
             continue;
         }
         let bytes = registry.bytes(&use_.name).await?;
         let digest = hex::encode(Sha256::digest(&bytes));
-        check_pin(config, &lock, &use_.name, &digest, mode)?;
+        super::pins::check_pin(config, &lock, &use_.name, &digest, mode)?;
     }
     let signers = super::signatures::check_all(registry, config, &lock, uses, mode).await?;
     let mut plugins = Vec::new();
@@ -159,10 +149,12 @@ pub async fn resolve(
     for use_ in uses {
         let plugin = registry.get(&use_.name).await?;
         check_kind(use_, &plugin)?;
+        super::ranges::check_loaded(picked.get(&use_.name), &plugin)?;
         if plugin.source() != &PluginSource::Builtin {
             check_grants(config, registry, &plugin, lock.get(&use_.name))?;
-            let signer = signers.get(&use_.name);
-            if let Some(change) = lock_change(config, &lock, &plugin, signer, mode) {
+            let (signer, range) = (signers.get(&use_.name), picked.get(&use_.name));
+            let range = range.map(|p| p.range.clone());
+            if let Some(change) = lock_change(config, &lock, &plugin, (signer, range), mode) {
                 if !changes.iter().any(|c| c.new.name == change.new.name) {
                     changes.push(change);
                 }
@@ -202,7 +194,7 @@ fn check_kind(use_: &Use, plugin: &Plugin) -> Result<(), ConfigError> {
     ))
 }
 
-fn updating(mode: &LockMode, name: &str) -> bool {
+pub(super) fn updating(mode: &LockMode, name: &str) -> bool {
     match mode {
         LockMode::Update { only, .. } => only.as_deref().is_none_or(|o| o == name),
         _ => false,
@@ -293,62 +285,13 @@ fn check_grants(
     Err(ProjectError::Escalation(message))
 }
 
-/// Refuses, before anything of it is compiled, a plugin whose bytes are
-/// not the ones ops.lock pins (the entry of a source ops.toml no longer
-/// names pins nothing: that plugin is pinned anew), and under `--locked`
-/// anything that would change ops.lock.
-fn check_pin(
-    config: &Config,
-    lock: &LockFile,
-    name: &str,
-    digest: &str,
-    mode: &LockMode,
-) -> Result<(), ProjectError> {
-    if updating(mode, name) {
-        return Ok(());
-    }
-    let source = source_text(config, name);
-    let locked = *mode == LockMode::Locked;
-    match lock.get(name) {
-        Some(old) if old.source != source && locked => Err(ProjectError::WouldChange(format!(
-            "{}:{}: plugin {name} is pinned from {:?}, but ops.toml now names {source:?}; it \
-             would be pinned anew with sha256 {digest}",
-            display(&lock.path),
-            old.line,
-            old.source
-        ))),
-        Some(old) if old.source != source || old.sha256 == digest => Ok(()),
-        Some(old) => Err(ProjectError::LockMismatch(Box::new(LockMismatch {
-            lock: display(&lock.path),
-            line: old.line,
-            plugin: name.to_owned(),
-            from: source,
-            actual: digest.to_owned(),
-            expected: old.sha256.clone(),
-            locked_version: old.version.clone(),
-        }))),
-        None if locked => Err(ProjectError::WouldChange(if lock.exists {
-            format!(
-                "{} has no entry for plugin {name}; it would be added with sha256 {digest}",
-                display(&lock.path),
-            )
-        } else {
-            format!(
-                "{} does not exist; it would be written with plugin {name} sha256 {digest}",
-                display(&lock.path),
-            )
-        })),
-        None => Ok(()),
-    }
-}
-
 /// The ops.lock entry `plugin` (loaded, its pin checked) should have, if
 /// that is a change.
 fn lock_change(
     config: &Config,
     lock: &LockFile,
     plugin: &Plugin,
-    signer: Option<&Checked>,
+    (signer, range): (Option<&Checked>, Option<Ranged>),
     mode: &LockMode,
 ) -> Option<LockChange> {
     let name = plugin.name();
@@ -367,6 +310,7 @@ fn lock_change(
         capabilities: grant_items(&plugin.metadata().capabilities),
         signer,
         signer_key,
+        range,
         line: 0,
     };
     let old = lock.get(name).cloned();
@@ -381,13 +325,16 @@ fn lock_change(
     // entry, a new source or a first signature is a change.
     let changed = match &old {
         _ if updating(mode, name) => !same,
-        Some(o) => o.source != new.source || (o.signer_key.is_none() && new.signer_key.is_some()),
+        Some(o) => {
+            !same_origin(o, config, &new.source)
+                || (o.signer_key.is_none() && new.signer_key.is_some())
+        }
         None => true,
     };
     changed.then_some(LockChange { old, new })
 }
 
-fn source_text(config: &Config, name: &str) -> String {
+pub(super) fn source_text(config: &Config, name: &str) -> String {
     config
         .plugins
         .iter()
@@ -395,6 +342,6 @@ fn source_text(config: &Config, name: &str) -> String {
         .map_or_else(|| "installed".to_owned(), |p| p.source_text.clone())
 }
 
-fn display(path: &Path) -> String {
+pub(super) fn display(path: &Path) -> String {
     path.display().to_string()
 }

@@ -122,6 +122,7 @@ fn accepted<'m>(mode: &'m LockMode, name: &str) -> Option<&'m str> {
         LockMode::Update {
             only,
             accept_signer: Some(fingerprint),
+            ..
         } if only.as_deref().is_none_or(|o| o == name) => Some(fingerprint.as_str()),
         _ => None,
     }

@@ -112,6 +112,22 @@ pub enum Event {
         reference: String,
         digest: String,
     },
+    /// `ops plugin outdated`: one plugin picked by a version range.
+    PluginOutdated {
+        name: String,
+        /// The `version` requirement in ops.toml.
+        requirement: String,
+        /// The version ops.lock records, if any.
+        locked: Option<String>,
+        /// The newest release in range whose plugin API this ops loads.
+        newest_in_range: Option<String>,
+        /// Its plugin API version.
+        newest_in_range_api: Option<String>,
+        /// The newest release of all.
+        newest: Option<String>,
+        /// Why `newest` is not what `ops plugin update` would take.
+        held_back: Option<String>,
+    },
     /// Informational message from ops itself.
     Info {
         message: String,

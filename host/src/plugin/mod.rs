@@ -63,7 +63,7 @@ mod metadata;
 mod runtime;
 mod state;
 mod validation;
-mod version;
+pub mod version;
 
 pub(crate) use agent::entitled as sync_agent;
 pub use agent::{DEPLOY_KEY_PATH, FORWARD_AGENT_PATH};

@@ -10,11 +10,14 @@
 
 mod challenge;
 mod client;
+pub mod copy;
 pub mod docker_auth;
 pub mod https;
+mod manifest;
 pub mod oci;
 mod reference;
 pub mod referrers;
+pub mod tags;
 
 use super::signing::Found;
 use crate::exit::{Exit, ExitStatusOf};

@@ -36,23 +36,9 @@ pub fn push_signature(
     armored: &[u8],
     created: &str,
 ) -> Result<String, FetchError> {
-    let config = b"{}";
-    upload_blob(client, reference, config)?;
+    upload_blob(client, reference, SIGNATURE_CONFIG)?;
     upload_blob(client, reference, armored)?;
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": MANIFEST_MEDIA_TYPE,
-        "artifactType": SIGNATURE_ARTIFACT_TYPE,
-        "config": {"mediaType": EMPTY_MEDIA_TYPE, "digest": digest_of(config), "size": 2},
-        "layers": [{
-            "mediaType": SIGNATURE_MEDIA_TYPE,
-            "digest": digest_of(armored),
-            "size": armored.len(),
-        }],
-        "subject": {"mediaType": MANIFEST_MEDIA_TYPE, "digest": subject.digest, "size": subject.size},
-        "annotations": {"org.opencontainers.image.created": created},
-    });
-    let manifest = serde_json::to_vec(&manifest).unwrap_or_default();
+    let manifest = signature_manifest(subject, armored, created);
     let digest = digest_of(&manifest);
     let repo = &reference.repository;
     let url = client.url(&format!("/v2/{repo}/manifests/{digest}"));
@@ -69,6 +55,28 @@ pub fn push_signature(
         add_to_tag_index(client, reference, subject, &digest, manifest.len())?;
     }
     Ok(digest)
+}
+
+/// The config of a signature artifact: the empty JSON object.
+pub const SIGNATURE_CONFIG: &[u8] = b"{}";
+
+/// The manifest of a signature artifact for `subject`: one layer, the
+/// armored signature.
+pub fn signature_manifest(subject: &Subject, armored: &[u8], created: &str) -> Vec<u8> {
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "artifactType": SIGNATURE_ARTIFACT_TYPE,
+        "config": {"mediaType": EMPTY_MEDIA_TYPE, "digest": digest_of(SIGNATURE_CONFIG), "size": 2},
+        "layers": [{
+            "mediaType": SIGNATURE_MEDIA_TYPE,
+            "digest": digest_of(armored),
+            "size": armored.len(),
+        }],
+        "subject": {"mediaType": MANIFEST_MEDIA_TYPE, "digest": subject.digest, "size": subject.size},
+        "annotations": {"org.opencontainers.image.created": created},
+    });
+    serde_json::to_vec(&manifest).unwrap_or_default()
 }
 
 fn tag_of(subject_digest: &str) -> String {
