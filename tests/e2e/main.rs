@@ -44,6 +44,7 @@ mod plugin_registry;
 mod plugin_signing;
 mod plugin_signing_oci;
 mod plugin_versions;
+mod plugin_versions_built;
 mod push;
 mod registry_faults;
 mod resolve;
