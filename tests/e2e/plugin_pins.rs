@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use sha2::Digest;
 
 use crate::support::build::BuildFixture;
@@ -147,29 +146,13 @@ fn config_check_and_dry_run_give_plugin_code_no_capabilities() {
     assert!(touched(&marker, "validate") && touched(&marker, "sync"));
 }
 
-/// Writes `~/.docker/config.json` with the fixture registry's login.
-fn docker_login(fx: &BuildFixture) {
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        fx.registry.username(),
-        fx.registry.token()
-    ));
-    fx.home.write(
-        ".docker/config.json",
-        &format!(
-            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
-            fx.registry.host()
-        ),
-    );
-}
-
 #[test]
 fn a_changed_oci_reference_is_pinned_anew_and_refused_when_locked() {
     let mut fx = BuildFixture::new();
     fx.config.source = "dir-sync".into();
     fx.config.command = "cat greeting.txt".into();
     fx.config.image = None;
-    docker_login(&fx);
+    fx.docker_login();
     let old = std::fs::read(dist("dir-sync")).unwrap();
     let new = variant(&old, "0.2.0");
     let new_path = fx.dir().join("dir-sync-0.2.0.wasm");

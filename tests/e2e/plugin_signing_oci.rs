@@ -6,8 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
-
 use crate::support::build::BuildFixture;
 use crate::support::home::generate_key;
 
@@ -17,21 +15,6 @@ fn dist(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../plugins/dist/testing")
         .join(format!("{name}.wasm"))
-}
-
-fn docker_login(fx: &BuildFixture) {
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        fx.registry.username(),
-        fx.registry.token()
-    ));
-    fx.home.write(
-        ".docker/config.json",
-        &format!(
-            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
-            fx.registry.host()
-        ),
-    );
 }
 
 fn sign(fx: &BuildFixture, wasm: &Path, key: &Path) {
@@ -70,7 +53,7 @@ fn a_signature_pushed_with_the_plugin_is_fetched_and_checked() {
     fx.config.source = "dir-sync".into();
     fx.config.command = "cat greeting.txt".into();
     fx.config.image = None;
-    docker_login(&fx);
+    fx.docker_login();
     let key = fx.home.path().join("vendor_key");
     generate_key(&key, "vendor");
     fx.ops()
@@ -133,7 +116,7 @@ fn a_signature_pushed_with_the_plugin_is_fetched_and_checked() {
 #[test]
 fn push_refuses_a_tag_that_is_not_the_version_and_a_signature_of_other_bytes() {
     let fx = BuildFixture::new();
-    docker_login(&fx);
+    fx.docker_login();
     let key = fx.home.path().join("vendor_key");
     generate_key(&key, "vendor");
     let wasm = fx.home.path().join("dir-sync.wasm");

@@ -44,21 +44,6 @@ pub fn as_version(version: &str) -> Vec<u8> {
     bytes
 }
 
-pub fn docker_login(fx: &BuildFixture) {
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        fx.registry.username(),
-        fx.registry.token()
-    ));
-    fx.home.write(
-        ".docker/config.json",
-        &format!(
-            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
-            fx.registry.host()
-        ),
-    );
-}
-
 /// Pushes dir-sync `version` with `ops plugin push`.
 pub fn release(fx: &BuildFixture, version: &str) -> PathBuf {
     let wasm = fx.home.path().join(format!("rel-{version}/dir-sync.wasm"));
@@ -151,7 +136,7 @@ pub fn fixture() -> BuildFixture {
     fx.config.source = "dir-sync".into();
     fx.config.command = "cat greeting.txt".into();
     fx.config.image = None;
-    docker_login(&fx);
+    fx.docker_login();
     fx
 }
 

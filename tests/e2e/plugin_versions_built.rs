@@ -6,8 +6,6 @@
 use crate::support::author::Author;
 use crate::support::build::BuildFixture;
 
-use super::plugin_versions::docker_login;
-
 const NAME: &str = "acme-sync";
 
 /// Builds the crate, after moving its version from `from` to `to`, and
@@ -41,7 +39,7 @@ fn releases_built_with_ops_plugin_build_resolve_by_range() {
     let mut fx = BuildFixture::new();
     fx.config.source = NAME.into();
     fx.config.image = None;
-    docker_login(&fx);
+    fx.docker_login();
     let author = Author::at(fx.home.path());
     author
         .ops(&["plugin", "new", NAME, "--kind", "sync"])

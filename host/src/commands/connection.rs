@@ -7,6 +7,7 @@ use comfy_table::{presets, Table};
 use crate::exit::{Exit, Failure};
 use crate::keeper::KeeperStatus;
 use crate::output::{Event, Format, Printer};
+use crate::pipeline::plural;
 
 /// What `ops connection` was asked to do.
 #[derive(Debug, Clone)]
@@ -36,7 +37,7 @@ pub async fn run(settings: ConnectionSettings, printer: &Printer) -> Result<Exit
                 printer.info(match (closed.len(), dest) {
                     (0, Some(dest)) => format!("no kept connection to {dest}"),
                     (0, None) => "no kept connections".to_owned(),
-                    (n, _) => format!("closed {n} kept connection{}", plural(n)),
+                    (n, _) => format!("closed {}", plural(n, "kept connection")),
                 });
             }
         }
@@ -114,14 +115,6 @@ fn duration(secs: u64) -> String {
         s if s < 60 => format!("{s}s"),
         s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
         s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 

@@ -6,13 +6,11 @@
 
 use std::path::PathBuf;
 
-use comfy_table::{presets, Table};
-
 use crate::config::Config;
 use crate::distribution::lockfile::LockFile;
 use crate::distribution::{ranges, versions};
 use crate::exit::{Exit, Failure};
-use crate::output::{Event, Format, Printer};
+use crate::output::{plain_table, Event, Format, Printer};
 
 /// What `ops plugin outdated` was asked to do.
 #[derive(Debug, Clone)]
@@ -58,19 +56,9 @@ pub async fn run(settings: PluginOutdatedSettings, printer: &Printer) -> Result<
 }
 
 fn table(rows: &[Event]) -> String {
-    let mut table = Table::new();
-    table.load_preset(presets::NOTHING).set_header([
-        "NAME",
-        "REQUIREMENT",
-        "LOCKED",
-        "IN RANGE",
-        "API",
-        "NEWEST",
-        "HELD BACK",
-    ]);
     let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
-    for row in rows {
-        if let Event::PluginOutdated {
+    let rows = rows.iter().filter_map(|row| match row {
+        Event::PluginOutdated {
             name,
             requirement,
             locked,
@@ -78,21 +66,27 @@ fn table(rows: &[Event]) -> String {
             newest_in_range_api,
             newest,
             held_back,
-        } = row
-        {
-            table.add_row([
-                name.clone(),
-                requirement.clone(),
-                dash(locked),
-                dash(newest_in_range),
-                dash(newest_in_range_api),
-                dash(newest),
-                dash(held_back),
-            ]);
-        }
-    }
-    for column in table.column_iter_mut() {
-        column.set_padding((0, 2));
-    }
-    table.trim_fmt()
+        } => Some([
+            name.clone(),
+            requirement.clone(),
+            dash(locked),
+            dash(newest_in_range),
+            dash(newest_in_range_api),
+            dash(newest),
+            dash(held_back),
+        ]),
+        _ => None,
+    });
+    plain_table(
+        &[
+            "NAME",
+            "REQUIREMENT",
+            "LOCKED",
+            "IN RANGE",
+            "API",
+            "NEWEST",
+            "HELD BACK",
+        ],
+        rows,
+    )
 }
