@@ -14,7 +14,13 @@ slows all of them alike; the table gives medians:
 - the script with one `ssh` per step;
 - the same script with ControlMaster/ControlPersist (after its first run it
   pays no connection setup);
-- ops with a refused registry token: the time until it exits 7.
+- ops with a refused registry token: the time until it exits 7;
+- ops with persistence on (`OPS_PERSIST`, a keeper of its own under the
+  bench's XDG_RUNTIME_DIR), warm: the keeper already holds the connection,
+  as the ControlMaster script's master does; with the round trips of that
+  warm run;
+- ops with persistence on, cold: the keeper stopped first, so the run
+  starts one and logs in (against ops without persistence, today's run).
 
 Every run after the first is an unchanged re-run. The 50 ms round trip is
 bench/delay_proxy.py in front of the node's sshd.
@@ -47,6 +53,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 QS = Path(os.environ.get("OPS_QUICKSTART_DIR", "/tmp/ops-bench"))
+# The keeper's socket directory for the persist cases: the bench's own.
+RUNTIME = QS / "bench-runtime"
 DELAYS_MS = (0, 50)
 
 
@@ -164,10 +172,23 @@ class Bench:
         path.write_text(text)
         return path
 
-    def ops(self, node, token=None):
-        env = dict(os.environ, HOME=str(self.home),
-                   OPS_QUICKSTART_TOKEN=token or self.token)
+    def env(self, persist=False):
+        env = dict(os.environ, HOME=str(self.home), OPS_QUICKSTART_TOKEN=self.token)
         env.pop("SSH_AUTH_SOCK", None)
+        env.pop("OPS_PERSIST", None)
+        env["XDG_RUNTIME_DIR"] = str(RUNTIME)
+        if persist:
+            env["OPS_PERSIST"] = "10m"
+        return env
+
+    def stop_keeper(self):
+        subprocess.run([self.ops_bin, "connection", "stop"], env=self.env(),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ops(self, node, token=None, persist=False):
+        env = self.env(persist)
+        if token:
+            env["OPS_QUICKSTART_TOKEN"] = token
         cmd = [self.ops_bin, "build", "-j", "3", "--output", "json",
                "--file", str(self.ops_config(node))]
         wall, cpu, rss, code, out, err = timed(cmd, env, self.project)
@@ -263,11 +284,25 @@ class Five:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def push_sync(files, workdir):
-    """bench/push_sync.sh with its numbers read back from PUSH_SYNC_RESULT."""
+def push_sync(files, workdir, home, nodes):
+    """bench/push_sync.sh with its numbers read back from PUSH_SYNC_RESULT,
+    at 0 ms, then its no-change re-sync at 50 ms (ops with persistence on,
+    rsync over a ControlMaster connection kept warm the same way)."""
+    values = push_sync_at(files, workdir, None, "")
+    far = [n for n in nodes if n.rtt_ms]
+    if far:
+        at50 = push_sync_at(files, workdir, (home, far[0].alias), "10m")
+        values.update({f"far_{k}": v for k, v in at50.items()})
+    return values
+
+
+def push_sync_at(files, workdir, via, persist):
     result = workdir / "push_sync.result"
     env = dict(os.environ, OPS_QUICKSTART_DIR=str(QS), OPS_BENCH_DIR=str(workdir / "push"),
-               PUSH_SYNC_RESULT=str(result))
+               PUSH_SYNC_RESULT=str(result), XDG_RUNTIME_DIR=str(RUNTIME),
+               OPS_PERSIST=persist)
+    if via:
+        env.update(PUSH_HOME=str(via[0]), PUSH_ALIAS=via[1], PUSH_CONTROL_MASTER="1")
     size_mb = max(1, files * 200 // 10000)
     proc = subprocess.run(["bash", str(ROOT / "bench/push_sync.sh"), str(files), str(size_mb)],
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -331,18 +366,30 @@ def main():
     try:
         home = write_home(nodes)
         bench = Bench(ops_bin, home)
-        results = {n.rtt_ms: {"ops": [], "script": [], "cm": [], "refused": []} for n in nodes}
-        # Warm-up: the first sync clones, the first ControlMaster run connects.
+        RUNTIME.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(RUNTIME, 0o700)
+        cases = ("ops", "script", "cm", "refused", "persist", "cold")
+        results = {n.rtt_ms: {c: [] for c in cases} for n in nodes}
+        # Warm-up: the first sync clones, the first ControlMaster run
+        # connects, the first persist run starts the keeper.
         for node in nodes:
             bench.ops(node)
             bench.script(node, True)
+            bench.ops(node, persist=True)
         for _ in range(args.rounds):
             for node in nodes:
                 r = results[node.rtt_ms]
                 r["ops"].append(bench.ops(node))
                 r["script"].append(bench.script(node, False))
                 r["cm"].append(bench.script(node, True))
+                r["persist"].append(bench.ops(node, persist=True))
                 r["refused"].append(bench.ops(node, token="wrong-token"))
+            # Cold: no keeper, no kept connection; then warm again.
+            for node in nodes:
+                bench.stop_keeper()
+                results[node.rtt_ms]["cold"].append(bench.ops(node, persist=True))
+            for node in nodes:
+                bench.ops(node, persist=True)
         fives = None
         if not args.skip_five:
             five = Five(ops_bin, home, nodes[0], workdir)
@@ -352,10 +399,15 @@ def main():
                 fives["one"].append(five.run(1, Five.SERVICES[:1]))
                 fives["j1"].append(five.run(1, Five.SERVICES))
                 fives["j5"].append(five.run(5, Five.SERVICES))
-        sync = None if args.skip_push_sync else push_sync(args.push_files, workdir)
+        bench.stop_keeper()
+        sync = None if args.skip_push_sync else push_sync(args.push_files, workdir, home, nodes)
         loads = None if args.skip_plugin_load else plugin_load()
         report(results, fives, sync, loads, ops_bin, args.rounds)
     finally:
+        # No keeper of the bench outlives it.
+        subprocess.run([ops_bin, "connection", "stop"],
+                       env=dict(os.environ, XDG_RUNTIME_DIR=str(RUNTIME)),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for node in nodes:
             node.stop()
         # Every round trip's ControlMaster, or it outlives the bench by
@@ -387,6 +439,7 @@ def report(results, fives, sync, loads, ops_bin, rounds):
 
     for rtt, r in results.items():
         ops, script, cm = (median(r[k], "wall") for k in ("ops", "script", "cm"))
+        persist, cold = median(r["persist"], "wall"), median(r["cold"], "wall")
         refused = median(r["refused"], "wall")
         codes = ",".join(map(str, sorted({x["code"] for x in r["refused"]})))
         label = f"example build (`-j 3`), {rtt} ms"
@@ -396,6 +449,13 @@ def report(results, fives, sync, loads, ops_bin, rounds):
             "0.8x" if rtt else "1.0x")
         row(f"critical-path round trips, {rtt} ms", f"{median(r['ops'], 'trips'):.0f}",
             "", "", "12")
+        plabel = f"example build, persistence on (warm), {rtt} ms"
+        row(plabel, secs(persist), f"ControlMaster {secs(cm)}", f"{persist / cm:.2f}x",
+            "0.8x" if rtt else "1.0x")
+        row(f"critical-path round trips, warm run, {rtt} ms",
+            f"{median(r['persist'], 'trips'):.0f}")
+        row(f"first run with persistence (starts the keeper), {rtt} ms", secs(cold),
+            f"without persistence {secs(ops)}", f"{cold / ops:.2f}x")
         row(f"refused login reported, {rtt} ms", f"{secs(refused)} (exit {codes})")
     allruns = [x for r in results.values() for x in r["ops"]]
     row("ops CPU time per run, example build", f"{median(allruns, 'cpu') * 1000:.0f} ms",
@@ -427,6 +487,13 @@ def report(results, fives, sync, loads, ops_bin, rounds):
             row("push sync, one file changed: bytes sent", f"{f['ops_one_bytes']:.0f}",
                 f"rsync {f['plain_one_bytes']:.0f}",
                 f"{f['ops_one_bytes'] / f['plain_one_bytes']:.2f}x", "2x")
+    if sync and "far_ops_nochange_sync" in sync:
+        row("push sync, no change, 50 ms, persistence on (median of 5)",
+            secs(float(sync["far_ops_nochange_sync"])),
+            f"rsync over ControlMaster {secs(float(sync['far_plain_nochange']))}",
+            f"{float(sync['far_ops_nochange_sync']) / float(sync['far_plain_nochange']):.2f}x")
+        row("push sync, no change, 50 ms: critical-path round trips",
+            sync.get("far_ops_nochange_trips", "?"))
     if loads:
         for name, (cold, warm) in loads.items():
             # plugin_load marks the third-party plugins with a "*".

@@ -11,7 +11,10 @@
 # times and the bytes rsync reports as sent. Timing is wall clock on a shared
 # machine: compare the ratios within one run, not numbers across runs.
 # PUSH_SYNC_RESULT=FILE also writes the numbers there as KEY=VALUE lines, so
-# that bench/bench.py can put them in its table.
+# that bench/bench.py can put them in its table. PUSH_HOME and PUSH_ALIAS
+# name another HOME and ssh_config alias for both tools (bench.py's 50 ms
+# node); PUSH_CONTROL_MASTER=1 gives plain rsync a ControlMaster connection
+# kept between its runs (set OPS_PERSIST for ops's own).
 set -euo pipefail
 
 FILES="${1:-10000}"
@@ -19,17 +22,22 @@ TOTAL_MB="${2:-200}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QS_DIR="${OPS_QUICKSTART_DIR:-/tmp/ops-quickstart}"
 WORK="${OPS_BENCH_DIR:-/tmp/ops-bench-push}"
-ALIAS="ops-quickstart"
+ALIAS="${PUSH_ALIAS:-ops-quickstart}"
+PUSH_HOME="${PUSH_HOME:-$QS_DIR/home}"
 
 "$ROOT/scripts/quickstart.sh" --setup-only >/dev/null
 OPS_BIN="$(realpath "${OPS_BIN:-$ROOT/target/debug/ops}")"
 # ops with the quick start's private HOME (its ssh config and known_hosts).
 OPS="$WORK/ops"
-SSH_CONFIG="$QS_DIR/home/.ssh/config"
+SSH_CONFIG="$PUSH_HOME/.ssh/config"
+SSH_CMD="ssh -F $SSH_CONFIG"
+if [ -n "${PUSH_CONTROL_MASTER:-}" ]; then
+	SSH_CMD="$SSH_CMD -o ControlMaster=auto -o ControlPath=$WORK/cm-%C -o ControlPersist=600"
+fi
 
 rm -rf "$WORK"
 mkdir -p "$WORK/tree" "$WORK/node"
-printf '#!/bin/sh\nunset SSH_AUTH_SOCK\nHOME=%s exec %s "$@"\n' "$QS_DIR/home" "$OPS_BIN" >"$OPS"
+printf '#!/bin/sh\nunset SSH_AUTH_SOCK\nHOME=%s exec %s "$@"\n' "$PUSH_HOME" "$OPS_BIN" >"$OPS"
 chmod +x "$OPS"
 echo "==> ops binary: $OPS_BIN"
 echo "==> generating $FILES files, $TOTAL_MB MB in $WORK/tree"
@@ -66,7 +74,8 @@ EOF
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 
-# Runs one ops build; prints "SECONDS SYNC_SECONDS BYTES_SENT MAX_RSS_KB".
+# Runs one ops build; prints "SECONDS SYNC_SECONDS BYTES_SENT MAX_RSS_KB
+# ROUND_TRIPS".
 # SYNC_SECONDS is the whole run minus the build-command step (the step plain
 # rsync does not do): process start, plugin load, connect, rsync, teardown.
 ops_sync() {
@@ -82,15 +91,16 @@ ops_sync() {
 	sent=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) bytes sent.*/\1/p' | tail -n 1)
 	build=$(printf '%s\n' "$out" | sed -n 's/.*"step_finished","step":"build","seconds":\([0-9.e-]*\).*/\1/p')
 	rss=$(printf '%s\n' "$out" | sed -n 's/^maxrss=//p')
-	echo "$total $(python3 -c "print(f'{$total - ${build:-0}:.3f}')") ${sent:-?} ${rss:-?}"
+	trips=$(printf '%s\n' "$out" | sed -n 's/.*"round_trips":\([0-9]*\).*/\1/p' | tail -n 1)
+	echo "$total $(python3 -c "print(f'{$total - ${build:-0}:.3f}')") ${sent:-?} ${rss:-?} ${trips:-?}"
 }
 
 # Runs one plain rsync; prints "SECONDS BYTES_SENT".
 plain_sync() {
 	local start end out
 	start=$(now)
-	out=$(HOME="$QS_DIR/home" rsync -az --delete --stats --filter=':- .gitignore' \
-		-e "ssh -F $SSH_CONFIG" "$WORK/tree/" "$ALIAS:$WORK/node/plain/") || exit 1
+	out=$(HOME="$PUSH_HOME" rsync -az --delete --stats --filter=':- .gitignore' \
+		-e "$SSH_CMD" "$WORK/tree/" "$ALIAS:$WORK/node/plain/") || exit 1
 	end=$(now)
 	local sent
 	sent=$(printf '%s\n' "$out" | sed -n 's/^Total bytes sent: \([0-9,]*\).*/\1/p' | tr -d ,)
@@ -108,7 +118,8 @@ ops_times=()
 ops_sync_times=()
 plain_times=()
 for _ in 1 2 3 4 5; do
-	read -r t ts b _ < <(ops_sync)
+	read -r t ts b _ trips < <(ops_sync)
+	ops_nochange_trips=$trips
 	ops_times+=("$t")
 	ops_sync_times+=("$ts")
 	ops_nochange_bytes=$b
@@ -153,11 +164,15 @@ if [ -n "${PUSH_SYNC_RESULT:-}" ]; then
 		ops_one_sync=$ops_one_sync
 		plain_one=$plain_one
 		ops_one_bytes=$ops_one_bytes
+		ops_nochange_trips=$ops_nochange_trips
 		plain_one_bytes=$plain_one_bytes
 		ops_init_rss_kb=$ops_init_rss
 	EOF
 fi
 echo "targets: no-change time <= 1.10x plain rsync; one-file bytes <= 2x plain rsync"
+if [ -n "${PUSH_CONTROL_MASTER:-}" ]; then
+	ssh -F "$SSH_CONFIG" -o ControlPath="$WORK/cm-%C" -O exit "$ALIAS" 2>/dev/null || true
+fi
 diff -r -q "$WORK/node/ops" "$WORK/node/plain" >/dev/null && echo "both destinations identical" || {
 	echo "destinations differ" >&2
 	exit 1

@@ -56,7 +56,8 @@ ops_ensure_dockerd
 
 ops_log "building ops (cargo build, debug profile)"
 (cd "$OPS_REPO_ROOT" && cargo build --package ops) || ops_die "cargo build failed"
-OPS_BIN="$OPS_REPO_ROOT/target/debug/ops"
+# Where cargo put it: CARGO_TARGET_DIR moves the build out of the checkout.
+OPS_BIN="${CARGO_TARGET_DIR:-$OPS_REPO_ROOT/target}/debug/ops"
 
 mkdir -p "$QS_DIR" "$QS_HOME/.ssh" "$NODE_DIR/builds" "$NODE_DIR/home" "$REG_DIR" "$QS_DIR/origin" "$QS_DIR/bin"
 chmod 700 "$QS_DIR" "$QS_HOME" "$QS_HOME/.ssh"

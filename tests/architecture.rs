@@ -55,6 +55,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     // Local programs (rsync) reaching the node over the run's connection.
     ("relay", &["domain", "remote"]),
+    // The connection keeper, both its process and a run's side of it. It
+    // holds what `ssh` makes (authenticated connections) and hands a run an
+    // `ssh` session over one, so it sits right above `ssh`; `node` decides
+    // whether a run leases from it, and `commands` shows and stops it.
+    (
+        "keeper",
+        &["domain", "exit", "local_file", "output", "ssh", "text"],
+    ),
     // The wasmtime plugin runtime, its host calls and the embedded
     // built-ins. It runs the bytes it is given and knows nothing of where
     // they came from: it may not use `distribution`.
@@ -81,7 +89,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Which node and how to reach it.
     (
         "node",
-        &["domain", "config", "exit", "output", "remote", "ssh"],
+        &[
+            "domain", "config", "exit", "keeper", "output", "remote", "ssh",
+        ],
     ),
     // What a project file may only do with the user's trust, and the gate.
     // Which keys of the git sync send a key or an agent it asks `plugin`,
@@ -115,6 +125,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "distribution",
             "exit",
+            "keeper",
             "local_file",
             "node",
             "output",
@@ -128,7 +139,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "domain", "author", "commands", "exit", "node", "output", "pipeline", "relay",
+            "domain", "author", "commands", "exit", "keeper", "node", "output", "pipeline", "relay",
         ],
     ),
 ];

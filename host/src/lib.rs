@@ -36,6 +36,9 @@
 //!   process-group control.
 //! - `relay`: lets local rsync reach the node over the run's own session
 //!   (`ops __relay` is its remote-shell program).
+//! - `keeper`: the opt-in connection keeper (`ops __keeper`), which holds
+//!   authenticated connections between runs and leases each to one run at
+//!   a time, and the run's side of it; built on `ssh`.
 //! - [`plugin`]: the wasmtime runtime: one engine, the on-disk compile
 //!   cache, capability checks, one host module per WIT interface, version
 //!   adapters, loaded plugin handles, the embedded built-in plugins and
@@ -58,7 +61,7 @@
 //! - `pipeline`: the steps of `ops build` and their scheduling, on any
 //!   `RemoteNode` (its unit tests use one in memory).
 //! - `commands`: every subcommand's entry point, one file each
-//!   (`build.rs`, `exec.rs`, `lock.rs`, `config_check.rs`, `plugin_*.rs`,
+//!   (`build.rs`, `exec.rs`, `lock.rs`, `connection.rs`, `config_check.rs`, `plugin_*.rs`,
 //!   `init.rs`, `trust.rs`, `completions.rs`), each taking its settings
 //!   struct; commands never see clap.
 //! - [`cli`]: clap definitions, their conversion into each command's
@@ -75,6 +78,7 @@ pub mod config;
 pub mod distribution;
 pub mod domain;
 pub mod exit;
+mod keeper;
 pub mod local_file;
 mod node;
 pub mod output;

@@ -6,16 +6,16 @@ use crate::support::build::{json_events, BuildFixture, TOKEN_VAR};
 
 /// Round trips the example build (git source, three services, push) waits
 /// on at most, connection included: 8 to connect and authenticate, the
-/// sync (with the build lock and the scratch directory beside it), the
-/// build command, the images and the pushes one each, and two for the
-/// registry login (its throwaway config directory, then `docker login`).
+/// sync (with the build lock and the scratch root beside it), the build
+/// command, the registry login (its throwaway config directory is made by
+/// the login's own command), the images and the pushes one each.
 /// The login is on the critical path on purpose: it may only start once
 /// the build command (any code of the repository) has ended, and must end
 /// before the first image build, whose base image may come from that
 /// registry. One more means a change put a request on the critical path.
 /// (A run may need one less: whether a channel opened ahead is ready before
 /// a command asks for it is a race on loopback.)
-const EXAMPLE_ROUND_TRIPS: u64 = 14;
+const EXAMPLE_ROUND_TRIPS: u64 = 13;
 
 #[test]
 fn the_example_build_waits_on_a_known_number_of_round_trips() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::build::{all_argv, json_events, BuildFixture, SERVICES};
-use crate::support::docker::{ensure_buildkit, SecondEngine, BASE_IMAGE};
+use crate::support::docker::{ensure_buildkit, lock_image_removals, SecondEngine, BASE_IMAGE};
 use crate::support::ops::OpsOutput;
 use crate::support::registry::random_hex;
 use crate::support::sshd::Sshd;
@@ -142,7 +142,9 @@ fn without_buildx_the_legacy_builder_runs_with_one_warning() {
     ensure_buildkit();
     let fx = BuildFixture::new();
     without_buildx(&fx);
+    let removals = lock_image_removals();
     let out = fx.build(&["--output", "json"]);
+    drop(removals);
     out.expect_success();
     assert_registry_digests(&fx, &out.stdout);
     let all = format!("{}{}", out.stdout, out.stderr);

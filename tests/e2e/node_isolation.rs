@@ -18,44 +18,8 @@ use std::time::{Duration, Instant};
 use crate::support::agent::SshAgent;
 use crate::support::build::BuildFixture;
 use crate::support::eventually::{poll, wait_until};
+use crate::support::local_user::LocalUser;
 use crate::support::ops::wait;
-use crate::support::registry::random_hex;
-
-/// A second local user, removed when dropped (what it runs has ended by
-/// then: `sh` waits for it).
-struct LocalUser {
-    name: String,
-}
-
-impl LocalUser {
-    fn new() -> LocalUser {
-        let name = format!("opsx{}", random_hex(4));
-        let status = Command::new("useradd")
-            .args(["-M", "-N", "-s", "/bin/sh", &name])
-            .status()
-            .expect("useradd runs");
-        assert!(status.success(), "useradd {name} failed");
-        LocalUser { name }
-    }
-
-    /// Runs `script` with sh as this user; its stdout.
-    fn sh(&self, script: &str) -> String {
-        let out = Command::new("runuser")
-            .args(["-u", &self.name, "--", "sh", "-c", script])
-            .output()
-            .expect("runuser runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for LocalUser {
-    fn drop(&mut self) {
-        let _ = Command::new("pkill")
-            .args(["-KILL", "-u", &self.name])
-            .status();
-        let _ = Command::new("userdel").arg(&self.name).status();
-    }
-}
 
 /// Whether `pid` is a live process (a zombie is not).
 fn alive(pid: i32) -> bool {

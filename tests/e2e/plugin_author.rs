@@ -162,3 +162,56 @@ fn build_refuses_what_is_not_a_plugin_crate() {
         .expect_stderr_contains("there is no Cargo.toml; `ops plugin new");
     assert!(out.stdout.is_empty(), "{}", out.stdout);
 }
+
+/// Without `CARGO_TARGET_DIR`, every crate of a user builds in one shared
+/// target folder in ops's cache folder: the second crate compiles its own
+/// code only, and each component lands in its crate's `target/ops/`.
+#[test]
+fn crates_share_one_target_folder_in_the_users_cache() {
+    let author = Author::new();
+    let cache = author.home.path().join(".cache");
+    std::fs::create_dir_all(cache.join("ops")).unwrap();
+    // The shared folder of this user is the test run's plugin target, where
+    // std is already built, so that the test stays fast.
+    std::os::unix::fs::symlink(
+        support::author::shared_target(),
+        cache.join("ops/plugin-target"),
+    )
+    .unwrap();
+    let mut logs = Vec::new();
+    for name in ["share-one", "share-two"] {
+        author
+            .ops(&["plugin", "new", name, "--kind", "sync"])
+            .expect_success();
+        let out = author
+            .ops_command()
+            .env_remove("CARGO_TARGET_DIR")
+            .env("XDG_CACHE_HOME", &cache)
+            .args(["plugin", "build", name])
+            .run();
+        out.expect_success();
+        let crate_dir = author.home.path().join(name);
+        let path = out.stdout.lines().last().unwrap().to_owned();
+        assert_eq!(
+            Path::new(&path),
+            crate_dir.join(format!("target/ops/{name}.wasm"))
+        );
+        assert_eq!(load(name, Path::new(&path)).name, name);
+        assert!(
+            !crate_dir.join("target/wasm32-unknown-unknown").exists()
+                && !crate_dir.join("target/wasm32-wasip2").exists(),
+            "cargo built in the crate's own target folder"
+        );
+        logs.push(out.stderr);
+    }
+    let second = &logs[1];
+    assert!(second.contains("Compiling share-two"), "{second}");
+    for shared in [
+        "Compiling core ",
+        "Compiling std ",
+        "Compiling serde ",
+        "Compiling wit-bindgen ",
+    ] {
+        assert!(!second.contains(shared), "built again: {shared}\n{second}");
+    }
+}

@@ -506,7 +506,7 @@ fn credentials_from_a_credential_helper() {
         &format!(r#"{{"credHelpers": {{"{}": "opstest"}}}}"#, registry.host()),
     );
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let reference = format!("oci://{}/team/http-token:v1", registry.host());
+    let reference = format!("oci://{}/team/http-token:0.1.0", registry.host());
     let out = home
         .ops()
         .env("PATH", &path)
@@ -523,7 +523,9 @@ fn credentials_from_a_credential_helper() {
         .args(["plugin", "install", &reference])
         .run();
     out.expect_success();
-    assert!(registry.tags("team/http-token").contains(&"v1".to_owned()));
+    assert!(registry
+        .tags("team/http-token")
+        .contains(&"0.1.0".to_owned()));
 }
 
 #[test]

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use sha2::Digest;
 
 use crate::support::build::BuildFixture;
@@ -147,62 +146,48 @@ fn config_check_and_dry_run_give_plugin_code_no_capabilities() {
     assert!(touched(&marker, "validate") && touched(&marker, "sync"));
 }
 
-/// Writes `~/.docker/config.json` with the fixture registry's login.
-fn docker_login(fx: &BuildFixture) {
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        fx.registry.username(),
-        fx.registry.token()
-    ));
-    fx.home.write(
-        ".docker/config.json",
-        &format!(
-            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
-            fx.registry.host()
-        ),
-    );
-}
-
 #[test]
 fn a_changed_oci_reference_is_pinned_anew_and_refused_when_locked() {
     let mut fx = BuildFixture::new();
     fx.config.source = "dir-sync".into();
     fx.config.command = "cat greeting.txt".into();
     fx.config.image = None;
-    docker_login(&fx);
+    fx.docker_login();
     let old = std::fs::read(dist("dir-sync")).unwrap();
     let new = variant(&old, "0.2.0");
     let new_path = fx.dir().join("dir-sync-0.2.0.wasm");
     std::fs::write(&new_path, &new).unwrap();
     let repo = format!("oci://{}/plugins/dir-sync", fx.registry.host());
-    for (file, tag) in [(dist("dir-sync"), "0.1.0"), (new_path, "0.2.0")] {
+    // A release is pushed under its own version: the new build goes to
+    // another repository.
+    for (file, tag) in [(dist("dir-sync"), ":0.1.0"), (new_path, "-next:0.1.0")] {
         fx.ops()
             .args(["plugin", "push"])
             .arg(file)
-            .arg(format!("{repo}:{tag}"))
+            .arg(format!("{repo}{tag}"))
             .run()
             .expect_success();
     }
     let toml = |tag: &str| {
         format!(
             "{}\n[build.dir-sync]\ngreeting = \"hello\"\n\n[plugins.dir-sync]\n\
-             oci = \"{repo}:{tag}\"\ngrant = [\"remote-exec\"]\n",
+             oci = \"{repo}{tag}\"\ngrant = [\"remote-exec\"]\n",
             fx.config.to_toml()
         )
     };
     let lock = fx.home.path().join("ops.lock");
-    fx.home.write("ops.toml", &toml("0.1.0"));
+    fx.home.write("ops.toml", &toml(":0.1.0"));
     fx.ops().arg("build").run().expect_success();
     let written = std::fs::read_to_string(&lock).unwrap();
     assert!(written.contains(&sha(&old)), "{written}");
 
-    // ops.toml now names 0.2.0: --locked refuses, naming both sources.
-    fx.home.write("ops.toml", &toml("0.2.0"));
+    // ops.toml now names the other one: --locked refuses, naming both sources.
+    fx.home.write("ops.toml", &toml("-next:0.1.0"));
     let logins = fx.node.logins();
     let out = fx.ops().args(["build", "--locked"]).run();
     out.expect_code(2);
     out.expect_stderr_contains(&format!(
-        "plugin dir-sync is pinned from \"{repo}:0.1.0\", but ops.toml now names \"{repo}:0.2.0\""
+        "plugin dir-sync is pinned from \"{repo}:0.1.0\", but ops.toml now names \"{repo}-next:0.1.0\""
     ));
     out.expect_stderr_contains(&format!("pinned anew with sha256 {}", sha(&new)));
     assert_eq!(fx.node.logins(), logins, "nothing remote under --locked");
@@ -212,7 +197,7 @@ fn a_changed_oci_reference_is_pinned_anew_and_refused_when_locked() {
     let out = fx.ops().args(["build", "--dry-run"]).run();
     out.expect_success();
     out.expect_stderr_contains(&format!(
-        "ops.lock: would record plugin dir-sync 0.1.0 (sha256 {}, from {repo}:0.2.0 instead of \
+        "ops.lock: would record plugin dir-sync 0.1.0 (sha256 {}, from {repo}-next:0.1.0 instead of \
          {repo}:0.1.0)",
         sha(&new)
     ));
@@ -224,7 +209,7 @@ fn a_changed_oci_reference_is_pinned_anew_and_refused_when_locked() {
     ));
     let rewritten = std::fs::read_to_string(&lock).unwrap();
     assert!(
-        rewritten.contains(&format!("source = \"{repo}:0.2.0\"")),
+        rewritten.contains(&format!("source = \"{repo}-next:0.1.0\"")),
         "{rewritten}"
     );
     assert!(rewritten.contains(&sha(&new)), "{rewritten}");

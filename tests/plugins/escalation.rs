@@ -185,7 +185,7 @@ async fn ops_lock_is_written_on_first_use_and_checked_after() {
             &mut registry,
             &config,
             &[sync_use(&config)],
-            &LockMode::Update(None),
+            &LockMode::update(None),
         )
         .await
         .unwrap()
@@ -364,7 +364,7 @@ async fn a_url_plugin_pinned_by_ops_lock_and_cached_is_not_fetched() {
         &mut registry,
         &config,
         &[sync_use(&config)],
-        &LockMode::Update(None),
+        &LockMode::update(None),
     )
     .await
     .unwrap();

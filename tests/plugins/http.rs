@@ -80,6 +80,8 @@ fn decl(grants: &[&str]) -> PluginDecl {
         source_location: here(),
         grants: grants.iter().map(|g| (g.to_string(), here())).collect(),
         sha256: None,
+        signed_by: None,
+        version: None,
         location: here(),
     }
 }

@@ -92,6 +92,8 @@ pub fn rogue_decl(grants: &[&str]) -> PluginDecl {
         source_location: here(),
         grants: grants.iter().map(|g| (g.to_string(), here())).collect(),
         sha256: None,
+        signed_by: None,
+        version: None,
         location: here(),
     }
 }
@@ -105,6 +107,8 @@ pub fn wasi_probe_decl() -> PluginDecl {
         source_location: here(),
         grants: Vec::new(),
         sha256: None,
+        signed_by: None,
+        version: None,
         location: here(),
     }
 }

@@ -1,8 +1,10 @@
 //! A plugin author's side of the machine: `ops` and cargo with a given
 //! HOME, the user's real cargo and rustup homes (crates.io downloads and
-//! toolchains stay where they are), and one cargo target folder shared by
-//! every test that builds a plugin, so the standard library that
-//! `-Zbuild-std` compiles is built once per test run, not once per test.
+//! toolchains stay where they are), and the cargo target folder of the
+//! plugins workspace, shared by every test that builds a plugin: the
+//! standard library that `-Zbuild-std` compiles is already there from
+//! `xtask plugins` (scripts/test.sh runs it first), and the toolchain keeps
+//! folders out of the flags std is built with, so no test builds it again.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,7 +21,7 @@ fn real_home(var: &str, default: &str) -> PathBuf {
 
 /// Cargo serialises builds that share it with a file lock.
 pub fn shared_target() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-authors")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/target")
 }
 
 pub struct Author {

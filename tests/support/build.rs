@@ -299,6 +299,25 @@ impl BuildFixture {
 
     /// `ops ARGS` in the client home with the registry token in the
     /// environment; ops.toml is not (re)written.
+    /// Writes `~/.docker/config.json` with the fixture registry's login,
+    /// as `docker login` would (what `ops plugin push` and `oci://`
+    /// plugins read).
+    pub fn docker_login(&self) {
+        use base64::Engine as _;
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            self.registry.username(),
+            self.registry.token()
+        ));
+        self.home.write(
+            ".docker/config.json",
+            &format!(
+                r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+                self.registry.host()
+            ),
+        );
+    }
+
     pub fn ops(&self) -> OpsCommand {
         self.home.ops().env(TOKEN_VAR, self.registry.token())
     }

@@ -200,7 +200,11 @@ impl Docker {
 
     /// Removes an image from the daemon; absent images are fine. Untagged
     /// parents stay: concurrent builds may be reusing them as cache.
+    /// Waits for [`lock_image_removals`]: dockerd 20.10's legacy builder
+    /// fails a `FROM scratch` build when any parentless image disappears
+    /// while it looks for a cached step.
     pub fn remove_image(&self, reference: &str) {
+        let _removals = lock_image_removals();
         let _ = self.output(&["image", "rm", "-f", "--no-prune", reference]);
     }
 }
@@ -231,16 +235,32 @@ fn lib_sh(function: &str) {
 /// Holds the machine-wide lock that serialises setting up dockerd (and
 /// BuildKit) across test processes, until the returned file is dropped.
 fn lock_dockerd() -> std::fs::File {
+    lock_file(DOCKERD_LOCK)
+}
+
+/// Holds the machine-wide lock that keeps image removals away from legacy
+/// (non-BuildKit) builds, until the returned file is dropped. dockerd
+/// 20.10's legacy builder lists every parentless image for a `FROM scratch`
+/// cache lookup and then reads each one; an image removed in between fails
+/// the build with `unable to find image "sha256:..."`. A test that builds
+/// with the legacy builder holds this lock for the build.
+pub fn lock_image_removals() -> std::fs::File {
+    lock_file(IMAGE_REMOVALS_LOCK)
+}
+
+const IMAGE_REMOVALS_LOCK: &str = "/tmp/ops-test-image-removals.lock";
+
+fn lock_file(path: &str) -> std::fs::File {
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(DOCKERD_LOCK)
-        .expect("open dockerd lock file");
+        .open(path)
+        .unwrap_or_else(|e| panic!("open lock file {path}: {e}"));
     // SAFETY: flock on a file descriptor this function owns; released when
     // `lock` is dropped.
     let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
-    assert_eq!(rc, 0, "flock {DOCKERD_LOCK}");
+    assert_eq!(rc, 0, "flock {path}");
     lock
 }
 

@@ -78,7 +78,13 @@ pub fn ops_binary() -> PathBuf {
 impl OpsCommand {
     /// `ops` with `HOME=home`, run in `home`.
     pub fn new(home: &Path) -> OpsCommand {
-        let mut command = Command::new(ops_binary());
+        OpsCommand::with_binary(&ops_binary(), home)
+    }
+
+    /// [`OpsCommand::new`] with another `ops` executable (a copy standing
+    /// for another build).
+    pub fn with_binary(binary: &Path, home: &Path) -> OpsCommand {
+        let mut command = Command::new(binary);
         command.env_clear();
         for keep in ["PATH", "LANG", "LC_ALL", "TMPDIR", "RUST_BACKTRACE"] {
             if let Some(value) = std::env::var_os(keep) {
@@ -111,6 +117,11 @@ impl OpsCommand {
 
     pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
         self.command.env(name, value);
+        self
+    }
+
+    pub fn env_remove(mut self, name: &str) -> Self {
+        self.command.env_remove(name);
         self
     }
 

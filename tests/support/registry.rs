@@ -307,6 +307,15 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Stops the registry now (its storage stays until drop): what a
+    /// client sees of a registry it can no longer reach.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();

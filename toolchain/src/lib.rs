@@ -23,7 +23,7 @@ use std::process::Command;
 mod probe;
 mod remap;
 use probe::{capture, cargo_home, find_linker, rustup_targets, rustup_which};
-use remap::{install_folder_remap, FOLDER_REMAP_ENV, REAL_RUSTC_ENV};
+use remap::{install_folder_remap, FOLDER_REMAP_ENV, REAL_RUSTC_ENV, TARGET_REMAP_ENV};
 
 /// One way to build a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,17 +198,43 @@ impl Toolchain {
     /// `/ops`, cargo's home to `/cargo`, the std sources to `/rustc-src`,
     /// and a target folder outside the parent to `/target`.
     ///
-    /// The parent folder is remapped by a wrapper around rustc (written into
-    /// `target_dir`) that cargo runs as its rustc, not through the
-    /// rustflags: `-Zbuild-std` compiles std with the rustflags, and cargo
-    /// hashes them into every crate's symbols, so a folder in them would
-    /// build std again for every plugin folder and make the bytes depend on
-    /// where the checkout is. Neither happens to the wrapper's own flag (std
-    /// has no path under the folder). It is `RUSTC` rather than
+    /// The parent folder and the target folder are remapped by a wrapper
+    /// around rustc (written into `target_dir`) that cargo runs as its
+    /// rustc, not through the rustflags: `-Zbuild-std` compiles std with the
+    /// rustflags, and cargo hashes them into every crate's symbols, so a
+    /// folder in them would build std again for every plugin folder (or for
+    /// every plugin folder whose target folder lies outside it) and make the
+    /// bytes depend on where the checkout is. Neither happens to the
+    /// wrapper's own flags (std has no path under either folder), so plugins
+    /// that share a target folder share one std. It is `RUSTC` rather than
     /// `RUSTC_WORKSPACE_WRAPPER` because cargo hashes a workspace
     /// wrapper's path into the workspace's crates, and that path is in the
     /// checkout.
     pub fn build_command(&self, workspace: &Path, target_dir: &Path) -> Result<Command, Error> {
+        self.cargo_command(&["build"], workspace, target_dir)
+    }
+
+    /// [`Toolchain::build_command`] for the library of the one package in
+    /// `dir`, built as a `cdylib` alone whatever else its manifest lists
+    /// (a plugin crate is often an `rlib` too, for native tests). With a
+    /// `cdylib` as the only root, cargo's LTO needs bitcode alone from the
+    /// dependencies and std, as for the built-in plugins: std is compiled
+    /// the same way, so plugins that share a target folder share it, and no
+    /// object code is made that the link never reads.
+    pub fn build_cdylib_command(&self, dir: &Path, target_dir: &Path) -> Result<Command, Error> {
+        self.cargo_command(
+            &["rustc", "--lib", "--crate-type", "cdylib"],
+            dir,
+            target_dir,
+        )
+    }
+
+    fn cargo_command(
+        &self,
+        subcommand: &[&str],
+        workspace: &Path,
+        target_dir: &Path,
+    ) -> Result<Command, Error> {
         let parent = workspace
             .parent()
             .ok_or_else(|| Error::NoParent(workspace.to_owned()))?;
@@ -222,15 +248,15 @@ impl Toolchain {
         if let Some(src) = &self.rust_src {
             flags.push(format!("--remap-path-prefix={}=/rustc-src", src.display()));
         }
-        if !target_dir.starts_with(parent) {
-            flags.push(format!(
-                "--remap-path-prefix={}=/target",
-                target_dir.display()
-            ));
-        }
         let mut cmd = Command::new(&self.cargo);
+        if target_dir.starts_with(parent) {
+            cmd.env_remove(TARGET_REMAP_ENV);
+        } else {
+            cmd.env(TARGET_REMAP_ENV, target_dir);
+        }
         cmd.current_dir(workspace)
-            .args(["build", "--release", "--target", self.target()])
+            .args(subcommand)
+            .args(["--release", "--target", self.target()])
             .env("CARGO_TARGET_DIR", target_dir)
             .env("RUSTC", wrapper)
             .env(REAL_RUSTC_ENV, &self.rustc)
@@ -270,88 +296,4 @@ fn linker_env(target: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn methods_name_their_target_and_whether_cargo_makes_a_component() {
-        assert_eq!(Method::RustupWasip2.target(), "wasm32-wasip2");
-        assert!(!Method::RustupWasip2.needs_componentizing());
-        assert_eq!(Method::RustupUnknown.target(), "wasm32-unknown-unknown");
-        assert!(Method::DebianBuildStd.needs_componentizing());
-        assert_eq!(
-            linker_env("wasm32-unknown-unknown"),
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER"
-        );
-    }
-
-    #[test]
-    fn no_toolchain_names_what_to_install() {
-        let message = Error::NoToolchain {
-            tried: vec![Method::RustupWasip2, Method::DebianBuildStd],
-        }
-        .to_string();
-        assert!(
-            message.contains("rustup target add wasm32-wasip2"),
-            "{message}"
-        );
-        assert!(message.contains("rustc-web"), "{message}");
-    }
-
-    #[test]
-    fn the_build_remaps_machine_paths() {
-        let toolchain = Toolchain {
-            method: Method::DebianBuildStd,
-            cargo: "/usr/bin/cargo".into(),
-            rustc: "/usr/bin/rustc".into(),
-            rust_src: Some("/usr/lib/rustlib/src/rust".into()),
-            linker: Some("/l/rust-lld".into()),
-            description: String::new(),
-        };
-        let target =
-            std::env::temp_dir().join(format!("ops-toolchain-test-{}", std::process::id()));
-        let cmd = toolchain
-            .build_command(Path::new("/home/a/acme"), &target)
-            .unwrap();
-        let env = |name: &str| {
-            cmd.get_envs()
-                .find(|(k, _)| *k == name)
-                .and_then(|(_, v)| v)
-                .map(|v| v.to_string_lossy().into_owned())
-        };
-        let flags = env("CARGO_ENCODED_RUSTFLAGS").unwrap();
-        // The folder is not in the flags that std is built with.
-        assert!(!flags.contains("/home/a"), "{flags}");
-        assert_eq!(env("OPS_PLUGIN_PARENT_DIR").as_deref(), Some("/home/a"));
-        assert!(
-            flags.contains(&format!("--remap-path-prefix={}=/target", target.display())),
-            "{flags}"
-        );
-        // The wrapper runs rustc with the folder's remap first.
-        assert_eq!(env("OPS_PLUGIN_RUSTC").as_deref(), Some("/usr/bin/rustc"));
-        let wrapper = env("RUSTC").unwrap();
-        let out = Command::new(&wrapper)
-            .args(["--crate-name", "acme"])
-            .env("OPS_PLUGIN_RUSTC", "/bin/echo")
-            .env("OPS_PLUGIN_PARENT_DIR", "/home/a")
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            "--remap-path-prefix=/home/a=/ops --crate-name acme\n"
-        );
-        assert!(flags.contains("=/rustc-src"), "{flags}");
-        assert_eq!(env("RUSTC_BOOTSTRAP").as_deref(), Some("1"));
-        assert_eq!(
-            env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER").as_deref(),
-            Some("/l/rust-lld")
-        );
-        let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy()).collect();
-        assert!(args.contains(&"-Zbuild-std=std,panic_abort".into()));
-        assert_eq!(
-            toolchain.artifact(Path::new("/tmp/t"), "acme_sync"),
-            Path::new("/tmp/t/wasm32-unknown-unknown/release/acme_sync.wasm")
-        );
-        std::fs::remove_dir_all(&target).unwrap();
-    }
-}
+mod tests;

@@ -11,12 +11,17 @@ pub(crate) const FOLDER_REMAP_ENV: &str = "OPS_PLUGIN_PARENT_DIR";
 /// The rustc the wrapper runs.
 pub(crate) const REAL_RUSTC_ENV: &str = "OPS_PLUGIN_RUSTC";
 
-/// The wrapper puts the folder's remap first, so that the rustflags' own
-/// remaps (cargo's home, a target folder) still win where both match, as
-/// rustc lets the last matching remap apply.
+/// A target folder outside the plugin's parent folder, which the wrapper
+/// remaps to `/target` (unset when the target folder is inside it).
+pub(crate) const TARGET_REMAP_ENV: &str = "OPS_PLUGIN_TARGET_DIR";
+
+/// The wrapper puts the folder's remap first, so that the target folder's
+/// and the rustflags' own remaps (cargo's home, the std sources) still win
+/// where both match, as rustc lets the last matching remap apply.
 const FOLDER_REMAP_SCRIPT: &str = "#!/bin/sh
 # Written by ops: rustc with the plugin's folder remapped out of its output.
-exec \"$OPS_PLUGIN_RUSTC\" \"--remap-path-prefix=$OPS_PLUGIN_PARENT_DIR=/ops\" \"$@\"
+exec \"$OPS_PLUGIN_RUSTC\" \"--remap-path-prefix=$OPS_PLUGIN_PARENT_DIR=/ops\" \\
+	${OPS_PLUGIN_TARGET_DIR:+\"--remap-path-prefix=$OPS_PLUGIN_TARGET_DIR=/target\"} \"$@\"
 ";
 
 /// Writes the rustc wrapper into `target_dir` (only when its text changed,

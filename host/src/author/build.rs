@@ -10,6 +10,7 @@ use ops_wasm_toolchain::{Method, Toolchain};
 
 use crate::plugin::{Limits, Metadata, PluginSource, Runtime};
 
+use super::build_dirs::BuildDirs;
 use super::componentize;
 use super::error::{io, AuthorError};
 
@@ -45,9 +46,9 @@ pub async fn build(dir: &Path) -> Result<Built, AuthorError> {
     let started = Instant::now();
     let krate = read_crate(dir)?;
     let name = krate.name.clone();
-    let target_dir = target_dir(&krate.dir)?;
+    let dirs = BuildDirs::for_crate(&krate.dir)?;
     // cargo runs for minutes; the async workers stay free meanwhile.
-    let (path, bytes, method) = tokio::task::spawn_blocking(move || compile(&krate, &target_dir))
+    let (path, bytes, method) = tokio::task::spawn_blocking(move || compile(&krate, &dirs))
         .await
         .map_err(|e| AuthorError::Io {
             path: dir.to_owned(),
@@ -81,14 +82,15 @@ pub async fn build(dir: &Path) -> Result<Built, AuthorError> {
 /// component lands in `<target>/ops/<name>.wasm`.
 fn compile(
     krate: &PluginCrate,
-    target_dir: &Path,
+    dirs: &BuildDirs,
 ) -> Result<(PathBuf, Vec<u8>, Method), AuthorError> {
+    let target_dir = &dirs.cargo_target;
     let toolchain = Toolchain::detect(METHODS, &krate.dir).map_err(AuthorError::NoToolchain)?;
     let mut cargo = toolchain
-        .build_command(&krate.dir, target_dir)
+        .build_cdylib_command(&krate.dir, target_dir)
         .map_err(AuthorError::NoToolchain)?;
     // stdout is for the component's path alone; cargo's output is progress.
-    cargo.arg("--lib").stdout(Stdio::from(std::io::stderr()));
+    cargo.stdout(Stdio::from(std::io::stderr()));
     let status = cargo.status().map_err(io(&krate.dir))?;
     if !status.success() {
         return Err(AuthorError::BuildFailed {
@@ -106,8 +108,8 @@ fn compile(
     } else {
         wasm
     };
-    let out_dir = target_dir.join("ops");
-    std::fs::create_dir_all(&out_dir).map_err(io(&out_dir))?;
+    let out_dir = &dirs.components;
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
     let out = out_dir.join(format!("{}.wasm", krate.name));
     write_atomic(&out, &component)?;
     Ok((out, component, toolchain.method()))
@@ -123,23 +125,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuthorError> {
         source: e.error,
     })?;
     Ok(())
-}
-
-/// `$CARGO_TARGET_DIR` when set (relative to where `ops` runs, as cargo
-/// reads it), else the crate's `target/`.
-fn target_dir(crate_dir: &Path) -> Result<PathBuf, AuthorError> {
-    match std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                Ok(dir)
-            } else {
-                let cwd = std::env::current_dir().map_err(io("."))?;
-                Ok(cwd.join(dir))
-            }
-        }
-        None => Ok(crate_dir.join("target")),
-    }
 }
 
 /// The plugin crate in `dir`: a package with a `cdylib` library that

@@ -8,8 +8,12 @@
 //! - `build`: `build`, through the toolchain `ops-wasm-toolchain` finds
 //!   (shared with `cargo xtask plugins`), `componentize` where the target
 //!   makes core modules, then a load in this host's runtime.
+//! - `build_dirs`: the cargo target folder every plugin crate of a user
+//!   shares (one std, one set of common dependencies), and where the
+//!   component lands.
 
 mod build;
+mod build_dirs;
 mod componentize;
 mod embedded;
 mod error;

@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::domain::{GitRef, Tag};
 use crate::pipeline::{DEFAULT_JOBS, DEFAULT_LOCK_WAIT, DEFAULT_TAG};
 
+pub use super::plugin_args::{NewKindArg, PluginCommand, TrustCommand};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ops",
@@ -69,6 +71,9 @@ pub enum Command {
     /// Show or release the build lock of `build.path` on the node
     #[command(subcommand)]
     Lock(LockCommand),
+    /// Show or close the connections kept between runs (OPS_PERSIST)
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
     /// Check ops.toml
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -181,72 +186,15 @@ pub enum LockCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum PluginCommand {
-    /// List built-in and installed plugins
-    List {
-        #[command(flatten)]
-        config: ConfigFile,
+pub enum ConnectionCommand {
+    /// Each kept connection: destination, age, idle time, runs served
+    Status,
+    /// Close the kept connections to DEST (`user@host:port` or a host
+    /// name), or all of them
+    Stop {
+        #[arg(value_name = "DEST")]
+        dest: Option<String>,
     },
-    /// Install a plugin into the per-user store
-    Install {
-        /// A .wasm file, an https:// URL or oci://HOST[:PORT]/REPO[:TAG][@sha256:DIGEST]
-        #[arg(value_name = "SOURCE")]
-        source: String,
-        /// Refuse it unless its sha256 is this (64 hex digits)
-        #[arg(long, value_name = "HEX")]
-        sha256: Option<String>,
-    },
-    /// Remove a plugin from the per-user store
-    Remove { name: String },
-    /// Show a plugin's kind, versions, source, sha256, capabilities and grants
-    Info {
-        name: String,
-        #[command(flatten)]
-        config: ConfigFile,
-    },
-    /// Take the plugins the project uses as they are now and record them in
-    /// ops.lock (how a new plugin version is accepted)
-    Update {
-        /// Only this plugin's entry
-        #[arg(value_name = "NAME")]
-        name: Option<String>,
-        #[command(flatten)]
-        config: ConfigFile,
-    },
-    /// Publish a plugin to an OCI registry (CNCF wasm artifact layout)
-    Push {
-        wasm: PathBuf,
-        /// oci://HOST[:PORT]/REPO:TAG
-        #[arg(value_name = "REF")]
-        reference: String,
-        /// Move the tag even when it already names other content
-        #[arg(long)]
-        force: bool,
-    },
-    /// Write a new plugin crate: the SDK, the WIT, a working plugin and its tests
-    New {
-        /// The plugin's name: lowercase letters, digits and `-`
-        name: String,
-        /// What kind of plugin
-        #[arg(long, value_enum)]
-        kind: NewKindArg,
-        /// The folder to write (default: ./NAME); must be missing or empty
-        #[arg(long, value_name = "DIR")]
-        path: Option<PathBuf>,
-    },
-    /// Build a plugin crate into a component; prints its path last
-    Build {
-        /// The plugin crate's folder
-        #[arg(default_value = ".", value_name = "DIR")]
-        dir: PathBuf,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum NewKindArg {
-    Sync,
-    RegistryAuth,
-    ImageBuilder,
 }
 
 const TRUST_HELP: &str = "\

@@ -4,6 +4,7 @@
 //! text.
 
 mod args;
+mod plugin_args;
 mod settings;
 
 use std::io::IsTerminal;
@@ -36,7 +37,12 @@ Exit codes:
 pub fn main() -> ExitCode {
     // The relay is a byte pipe for rsync: no printer, no async runtime.
     let mut argv = std::env::args_os().skip(1);
-    if argv.next().as_deref() == Some(std::ffi::OsStr::new(crate::relay::RELAY_ARG)) {
+    let first = argv.next();
+    // The connection keeper has no terminal and prints nothing.
+    if first.as_deref() == Some(std::ffi::OsStr::new(crate::keeper::KEEPER_ARG)) {
+        return crate::keeper::keeper_main(&argv.collect::<Vec<_>>());
+    }
+    if first.as_deref() == Some(std::ffi::OsStr::new(crate::relay::RELAY_ARG)) {
         let socket = argv
             .next()
             .map(std::path::PathBuf::from)
@@ -135,6 +141,7 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Settings::Build(s) => commands::build::run(s, printer).await?,
         Settings::Exec(s) => return commands::exec::run(s, printer).await,
         Settings::Lock(s) => commands::lock::run(s, printer).await?,
+        Settings::Connection(s) => commands::connection::run(s, &printer).await?,
         Settings::PluginList(s) => commands::plugin_list::run(s, &printer).await?,
         Settings::PluginInstall(s) => commands::plugin_install::run(s, &printer).await?,
         Settings::PluginRemove(s) => commands::plugin_remove::run(s, &printer)?,
@@ -143,6 +150,11 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Settings::PluginNew(s) => commands::plugin_new::run(s, &printer)?,
         Settings::PluginBuild(s) => commands::plugin_build::run(s, &printer).await?,
         Settings::PluginUpdate(s) => commands::plugin_update::run(s, printer).await?,
+        Settings::PluginOutdated(s) => commands::plugin_outdated::run(s, &printer).await?,
+        Settings::PluginMirror(s) => commands::plugin_mirror::run(s, &printer).await?,
+        Settings::PluginSign(s) => commands::plugin_sign::sign(s, &printer)?,
+        Settings::PluginVerify(s) => commands::plugin_sign::verify(s, &printer)?,
+        Settings::PluginTrust(s) => commands::plugin_trust::run(s, &printer)?,
         Settings::ConfigCheck(s) => commands::config_check::run(s, printer).await?,
         Settings::Trust(s) => commands::trust::run(s, &printer)?,
         Settings::Init(s) => commands::init::run(s, &printer)?,
@@ -169,6 +181,10 @@ mod tests {
                 !script.contains("__relay"),
                 "{shell:?} offers the internal relay"
             );
+            assert!(
+                !script.contains("__keeper"),
+                "{shell:?} offers the internal keeper"
+            );
         }
     }
 
@@ -193,6 +209,9 @@ mod tests {
             "plugin_removed",
             "plugin_info",
             "plugin_pushed",
+            "connection",
+            "connection_closed",
+            "plugin_outdated",
         ] {
             assert!(docs.contains(&format!("| `{event}` |")), "{event}");
         }

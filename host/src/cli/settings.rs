@@ -2,12 +2,13 @@
 //! never see clap types.
 
 use super::args::{
-    BuildArgs, Command, ConfigCommand, ExecArgs, LockCommand, NewKindArg, NodeArgs, PluginCommand,
-    TrustArgs,
+    BuildArgs, Command, ConfigCommand, ConnectionCommand, ExecArgs, LockCommand, NewKindArg,
+    NodeArgs, PluginCommand, TrustArgs, TrustCommand,
 };
 use crate::author::NewKind;
 use crate::commands::completions::CompletionsSettings;
 use crate::commands::config_check::ConfigCheckSettings;
+use crate::commands::connection::ConnectionSettings;
 use crate::commands::exec::ExecSettings;
 use crate::commands::init::InitSettings;
 use crate::commands::lock::{LockAction, LockSettings};
@@ -15,9 +16,13 @@ use crate::commands::plugin_build::PluginBuildSettings;
 use crate::commands::plugin_info::PluginInfoSettings;
 use crate::commands::plugin_install::PluginInstallSettings;
 use crate::commands::plugin_list::PluginListSettings;
+use crate::commands::plugin_mirror::PluginMirrorSettings;
 use crate::commands::plugin_new::PluginNewSettings;
+use crate::commands::plugin_outdated::PluginOutdatedSettings;
 use crate::commands::plugin_push::PluginPushSettings;
 use crate::commands::plugin_remove::PluginRemoveSettings;
+use crate::commands::plugin_sign::{PluginSignSettings, PluginVerifySettings};
+use crate::commands::plugin_trust::PluginTrustSettings;
 use crate::commands::plugin_update::PluginUpdateSettings;
 use crate::commands::trust::TrustSettings;
 use crate::node::ReachSettings;
@@ -28,6 +33,7 @@ pub enum Settings {
     Build(BuildSettings),
     Exec(ExecSettings),
     Lock(LockSettings),
+    Connection(ConnectionSettings),
     PluginList(PluginListSettings),
     PluginInstall(PluginInstallSettings),
     PluginRemove(PluginRemoveSettings),
@@ -36,6 +42,11 @@ pub enum Settings {
     PluginNew(PluginNewSettings),
     PluginBuild(PluginBuildSettings),
     PluginUpdate(PluginUpdateSettings),
+    PluginOutdated(PluginOutdatedSettings),
+    PluginMirror(PluginMirrorSettings),
+    PluginSign(PluginSignSettings),
+    PluginVerify(PluginVerifySettings),
+    PluginTrust(PluginTrustSettings),
     ConfigCheck(ConfigCheckSettings),
     Trust(TrustSettings),
     Init(InitSettings),
@@ -61,6 +72,7 @@ impl Settings {
             Settings::Exec(s) => Some(&s.config_file),
             Settings::Lock(s) => Some(&s.config_file),
             Settings::PluginUpdate(s) => Some(&s.config_file),
+            Settings::PluginOutdated(s) => Some(&s.config_file),
             Settings::ConfigCheck(s) => Some(&s.config_file),
             _ => None,
         }
@@ -73,6 +85,10 @@ pub fn from_command(command: Command) -> Settings {
         Command::Build(args) => Settings::Build(build(args)),
         Command::Exec(args) => Settings::Exec(exec(args)),
         Command::Lock(command) => Settings::Lock(lock(command)),
+        Command::Connection(command) => Settings::Connection(match command {
+            ConnectionCommand::Status => ConnectionSettings::Status,
+            ConnectionCommand::Stop { dest } => ConnectionSettings::Stop { dest },
+        }),
         Command::Plugin(command) => plugin(command),
         Command::Config(ConfigCommand::Check { config }) => {
             Settings::ConfigCheck(ConfigCheckSettings {
@@ -119,9 +135,38 @@ fn plugin(command: PluginCommand) -> Settings {
             path,
         }),
         PluginCommand::Build { dir } => Settings::PluginBuild(PluginBuildSettings { dir }),
-        PluginCommand::Update { name, config } => Settings::PluginUpdate(PluginUpdateSettings {
+        PluginCommand::Update {
+            name,
+            accept_signer,
+            precise,
+            config,
+        } => Settings::PluginUpdate(PluginUpdateSettings {
             config_file: config.file,
             name,
+            accept_signer,
+            precise,
+        }),
+        PluginCommand::Mirror { target, config } => Settings::PluginMirror(PluginMirrorSettings {
+            config_file: config.file,
+            target,
+        }),
+        PluginCommand::Outdated { config } => Settings::PluginOutdated(PluginOutdatedSettings {
+            config_file: config.file,
+        }),
+        PluginCommand::Sign { wasm, key } => Settings::PluginSign(PluginSignSettings { wasm, key }),
+        PluginCommand::Verify {
+            wasm,
+            signature,
+            signed_by,
+        } => Settings::PluginVerify(PluginVerifySettings {
+            wasm,
+            signature,
+            signed_by,
+        }),
+        PluginCommand::Trust(command) => Settings::PluginTrust(match command {
+            TrustCommand::Add { principal, key } => PluginTrustSettings::Add { principal, key },
+            TrustCommand::List => PluginTrustSettings::List,
+            TrustCommand::Remove { what } => PluginTrustSettings::Remove { what },
         }),
     }
 }

@@ -1,7 +1,7 @@
 //! `ops plugin info <name>`: one plugin, and what the project in the
 //! current directory grants it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::plugin_common::{grant_line, grant_list, CommandError};
 use crate::config::{Config, PluginDecl};
@@ -62,7 +62,7 @@ pub async fn run(settings: PluginInfoSettings, printer: &Printer) -> Result<Exit
             builtin: false,
         },
         _ if declared_here || BUILTINS.iter().any(|(b, _)| *b == name) => {
-            loaded(name, decls.as_deref().unwrap_or(&[])).await?
+            loaded(name, decls.as_deref().unwrap_or(&[]), file).await?
         }
         _ => {
             let builtins: Vec<&str> = BUILTINS.iter().map(|(b, _)| *b).collect();
@@ -82,9 +82,10 @@ pub async fn run(settings: PluginInfoSettings, printer: &Printer) -> Result<Exit
 
 /// A built-in, or a plugin the project's config names by path: loaded to
 /// read its metadata.
-async fn loaded(name: &str, decls: &[PluginDecl]) -> Result<Shown, Failure> {
+async fn loaded(name: &str, decls: &[PluginDecl], file: &Path) -> Result<Shown, Failure> {
     let runtime = super::plugin_common::runtime()?;
-    let registry = Registry::new(&runtime, decls)?;
+    let mut registry = Registry::new(&runtime, decls)?;
+    crate::distribution::ranges::point_at_locked(&mut registry, decls, file);
     let plugin = registry.get(name).await?;
     let meta = plugin.metadata();
     Ok(Shown {

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::plugin_common::{grant_line, grant_list, CommandError};
 use crate::distribution::fetch;
+use crate::distribution::signing::{self, Checked, Found, Subject, TrustFile, TrustStore};
 use crate::distribution::store::{Installed, Store};
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, Format, Printer};
@@ -52,11 +53,74 @@ pub async fn run(settings: PluginInstallSettings, printer: &Printer) -> Result<E
         capabilities,
         description: meta.description.clone(),
     };
+    let signed = signature(source, &installed.name, &wasm).await?;
     let store = Store::from_env().map_err(CommandError::from)?;
     let previous = store.get(&installed.name).map_err(CommandError::from)?;
     store.put(&installed, &wasm).map_err(CommandError::from)?;
+    let armored = signed.as_ref().map(|(found, _)| found.armored.as_str());
+    store
+        .put_signature(&installed.name, armored)
+        .map_err(CommandError::from)?;
     report(&installed, previous.map(|p| p.version), printer);
+    if let Some((_, checked)) = signed {
+        printer.info(match checked {
+            Checked::Signed {
+                principal: Some(p),
+                fingerprint,
+            } => format!("signed by {p} ({fingerprint})"),
+            Checked::Signed { fingerprint, .. } => format!(
+                "signed by key {fingerprint}, which none of your allowed_signers files trusts"
+            ),
+            Checked::Unsigned => "not signed".into(),
+        });
+    }
     Ok(Exit::Success)
+}
+
+/// The signature published with `source` (`FILE.sig`, `URL.sig`, an OCI
+/// referrer), checked against the bytes: a signature that does not match
+/// installs nothing.
+async fn signature(
+    source: &str,
+    name: &str,
+    wasm: &[u8],
+) -> Result<Option<(Found, Checked)>, Failure> {
+    let owned = source.to_owned();
+    let (mut found, looked) = if ["https://", "http://", "oci://"]
+        .iter()
+        .any(|s| source.starts_with(s))
+    {
+        tokio::task::spawn_blocking(move || fetch::signature(&owned))
+            .await
+            .map_err(|e| Failure::new(Exit::Internal, anyhow::anyhow!("fetch task failed: {e}")))?
+            .map_err(CommandError::from)?
+    } else {
+        let path = format!("{source}.sig");
+        match crate::local_file::read_local_text(Path::new(&path), 64 << 10) {
+            Ok(armored) => (
+                vec![Found {
+                    armored,
+                    from: path.clone(),
+                }],
+                path,
+            ),
+            Err(_) => (Vec::new(), path),
+        }
+    };
+    let Some(found) = found.pop() else {
+        return Ok(None);
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let trust = TrustStore::load(TrustFile::all(None, &env))?;
+    let subject = Subject {
+        plugin: name,
+        bytes: wasm,
+        found: Some(&found),
+        looked: &looked,
+        source_at: source,
+    };
+    let checked = signing::check(&subject, None, &trust, None, None)?;
+    Ok(Some((found, checked)))
 }
 
 /// Accepts `HEX` or `sha256:HEX`, any case.

@@ -4,11 +4,9 @@
 
 use std::path::PathBuf;
 
-use comfy_table::{presets, Table};
-
 use crate::config::Config;
 use crate::exit::{Exit, Failure};
-use crate::output::{Event, Format, Printer};
+use crate::output::{plain_table, Event, Format, Printer};
 
 use crate::distribution::store::Store;
 use crate::distribution::Registry;
@@ -34,7 +32,8 @@ pub async fn run(settings: PluginListSettings, printer: &Printer) -> Result<Exit
         Vec::new()
     };
     let runtime = Runtime::new(Limits::from_env())?;
-    let registry = Registry::new(&runtime, &installed)?;
+    let mut registry = Registry::new(&runtime, &installed)?;
+    crate::distribution::ranges::point_at_locked(&mut registry, &installed, file);
 
     let mut rows = Vec::new();
     let mut failures = Vec::new();
@@ -105,14 +104,8 @@ fn stored(printer: &Printer, listed: &[Event]) -> Vec<Event> {
 }
 
 fn table(rows: &[Event]) -> String {
-    let mut table = Table::new();
-    // No borders, columns two spaces apart and no trailing blanks (see
-    // trim_fmt): plain columns that read well and split on whitespace.
-    table
-        .load_preset(presets::NOTHING)
-        .set_header(["NAME", "KIND", "VERSION", "API", "SHA256", "SOURCE"]);
-    for row in rows {
-        if let Event::Plugin {
+    let rows = rows.iter().filter_map(|row| match row {
+        Event::Plugin {
             name,
             kind,
             version,
@@ -120,22 +113,20 @@ fn table(rows: &[Event]) -> String {
             source,
             sha256,
             ..
-        } = row
-        {
-            table.add_row([
-                name.as_str(),
-                kind.as_str(),
-                version.as_str(),
-                api_version.as_str(),
-                sha256.get(..12).unwrap_or(sha256),
-                source.as_str(),
-            ]);
-        }
-    }
-    for column in table.column_iter_mut() {
-        column.set_padding((0, 2));
-    }
-    table.trim_fmt()
+        } => Some([
+            name.as_str(),
+            kind.as_str(),
+            version.as_str(),
+            api_version.as_str(),
+            sha256.get(..12).unwrap_or(sha256),
+            source.as_str(),
+        ]),
+        _ => None,
+    });
+    plain_table(
+        &["NAME", "KIND", "VERSION", "API", "SHA256", "SOURCE"],
+        rows,
+    )
 }
 
 #[cfg(test)]

@@ -6,12 +6,21 @@ use std::path::{Path, PathBuf};
 use toml::de::DeValue;
 
 use super::error::ConfigError;
+use super::located::Located;
 use super::reader::Reader;
-use super::schema::{DeclSource, PluginDecl};
+use super::schema::{DeclSource, PluginDecl, PluginRules};
 use super::section::Location;
 use crate::domain::{Authority, Digest, ImageRef, PluginName};
 
-const PLUGIN_KEYS: &[&str] = &["path", "url", "oci", "grant", "sha256"];
+const PLUGIN_KEYS: &[&str] = &[
+    "path",
+    "url",
+    "oci",
+    "version",
+    "grant",
+    "sha256",
+    "signed_by",
+];
 
 pub(super) fn check_plugin_name(name: &str, key: &str, at: Location) -> Result<(), ConfigError> {
     name.parse::<PluginName>()
@@ -49,13 +58,16 @@ pub(super) fn plugin_decl(
     check_plugin_name(name, &prefix, location.clone())?;
     let (source, source_text, source_location) = decl_source(r, table, &prefix, file)?
         .unwrap_or_else(|| (DeclSource::Installed, "installed".into(), location.clone()));
+    let version = super::requirement::plugin_version(r, table, &prefix, &source)?;
     Ok(PluginDecl {
         name: name.to_owned(),
+        version,
         source,
         source_text,
         source_location,
         grants: grants(r, table, &prefix)?,
         sha256: sha256(r, table, &prefix)?,
+        signed_by: signed_by(r, table, &prefix)?,
         location,
     })
 }
@@ -170,6 +182,62 @@ fn grants(
         }
     }
     Ok(grants)
+}
+
+/// `signed_by = "principal"` or `["a", "b"]`, never empty.
+fn signed_by(
+    r: &mut Reader,
+    table: &toml::de::DeTable,
+    prefix: &str,
+) -> Result<Option<Located<Vec<String>>>, ConfigError> {
+    let key = format!("{prefix}.signed_by");
+    let Some(value) = r.get(table, prefix, "signed_by") else {
+        return Ok(None);
+    };
+    let at = r.span_location(value);
+    let list = match value.get_ref() {
+        DeValue::String(_) => r.string(table, prefix, "signed_by")?.into_iter().collect(),
+        _ => r
+            .string_list(table, prefix, "signed_by")?
+            .unwrap_or_default(),
+    };
+    if list.is_empty() || list.iter().any(|p| p.trim().is_empty()) {
+        return Err(ConfigError::invalid(
+            at,
+            key,
+            "name the signer's principal (as in allowed_signers), e.g. \"vendor@acme.example\"",
+        ));
+    }
+    Ok(Some(Located { value: list, at }))
+}
+
+/// `[plugins]`'s own keys.
+pub(super) fn plugin_rules(
+    r: &mut Reader,
+    table: &toml::de::DeTable,
+    file: &Path,
+) -> Result<PluginRules, ConfigError> {
+    let mut rules = PluginRules {
+        mirror: super::mirror::mirror(r, table)?,
+        ..PluginRules::default()
+    };
+    if let Some(path) = r.located_string(table, "plugins", "signers")? {
+        let raw = PathBuf::from(&path.value);
+        let value = if raw.is_absolute() {
+            raw
+        } else {
+            file.parent().unwrap_or(Path::new("")).join(raw)
+        };
+        rules.signers = Some(Located { value, at: path.at });
+    }
+    if let Some(value) = r.get(table, "plugins", "require_signed") {
+        match value.get_ref() {
+            DeValue::Boolean(true) => rules.require_signed = Some(r.span_location(value)),
+            DeValue::Boolean(false) => {}
+            _ => return Err(r.wrong_type(value, "plugins.require_signed", "true or false")),
+        }
+    }
+    Ok(rules)
 }
 
 fn sha256(

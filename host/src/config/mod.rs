@@ -17,9 +17,11 @@ mod error;
 mod fuzz;
 mod interpolate;
 mod located;
+mod mirror;
 mod nul;
 mod parse;
 mod reader;
+mod requirement;
 mod schema;
 mod section;
 mod snippet;
@@ -27,9 +29,10 @@ mod snippet;
 pub use decl::check_url;
 pub use error::{ConfigError, ConfigErrorKind};
 pub use located::Located;
+pub use mirror::check_mirror;
 pub use schema::{
     ApiConfig, BuildConfig, Config, DeclSource, ImageConfig, NodeEntry, NodeRef, PluginDecl,
-    BUILTIN_SOURCES,
+    PluginRules, BUILTIN_SOURCES,
 };
 pub use section::{Location, PluginSection, SectionEntry, SectionValue};
 pub use snippet::closest;

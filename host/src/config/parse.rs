@@ -8,7 +8,9 @@ use toml::de::{DeTable, DeValue};
 use super::error::{ConfigError, ConfigErrorKind};
 use super::located::Located;
 use super::reader::{join, Reader};
-use super::schema::{ApiConfig, BuildConfig, Config, ImageConfig, NodeEntry, NodeRef};
+use super::schema::{
+    ApiConfig, BuildConfig, Config, ImageConfig, NodeEntry, NodeRef, PluginRules, PLUGIN_RULE_KEYS,
+};
 use super::section::Location;
 use crate::output::Redactor;
 
@@ -25,16 +27,7 @@ impl Config {
     /// `redactor`.
     pub fn load(path: &Path, redactor: &Redactor) -> Result<Config, ConfigError> {
         let text = crate::local_file::read_local_text(path, crate::local_file::MAX_TEXT_FILE)
-            .map_err(|err| {
-                ConfigError::new(
-                    Location {
-                        file: path.to_path_buf(),
-                        line: 1,
-                        column: 1,
-                    },
-                    ConfigErrorKind::Read(err),
-                )
-            })?;
+            .map_err(|err| ConfigError::new(Location::top_of(path), ConfigErrorKind::Read(err)))?;
         let env = |name: &str| std::env::var(name).ok();
         let config = Config::parse(path, &text, &env)?;
         for secret in config.secrets() {
@@ -83,9 +76,14 @@ impl Config {
         };
 
         let mut plugins = Vec::new();
+        let mut plugin_rules = PluginRules::default();
         if let Some(value) = r.get(root, "", "plugins") {
             let table = r.table(value, "plugins")?;
-            let mut items: Vec<_> = table.iter().collect();
+            plugin_rules = super::decl::plugin_rules(&mut r, table, path)?;
+            let mut items: Vec<_> = table
+                .iter()
+                .filter(|(k, _)| !PLUGIN_RULE_KEYS.contains(&k.get_ref().as_ref()))
+                .collect();
             items.sort_by_key(|(k, _)| k.span().start);
             for (key, value) in items {
                 plugins.push(super::decl::plugin_decl(
@@ -105,6 +103,7 @@ impl Config {
             api,
             build,
             plugins,
+            plugin_rules,
             secrets: std::mem::take(&mut r.secrets),
         })
     }

@@ -64,11 +64,7 @@ impl<'a> Reader<'a> {
     }
 
     pub fn file_location(&self) -> Location {
-        Location {
-            file: self.file.to_path_buf(),
-            line: 1,
-            column: 1,
-        }
+        Location::top_of(self.file)
     }
 
     /// The recorded location of a dotted key, or the top of the file.

@@ -23,6 +23,8 @@ pub struct Config {
     pub build: Option<BuildConfig>,
     /// `[plugins.<name>]`: installed plugins, kept raw for the runtime.
     pub plugins: Vec<PluginDecl>,
+    /// `[plugins]`'s own keys: rules for every plugin.
+    pub plugin_rules: PluginRules,
     pub(super) secrets: Vec<String>,
 }
 
@@ -182,25 +184,44 @@ pub struct PluginDecl {
     pub source_text: String,
     /// The `path`/`url`/`oci` key, else the table header.
     pub source_location: Location,
+    /// `version = "^1.4"`: the semver requirement (checked, as written)
+    /// that picks a release among the `oci` repository's tags.
+    pub version: Option<Located<String>>,
     /// `grant = [...]`: the capabilities the user grants, each with its
     /// location.
     pub grants: Vec<(String, Location)>,
     /// `sha256 = "<64 hex>"`: the digest the file must have, lowercase,
     /// with its location.
     pub sha256: Option<(String, Location)>,
+    /// `signed_by = "principal"` or a list: a signature by a key the
+    /// allowed_signers files trust for one of them is required.
+    pub signed_by: Option<Located<Vec<String>>>,
     /// The table header.
     pub location: Location,
 }
+
+/// `[plugins]`'s own keys (every other key there is a plugin's table).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PluginRules {
+    /// `signers = "path"`: the project's allowed_signers file, resolved
+    /// against the folder of ops.toml.
+    pub signers: Option<Located<PathBuf>>,
+    /// `require_signed = true`: every plugin that is not built in needs a
+    /// trusted signature; where it is written.
+    pub require_signed: Option<Location>,
+    /// `mirror = "oci://host[:port][/prefix]"`: where `oci` plugins are
+    /// fetched from instead (the same repository path under the prefix).
+    pub mirror: Option<Located<String>>,
+}
+
+/// The keys of `[plugins]` that are rules, not plugin names.
+pub const PLUGIN_RULE_KEYS: &[&str] = &["signers", "require_signed", "mirror"];
 
 impl Config {
     /// The top of the file: where an error about something the file does
     /// not say at all (no node configured) points.
     pub fn top(&self) -> Location {
-        Location {
-            file: self.file.clone(),
-            line: 1,
-            column: 1,
-        }
+        Location::top_of(&self.file)
     }
 
     /// The `[build]` header, or the top of a file without one.

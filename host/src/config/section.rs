@@ -13,6 +13,18 @@ pub struct Location {
     pub column: usize,
 }
 
+impl Location {
+    /// Line 1, column 1 of `file`: where an error about the file as a whole
+    /// (unreadable, or silent on something it must say) points.
+    pub fn top_of(file: &std::path::Path) -> Location {
+        Location {
+            file: file.to_path_buf(),
+            line: 1,
+            column: 1,
+        }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)

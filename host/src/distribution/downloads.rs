@@ -9,11 +9,21 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::fetch::FetchError;
+use super::signing::Found;
 
 /// Gets the bytes at a `url`/`oci` source; the real one is
 /// [`super::fetch::fetch`], tests count calls.
 pub trait Fetcher: Send + Sync {
     fn fetch(&self, source: &str) -> Result<Vec<u8>, FetchError>;
+
+    /// The signatures published with `source`, and where they were
+    /// looked for.
+    fn signature(&self, source: &str) -> Result<(Vec<Found>, String), FetchError> {
+        Ok((
+            Vec::new(),
+            format!("{source} (no signature is looked for there)"),
+        ))
+    }
 }
 
 /// The network.
@@ -22,6 +32,10 @@ pub struct NetFetcher;
 impl Fetcher for NetFetcher {
     fn fetch(&self, source: &str) -> Result<Vec<u8>, FetchError> {
         super::fetch::fetch(source)
+    }
+
+    fn signature(&self, source: &str) -> Result<(Vec<Found>, String), FetchError> {
+        super::fetch::signature(source)
     }
 }
 
@@ -75,6 +89,24 @@ impl Downloads {
         Ok(bytes)
     }
 
+    /// The signatures kept for the plugin whose sha256 is `digest` (an
+    /// empty list: it had none), if any were kept: a warm run checks them
+    /// without the network.
+    pub fn signatures(&self, digest: &str) -> Option<Vec<String>> {
+        let path = self.path_of(digest)?.with_extension("sigs");
+        let text = crate::local_file::read_local_text(&path, 1 << 20).ok()?;
+        Some(split_armored(&text))
+    }
+
+    /// Keeps `armored` as the signatures of `digest`.
+    pub fn keep_signatures(&self, digest: &str, armored: &[String]) {
+        if let Some(path) = self.path_of(digest).map(|p| p.with_extension("sigs")) {
+            // As for the bytes: a cache that cannot be written costs a
+            // fetch next time.
+            let _ = store(&path, armored.concat().as_bytes());
+        }
+    }
+
     fn path_of(&self, digest: &str) -> Option<PathBuf> {
         // Only a digest names a file here: nothing else can reach the path.
         let valid = format!("sha256:{digest}")
@@ -82,6 +114,15 @@ impl Downloads {
             .is_ok();
         Some(self.dir.as_ref()?.join(format!("{digest}.wasm"))).filter(|_| valid)
     }
+}
+
+/// Armored signatures written one after another, apart again.
+fn split_armored(text: &str) -> Vec<String> {
+    const BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
+    text.split(BEGIN)
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| format!("{BEGIN}{part}"))
+        .collect()
 }
 
 fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

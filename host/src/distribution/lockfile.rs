@@ -25,8 +25,29 @@ pub struct LockEntry {
     pub sha256: String,
     /// Declared by that version, in grant syntax, one item each.
     pub capabilities: Vec<String>,
+    /// The principal a trusted allowed_signers line gives its signer.
+    pub signer: Option<String>,
+    /// The signing key's `SHA256:...` fingerprint; another signer is
+    /// refused until accepted with `--accept-signer`.
+    pub signer_key: Option<String>,
+    /// Of a plugin picked by `version = "..."`: that requirement, the
+    /// release's plugin API version and its manifest digest (which a run
+    /// fetches while the requirement is unchanged, without listing tags).
+    /// Absent in older files and for other plugins.
+    pub range: Option<Ranged>,
     /// The line of its `sha256` (0 for an entry not read from the file).
     pub line: usize,
+}
+
+/// What ops.lock records of a release picked from a range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ranged {
+    /// As ops.toml writes it: when it changes, the release is picked anew.
+    pub requirement: String,
+    /// The plugin API the release targets.
+    pub api: String,
+    /// `sha256:<hex>` of the release's OCI manifest.
+    pub manifest: String,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +146,20 @@ impl LockFile {
                 q(&e.sha256),
                 caps.join(", ")
             ));
+            if let Some(range) = &e.range {
+                out.push_str(&format!(
+                    "requirement = {}\napi = {}\nmanifest = {}\n",
+                    q(&range.requirement),
+                    q(&range.api),
+                    q(&range.manifest)
+                ));
+            }
+            if let Some(signer) = &e.signer {
+                out.push_str(&format!("signer = {}\n", q(signer)));
+            }
+            if let Some(key) = &e.signer_key {
+                out.push_str(&format!("signer_key = {}\n", q(key)));
+            }
         }
         out
     }
@@ -190,37 +225,59 @@ fn parse(path: &Path, text: &str) -> Result<Vec<LockEntry>, LockError> {
             }
         };
         let (sha256, sha_at) = text_of("sha256")?;
-        let mut capabilities = Vec::new();
-        if let Some(list) = table.get("capabilities") {
-            let DeValue::Array(items) = list.get_ref() else {
-                return Err(syntax(
-                    list.span().start,
-                    "`capabilities` is not a list".into(),
-                ));
-            };
-            for item in items.iter() {
-                match item.get_ref() {
-                    DeValue::String(s) => capabilities.push(s.to_string()),
-                    _ => {
-                        return Err(syntax(
-                            item.span().start,
-                            "a capability is not a string".into(),
-                        ))
-                    }
-                }
-            }
-        }
+        let capabilities = capabilities(table, &syntax)?;
+        let optional = |key: &str| match table.get(key) {
+            Some(_) => text_of(key).map(|(s, _)| Some(s)),
+            None => Ok(None),
+        };
         entries.push(LockEntry {
             name: name.get_ref().to_string(),
             source: text_of("source")?.0,
             version: text_of("version")?.0,
             sha256,
             capabilities,
+            signer: optional("signer")?,
+            signer_key: optional("signer_key")?,
+            range: match optional("requirement")? {
+                Some(requirement) => Some(Ranged {
+                    requirement,
+                    api: text_of("api")?.0,
+                    manifest: text_of("manifest")?.0,
+                }),
+                None => None,
+            },
             line: line_of(sha_at),
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(entries)
+}
+
+fn capabilities(
+    table: &DeTable,
+    syntax: &dyn Fn(usize, String) -> LockError,
+) -> Result<Vec<String>, LockError> {
+    let mut capabilities = Vec::new();
+    if let Some(list) = table.get("capabilities") {
+        let DeValue::Array(items) = list.get_ref() else {
+            return Err(syntax(
+                list.span().start,
+                "`capabilities` is not a list".into(),
+            ));
+        };
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(s) => capabilities.push(s.to_string()),
+                _ => {
+                    return Err(syntax(
+                        item.span().start,
+                        "a capability is not a string".into(),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(capabilities)
 }
 
 #[cfg(test)]
@@ -234,6 +291,13 @@ mod tests {
             version: "1.0.0".into(),
             sha256: digest.to_string().repeat(64),
             capabilities: vec!["remote-exec".into(), "env:HOME".into()],
+            signer: (digest == 'a').then(|| "vendor@acme.example".into()),
+            signer_key: (digest == 'a').then(|| "SHA256:abc".into()),
+            range: (digest == 'a').then(|| Ranged {
+                requirement: "^1.4".into(),
+                api: "0.2.0".into(),
+                manifest: format!("sha256:{}", "c".repeat(64)),
+            }),
             line: 0,
         }
     }
@@ -256,6 +320,11 @@ mod tests {
         let names: Vec<_> = back.entries().iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["acme-sync", "zeta"]);
         let acme = back.get("acme-sync").unwrap();
+        assert!(
+            text.contains("requirement = \"^1.4\"\napi = \"0.2.0\""),
+            "{text}"
+        );
+        assert_eq!(back.get("zeta").unwrap().range, None);
         assert_eq!(acme.capabilities, ["remote-exec", "env:HOME"]);
         let sha_line = text
             .lines()
@@ -270,6 +339,24 @@ mod tests {
             },
             entry("acme-sync", 'a')
         );
+    }
+
+    #[test]
+    fn a_file_written_before_ranges_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ops.lock");
+        let hex = "a".repeat(64);
+        std::fs::write(
+            &path,
+            format!(
+                "[plugins.a]\nsource = \"oci://h/a:1.0.0\"\nversion = \"1.0.0\"\n\
+                 sha256 = \"{hex}\"\ncapabilities = []\n"
+            ),
+        )
+        .unwrap();
+        let lock = LockFile::read(&path).unwrap();
+        assert_eq!(lock.get("a").unwrap().range, None);
+        assert_eq!(lock.get("a").unwrap().sha256, hex);
     }
 
     #[test]

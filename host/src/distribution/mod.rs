@@ -7,9 +7,17 @@
 
 pub mod downloads;
 pub mod fetch;
+mod layout;
 pub mod lockfile;
+pub mod mirror;
+pub mod notice;
+mod pins;
 pub mod project;
+pub mod ranges;
 mod registry;
+mod signatures;
+pub mod signing;
 pub mod store;
+pub mod versions;
 
 pub use registry::Registry;

@@ -9,8 +9,10 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::lockfile::{LockEntry, LockError, LockFile};
+use super::lockfile::{LockEntry, LockError, LockFile, Ranged};
+use super::ranges::same_origin;
 use super::registry::Registry;
+use super::signing::Checked;
 use crate::config::{Config, ConfigError, Location};
 use crate::exit::{Exit, ExitStatusOf};
 use crate::plugin::{grant_items, Grants, Kind, Plugin, PluginError, PluginSource, BUILTINS};
@@ -37,8 +39,25 @@ pub enum LockMode {
     /// `--locked`: refuse anything that would change the file.
     Locked,
     /// `ops plugin update [NAME]`: take the plugins as they are now and
-    /// record them (only `NAME`'s entry, when given).
-    Update(Option<String>),
+    /// record them (only `only`'s entry, when given); `accept_signer`: the
+    /// fingerprint of a new signer to accept (`none`: unsigned); `precise`:
+    /// the version a range plugin moves to (else the newest that fits).
+    Update {
+        only: Option<String>,
+        accept_signer: Option<String>,
+        precise: Option<String>,
+    },
+}
+
+impl LockMode {
+    /// `ops plugin update [NAME]` accepting no new signer.
+    pub fn update(only: Option<String>) -> LockMode {
+        LockMode::Update {
+            only,
+            accept_signer: None,
+            precise: None,
+        }
+    }
 }
 
 /// One ops.lock entry that a resolution added or changed.
@@ -56,33 +75,23 @@ pub enum ProjectError {
     Plugin(#[from] PluginError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    Range(#[from] super::ranges::RangeError),
     /// The plugin declares capabilities its grant does not cover.
     #[error("{0}")]
     Escalation(String),
     /// The plugin is not the one ops.lock pins.
     #[error(transparent)]
-    LockMismatch(Box<LockMismatch>),
+    LockMismatch(Box<super::pins::LockMismatch>),
+    /// A signature rule refuses the plugin.
+    #[error(transparent)]
+    Signature(#[from] crate::distribution::signing::Refusal),
+    /// An allowed_signers file cannot be read.
+    #[error(transparent)]
+    Trust(#[from] crate::distribution::signing::SignError),
     /// `--locked`, and ops.lock would change.
     #[error("--locked: {0}; nothing was run. Run without --locked (or `ops plugin update`) and commit ops.lock")]
     WouldChange(String),
-}
-
-/// A plugin whose digest is not the one ops.lock pins.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "{lock}:{line}: plugin {plugin} ({from}) now has sha256 {actual}, but ops.lock pins \
-     sha256 {expected} (version {locked_version}); nothing of it was compiled or run. If the \
-     change is the one you want, accept it with `ops plugin update {plugin}` and commit ops.lock"
-)]
-pub struct LockMismatch {
-    pub lock: String,
-    pub line: usize,
-    pub plugin: String,
-    /// The source, as ops.toml names it now.
-    pub from: String,
-    pub actual: String,
-    pub expected: String,
-    pub locked_version: String,
 }
 
 impl ExitStatusOf for ProjectError {
@@ -91,7 +100,10 @@ impl ExitStatusOf for ProjectError {
             ProjectError::Config(e) => e.exit(),
             ProjectError::Plugin(e) => e.exit(),
             ProjectError::Lock(e) => e.exit(),
+            ProjectError::Range(e) => e.exit(),
             ProjectError::Escalation(_)
+            | ProjectError::Signature(_)
+            | ProjectError::Trust(_)
             | ProjectError::LockMismatch(_)
             | ProjectError::WouldChange(_) => Exit::Usage,
         }
@@ -117,27 +129,32 @@ pub async fn resolve(
         // The download cached under the pinned digest stands for the
         // source ops.lock recorded, not for whatever ops.toml names now.
         if let (Some(entry), false) = (lock.get(&use_.name), updating(mode, &use_.name)) {
-            if entry.source == source_text(config, &use_.name) {
+            if same_origin(entry, config, &source_text(config, &use_.name)) {
                 registry.prefer_cached(&use_.name, &entry.sha256);
             }
         }
     }
+    let picked = super::ranges::pick_all(registry, config, &lock, uses, mode).await?;
     for use_ in uses {
         if registry.source_of(&use_.name) == Some(&PluginSource::Builtin) {
             continue;
         }
         let bytes = registry.bytes(&use_.name).await?;
         let digest = hex::encode(Sha256::digest(&bytes));
-        check_pin(config, &lock, &use_.name, &digest, mode)?;
+        super::pins::check_pin(config, &lock, &use_.name, &digest, mode)?;
     }
+    let signers = super::signatures::check_all(registry, config, &lock, uses, mode).await?;
     let mut plugins = Vec::new();
     let mut changes: Vec<LockChange> = Vec::new();
     for use_ in uses {
         let plugin = registry.get(&use_.name).await?;
         check_kind(use_, &plugin)?;
+        super::ranges::check_loaded(picked.get(&use_.name), &plugin)?;
         if plugin.source() != &PluginSource::Builtin {
             check_grants(config, registry, &plugin, lock.get(&use_.name))?;
-            if let Some(change) = lock_change(config, &lock, &plugin, mode) {
+            let (signer, range) = (signers.get(&use_.name), picked.get(&use_.name));
+            let range = range.map(|p| p.range.clone());
+            if let Some(change) = lock_change(config, &lock, &plugin, (signer, range), mode) {
                 if !changes.iter().any(|c| c.new.name == change.new.name) {
                     changes.push(change);
                 }
@@ -145,7 +162,7 @@ pub async fn resolve(
         }
         plugins.push(plugin);
     }
-    let write = matches!(mode, LockMode::Write | LockMode::Update(_));
+    let write = matches!(mode, LockMode::Write | LockMode::Update { .. });
     if write && !changes.is_empty() {
         for change in &changes {
             lock.set(change.new.clone());
@@ -177,10 +194,9 @@ fn check_kind(use_: &Use, plugin: &Plugin) -> Result<(), ConfigError> {
     ))
 }
 
-fn updating(mode: &LockMode, name: &str) -> bool {
+pub(super) fn updating(mode: &LockMode, name: &str) -> bool {
     match mode {
-        LockMode::Update(None) => true,
-        LockMode::Update(Some(only)) => only == name,
+        LockMode::Update { only, .. } => only.as_deref().is_none_or(|o| o == name),
         _ => false,
     }
 }
@@ -269,70 +285,32 @@ fn check_grants(
     Err(ProjectError::Escalation(message))
 }
 
-/// Refuses, before anything of it is compiled, a plugin whose bytes are
-/// not the ones ops.lock pins (the entry of a source ops.toml no longer
-/// names pins nothing: that plugin is pinned anew), and under `--locked`
-/// anything that would change ops.lock.
-fn check_pin(
-    config: &Config,
-    lock: &LockFile,
-    name: &str,
-    digest: &str,
-    mode: &LockMode,
-) -> Result<(), ProjectError> {
-    if updating(mode, name) {
-        return Ok(());
-    }
-    let source = source_text(config, name);
-    let locked = *mode == LockMode::Locked;
-    match lock.get(name) {
-        Some(old) if old.source != source && locked => Err(ProjectError::WouldChange(format!(
-            "{}:{}: plugin {name} is pinned from {:?}, but ops.toml now names {source:?}; it \
-             would be pinned anew with sha256 {digest}",
-            display(&lock.path),
-            old.line,
-            old.source
-        ))),
-        Some(old) if old.source != source || old.sha256 == digest => Ok(()),
-        Some(old) => Err(ProjectError::LockMismatch(Box::new(LockMismatch {
-            lock: display(&lock.path),
-            line: old.line,
-            plugin: name.to_owned(),
-            from: source,
-            actual: digest.to_owned(),
-            expected: old.sha256.clone(),
-            locked_version: old.version.clone(),
-        }))),
-        None if locked => Err(ProjectError::WouldChange(if lock.exists {
-            format!(
-                "{} has no entry for plugin {name}; it would be added with sha256 {digest}",
-                display(&lock.path),
-            )
-        } else {
-            format!(
-                "{} does not exist; it would be written with plugin {name} sha256 {digest}",
-                display(&lock.path),
-            )
-        })),
-        None => Ok(()),
-    }
-}
-
 /// The ops.lock entry `plugin` (loaded, its pin checked) should have, if
 /// that is a change.
 fn lock_change(
     config: &Config,
     lock: &LockFile,
     plugin: &Plugin,
+    (signer, range): (Option<&Checked>, Option<Ranged>),
     mode: &LockMode,
 ) -> Option<LockChange> {
     let name = plugin.name();
+    let (signer, signer_key) = match signer {
+        Some(Checked::Signed {
+            principal,
+            fingerprint,
+        }) => (principal.clone(), Some(fingerprint.clone())),
+        _ => (None, None),
+    };
     let new = LockEntry {
         name: name.to_owned(),
         source: source_text(config, name),
         version: plugin.metadata().version.to_string(),
         sha256: plugin.sha256().to_owned(),
         capabilities: grant_items(&plugin.metadata().capabilities),
+        signer,
+        signer_key,
+        range,
         line: 0,
     };
     let old = lock.get(name).cloned();
@@ -343,16 +321,20 @@ fn lock_change(
         } == new
     });
     // Outside an update, an entry of the same source has the same digest
-    // (`check_pin`), so only a new entry or a new source is a change.
+    // (`check_pin`) and the same signer (`signing::check`), so only a new
+    // entry, a new source or a first signature is a change.
     let changed = match &old {
         _ if updating(mode, name) => !same,
-        Some(o) => o.source != new.source,
+        Some(o) => {
+            !same_origin(o, config, &new.source)
+                || (o.signer_key.is_none() && new.signer_key.is_some())
+        }
         None => true,
     };
     changed.then_some(LockChange { old, new })
 }
 
-fn source_text(config: &Config, name: &str) -> String {
+pub(super) fn source_text(config: &Config, name: &str) -> String {
     config
         .plugins
         .iter()
@@ -360,6 +342,6 @@ fn source_text(config: &Config, name: &str) -> String {
         .map_or_else(|| "installed".to_owned(), |p| p.source_text.clone())
 }
 
-fn display(path: &Path) -> String {
+pub(super) fn display(path: &Path) -> String {
     path.display().to_string()
 }

@@ -18,6 +18,8 @@ use crate::plugin::{
     BUILTINS,
 };
 
+mod signature;
+
 pub struct Registry {
     runtime: Runtime,
     entries: Vec<Entry>,
@@ -30,6 +32,12 @@ pub struct Registry {
     /// Third-party plugins are loaded granted nothing (`ops config check`,
     /// `--dry-run`): their code may run, but it can reach nothing.
     withhold: bool,
+    /// Plugins whose tags were read on this run and offer a newer release
+    /// in range than the one used: name, newer version.
+    newer: Vec<(String, String)>,
+    /// The notices file, when this run may look for newer releases of the
+    /// plugins ops.lock keeps (a person at a terminal, not CI).
+    notices: Option<std::path::PathBuf>,
 }
 
 struct Entry {
@@ -68,6 +76,8 @@ impl Registry {
             fetcher: Arc::new(NetFetcher),
             cached: BTreeMap::new(),
             withhold: false,
+            newer: Vec::new(),
+            notices: None,
         }
     }
 
@@ -129,6 +139,18 @@ impl Registry {
         self
     }
 
+    /// Lets this run look for newer releases in range of locked plugins,
+    /// throttled by the notices file `file`.
+    pub fn looking_for_newer(mut self, file: std::path::PathBuf) -> Registry {
+        self.notices = Some(file);
+        self
+    }
+
+    /// The notices file, if this run looks for newer releases.
+    pub fn notices(&self) -> Option<&std::path::Path> {
+        self.notices.as_deref()
+    }
+
     /// What the project grants the plugin `name` (`None`: a built-in, or
     /// not known).
     pub fn grants_of(&self, name: &str) -> Option<&[Grant]> {
@@ -146,6 +168,25 @@ impl Registry {
     /// Notes the digest ops.lock pins for `name` (see `cached`).
     pub fn prefer_cached(&mut self, name: &str, sha256: &str) {
         self.cached.insert(name.to_owned(), sha256.to_owned());
+    }
+
+    /// Fetches the plugin `name` from `source` instead of what ops.toml
+    /// names (the release a version range picked, by digest).
+    pub fn pick_source(&mut self, name: &str, source: PluginSource) {
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.name == name) {
+            entry.source = source;
+        }
+    }
+
+    /// Notes that the tags offer `version`, newer than the release `name`
+    /// uses, within its range.
+    pub fn note_newer(&mut self, name: &str, version: String) {
+        self.newer.push((name.to_owned(), version));
+    }
+
+    /// What [`Registry::note_newer`] noted.
+    pub fn newer_in_range(&self) -> &[(String, String)] {
+        &self.newer
     }
 
     /// Adds the plugin `name` from the plugin store, granted nothing, if

@@ -185,6 +185,22 @@ impl Store {
         Ok(wasm_path)
     }
 
+    /// Keeps `armored` as the signature of the installed plugin `name`
+    /// (`plugin.wasm.sig`, beside it, as for a file), or removes an old
+    /// one when there is none.
+    pub fn put_signature(&self, name: &str, armored: Option<&str>) -> Result<(), StoreError> {
+        let path = self.plugin_dir(name)?.join("plugin.wasm.sig");
+        match armored {
+            Some(text) => write_atomic(&path, text.as_bytes()),
+            None => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(StoreError::Io { path, source: e })
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+
     /// Removes the plugin `name`; `false` if it was not installed.
     pub fn remove(&self, name: &str) -> Result<bool, StoreError> {
         let dir = self.plugin_dir(name)?;

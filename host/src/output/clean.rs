@@ -117,11 +117,15 @@ pub(super) fn map_text(event: &Event, f: &dyn Fn(&str) -> String) -> Event {
         | Event::PluginInstalled { .. }
         | Event::PluginRemoved { .. }
         | Event::PluginInfo { .. }
-        | Event::PluginPushed { .. } => map_plugin(&mut event, f),
+        | Event::PluginPushed { .. }
+        | Event::PluginOutdated { .. } => map_plugin(&mut event, f),
         Event::Info { message } | Event::Warning { message } | Event::Error { message, .. } => {
             *message = f(message)
         }
         Event::RunLog { path } => *path = f(path),
+        Event::Connection { destination, .. } | Event::ConnectionClosed { destination } => {
+            *destination = f(destination)
+        }
         Event::Summary { images, .. } => images.iter_mut().for_each(|i| map_image(i, f)),
     }
     event
@@ -188,7 +192,32 @@ fn map_plugin(event: &mut Event, f: &dyn Fn(&str) -> String) {
         } => [name, version, reference, digest]
             .into_iter()
             .for_each(|s| *s = f(s)),
+        Event::PluginOutdated { .. } => map_outdated(event, f),
         _ => {}
+    }
+}
+
+fn map_outdated(event: &mut Event, f: &dyn Fn(&str) -> String) {
+    if let Event::PluginOutdated {
+        name,
+        requirement,
+        locked,
+        newest_in_range,
+        newest_in_range_api,
+        newest,
+        held_back,
+    } = event
+    {
+        [name, requirement].into_iter().for_each(|s| *s = f(s));
+        [
+            locked,
+            newest_in_range,
+            newest_in_range_api,
+            newest,
+            held_back,
+        ]
+        .into_iter()
+        .for_each(|o| o.iter_mut().for_each(|s| *s = f(s)));
     }
 }
 

@@ -48,6 +48,20 @@ pub enum Event {
         digest: Option<String>,
         seconds: f64,
     },
+    /// One kept connection, listed by `ops connection status`.
+    Connection {
+        destination: String,
+        age_secs: u64,
+        idle_secs: u64,
+        leases: u64,
+        leased: bool,
+        /// Kept by this build's keeper (the one runs use).
+        current: bool,
+    },
+    /// `ops connection stop` closed a kept connection.
+    ConnectionClosed {
+        destination: String,
+    },
     /// One plugin, listed by `ops plugin list`.
     Plugin {
         name: String,
@@ -101,6 +115,22 @@ pub enum Event {
         version: String,
         reference: String,
         digest: String,
+    },
+    /// `ops plugin outdated`: one plugin picked by a version range.
+    PluginOutdated {
+        name: String,
+        /// The `version` requirement in ops.toml.
+        requirement: String,
+        /// The version ops.lock records, if any.
+        locked: Option<String>,
+        /// The newest release in range whose plugin API this ops loads.
+        newest_in_range: Option<String>,
+        /// Its plugin API version.
+        newest_in_range_api: Option<String>,
+        /// The newest release of all.
+        newest: Option<String>,
+        /// Why `newest` is not what `ops plugin update` would take.
+        held_back: Option<String>,
     },
     /// Informational message from ops itself.
     Info {

@@ -18,6 +18,7 @@ mod render;
 mod run_log;
 mod screen;
 mod summary;
+mod table;
 
 pub(crate) use clean::cut;
 pub use color::ColorChoice;
@@ -28,6 +29,7 @@ pub use printer::{Format, Printer, Verbosity};
 pub use redact::Redactor;
 pub use run_log::{state_dir, RunLog};
 pub use screen::{pause_live_display, LivePause};
+pub use table::plain_table;
 
 #[cfg(test)]
 mod tests;

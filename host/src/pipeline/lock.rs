@@ -29,10 +29,12 @@ use crate::remote::{hold, Held, RemoteCommand, RemoteNode};
 /// `$OPS_LOCK_HOLDER`, and opened the gate `$OPS_LOCK_GATE`, which the
 /// run's gated commands wait for), or `timeout` after `$2` seconds; keeps
 /// the lock (fd 9, inherited by `cat`) until its stdin closes, then
-/// removes the gate.
+/// removes the gate, signals ignored meanwhile (the session's reaper may
+/// stop the process group while the lock is being released: the removal
+/// must not be cut short).
 pub(super) const SCRIPT: &str = r#"g="${TMPDIR:-/tmp}/ops-gate-$OPS_LOCK_GATE"
 mkdir -m 700 -- "$g" 2>/dev/null || { printf 'error cannot create the directory %s\n' "$g"; exit 1; }
-trap 'rm -rf -- "$g"' EXIT
+trap 'trap "" HUP INT TERM PIPE; rm -rf -- "$g"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
 command -v flock >/dev/null 2>&1 || { : >"$g/open"; echo no-flock; cat >/dev/null; exit 0; }
 dir=$(dirname -- "$1") && name=$(basename -- "$1") || exit 1

@@ -110,20 +110,29 @@ async fn execute(
     };
     let chain = Chain::new();
     chain.add(node.connect_round_trips());
-    let result = tokio::select! {
-        result = chain.run(run.execute()) => result,
+    let (result, lock) = tokio::select! {
+        ran = chain.run(run.execute()) => ran,
         () = stop => {
             relay.stop();
             // Dropping the steps' futures starts killing their remote
             // process groups; this waits for that and removes scratch dirs.
             node.interrupt().await;
-            Err(Failure::new(
+            let failure = Failure::new(
                 Exit::Interrupted,
                 anyhow::anyhow!("interrupted; remote work on {} was stopped", node.label()),
-            ))
+            );
+            (Err(failure), None)
         }
     };
     relay.stop();
-    node.close().await;
+    // The lock's release goes out with the scratch directories' removal:
+    // every command of the run has ended (`settle`), so nothing is left for
+    // the lock to guard; the reaper follows once both are answered.
+    let release = async {
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+    };
+    node.close_with(Box::pin(release)).await;
     result.map(|()| Exit::Success)
 }

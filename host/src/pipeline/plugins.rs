@@ -65,7 +65,10 @@ impl BuildPlugins {
         project_root: &Path,
         lock: LockMode,
     ) -> Result<BuildPlugins, Failure> {
-        let registry = Registry::new(runtime, &config.plugins)?;
+        let mut registry = Registry::new(runtime, &config.plugins)?;
+        if let Some(file) = notices_file(printer) {
+            registry = registry.looking_for_newer(file);
+        }
         Self::resolve(registry, config, job, printer, project_root, lock).await
     }
 
@@ -94,6 +97,7 @@ impl BuildPlugins {
     ) -> Result<BuildPlugins, Failure> {
         let context = CallContext::new(printer.clone(), project_root);
         let (_, changes) = project::resolve(&mut registry, config, &uses(job), &lock).await?;
+        say_newer(&registry, printer);
         let verb = match lock {
             LockMode::Write => "recorded",
             // `--dry-run` and `ops config check` write nothing.
@@ -136,5 +140,35 @@ impl BuildPlugins {
             images,
             context,
         })
+    }
+}
+
+/// The notices file, when this run may say that a newer release in range
+/// exists: a person at a terminal with human output, never CI.
+fn notices_file(printer: &Printer) -> Option<std::path::PathBuf> {
+    use std::io::IsTerminal;
+    let env = |name: &str| std::env::var(name).ok();
+    if printer.format() != crate::output::Format::Human
+        || env("CI").is_some()
+        || !std::io::stderr().is_terminal()
+    {
+        return None;
+    }
+    crate::distribution::notice::path_from_env(&env)
+}
+
+/// One line per plugin with a newer release in range than the one used,
+/// found by a run that read its tags (a locked plugin's are read at most
+/// once per 14 days, see `ranges::look_for_newer`); on a terminal only,
+/// never in CI or JSON output.
+pub fn say_newer(registry: &Registry, printer: &Printer) {
+    if registry.newer_in_range().is_empty() || notices_file(printer).is_none() {
+        return;
+    }
+    for (name, version) in registry.newer_in_range() {
+        printer.info(format!(
+            "plugin {name} {version} is out, within its version range; take it with \
+             `ops plugin update {name}`"
+        ));
     }
 }

@@ -14,6 +14,7 @@ use crate::remote::critical_path::Chain;
 use crate::remote::{AgentForwarding, AgentScope, RemoteCommand, RemoteNode, RemoteShell, Stdin};
 
 use super::job::BuildJob;
+use super::lock::LockRequest;
 use super::plugins::BuildPlugins;
 
 pub(super) struct Run<'a> {
@@ -26,8 +27,18 @@ pub(super) struct Run<'a> {
 }
 
 impl Run<'_> {
-    pub async fn execute(mut self) -> Result<(), Failure> {
-        resolve_build_path(self.node.as_ref(), &mut self.job).await?;
+    /// Runs the steps under the build lock; the lock is handed back for
+    /// the caller to release beside the session's own teardown (each is a
+    /// round trip; together they cost one).
+    pub async fn execute(mut self) -> (Result<(), Failure>, Option<LockRequest>) {
+        if let Err(failure) = resolve_build_path(self.node.as_ref(), &mut self.job).await {
+            return (Err(failure), None);
+        }
+        // The registry login needs a scratch directory: its root is made
+        // beside the first commands instead of in a round trip of its own.
+        if self.job.images.is_some() {
+            self.node.prepare_scratch();
+        }
         // Beside the steps, in a chain of its own (its command counts into
         // the chain it was started in): what waiting for the lock costs
         // shows in the wait of the first gated command.
@@ -50,8 +61,7 @@ impl Run<'_> {
         // A step cut short (a refused login, a failed image) leaves commands
         // being stopped on the node; the lock goes only once they are gone.
         self.node.settle().await;
-        lock.release().await;
-        result
+        (result, Some(lock))
     }
 
     async fn steps(&self) -> Result<(), Failure> {

@@ -64,12 +64,13 @@ mod requests;
 mod runtime;
 mod state;
 mod validation;
-mod version;
+pub mod version;
 
 pub(crate) use agent::entitled as sync_agent;
 pub use agent::{DEPLOY_KEY_PATH, FORWARD_AGENT_PATH};
 pub use builtins::BUILTINS;
 pub(crate) use cache::base_from_env as cache_base_from_env;
+pub(crate) use cache::create_private_dir;
 pub use cache::{ComponentCache, LoadSource};
 pub use capability::{grant_items, Capability, Grant, Grants};
 pub use context::CallContext;

@@ -82,6 +82,10 @@ pub trait RemoteNode: Send + Sync {
     /// removed when the run ends, however it ends.
     fn scratch_dir<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, RemoteError>>;
 
+    /// Gets the scratch directories' root ready in the background, for a
+    /// run that will ask for one: the first then costs no round trip.
+    fn prepare_scratch(&self) {}
+
     /// [`run`](RemoteNode::run) with the command's own `stdin` bytes.
     fn exec<'a>(
         &'a self,
@@ -149,6 +153,16 @@ pub trait RemoteNode: Send + Sync {
     /// Ends the session: waits for stopped commands to be gone, removes the
     /// scratch directories and disconnects.
     fn close(&self) -> BoxFuture<'_, ()>;
+
+    /// [`close`](RemoteNode::close), with `beside` (the build lock's
+    /// release) sent together with the scratch directories' removal and
+    /// ended before the session's last cleanup: one round trip for both.
+    fn close_with<'a>(&'a self, beside: BoxFuture<'a, ()>) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            beside.await;
+            self.close().await;
+        })
+    }
 }
 
 /// Where a local program (rsync's `-e`) can reach the node over the run's

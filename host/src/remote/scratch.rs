@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{hold, Held, RemoteCommand, RemoteError, RemoteExit, RemoteNode};
+use super::{hold, Held, RemoteCommand, RemoteError, RemoteNode};
 
 /// `$1`: the first directory asked for, made in the same round trip.
 const GUARDIAN: &str = r#"umask 077
@@ -25,7 +25,7 @@ r=${OPS_RUN_DIR:-}
 [ -n "$r" ] && [ -d "$r" ] && [ -O "$r" ] && [ ! -L "$r" ] && printf '%s\n' "$d" >> "$r/scratch"
 trap 'trap "" HUP INT TERM PIPE; rm -rf -- "$d"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
-mkdir -m 700 -- "$d/$1" || exit 1
+[ -z "$1" ] || mkdir -m 700 -- "$d/$1" || exit 1
 printf '%s\n' "$d"
 cat >/dev/null"#;
 
@@ -71,9 +71,17 @@ pub fn scoped_scratch_name(owner: &str, name: &str) -> Result<String, String> {
 }
 
 /// The scratch directories of one session.
+///
+/// Once the root exists, a new directory costs no round trip of its own:
+/// its path is handed out at once, and the transport makes it (`mkdir -m
+/// 700`, if missing) at the start of every command it starts until one of
+/// them has run that far ([`ScratchDirs::pending`], [`ScratchDirs::made`]).
+/// A directory is only ever used by a command, so it exists by the time
+/// any command could use it.
 #[derive(Default)]
 pub struct ScratchDirs {
     state: tokio::sync::Mutex<State>,
+    pending: std::sync::Mutex<Vec<String>>,
 }
 
 #[derive(Default)]
@@ -94,8 +102,7 @@ impl ScratchDirs {
         let dir = match &state.root {
             Some((root, _)) => {
                 let dir = format!("{root}/{name}");
-                node.capture(&RemoteCommand::new("mkdir").args(["-m", "700", "--", &dir]))
-                    .await?;
+                self.pending_dirs().push(dir.clone());
                 dir
             }
             None => {
@@ -108,21 +115,50 @@ impl ScratchDirs {
         Ok(dir)
     }
 
+    /// Starts the root and its guardian ahead of need, so that the first
+    /// directory asked for later costs no round trip.
+    pub async fn prepare(&self, node: Arc<dyn RemoteNode>) {
+        let mut state = self.state.lock().await;
+        if state.root.is_none() {
+            if let Ok(root) = start_guardian(node, "").await {
+                state.root = Some(root);
+            }
+        }
+    }
+
+    fn pending_dirs(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Directories handed out that a command has not made yet.
+    pub fn pending(&self) -> Vec<String> {
+        self.pending_dirs().clone()
+    }
+
+    /// A command that was to make `dirs` has started on the node, past
+    /// making them.
+    pub fn made(&self, dirs: &[String]) {
+        self.pending_dirs().retain(|d| !dirs.contains(d));
+    }
+
     /// Removes every scratch directory: the guardian does it when released;
     /// if it could not (killed outright, a stuck channel), `rm -rf` does.
     pub async fn remove(&self, node: &dyn RemoteNode) {
         let root = {
             let mut state = self.state.lock().await;
             state.dirs.clear();
+            self.pending_dirs().clear();
             state.root.take()
         };
         let Some((dir, guardian)) = root else {
             return;
         };
-        let removed = matches!(
-            guardian.release(REMOVE_TIMEOUT).await,
-            Some(Ok(RemoteExit::Code(_)))
-        );
+        // However the guardian ended (its stdin closed, or a signal from
+        // the session's reaper, which leaves at the same moment), its exit
+        // trap removed the directory, and the reaper removes whatever a
+        // killed guardian left: only a guardian that never answered gets
+        // an `rm` of its own.
+        let removed = matches!(guardian.release(REMOVE_TIMEOUT).await, Some(Ok(_)));
         if !removed {
             let _ = node
                 .capture(&RemoteCommand::new("rm").args(["-rf", "--", &dir]))

@@ -38,6 +38,13 @@ impl AgentGate {
         GateOpen(self.clone())
     }
 
+    /// Records that the connection had the agent forwarded before this run
+    /// (a kept connection): sshd still offers its socket, so the run's
+    /// other commands must drop it as after a forwarding channel of its own.
+    pub(super) fn mark_opened(&self) {
+        self.ever.store(true, Ordering::SeqCst);
+    }
+
     /// Whether any channel of this connection ever had the agent.
     pub(super) fn ever_opened(&self) -> bool {
         self.ever.load(Ordering::SeqCst)

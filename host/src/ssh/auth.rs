@@ -29,6 +29,7 @@ pub async fn authenticate<H: russh::client::Handler>(
     handle: &mut Handle<H>,
     host: &HostConfig,
     home: &Path,
+    agent_socket: Option<&Path>,
 ) -> Result<(), SshError> {
     let user = host.user.as_str();
     let mut attempts = Attempts::default();
@@ -40,12 +41,10 @@ pub async fn authenticate<H: russh::client::Handler>(
         .flatten();
 
     let skip_agent = host.identities_only && !host.identity_files.is_empty();
-    if !skip_agent
-        // An empty SSH_AUTH_SOCK means no agent, as it does to ssh.
-        && std::env::var_os("SSH_AUTH_SOCK").is_some_and(|sock| !sock.is_empty())
-        && with_agent(handle, user, rsa_hash, &mut attempts).await
-    {
-        return Ok(());
+    if let (false, Some(socket)) = (skip_agent, agent_socket) {
+        if with_agent(handle, user, socket, rsa_hash, &mut attempts).await {
+            return Ok(());
+        }
     }
 
     for (path, configured) in key_files(host, home) {
@@ -133,10 +132,11 @@ async fn with_key_file<H: russh::client::Handler>(
 async fn with_agent<H: russh::client::Handler>(
     handle: &mut Handle<H>,
     user: &str,
+    socket: &Path,
     rsa_hash: Option<HashAlg>,
     attempts: &mut Attempts,
 ) -> bool {
-    let mut agent = match AgentClient::connect_env().await {
+    let mut agent = match AgentClient::connect_uds(socket).await {
         Ok(agent) => agent,
         Err(err) => {
             attempts.problems.push(format!("ssh-agent: {err}"));

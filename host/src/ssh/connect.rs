@@ -1,14 +1,16 @@
 //! Opening the SSH connection: TCP (or a `direct-tcpip` channel through the
 //! previous ProxyJump hop), key exchange with host key verification,
-//! authentication.
+//! authentication. Also the local link to a connection keeper, which is
+//! SSH too ([`link`]).
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use russh::client::{Config, Handle, Handler};
-use russh::keys::{Algorithm, HashAlg, PublicKeyOrCertificate};
-use russh::Preferred;
+use russh::client::{ChannelOpenHandle, Config, Handle, Handler, Msg};
+use russh::keys::{Algorithm, Certificate, HashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::{Channel, Preferred};
 
 use super::agent::AgentGate;
 use super::auth::authenticate;
@@ -23,14 +25,48 @@ use super::known_hosts::{Accepted, HostKeyPolicy};
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 pub const KEEPALIVE_MAX: usize = 2;
 
-/// russh callbacks: only host key verification needs us.
+/// Whoever answers the node's requests to reach an agent over a
+/// connection.
+#[derive(Clone)]
+pub(super) enum Agents {
+    /// This process: the user's agent behind its gate, or the deploy key.
+    Local(Arc<AgentGate>, Arc<DeployAgent>),
+    /// A connection keeper: the run that holds the connection's lease.
+    Routed(Arc<dyn AgentRoute>),
+}
+
+/// How a keeper passes the node's request to reach an agent on to the run
+/// holding the lease. It must not wait for the answer itself: the
+/// connection reads nothing else meanwhile.
+pub trait AgentRoute: Send + Sync {
+    fn answer(&self, channel: Channel<Msg>, reply: ChannelOpenHandle);
+}
+
+/// The key or certificate a host presented, kept so that a later lease of
+/// the connection can check it again against known_hosts as they are then.
+#[derive(Debug, Clone)]
+pub enum Presented {
+    Key(PublicKey),
+    Certificate(Box<Certificate>),
+}
+
+impl Presented {
+    pub fn check(&self, policy: &HostKeyPolicy) -> Result<Accepted, SshError> {
+        match self {
+            Presented::Key(key) => policy.verify(key),
+            Presented::Certificate(cert) => policy.verify_certificate(cert),
+        }
+    }
+}
+
+/// russh callbacks: host key verification and agent requests.
 pub struct ClientHandler {
-    policy: Arc<HostKeyPolicy>,
+    /// `None` on the link to a keeper, which is vouched for by its uid.
+    policy: Option<Arc<HostKeyPolicy>>,
     outcome: Arc<Mutex<Option<Result<Accepted, SshError>>>>,
-    /// Open while a sync channel has the agent; `None` on jump hosts.
-    agent: Option<Arc<AgentGate>>,
-    /// The deploy key, while a sync channel may use it; `None` on jump hosts.
-    deploy: Option<Arc<DeployAgent>>,
+    presented: Arc<Mutex<Option<Presented>>>,
+    /// `None` on jump hosts: nothing reaches an agent through them.
+    agents: Option<Agents>,
 }
 
 impl Handler for ClientHandler {
@@ -38,15 +74,19 @@ impl Handler for ClientHandler {
 
     async fn server_channel_open_agent_forward(
         &mut self,
-        channel: russh::Channel<russh::client::Msg>,
-        reply: russh::client::ChannelOpenHandle,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
         _session: &mut russh::client::Session,
     ) -> Result<(), Self::Error> {
-        // While the deploy key is served, the node reaches it and never
-        // the user's agent.
-        match self.deploy.as_ref().and_then(|d| d.serving()) {
-            Some(key) => super::deploy_agent::answer(key, channel, reply).await,
-            None => super::agent::answer(self.agent.as_ref(), channel, reply).await,
+        match &self.agents {
+            Some(Agents::Routed(route)) => route.answer(channel, reply),
+            Some(Agents::Local(agent, deploy)) => match deploy.serving() {
+                // While the deploy key is served, the node reaches it and
+                // never the user's agent.
+                Some(key) => super::deploy_agent::answer(key, channel, reply).await,
+                None => super::agent::answer(Some(agent), channel, reply).await,
+            },
+            None => super::agent::answer(None, channel, reply).await,
         }
         Ok(())
     }
@@ -55,10 +95,17 @@ impl Handler for ClientHandler {
         &mut self,
         server_public_key: &PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
-        let result = match server_public_key {
-            PublicKeyOrCertificate::PublicKey { key, .. } => self.policy.verify(key),
-            PublicKeyOrCertificate::Certificate(cert) => self.policy.verify_certificate(cert),
+        let presented = match server_public_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => Presented::Key(key.clone()),
+            PublicKeyOrCertificate::Certificate(cert) => {
+                Presented::Certificate(Box::new(cert.clone()))
+            }
         };
+        let result = match &self.policy {
+            Some(policy) => presented.check(policy),
+            None => Ok(Accepted::Known),
+        };
+        *self.presented.lock().unwrap_or_else(|p| p.into_inner()) = Some(presented);
         let ok = result.is_ok();
         let mut outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
         // The key can be checked more than once per connection (russh may
@@ -77,6 +124,7 @@ impl Handler for ClientHandler {
 pub struct Connected {
     pub handle: Handle<ClientHandler>,
     pub accepted: Accepted,
+    pub presented: Presented,
 }
 
 /// Connects to `host`, directly or through `via`, verifies its key against
@@ -86,18 +134,19 @@ pub async fn connect(
     host: &HostConfig,
     policy: HostKeyPolicy,
     via: Option<&Handle<ClientHandler>>,
-    home: &std::path::Path,
-    agents: Option<(Arc<AgentGate>, Arc<DeployAgent>)>,
+    home: &Path,
+    agent_socket: Option<&Path>,
+    agents: Option<Agents>,
     round_trips: &AtomicU64,
 ) -> Result<Connected, SshError> {
-    let (agent, deploy) = agents.unzip();
     let outcome = Arc::new(Mutex::new(None));
+    let presented = Arc::new(Mutex::new(None));
     let config = Arc::new(client_config(host, &policy));
     let handler = ClientHandler {
-        policy: Arc::new(policy),
+        policy: Some(Arc::new(policy)),
         outcome: outcome.clone(),
-        agent,
-        deploy,
+        presented: presented.clone(),
+        agents,
     };
     let connect_error = |message: String| SshError::Connect {
         host: host.hostname.clone(),
@@ -141,22 +190,67 @@ pub async fn connect(
             port: host.port,
             seconds: host.connect_timeout.as_secs(),
         })??;
-    let verdict = outcome.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let (mut handle, accepted) = match (result, verdict) {
-        (Ok(handle), Some(Ok(accepted))) => (handle, accepted),
-        (_, Some(Err(refused))) => return Err(refused),
-        (Err(err), _) => return Err(connect_error(err.to_string())),
-        (Ok(_), None) => {
-            return Err(SshError::Protocol {
-                host: host.hostname.clone(),
-                message: "the host key was never checked".into(),
-            })
-        }
-    };
-    let authenticated = authenticate(&mut handle, host, home).await;
+    let (mut handle, accepted, presented) = verdict(result, &outcome, &presented, host)?;
+    let authenticated = authenticate(&mut handle, host, home, agent_socket).await;
     round_trips.fetch_add(turns.finish(), Ordering::SeqCst);
     authenticated?;
-    Ok(Connected { handle, accepted })
+    Ok(Connected {
+        handle,
+        accepted,
+        presented,
+    })
+}
+
+/// The connection and what its host key check said, or why there is none.
+fn verdict(
+    result: Result<Handle<ClientHandler>, russh::Error>,
+    outcome: &Mutex<Option<Result<Accepted, SshError>>>,
+    presented: &Mutex<Option<Presented>>,
+    host: &HostConfig,
+) -> Result<(Handle<ClientHandler>, Accepted, Presented), SshError> {
+    let verdict = outcome.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let seen = presented.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match (result, verdict, seen) {
+        (Ok(handle), Some(Ok(accepted)), Some(seen)) => Ok((handle, accepted, seen)),
+        (_, Some(Err(refused)), _) => Err(refused),
+        (Err(err), _, _) => Err(SshError::Connect {
+            host: host.hostname.clone(),
+            port: host.port,
+            message: err.to_string(),
+        }),
+        (Ok(_), _, _) => Err(SshError::Protocol {
+            host: host.hostname.clone(),
+            message: "the host key was never checked".into(),
+        }),
+    }
+}
+
+/// The local link to a connection keeper over `stream`: SSH again, so that
+/// a run's channels, requests and agent answers work as over a direct
+/// connection. The keeper's throwaway host key is not checked (the socket's
+/// peer uid vouches for the keeper); it lets in with "none".
+pub async fn link<S>(stream: S, agents: Agents) -> Result<Handle<ClientHandler>, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let handler = ClientHandler {
+        policy: None,
+        outcome: Arc::new(Mutex::new(None)),
+        presented: Arc::new(Mutex::new(None)),
+        agents: Some(agents),
+    };
+    let config = Arc::new(Config::default());
+    let mut handle = russh::client::connect_stream(config, stream, handler)
+        .await
+        .map_err(|e| format!("its SSH link failed: {e}"))?;
+    let auth = handle
+        .authenticate_none("ops")
+        .await
+        .map_err(|e| format!("its SSH link failed: {e}"))?;
+    if !auth.success() {
+        return Err("it refused the run".into());
+    }
+    Ok(handle)
 }
 
 fn client_config(host: &HostConfig, policy: &HostKeyPolicy) -> Config {

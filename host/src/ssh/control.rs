@@ -43,6 +43,8 @@ pub(super) struct Channels {
     control: Semaphore,
     ready: Mutex<Vec<CommandChannel>>,
     opening: AtomicUsize,
+    /// Set when the session closes: no more channels are opened ahead.
+    closing: AtomicBool,
 }
 
 impl Channels {
@@ -53,6 +55,7 @@ impl Channels {
             control: Semaphore::new(CONTROL_CHANNELS),
             ready: Mutex::new(Vec::new()),
             opening: AtomicUsize::new(0),
+            closing: AtomicBool::new(false),
         }
     }
 
@@ -61,12 +64,24 @@ impl Channels {
         self.ready.lock().unwrap_or_else(|p| p.into_inner()).pop()
     }
 
+    /// Whether a channel opened ahead of need is waiting.
+    pub(super) fn has_ready(&self) -> bool {
+        !self
+            .ready
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
     /// Opens channels ahead of need until [`READY_CHANNELS`] are ready or
     /// under way, as far as free command slots allow; their opens go out
     /// together instead of one round trip each. True if it opened any.
     pub(super) async fn fill(&self) -> bool {
         let mut opens = Vec::new();
         loop {
+            if self.closing.load(Ordering::SeqCst) {
+                break;
+            }
             let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner()).len();
             if ready + self.opening.load(Ordering::SeqCst) >= READY_CHANNELS {
                 break;
@@ -78,15 +93,41 @@ impl Channels {
             opens.push(async move {
                 let opened = self.open().await;
                 self.opening.fetch_sub(1, Ordering::SeqCst);
-                if let Ok(channel) = opened {
-                    let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
-                    ready.push((permit, channel));
+                match opened {
+                    // Opened while the session closed: nobody will use it.
+                    Ok(channel) if self.closing.load(Ordering::SeqCst) => {
+                        let _ = channel.close().await;
+                    }
+                    Ok(channel) => {
+                        let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+                        ready.push((permit, channel));
+                    }
+                    Err(_) => {}
                 }
             });
         }
         let opened = !opens.is_empty();
         futures::future::join_all(opens).await;
         opened
+    }
+
+    /// Stops opening channels ahead and closes the unused ones: every
+    /// channel is closed explicitly, which is also how a connection keeper
+    /// tells a run that ended in order from one that died.
+    pub(super) async fn close_ready(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        // Opens under way close their channel themselves once answered.
+        let settled = async {
+            while self.opening.load(Ordering::SeqCst) > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), settled).await;
+        let ready: Vec<CommandChannel> =
+            std::mem::take(&mut *self.ready.lock().unwrap_or_else(|p| p.into_inner()));
+        for (_permit, channel) in ready {
+            let _ = channel.close().await;
+        }
     }
 
     pub(super) fn handle(&self) -> &Handle<ClientHandler> {
@@ -201,6 +242,17 @@ impl ProcessGroups {
             .iter()
             .filter_map(|(id, pgid)| Some((*id, (*pgid)?)))
             .collect()
+    }
+
+    /// Waits at most `within` for every booked command to end (held
+    /// processes just released take a round trip to go).
+    pub(super) async fn wait_ended(&self, within: std::time::Duration) {
+        let ended = async {
+            while !self.running().is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        };
+        let _ = tokio::time::timeout(within, ended).await;
     }
 
     /// Waits for every background kill, including ones started meanwhile.

@@ -101,6 +101,10 @@ pub enum SshError {
 
     #[error("SSH protocol error with {host}: {message}")]
     Protocol { host: String, message: String },
+
+    /// A connection keeper's report of one of the above.
+    #[error("{message}")]
+    Relayed { message: String },
 }
 
 impl ExitStatusOf for SshError {

@@ -5,11 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
+use super::control_persist::{self, ControlPersist};
 use super::error::SshError;
 use super::ssh_config::{ConfigFile, State};
 
-/// Everything needed to connect to one host, after ssh_config.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything needed to connect to one host, after ssh_config. It is also
+/// what a kept connection is keyed by, so it crosses to the keeper whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostConfig {
     /// The name as given (a `Host` alias, a host name or an address).
     pub alias: String,
@@ -39,6 +43,9 @@ pub struct HostConfig {
     /// `StrictHostKeyChecking accept-new`: the user opted in to trusting
     /// unknown keys for this host in their own ssh_config.
     pub accept_new: bool,
+    /// `ControlMaster` with `ControlPersist`: the user asks for the
+    /// connection to be kept.
+    pub control_persist: Option<ControlPersist>,
 }
 
 impl HostConfig {
@@ -182,6 +189,10 @@ impl SshConfigFile {
                 .map(Duration::from_secs),
             accept_new: first("stricthostkeychecking")
                 .is_some_and(|v| v.eq_ignore_ascii_case("accept-new")),
+            control_persist: control_persist::asked(
+                first("controlmaster").as_deref(),
+                first("controlpersist").as_deref(),
+            ),
         }
     }
 }

@@ -274,10 +274,6 @@ impl HostKeyPolicy {
             fingerprint,
         })
     }
-
-    pub fn display(&self) -> &str {
-        &self.display
-    }
 }
 
 /// Whether the user's own known_hosts files (after ssh_config's

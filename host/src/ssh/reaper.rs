@@ -12,7 +12,10 @@
 //! connection, it stops every process group still recorded and every
 //! process carrying the run's tag ([`TAG_VAR`](super::wrapper::TAG_VAR),
 //! which daemons that left their group with `setsid` or a double fork
-//! still have): TERM, three seconds, KILL. Then it removes the scratch
+//! still have): TERM, three seconds, KILL (looking every 10 ms at first:
+//! at the end of a run, the lock's and the scratch guardian's processes are
+//! leaving at the same moment, and waiting 100 ms for them would cost more
+//! than the round trip their release saves). Then it removes the scratch
 //! roots that the run's guardians wrote into its directory (only names
 //! `mktemp` could have made, owned by the user and not symlinks), in case a
 //! guardian was stopped before its own cleanup ended, and its directory.
@@ -68,10 +71,10 @@ reap() {{
   for g in $gs; do kill -s TERM -- "-$g" 2>/dev/null; done
   __ops_stop '{run_tags}' 30
   n=0
-  while [ -n "$gs" ] && [ $n -lt 30 ]; do
+  while [ -n "$gs" ] && [ $n -lt 300 ]; do
     a=; for g in $gs; do kill -s 0 -- "-$g" 2>/dev/null && a=1; done
     [ -z "$a" ] && break
-    sleep 0.1; n=$((n+1))
+    if [ $n -lt 20 ]; then sleep 0.01; n=$((n+1)); else sleep 0.1; n=$((n+10)); fi
   done
   for g in $gs; do kill -s KILL -- "-$g" 2>/dev/null; done
   t=${{TMPDIR:-/tmp}}

@@ -30,7 +30,8 @@ pub(super) async fn run(
     output: &mut dyn OutputSink,
 ) -> Result<RemoteExit, RemoteError> {
     // Commands still run after an interrupt: cleanup needs them.
-    let (forward, prologue) = agent_and_prologue(inner, command);
+    let mkdirs = inner.scratch.pending();
+    let (forward, prologue) = agent_and_prologue(inner, command, &mkdirs);
     let id = inner.groups.start();
     let (script, preamble, permit, channel) = match start(inner, command, &prologue, id).await {
         Ok(started) => started,
@@ -49,6 +50,7 @@ pub(super) async fn run(
         stderr: StderrFilter::default(),
         permit: Some(permit),
         finished: false,
+        mkdirs,
     };
     // Open before the request and closed when this command ends, however
     // it ends.
@@ -181,8 +183,14 @@ fn open_agent(inner: &Inner, forward: Option<&Agent>) -> Option<Box<dyn Send>> {
     }
 }
 
-/// Which agent `command` gets, if any, and the shell to run before it.
-fn agent_and_prologue(inner: &Inner, command: &RemoteCommand) -> (Option<Agent>, String) {
+/// Which agent `command` gets, if any, and the shell to run before it
+/// (recording its process group, making the scratch directories in
+/// `mkdirs`, dropping sshd's agent socket).
+fn agent_and_prologue(
+    inner: &Inner,
+    command: &RemoteCommand,
+    mkdirs: &[String],
+) -> (Option<Agent>, String) {
     let forward = match &command.agent {
         AgentForwarding::Never => None,
         AgentForwarding::Sync(wanted) => {
@@ -194,11 +202,11 @@ fn agent_and_prologue(inner: &Inner, command: &RemoteCommand) -> (Option<Agent>,
     // one (OpenSSH keeps it per connection); the others must not see it. A
     // try to use it anyway is refused by the agent gate.
     let ever = inner.agent.ever_opened() || inner.deploy.ever_opened();
-    let prologue = if forward.is_none() && ever {
-        format!("{}unset SSH_AUTH_SOCK; ", inner.register)
-    } else {
-        inner.register.clone()
-    };
+    let mut prologue = inner.register.clone();
+    prologue.push_str(&wrapper::make_dirs(mkdirs));
+    if forward.is_none() && ever {
+        prologue.push_str("unset SSH_AUTH_SOCK; ");
+    }
     (forward, prologue)
 }
 
@@ -213,6 +221,8 @@ struct RunGuard {
     stderr: StderrFilter,
     permit: Option<OwnedSemaphorePermit>,
     finished: bool,
+    /// Scratch directories this command's wrapper makes before it reports.
+    mkdirs: Vec<String>,
 }
 
 impl RunGuard {
@@ -227,6 +237,8 @@ impl RunGuard {
         let (pgid, passed) = self.stderr.push(data);
         if let Some(pgid) = pgid {
             self.inner.groups.set_group(self.id, pgid);
+            // The wrapper got past its prologue: the directories exist.
+            self.inner.scratch.made(&self.mkdirs);
         }
         if !passed.is_empty() {
             output.stderr(&passed);

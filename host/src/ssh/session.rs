@@ -4,20 +4,18 @@
 //! directories, held processes, atomic writes) lives in `remote`.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use russh::client::Handle;
 
 use super::agent::AgentGate;
-use super::connect::{connect, ClientHandler};
+use super::connect::{Agents, ClientHandler};
 use super::control::{Channels, ProcessGroups};
 use super::deploy_agent::DeployAgent;
-use super::destination::Destination;
 use super::error::SshError;
-use super::host_config::{home_dir, SshConfigFile};
-use super::known_hosts::{Accepted, HostKeyPolicy};
 use super::reaper::{self, Reaper};
+use super::resolved::Resolved;
+use super::upstream::Upstream;
 use crate::output::Printer;
 use crate::remote::{
     BoxFuture, OutputSink, RemoteCommand, RemoteError, RemoteExit, RemoteNode, ScratchDirs, Stdin,
@@ -44,6 +42,57 @@ pub struct ConnectOptions {
     pub home: Option<PathBuf>,
 }
 
+/// How long closing a session over a kept connection waits for commands
+/// still ending.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What a session is built from, however its connection was made.
+struct Parts {
+    kept: bool,
+    jumps: Vec<Handle<ClientHandler>>,
+    label: String,
+    forward_agent: bool,
+    agent: Arc<AgentGate>,
+    deploy: Arc<DeployAgent>,
+}
+
+/// A run's link to a connection keeper, ready for [`Session::over_keeper`].
+pub struct KeeperLink {
+    handle: Handle<ClientHandler>,
+    agent: Arc<AgentGate>,
+    deploy: Arc<DeployAgent>,
+    pub label: String,
+    /// `ForwardAgent yes` for the node in the run's ssh_config.
+    pub forward_agent: bool,
+    /// Round trips the keeper spent making the connection (0 when kept).
+    pub round_trips: u64,
+    /// An earlier run on the kept connection had the agent forwarded.
+    pub agent_forwarded_before: bool,
+}
+
+impl KeeperLink {
+    /// Speaks SSH to the keeper over `stream`, whose peer was checked to be
+    /// a process of this user.
+    pub async fn open<S>(stream: S, resolved: &Resolved) -> Result<KeeperLink, String>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let agent = Arc::new(AgentGate::default());
+        let deploy = Arc::new(DeployAgent::default());
+        let agents = Agents::Local(agent.clone(), deploy.clone());
+        let handle = super::connect::link(stream, agents).await?;
+        Ok(KeeperLink {
+            handle,
+            agent,
+            deploy,
+            label: resolved.label(),
+            forward_agent: resolved.host.forward_agent,
+            round_trips: 0,
+            agent_forwarded_before: false,
+        })
+    }
+}
+
 /// The connection to the build node. Cheap to clone; clones share the
 /// connection.
 #[derive(Clone)]
@@ -57,7 +106,7 @@ pub(super) struct Inner {
     /// ProxyJump connections, kept open for as long as the session.
     _jumps: Vec<Handle<ClientHandler>>,
     label: String,
-    scratch: ScratchDirs,
+    pub(super) scratch: ScratchDirs,
     /// Shell that records a command's process group with the reaper.
     pub(super) register: String,
     /// The run's id: every command's tag starts with it.
@@ -71,6 +120,9 @@ pub(super) struct Inner {
     pub(super) gate: std::sync::Mutex<Option<String>>,
     /// Round trips the connection's setup took.
     connect_round_trips: u64,
+    /// Over a connection keeper, which keeps the connection only when
+    /// every channel was closed in order.
+    kept: bool,
 }
 
 impl Inner {
@@ -105,69 +157,91 @@ impl Session {
         options: &ConnectOptions,
         printer: &Printer,
     ) -> Result<Session, SshError> {
-        let home = options
-            .home
-            .clone()
-            .or_else(home_dir)
-            .unwrap_or_else(|| PathBuf::from("/"));
-        let ssh_config = SshConfigFile::load(&home)?;
-        let host = ssh_config.resolve(&target.host, target.user.as_deref(), target.port);
+        let resolved = Resolved::resolve(target, options)?;
+        Session::connect_resolved(&resolved, printer).await
+    }
 
-        let round_trips = AtomicU64::new(0);
-        let mut jumps: Vec<Handle<ClientHandler>> = Vec::new();
-        for hop in &host.proxy_jump {
-            let dest = Destination::parse(hop).map_err(|message| SshError::BadJump {
-                hop: hop.clone(),
-                message,
-            })?;
-            let hop_host = ssh_config.resolve(&dest.host, dest.user.as_deref(), dest.port);
-            let policy = HostKeyPolicy::new(&hop_host, None, options.accept_new_host_key)?;
-            let connected =
-                connect(&hop_host, policy, jumps.last(), &home, None, &round_trips).await?;
-            note_accepted(printer, &connected.accepted, &hop_host.hostname);
-            jumps.push(connected.handle);
-        }
-
-        let policy = HostKeyPolicy::new(
-            &host,
-            target.host_key.as_deref(),
-            options.accept_new_host_key,
-        )?;
-        let label = format!("{}@{}", host.user, policy.display());
+    /// Connects as [`Session::connect`] does, from a resolution made
+    /// already.
+    pub async fn connect_resolved(
+        resolved: &Resolved,
+        printer: &Printer,
+    ) -> Result<Session, SshError> {
         let agent = Arc::new(AgentGate::default());
         let deploy = Arc::new(DeployAgent::default());
-        let connected = connect(
-            &host,
-            policy,
-            jumps.last(),
-            &home,
-            Some((agent.clone(), deploy.clone())),
-            &round_trips,
-        )
-        .await?;
-        note_accepted(printer, &connected.accepted, &label);
-
-        let run_id = reaper::new_run_id();
-        let channels = Channels::new(connected.handle);
+        let agents = Agents::Local(agent.clone(), deploy.clone());
+        let upstream = Upstream::establish(resolved, agents).await?;
+        for learned in &upstream.learned {
+            printer.warn(learned.message());
+        }
+        let channels = Channels::new(upstream.handle);
+        let parts = Parts {
+            kept: false,
+            jumps: upstream.jumps,
+            label: resolved.label(),
+            forward_agent: resolved.host.forward_agent,
+            agent,
+            deploy,
+        };
+        let mut round_trips = upstream.round_trips;
         // The first commands' channels, opened together in one round trip.
         if channels.fill().await {
-            round_trips.fetch_add(1, Ordering::SeqCst);
+            round_trips += 1;
         }
+        Ok(Session::start(parts, channels, round_trips))
+    }
+
+    /// The session of a run over a kept connection: `handle` is the link to
+    /// the keeper ([`super::connect::link`]). The first channels must open
+    /// within `deadline`, which proves the kept connection still reaches
+    /// the node; `Err` says why not, and nothing has run on the node then.
+    pub async fn over_keeper(
+        link: KeeperLink,
+        deadline: std::time::Duration,
+    ) -> Result<Session, String> {
+        let channels = Channels::new(link.handle);
+        match tokio::time::timeout(deadline, channels.fill()).await {
+            Ok(_) if channels.has_ready() => {}
+            Ok(_) => return Err("the kept connection opens no channel".into()),
+            Err(_) => {
+                return Err(format!(
+                    "the kept connection did not answer within {}s",
+                    deadline.as_secs()
+                ))
+            }
+        }
+        if link.agent_forwarded_before {
+            link.agent.mark_opened();
+        }
+        let parts = Parts {
+            kept: true,
+            jumps: Vec::new(),
+            label: link.label,
+            forward_agent: link.forward_agent,
+            agent: link.agent,
+            deploy: link.deploy,
+        };
+        Ok(Session::start(parts, channels, link.round_trips + 1))
+    }
+
+    fn start(parts: Parts, channels: Channels, connect_round_trips: u64) -> Session {
+        let run_id = reaper::new_run_id();
         let session = Session {
             inner: Arc::new(Inner {
                 channels,
                 groups: ProcessGroups::default(),
-                _jumps: jumps,
-                label,
+                _jumps: parts.jumps,
+                label: parts.label,
                 scratch: ScratchDirs::default(),
                 register: reaper::register(&run_id),
                 run_id: run_id.clone(),
-                agent,
-                deploy,
-                forward_agent: host.forward_agent,
+                agent: parts.agent,
+                deploy: parts.deploy,
+                forward_agent: parts.forward_agent,
                 reaper: std::sync::Mutex::new(None),
                 gate: std::sync::Mutex::new(None),
-                connect_round_trips: round_trips.load(Ordering::SeqCst),
+                connect_round_trips,
+                kept: parts.kept,
             }),
         };
         let reaper = Reaper::start(Arc::new(session.clone()), &run_id);
@@ -176,7 +250,7 @@ impl Session {
             .reaper
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(reaper);
-        Ok(session)
+        session
     }
 
     /// Stops every running command (their process groups: TERM, then KILL
@@ -200,26 +274,40 @@ impl Session {
     /// Ends the run: waits for cancelled commands to be killed, removes the
     /// scratch directories and disconnects.
     pub async fn close(&self) {
+        self.close_with(Box::pin(async {})).await;
+    }
+
+    /// [`Session::close`], with `beside` (the build lock's release) sent
+    /// together with the scratch guardian's: then the reaper, which finds
+    /// nothing left to stop (released with them, it would stop them itself
+    /// and wait for them to go).
+    pub async fn close_with(&self, beside: BoxFuture<'_, ()>) {
         self.inner.groups.wait_pending().await;
-        self.inner.scratch.remove(self).await;
+        tokio::join!(beside, self.inner.scratch.remove(self));
         if let Some(reaper) = self.inner.take_reaper() {
             reaper.release().await;
         }
-        let _ = self
-            .inner
-            .channels
-            .handle()
+        if self.inner.kept {
+            // Held processes released by dropping them are on their way
+            // out: a channel still open now would make the keeper close the
+            // connection (it cannot tell it from a run that died).
+            self.inner.groups.wait_ended(CLOSE_WAIT).await;
+        }
+        self.inner.channels.close_ready().await;
+        let handle = self.inner.channels.handle();
+        let _ = handle
             .disconnect(russh::Disconnect::ByApplication, "", "en")
             .await;
-    }
-}
-
-fn note_accepted(printer: &Printer, accepted: &Accepted, host: &str) {
-    if let Accepted::Learned { file, fingerprint } = accepted {
-        printer.warn(format!(
-            "permanently added the host key of {host} ({fingerprint}) to {}",
-            file.display()
-        ));
+        if self.inner.kept {
+            // The process may exit right after this: what was queued (the
+            // last channels' closes) must reach the keeper first.
+            let sent = async {
+                while !handle.is_closed() {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+            };
+            let _ = tokio::time::timeout(CLOSE_WAIT, sent).await;
+        }
     }
 }
 
@@ -252,6 +340,14 @@ impl RemoteNode for Session {
         })
     }
 
+    fn prepare_scratch(&self) {
+        let session = self.clone();
+        tokio::spawn(async move {
+            let node: Arc<dyn RemoteNode> = Arc::new(session.clone());
+            session.inner.scratch.prepare(node).await;
+        });
+    }
+
     fn connect_round_trips(&self) -> u64 {
         self.inner.connect_round_trips
     }
@@ -262,5 +358,9 @@ impl RemoteNode for Session {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(Session::close(self))
+    }
+
+    fn close_with<'a>(&'a self, beside: BoxFuture<'a, ()>) -> BoxFuture<'a, ()> {
+        Box::pin(Session::close_with(self, beside))
     }
 }

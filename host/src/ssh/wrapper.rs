@@ -82,6 +82,18 @@ pub fn tag_pattern(tag: &str) -> String {
 }
 
 /// The command string for `command`, and the bytes to send on stdin before
+/// Shell that makes each of `dirs` (scratch directories under the run's
+/// private root) unless it exists; a directory that cannot be made fails
+/// the command before it runs.
+pub(super) fn make_dirs(dirs: &[String]) -> String {
+    dirs.iter()
+        .map(|d| {
+            let d = quote(d);
+            format!("[ -d {d} ] || mkdir -m 700 -- {d} 2>/dev/null || [ -d {d} ] || exit 125; ")
+        })
+        .collect()
+}
+
 /// the command's own stdin (the gate's name, the env values). `prologue`
 /// is shell that runs first (the reaper's registration); `tag` marks the
 /// program's processes. With a `gate`, the program waits until the gate

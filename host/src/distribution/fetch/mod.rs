@@ -10,11 +10,16 @@
 
 mod challenge;
 mod client;
+pub mod copy;
 pub mod docker_auth;
 pub mod https;
+mod manifest;
 pub mod oci;
 mod reference;
+pub mod referrers;
+pub mod tags;
 
+use super::signing::Found;
 use crate::exit::{Exit, ExitStatusOf};
 
 /// Why a plugin could not be fetched or published.
@@ -116,4 +121,71 @@ pub fn fetch(source: &str) -> Result<Vec<u8>, FetchError> {
         source_text: source.to_owned(),
         message: "expected https://URL or oci://HOST/REPOSITORY[:TAG]".into(),
     })
+}
+
+/// The signatures published with `source`, and where they were looked
+/// for: `URL.sig` beside an https plugin, the referrers of an OCI
+/// plugin's manifest (newest last). Empty when there are none.
+pub fn signature(source: &str) -> Result<(Vec<Found>, String), FetchError> {
+    if source.starts_with("oci://") {
+        let reference = oci::Reference::parse(source)?;
+        let mut client = client::Client::new(&reference.registry, &reference.repository, false);
+        let looked = format!("the signature referrers of {reference}");
+        let Some(subject) = referrers::manifest_of(&mut client, &reference)? else {
+            return Ok((Vec::new(), looked));
+        };
+        let found = referrers::pull_signatures(&mut client, &reference, &subject.digest)?
+            .into_iter()
+            .map(|bytes| Found {
+                armored: String::from_utf8_lossy(&bytes).into_owned(),
+                from: format!("{reference} (signature referrer of {})", subject.digest),
+            })
+            .collect();
+        return Ok((found, looked));
+    }
+    let url = format!("{source}.sig");
+    match https::get(&url) {
+        // Servers that answer every path (a fallback page, or the plugin
+        // itself) have no signature there; a required one is still missing.
+        Ok(bytes)
+            if !bytes
+                .trim_ascii_start()
+                .starts_with(b"-----BEGIN SSH SIGNATURE-----") =>
+        {
+            Ok((Vec::new(), url))
+        }
+        Ok(bytes) => {
+            let armored = String::from_utf8_lossy(&bytes).into_owned();
+            let found = Found {
+                armored,
+                from: url.clone(),
+            };
+            Ok((vec![found], url))
+        }
+        Err(FetchError::Status { status: 404, .. }) => Ok((Vec::new(), url)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Publishes `armored` as the signature of the plugin manifest
+/// `reference@manifest_digest` (an OCI 1.1 referrer, with the referrers
+/// tag for registries without the API). Blocking.
+pub fn push_signature(
+    reference: &oci::Reference,
+    manifest_digest: &str,
+    armored: &[u8],
+    created: &str,
+) -> Result<String, FetchError> {
+    let mut client = client::Client::new(&reference.registry, &reference.repository, true);
+    let pinned = oci::Reference {
+        tag: None,
+        digest: Some(manifest_digest.to_owned()),
+        ..reference.clone()
+    };
+    let subject =
+        referrers::manifest_of(&mut client, &pinned)?.ok_or_else(|| FetchError::NotFound {
+            reference: pinned.to_string(),
+            message: "the manifest just pushed is not there".into(),
+        })?;
+    referrers::push_signature(&mut client, reference, &subject, armored, created)
 }

@@ -7,6 +7,7 @@ use crate::domain::Digest;
 use serde_json::{json, Value};
 
 use super::client::{Answer, Client, Method};
+use super::manifest::{bad_manifest, check_manifest};
 pub use super::reference::Reference;
 use super::FetchError;
 
@@ -19,10 +20,11 @@ const OTHER_MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, \
      application/vnd.docker.distribution.manifest.v2+json, \
      application/vnd.docker.distribution.manifest.list.v2+json";
 
-/// What is published besides the component's bytes.
+/// What is published besides the component's bytes; `plugin` (API version, capabilities) lets a range pick a release unread.
 #[derive(Debug, Clone)]
 pub struct Artifact<'a> {
     pub wasm: &'a [u8],
+    pub plugin: Value,
     pub name: &'a str,
     pub version: &'a str,
     /// The component's imports and exports, for the config's `component`.
@@ -32,7 +34,7 @@ pub struct Artifact<'a> {
     pub created: String,
 }
 
-fn digest_of(bytes: &[u8]) -> String {
+pub(super) fn digest_of(bytes: &[u8]) -> String {
     Digest::of(bytes).to_string()
 }
 
@@ -126,66 +128,11 @@ fn component_blob(
     Ok(Some(blob.body))
 }
 
-fn bad_manifest(reference: &Reference, message: String) -> FetchError {
-    FetchError::NotAPlugin {
-        reference: reference.to_string(),
-        message,
-    }
-}
-
-/// The digest and size of the one `application/wasm` layer.
-fn check_manifest(reference: &Reference, answer: &Answer) -> Result<(String, u64), FetchError> {
-    let content_type = answer.header("content-type").unwrap_or("");
-    let manifest: Value = serde_json::from_slice(&answer.body)
-        .map_err(|e| bad_manifest(reference, format!("its manifest is not JSON: {e}")))?;
-    let media_type = manifest["mediaType"].as_str().unwrap_or(content_type);
-    if media_type != MANIFEST_MEDIA_TYPE {
-        return Err(bad_manifest(
-            reference,
-            format!("its manifest has media type `{media_type}`, not `{MANIFEST_MEDIA_TYPE}`"),
-        ));
-    }
-    let config_type = manifest["config"]["mediaType"].as_str().unwrap_or("");
-    if config_type != CONFIG_MEDIA_TYPE {
-        return Err(bad_manifest(
-            reference,
-            format!("its config has media type `{config_type}`, not `{CONFIG_MEDIA_TYPE}`"),
-        ));
-    }
-    let layers = manifest["layers"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let [layer] = layers else {
-        return Err(bad_manifest(
-            reference,
-            format!(
-                "it has {} layers; a wasm plugin has exactly one",
-                layers.len()
-            ),
-        ));
-    };
-    let layer_type = layer["mediaType"].as_str().unwrap_or("");
-    if layer_type != LAYER_MEDIA_TYPE {
-        return Err(bad_manifest(
-            reference,
-            format!("its layer has media type `{layer_type}`, not `{LAYER_MEDIA_TYPE}`"),
-        ));
-    }
-    let digest = layer["digest"].as_str().unwrap_or("");
-    if digest.parse::<Digest>().is_err() {
-        return Err(bad_manifest(
-            reference,
-            format!("its layer digest `{digest}` is not sha256:<64 hex digits>"),
-        ));
-    }
-    let size = layer["size"]
-        .as_u64()
-        .ok_or_else(|| bad_manifest(reference, "its layer has no size".into()))?;
-    Ok((digest.to_owned(), size))
-}
-
-fn expect_status(reference: &Reference, answer: &Answer, want: u16) -> Result<(), FetchError> {
+pub(super) fn expect_status(
+    reference: &Reference,
+    answer: &Answer,
+    want: u16,
+) -> Result<(), FetchError> {
     match answer.status {
         s if s == want => Ok(()),
         404 => Err(FetchError::NotFound {
@@ -207,6 +154,7 @@ pub fn manifest_for(artifact: &Artifact<'_>) -> (Vec<u8>, Vec<u8>) {
         "architecture": "wasm",
         "os": "wasip2",
         "layerDigests": [layer_digest],
+        "ops": artifact.plugin,
         "component": {
             "imports": artifact.imports,
             "exports": artifact.exports,
@@ -323,7 +271,11 @@ fn tagged(
 
 /// One blob, unless the repository has it already: a monolithic upload
 /// (POST for a session, PUT of the bytes with their digest).
-fn upload_blob(client: &mut Client, reference: &Reference, bytes: &[u8]) -> Result<(), FetchError> {
+pub(super) fn upload_blob(
+    client: &mut Client,
+    reference: &Reference,
+    bytes: &[u8],
+) -> Result<(), FetchError> {
     let digest = digest_of(bytes);
     let repo = &reference.repository;
     let url = client.url(&format!("/v2/{repo}/blobs/{digest}"));
@@ -358,6 +310,7 @@ mod tests {
     fn the_manifest_has_the_wasm_artifact_shape() {
         let artifact = Artifact {
             wasm: b"\0asm component",
+            plugin: json!({"apiVersion": "0.2.0"}),
             name: "acme-sync",
             version: "1.2.0",
             imports: vec!["ops:plugin/node@0.2.0".into()],

@@ -37,6 +37,11 @@ pub(super) struct FakeNode {
     /// Steps whose command went out neither behind the lock's gate nor
     /// while the lock was held.
     pub(super) unguarded: Mutex<Vec<String>>,
+    /// Whether a step's first command has arrived. The lock is granted only
+    /// then (or after a bound), as if another run held it a moment longer:
+    /// a step sent without the gate then always overtakes the lock, so the
+    /// check above cannot miss it however the tasks happen to be polled.
+    step_arrived: watch::Sender<bool>,
     behaviour: Mutex<Vec<(String, Behaviour)>>,
     image_time: Duration,
     /// With `meet_images(n, total)`: each image build waits (up to a
@@ -57,6 +62,7 @@ impl FakeNode {
             locked: AtomicBool::new(false),
             lock_held: watch::Sender::new(false),
             unguarded: Mutex::new(Vec::new()),
+            step_arrived: watch::Sender::new(false),
             behaviour: Mutex::new(Vec::new()),
             image_time: Duration::from_millis(5),
             images_meet: None,
@@ -187,6 +193,9 @@ impl RemoteNode for FakeNode {
                 if step != "lock" && !gated && !self.locked.load(Ordering::SeqCst) {
                     self.unguarded.lock().unwrap().push(step.clone());
                 }
+                if step != "lock" {
+                    self.step_arrived.send_replace(true);
+                }
             }
             // As a node does: a gated command waits for the lock. (Without
             // this, a loaded machine can run every step before the lock's
@@ -249,6 +258,14 @@ impl FakeNode {
             }
             match step {
                 Some("lock") => {
+                    // A pipeline that sent its steps only once the lock is
+                    // held would wait here for the bound, and still pass.
+                    let arrived = self.step_arrived.subscribe();
+                    let wait = async move {
+                        let mut arrived = arrived;
+                        let _ = arrived.wait_for(|a| *a).await;
+                    };
+                    let _ = tokio::time::timeout(Duration::from_secs(2), wait).await;
                     self.locked.store(true, Ordering::SeqCst);
                     self.lock_held.send_replace(true);
                     output.stdout(b"locked\n");
