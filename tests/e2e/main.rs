@@ -49,6 +49,7 @@ mod plugin_versions_built;
 mod push;
 mod registry_faults;
 mod resolve;
+mod scaffold_builder;
 mod secret_scope;
 mod snapshots;
 mod ssh_agent;

@@ -209,9 +209,9 @@ fn reinstalling_replaces_and_says_old_and_new_version() {
     let event = &json_lines(&out.stdout)[0];
     assert_eq!(event["event"], "plugin_installed");
     assert_eq!(event["previous_version"], "0.1.0");
-    assert_eq!(event["api_version"], "0.2.0");
+    assert_eq!(event["api_version"], ops::plugin::API_VERSION);
     let record = store_record(&home, "rsync").unwrap();
-    assert_eq!(record["api_version"], "0.2.0");
+    assert_eq!(record["api_version"], ops::plugin::API_VERSION);
     assert_eq!(record["sha256"], sha(&std::fs::read(&new).unwrap()));
     // Listed beside the built-in of the same name, told apart by SOURCE.
     let out = home
@@ -291,7 +291,7 @@ fn an_incompatible_api_version_is_refused_naming_both() {
     let home = TestHome::new();
     // Instantiating it would trap: the version is read before that.
     let wat = r#"(component
-        (import "ops:plugin/log@0.3.0" (instance))
+        (import "ops:plugin/log@0.4.0" (instance))
         (core module $m (func $boom unreachable) (start $boom))
         (core instance (instantiate $m))
     )"#;
@@ -299,8 +299,8 @@ fn an_incompatible_api_version_is_refused_naming_both() {
     std::fs::write(&future, wat::parse_str(wat).unwrap()).unwrap();
     let out = home.ops().args(["plugin", "install"]).arg(&future).run();
     out.expect_code(8)
-        .expect_stderr_contains("targets plugin API 0.3.0")
-        .expect_stderr_contains("implements plugin API 0.2.0, 0.1.0");
+        .expect_stderr_contains("targets plugin API 0.4.0")
+        .expect_stderr_contains("implements plugin API 0.3.0, 0.2.0, 0.1.0");
     assert!(!home.path().join(".local/share/ops/plugins").exists());
     // Nor is it pushed: the check comes before any registry is asked.
     let out = home
@@ -310,7 +310,7 @@ fn an_incompatible_api_version_is_refused_naming_both() {
         .arg("oci://127.0.0.1:1/x:1")
         .run();
     out.expect_code(8)
-        .expect_stderr_contains("targets plugin API 0.3.0");
+        .expect_stderr_contains("targets plugin API 0.4.0");
 }
 
 /// Serves `body` to every GET on 127.0.0.1 until the test process ends.

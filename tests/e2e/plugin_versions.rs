@@ -279,7 +279,14 @@ fn outdated_shows_what_is_held_back_and_update_moves_within_the_range() {
     let cells: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(
         cells[..6],
-        ["dir-sync", "^1.4", "1.4.0", "1.5.0", "0.2.0", "1.6.0"],
+        [
+            "dir-sync",
+            "^1.4",
+            "1.4.0",
+            "1.5.0",
+            ops::plugin::API_VERSION,
+            "1.6.0"
+        ],
         "{row}"
     );
     assert!(
@@ -340,10 +347,11 @@ fn a_release_whose_config_or_tag_lies_is_refused_at_load() {
     let before = fx.node.logins();
     let out = fx.ops().arg("build").run();
     out.expect_code(2);
-    out.expect_stderr_contains(
-        "its release config says plugin API 0.1.0, but the component targets 0.2.0; the \
+    out.expect_stderr_contains(&format!(
+        "its release config says plugin API 0.1.0, but the component targets {}; the \
          registry describes this release wrongly, so it was refused before it ran",
-    );
+        ops::plugin::API_VERSION
+    ));
     assert_eq!(fx.node.logins(), before);
     assert!(!fx.home.path().join("ops.lock").exists());
 

@@ -21,7 +21,9 @@
 
 use ops_plugin_sdk::bindings::exports::ops::plugin::sync::{SyncOutcome, SyncRequest};
 use ops_plugin_sdk::exec::{scratch_dir, Exec};
-use ops_plugin_sdk::{config::from_config, Capability, Config, ConfigError, Description, Plugin, SyncStrategy};
+use ops_plugin_sdk::{
+    config::from_config, Capability, Config, ConfigError, Description, Error, Plugin, SyncStrategy,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -69,7 +71,14 @@ pub fn commands(section: &Section, path: &str, archive: &str) -> Vec<Exec> {
     let previous = format!("{}.tarball-sync-old", path.trim_end_matches('/'));
     let mut steps = vec![Exec::remote("curl")
         .args(["--fail", "--silent", "--show-error", "--location"])
-        .args(["--proto", "=https,http", "--max-time", "600", "--output", archive])
+        .args([
+            "--proto",
+            "=https,http",
+            "--max-time",
+            "600",
+            "--output",
+            archive,
+        ])
         .arg("--")
         .arg(section.url.as_str())];
     if let Some(digest) = &section.sha256 {
@@ -112,7 +121,7 @@ impl Plugin for TarballSync {
 }
 
 impl SyncStrategy for TarballSync {
-    fn sync(request: SyncRequest) -> Result<SyncOutcome, String> {
+    fn sync(request: SyncRequest) -> Result<SyncOutcome, Error> {
         let section = from_config::<Section>(&request.config)
             .and_then(Section::check)
             .map_err(|e| format!("{}: {}", e[0].key, e[0].message))?;
@@ -189,7 +198,10 @@ mod tests {
         let steps = commands(&s, "/b/app/", "/s/release.tar.gz");
         let curl = steps[0].request();
         assert_eq!(curl.program, "curl");
-        assert_eq!(curl.args[curl.args.len() - 2..], ["--", "https://h/-o/etc/x"]);
+        assert_eq!(
+            curl.args[curl.args.len() - 2..],
+            ["--", "https://h/-o/etc/x"]
+        );
         let check = steps[1].request();
         assert_eq!(check.program, "sha256sum");
         assert_eq!(
@@ -197,7 +209,23 @@ mod tests {
             Some(format!("{}  /s/release.tar.gz\n", "ab".repeat(32)).as_bytes())
         );
         let programs: Vec<&str> = steps.iter().map(|s| s.request().program.as_str()).collect();
-        assert_eq!(programs, ["curl", "sha256sum", "rm", "mkdir", "tar", "mkdir", "mv", "mv", "rm"]);
-        assert_eq!(steps[7].request().args, ["-T", "--", "/b/app.tarball-sync-new", "/b/app/"]);
+        assert_eq!(
+            programs,
+            [
+                "curl",
+                "sha256sum",
+                "rm",
+                "mkdir",
+                "tar",
+                "mkdir",
+                "mv",
+                "mv",
+                "rm"
+            ]
+        );
+        assert_eq!(
+            steps[7].request().args,
+            ["-T", "--", "/b/app.tarball-sync-new", "/b/app/"]
+        );
     }
 }

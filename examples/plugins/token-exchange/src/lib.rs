@@ -30,7 +30,7 @@
 //! "username": "..."}` (`username` optional, default `client_id`).
 
 use ops_plugin_sdk::{
-    config::from_config, http, Capability, Config, ConfigError, Credentials, Description,
+    config::from_config, http, Capability, Config, ConfigError, Credentials, Description, Error,
     HttpRequest, Plugin, RegistryAuth,
 };
 use serde::Deserialize;
@@ -90,21 +90,30 @@ fn form_encode(value: &str) -> String {
     out
 }
 
-/// The answer's token, checked; errors never contain the token.
-pub fn parse_answer(status: u16, body: &[u8], endpoint: &str) -> Result<TokenResponse, String> {
+/// The answer's token, checked; errors never contain the token. The
+/// error's case tells the host what to do: a refusal (401, 403) is never
+/// retried, a 5xx or 429 is worth another attempt.
+pub fn parse_answer(status: u16, body: &[u8], endpoint: &str) -> Result<TokenResponse, Error> {
     if !(200..300).contains(&status) {
-        return Err(format!("{endpoint} refused the token request (HTTP {status})"));
+        let message = format!("{endpoint} refused the token request (HTTP {status})");
+        return Err(match status {
+            401 | 403 => Error::Refused(message),
+            429 | 500..=599 => Error::Transient(message),
+            _ => Error::Failed(message),
+        });
     }
     let answer: TokenResponse = serde_json::from_slice(body)
         .map_err(|e| format!("{endpoint} answered something that is not a token response: {e}"))?;
     if answer.access_token.is_empty() {
-        return Err(format!("{endpoint} answered an empty access_token"));
+        return Err(Error::Failed(format!(
+            "{endpoint} answered an empty access_token"
+        )));
     }
     if let Some(lifetime) = answer.expires_in {
         if lifetime < MIN_LIFETIME_SECONDS {
-            return Err(format!(
+            return Err(Error::Failed(format!(
                 "{endpoint} answered a token that expires in {lifetime}s, less than the {MIN_LIFETIME_SECONDS}s a push may need"
-            ));
+            )));
         }
     }
     Ok(answer)
@@ -137,9 +146,12 @@ impl Plugin for TokenExchange {
 }
 
 impl RegistryAuth for TokenExchange {
-    fn get_credentials(config: Config, registry: String) -> Result<Credentials, String> {
+    fn get_credentials(config: Config, registry: String) -> Result<Credentials, Error> {
         let section: Section = from_config(&config).map_err(|e| e[0].message.clone())?;
-        log::info!("exchanging the client secret for a registry token at {}", section.endpoint);
+        log::info!(
+            "exchanging the client secret for a registry token at {}",
+            section.endpoint
+        );
         let response = http::fetch(&HttpRequest {
             method: "POST".into(),
             url: section.endpoint.clone(),
@@ -203,9 +215,21 @@ mod tests {
         let ok = parse_answer(200, br#"{"access_token":"t0k","expires_in":300}"#, "E").unwrap();
         assert_eq!(ok.access_token, "t0k");
         let refused = parse_answer(401, b"t0k", "E").unwrap_err();
-        assert!(refused.contains("HTTP 401") && !refused.contains("t0k"), "{refused}");
-        let short = parse_answer(200, br#"{"access_token":"t0k","expires_in":5}"#, "E").unwrap_err();
-        assert!(short.contains("expires in 5s") && !short.contains("t0k"), "{short}");
+        assert!(matches!(&refused, Error::Refused(_)), "{refused:?}");
+        let text = refused.text();
+        assert!(text.contains("HTTP 401") && !text.contains("t0k"), "{text}");
+        assert!(matches!(
+            parse_answer(503, b"", "E"),
+            Err(Error::Transient(_))
+        ));
+        let short =
+            parse_answer(200, br#"{"access_token":"t0k","expires_in":5}"#, "E").unwrap_err();
+        assert!(matches!(&short, Error::Failed(_)), "{short:?}");
+        let text = short.text();
+        assert!(
+            text.contains("expires in 5s") && !text.contains("t0k"),
+            "{text}"
+        );
         assert!(parse_answer(200, b"not json", "E").is_err());
         assert!(parse_answer(200, br#"{"access_token":""}"#, "E").is_err());
     }
