@@ -250,12 +250,15 @@ pub fn lock_image_removals() -> std::fs::File {
 
 const IMAGE_REMOVALS_LOCK: &str = "/tmp/ops-test-image-removals.lock";
 
-fn lock_file(path: &str) -> std::fs::File {
+/// Holds an exclusive flock on `path` (created if missing) until the
+/// returned file is dropped.
+pub fn lock_file(path: impl AsRef<Path>) -> std::fs::File {
+    let path = path.as_ref().display().to_string();
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(path)
+        .open(&path)
         .unwrap_or_else(|e| panic!("open lock file {path}: {e}"));
     // SAFETY: flock on a file descriptor this function owns; released when
     // `lock` is dropped.

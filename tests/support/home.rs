@@ -56,6 +56,7 @@ impl TestHome {
         };
         fs::create_dir_all(key.parent().unwrap()).unwrap();
         let public_key = generate_key(&key, "ops-test-user");
+        super::warm_components::seed(dir.path());
         TestHome {
             dir,
             key,

@@ -20,4 +20,5 @@ pub mod process;
 pub mod registry;
 pub mod screen;
 pub mod sshd;
+pub mod warm_components;
 pub mod web;
