@@ -31,6 +31,7 @@ Exit codes:
   6    an image build failed; nothing was pushed
   7    registry login or image push failed
   8    a plugin trapped, hit a limit or broke the contract
+  9    a local hook failed (pre_build: nothing remote was touched)
   130  interrupted (Ctrl-C); remote work was stopped
   ops exec exits with the remote command's status (128+N for signal N).";
 
