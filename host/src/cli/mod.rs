@@ -131,7 +131,7 @@ fn printer(global: &args::GlobalArgs) -> Printer {
 async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
     let settings = settings::from_command(command);
     if let Some(file) = settings.gated_file() {
-        crate::commands::trust::gate(file, &printer)?;
+        crate::commands::trust::gate(file, settings.runs_hooks(), &printer)?;
     }
     // A command that reads only part of ops.toml still refuses a file that
     // `ops build` would refuse at a line, before it connects.

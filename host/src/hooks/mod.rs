@@ -78,11 +78,6 @@ impl HookRunner {
         }
     }
 
-    /// Whether the file names a hook for `point`.
-    pub fn has(&self, point: HookPoint) -> bool {
-        self.hooks.get(point).is_some()
-    }
-
     /// Runs the hook for `point`, if there is one, with `vars` (names from
     /// [`VARIABLES`]) set; a hook that exits non-zero is an error.
     pub async fn run(
