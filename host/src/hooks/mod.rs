@@ -18,7 +18,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, HookPoint, Hooks};
-use crate::exit::{Exit, ExitStatusOf};
+use crate::exit::{interrupted, Exit, ExitStatusOf};
 use crate::output::{Event, LiveOutput, Printer, Step};
 use crate::remote::OutputSink;
 
@@ -45,6 +45,8 @@ pub enum HookError {
         command: String,
         status: ExitStatus,
     },
+    #[error("interrupted; the {point} hook was stopped")]
+    Interrupted { point: HookPoint },
     #[error("{point} hook `{command}` could not be started in {}: {source}", dir.display())]
     Start {
         point: HookPoint,
@@ -56,7 +58,10 @@ pub enum HookError {
 
 impl ExitStatusOf for HookError {
     fn exit(&self) -> Exit {
-        Exit::Hook
+        match self {
+            HookError::Interrupted { .. } => Exit::Interrupted,
+            HookError::Failed { .. } | HookError::Start { .. } => Exit::Hook,
+        }
     }
 }
 
@@ -79,7 +84,8 @@ impl HookRunner {
     }
 
     /// Runs the hook for `point`, if there is one, with `vars` (names from
-    /// [`VARIABLES`]) set; a hook that exits non-zero is an error.
+    /// [`VARIABLES`]) set; a hook that exits non-zero is an error, and so
+    /// is Ctrl-C (or SIGTERM) while it runs, which stops it.
     pub async fn run(
         &self,
         point: HookPoint,
@@ -95,49 +101,19 @@ impl HookRunner {
             step,
             detail: command.value.clone(),
         });
-        let mut sh = tokio::process::Command::new("sh");
-        sh.arg("-c")
-            .arg(command.as_str())
-            .current_dir(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Dropped (Ctrl-C ends the run): the shell goes with it.
-            .kill_on_drop(true);
-        for name in self
-            .scrubbed
-            .iter()
-            .map(String::as_str)
-            .chain(VARIABLES.iter().copied())
-        {
-            sh.env_remove(name);
-        }
-        sh.envs(vars.iter().map(|(k, v)| (*k, v.as_str())));
         let start_error = |source| HookError::Start {
             point,
             command: command.value.clone(),
             dir: self.dir.clone(),
             source,
         };
-        let mut child = sh.spawn().map_err(start_error)?;
-        let mut output = LiveOutput::new(Some(point.as_str().to_owned()), printer.clone());
-        let (tx, mut rx) = mpsc::channel(16);
-        if let Some(out) = child.stdout.take() {
-            tokio::spawn(pump(out, false, tx.clone()));
-        }
-        if let Some(err) = child.stderr.take() {
-            tokio::spawn(pump(err, true, tx));
-        }
-        while let Some((is_stderr, chunk)) = rx.recv().await {
-            if is_stderr {
-                output.stderr(&chunk);
-            } else {
-                output.stdout(&chunk);
-            }
-        }
-        // Only shown, not inspected: the output is already on the screen.
-        let _ = output.finish();
-        let status = child.wait().await.map_err(start_error)?;
+        let child = self.command(command, vars).spawn().map_err(start_error)?;
+        let group = Group(child.id());
+        let status = tokio::select! {
+            status = watch(child, point, printer) => status.map_err(start_error)?,
+            () = interrupted() => return Err(HookError::Interrupted { point }),
+        };
+        group.ended();
         if !status.success() {
             return Err(HookError::Failed {
                 point,
@@ -150,6 +126,79 @@ impl HookRunner {
             seconds: started.elapsed().as_secs_f64(),
         });
         Ok(())
+    }
+
+    /// `sh -c COMMAND` in the project's folder, in a process group of its
+    /// own (so that stopping it stops what it started), with the run's
+    /// variables and none of the secret ones.
+    fn command(&self, command: &str, vars: &[(&str, String)]) -> tokio::process::Command {
+        let mut sh = tokio::process::Command::new("sh");
+        sh.arg("-c")
+            .arg(command)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let removed = self.scrubbed.iter().map(String::as_str);
+        for name in removed.chain(VARIABLES.iter().copied()) {
+            sh.env_remove(name);
+        }
+        sh.envs(vars.iter().map(|(k, v)| (*k, v.as_str())));
+        sh
+    }
+}
+
+/// Shows the hook's output under its name until it ends; its status.
+async fn watch(
+    mut child: tokio::process::Child,
+    point: HookPoint,
+    printer: &Arc<Printer>,
+) -> std::io::Result<ExitStatus> {
+    let mut output = LiveOutput::new(Some(point.as_str().to_owned()), printer.clone());
+    let (tx, mut rx) = mpsc::channel(16);
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(pump(out, false, tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(pump(err, true, tx));
+    }
+    while let Some((is_stderr, chunk)) = rx.recv().await {
+        if is_stderr {
+            output.stderr(&chunk);
+        } else {
+            output.stdout(&chunk);
+        }
+    }
+    // Only shown, not inspected: the output is already on the screen.
+    let _ = output.finish();
+    child.wait().await
+}
+
+/// A running hook's process group: stopped (SIGTERM to the group) if the
+/// hook is left before it ended, by Ctrl-C or by the run being dropped.
+struct Group(Option<u32>);
+
+impl Group {
+    /// The hook ended by itself: what it left running in the background is
+    /// its own business.
+    fn ended(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let Some(pid) = self.0.and_then(|pid| libc::pid_t::try_from(pid).ok()) else {
+            return;
+        };
+        // SAFETY: kill(2) with a negative pid signals the process group the
+        // hook's shell leads (process_group(0) made its id the group's);
+        // it touches no memory of ours.
+        unsafe {
+            libc::kill(-pid, libc::SIGTERM);
+        }
     }
 }
 

@@ -81,3 +81,38 @@ async fn no_hook_for_a_point_runs_nothing() {
         .unwrap();
     assert_eq!(seen.lock().unwrap().as_str(), "");
 }
+
+/// Whether `pid` still runs (a zombie waiting for its reaper does not).
+fn running(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(") ")
+            .next()
+            .is_some_and(|s| !s.starts_with('Z'))
+    })
+}
+
+#[tokio::test]
+async fn a_hook_left_before_it_ends_is_stopped_with_what_it_started() {
+    let (tmp, runner) = project("post_build = \"sleep 300 & echo $! > bg.pid; wait\"\n");
+    let (printer, _) = printer();
+    let pid_file = tmp.path().join("bg.pid");
+    let started = async {
+        while std::fs::read_to_string(&pid_file).map_or(true, |p| !p.ends_with('\n')) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    tokio::select! {
+        ended = runner.run(HookPoint::PostBuild, &[], &printer) => panic!("ended: {ended:?}"),
+        () = started => {}
+    }
+    // The run was dropped (as Ctrl-C or a failed sibling drops it).
+    let pid = read(&pid_file).trim().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while running(&pid) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        !running(&pid),
+        "the hook's background sleep {pid} outlived it"
+    );
+}
