@@ -246,8 +246,19 @@ fn an_untrusted_projects_hooks_are_refused_and_no_hooks_builds_without_them() {
         .expect_stderr_contains("ops build --no-hooks");
     assert_eq!(connections(&fx.node), connected, "{}", fx.node.log());
     assert!(!hook_file(&fx, "pre_build").exists());
-    // Checking the file, which runs no hook, needs no trust for them.
+    // Checking the file or a dry run, which run no hook, need no trust
+    // for them; the plan shows them.
     fx.ops().args(["config", "check"]).run().expect_success();
+    fx.ops()
+        .args(["build", "--dry-run"])
+        .run()
+        .expect_success()
+        .expect_stderr_contains("hooks, run on this machine with sh -c:")
+        .expect_stderr_contains("  post_push: env > post_push.env; echo notified");
+    assert!(
+        !hook_file(&fx, "pre_build").exists(),
+        "a dry run ran a hook"
+    );
 
     fx.ops()
         .args(["build", "--service", "api", "--no-hooks"])

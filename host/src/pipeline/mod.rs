@@ -78,7 +78,8 @@ pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit,
     let target = crate::node::resolve(&config).await?;
 
     if settings.dry_run {
-        dry_run::print_plan(&printer, &job, &target, &plugins);
+        let hooks = (&config.hooks, settings.hooks);
+        dry_run::print_plan(&printer, &job, &target, &plugins, hooks);
         return Ok(Exit::Success);
     }
 
