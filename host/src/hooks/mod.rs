@@ -84,12 +84,18 @@ impl HookRunner {
     }
 
     /// Runs the hook for `point`, if there is one, with `vars` (names from
-    /// [`VARIABLES`]) set; a hook that exits non-zero is an error, and so
-    /// is Ctrl-C (or SIGTERM) while it runs, which stops it.
+    /// [`VARIABLES`]) set; a hook that exits non-zero is an error. With
+    /// `interruptible`, Ctrl-C (or SIGTERM) while it runs stops it and is
+    /// an error too: only where ops already handles those signals (on the
+    /// node's steps). Elsewhere their default action ends ops, and Ctrl-C
+    /// at a terminal reaches the hook as well: it runs in ops's own
+    /// process group. (Handling them earlier would outlive the hook, and
+    /// take Ctrl-C from the passphrase prompt of the connection.)
     pub async fn run(
         &self,
         point: HookPoint,
         vars: &[(&str, String)],
+        interruptible: bool,
         printer: &Arc<Printer>,
     ) -> Result<(), HookError> {
         let Some(command) = self.hooks.get(point) else {
@@ -108,12 +114,15 @@ impl HookRunner {
             source,
         };
         let child = self.command(command, vars).spawn().map_err(start_error)?;
-        let group = Group(child.id());
-        let status = tokio::select! {
-            status = watch(child, point, printer) => status.map_err(start_error)?,
-            () = interrupted() => return Err(HookError::Interrupted { point }),
+        let status = if interruptible {
+            tokio::select! {
+                status = watch(child, point, printer) => status,
+                () = interrupted() => return Err(HookError::Interrupted { point }),
+            }
+        } else {
+            watch(child, point, printer).await
         };
-        group.ended();
+        let status = status.map_err(start_error)?;
         if !status.success() {
             return Err(HookError::Failed {
                 point,
@@ -128,9 +137,8 @@ impl HookRunner {
         Ok(())
     }
 
-    /// `sh -c COMMAND` in the project's folder, in a process group of its
-    /// own (so that stopping it stops what it started), with the run's
-    /// variables and none of the secret ones.
+    /// `sh -c COMMAND` in the project's folder, with the run's variables
+    /// and none of the secret ones; killed if the run drops it.
     fn command(&self, command: &str, vars: &[(&str, String)]) -> tokio::process::Command {
         let mut sh = tokio::process::Command::new("sh");
         sh.arg("-c")
@@ -139,7 +147,6 @@ impl HookRunner {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .process_group(0)
             .kill_on_drop(true);
         let removed = self.scrubbed.iter().map(String::as_str);
         for name in removed.chain(VARIABLES.iter().copied()) {
@@ -174,32 +181,6 @@ async fn watch(
     // Only shown, not inspected: the output is already on the screen.
     let _ = output.finish();
     child.wait().await
-}
-
-/// A running hook's process group: stopped (SIGTERM to the group) if the
-/// hook is left before it ended, by Ctrl-C or by the run being dropped.
-struct Group(Option<u32>);
-
-impl Group {
-    /// The hook ended by itself: what it left running in the background is
-    /// its own business.
-    fn ended(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        let Some(pid) = self.0.and_then(|pid| libc::pid_t::try_from(pid).ok()) else {
-            return;
-        };
-        // SAFETY: kill(2) with a negative pid signals the process group the
-        // hook's shell leads (process_group(0) made its id the group's);
-        // it touches no memory of ours.
-        unsafe {
-            libc::kill(-pid, libc::SIGTERM);
-        }
-    }
 }
 
 /// The step a hook shows as (the same word as its key).

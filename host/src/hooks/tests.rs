@@ -34,7 +34,7 @@ async fn runs_in_the_project_folder_with_the_run_variables_and_no_secret_variabl
     let (printer, seen) = printer();
     let vars = [("OPS_TAG", "v1".to_owned()), ("OPS_REF", String::new())];
     runner
-        .run(HookPoint::PostBuild, &vars, &printer)
+        .run(HookPoint::PostBuild, &vars, false, &printer)
         .await
         .unwrap();
     let env = read(&tmp.path().join("env.txt"));
@@ -57,7 +57,7 @@ async fn a_failing_hook_is_an_error_with_its_status_and_exit_code_9() {
     let (_tmp, runner) = project("post_push = \"echo oops >&2; exit 3\"\n");
     let (printer, seen) = printer();
     let err = runner
-        .run(HookPoint::PostPush, &[], &printer)
+        .run(HookPoint::PostPush, &[], false, &printer)
         .await
         .unwrap_err();
     assert_eq!(err.exit(), Exit::Hook);
@@ -76,7 +76,7 @@ async fn no_hook_for_a_point_runs_nothing() {
     let (_tmp, runner) = project("pre_build = \"true\"\n");
     let (printer, seen) = printer();
     runner
-        .run(HookPoint::OnFailure, &[], &printer)
+        .run(HookPoint::OnFailure, &[], false, &printer)
         .await
         .unwrap();
     assert_eq!(seen.lock().unwrap().as_str(), "");
@@ -92,17 +92,18 @@ fn running(pid: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_hook_left_before_it_ends_is_stopped_with_what_it_started() {
-    let (tmp, runner) = project("post_build = \"sleep 300 & echo $! > bg.pid; wait\"\n");
+async fn a_hook_left_before_it_ends_is_killed() {
+    // `exec`: the shell's own pid becomes the sleep's.
+    let (tmp, runner) = project("post_build = \"echo $$ > sh.pid; exec sleep 300\"\n");
     let (printer, _) = printer();
-    let pid_file = tmp.path().join("bg.pid");
+    let pid_file = tmp.path().join("sh.pid");
     let started = async {
         while std::fs::read_to_string(&pid_file).map_or(true, |p| !p.ends_with('\n')) {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     };
     tokio::select! {
-        ended = runner.run(HookPoint::PostBuild, &[], &printer) => panic!("ended: {ended:?}"),
+        ended = runner.run(HookPoint::PostBuild, &[], true, &printer) => panic!("ended: {ended:?}"),
         () = started => {}
     }
     // The run was dropped (as Ctrl-C or a failed sibling drops it).
@@ -111,8 +112,5 @@ async fn a_hook_left_before_it_ends_is_stopped_with_what_it_started() {
     while running(&pid) && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(
-        !running(&pid),
-        "the hook's background sleep {pid} outlived it"
-    );
+    assert!(!running(&pid), "the hook {pid} outlived its run");
 }

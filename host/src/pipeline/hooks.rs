@@ -106,7 +106,12 @@ impl RunHooks {
         let Some(runner) = &self.runner else {
             return Ok(());
         };
-        runner.run(point, &self.vars(extra), printer).await?;
+        // Between and after the node's steps ops handles Ctrl-C itself
+        // (it stops the remote work), so a hook there must give way to it.
+        let interruptible = matches!(point, HookPoint::PostBuild | HookPoint::PostPush);
+        runner
+            .run(point, &self.vars(extra), interruptible, printer)
+            .await?;
         Ok(())
     }
 
