@@ -278,3 +278,25 @@ fn an_untrusted_projects_hooks_are_refused_and_no_hooks_builds_without_them() {
         .expect_code(2)
         .expect_stderr_contains("echo changed");
 }
+
+#[test]
+fn a_failing_post_build_stops_the_run_before_any_image() {
+    let fx = BuildFixture::new();
+    let hooks = ALL_HOOKS.replace("env > post_build.env", "env > post_build.env; exit 2");
+    assert_ne!(hooks, ALL_HOOKS);
+    trusted(&fx, &hooks);
+    let out = fx.ops().args(["build", "--service", "api"]).run();
+    out.expect_code(9)
+        .expect_stderr_contains("post_build hook")
+        .expect_stderr_contains("no image was built");
+    fx.assert_nothing_pushed();
+    assert!(fx.node_images().is_empty(), "{:?}", fx.node_images());
+    // The build command's work stays on the node.
+    assert!(fx.build_path().exists());
+    let (_, vars) = hook_env(&fx, "on_failure");
+    assert_eq!(
+        vars.get("OPS_FAILED_STEP").map(String::as_str),
+        Some("post_build")
+    );
+    assert_eq!(vars.get("OPS_EXIT_CODE").map(String::as_str), Some("9"));
+}
