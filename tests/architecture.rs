@@ -48,6 +48,11 @@ const LAYERS: &[(&str, &[&str])] = &[
         "config",
         &["domain", "exit", "local_file", "output", "text"],
     ),
+    // The project's local hooks: a shell command on this machine with the
+    // run's variables, its output through the printer. It needs the config
+    // (which hooks, which variables are secrets) and nothing of the node,
+    // so the pipeline (which decides when each runs) can sit above it.
+    ("hooks", &["config", "exit", "output", "remote"]),
     // The SSH transport behind `remote::RemoteNode`.
     (
         "ssh",
@@ -108,6 +113,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "distribution",
             "exit",
+            "hooks",
             "node",
             "output",
             "plugin",

@@ -34,6 +34,10 @@ pub enum Exit {
     /// for `ops plugin build`, what cargo built is not a plugin this host
     /// loads.
     Plugin,
+    /// A local hook of the project (`[hooks]`) failed. A failed
+    /// `pre_build` stops the run before ops connects; a failed `post_*`
+    /// hook undoes nothing that was done.
+    Hook,
     /// Interrupted by Ctrl-C (SIGINT); remote work was stopped.
     Interrupted,
 }
@@ -50,12 +54,13 @@ impl Exit {
             Exit::ImageBuild => 6,
             Exit::Push => 7,
             Exit::Plugin => 8,
+            Exit::Hook => 9,
             Exit::Interrupted => 130,
         }
     }
 
     /// Every code with its meaning, for `--help` and the README table.
-    pub const ALL: [Exit; 10] = [
+    pub const ALL: [Exit; 11] = [
         Exit::Success,
         Exit::Internal,
         Exit::Usage,
@@ -65,6 +70,7 @@ impl Exit {
         Exit::ImageBuild,
         Exit::Push,
         Exit::Plugin,
+        Exit::Hook,
         Exit::Interrupted,
     ];
 
@@ -79,6 +85,7 @@ impl Exit {
             Exit::ImageBuild => "an image build failed; nothing was pushed",
             Exit::Push => "registry login or image push failed",
             Exit::Plugin => "a plugin trapped, hit a limit or broke the contract",
+            Exit::Hook => "a local hook failed (pre_build: nothing remote was touched)",
             Exit::Interrupted => "interrupted (Ctrl-C); remote work was stopped",
         }
     }

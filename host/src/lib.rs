@@ -31,6 +31,9 @@
 //!   redaction.
 //! - [`config`]: `ops.toml` loading, `$ENV` interpolation, validation with
 //!   file:line:column errors.
+//! - `hooks`: the project's local hooks (`[hooks]`): one shell command
+//!   run on this machine in the project's folder, with the run's `OPS_*`
+//!   variables and without the variables ops.toml reads secrets from.
 //! - [`ssh`]: the SSH transport behind `RemoteNode` (russh): ssh_config,
 //!   auth, host key checks, one connection with many channels, remote
 //!   process-group control.
@@ -78,6 +81,7 @@ pub mod config;
 pub mod distribution;
 pub mod domain;
 pub mod exit;
+mod hooks;
 mod keeper;
 pub mod local_file;
 mod node;

@@ -23,6 +23,7 @@ mod critical_path;
 mod dropped;
 mod exec;
 mod faults;
+mod hooks;
 mod hostile;
 mod hostile_output;
 mod images;

@@ -156,6 +156,11 @@ pub struct BuildArgs {
     /// (e.g. 30s, 10m, 0 for not at all)
     #[arg(long, value_name = "DURATION", default_value_t = DEFAULT_LOCK_WAIT.into())]
     pub lock_wait: humantime::Duration,
+
+    /// Run none of the project's [hooks] (local commands; also lets an
+    /// untrusted file with hooks build)
+    #[arg(long)]
+    pub no_hooks: bool,
 }
 
 #[derive(Debug, Clone, Args)]

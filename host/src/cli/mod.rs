@@ -31,6 +31,7 @@ Exit codes:
   6    an image build failed; nothing was pushed
   7    registry login or image push failed
   8    a plugin trapped, hit a limit or broke the contract
+  9    a local hook failed (pre_build: nothing remote was touched)
   130  interrupted (Ctrl-C); remote work was stopped
   ops exec exits with the remote command's status (128+N for signal N).";
 
@@ -130,7 +131,7 @@ fn printer(global: &args::GlobalArgs) -> Printer {
 async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, Failure> {
     let settings = settings::from_command(command);
     if let Some(file) = settings.gated_file() {
-        crate::commands::trust::gate(file, &printer)?;
+        crate::commands::trust::gate(file, settings.runs_hooks(), &printer)?;
     }
     // A command that reads only part of ops.toml still refuses a file that
     // `ops build` would refuse at a line, before it connects.

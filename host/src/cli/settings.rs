@@ -64,6 +64,13 @@ impl Settings {
         }
     }
 
+    /// Whether the command runs the project's local hooks: `ops build`
+    /// without `--no-hooks` or `--dry-run`. Only then do the hooks need
+    /// the file's trust.
+    pub fn runs_hooks(&self) -> bool {
+        matches!(self, Settings::Build(s) if s.hooks && !s.dry_run)
+    }
+
     /// The config file a trust gate stands before, for the commands that
     /// read ops.toml and could send something.
     pub fn gated_file(&self) -> Option<&std::path::Path> {
@@ -197,6 +204,7 @@ pub fn build(args: BuildArgs) -> BuildSettings {
         dry_run: args.dry_run,
         locked: args.locked,
         lock_wait: args.lock_wait.into(),
+        hooks: !args.no_hooks,
         ..BuildSettings::defaults(args.node.config.file)
     }
 }

@@ -227,6 +227,10 @@ pub fn render(p: &Project) -> String {
     out += "binary_arg = \"SERVICE_BINARY\"\n";
     out += "# A registry token, read from the environment when ops runs.\n";
     out += "# token = \"$REGISTRY_TOKEN\"\n";
+    out += "\n# Local commands around a build (docs/hooks.md); they need `ops trust`.\n";
+    out += "# [hooks]\n";
+    out += "# pre_build = \"git diff --quiet\"   # runs here before connecting\n";
+    out += "# post_push = \"echo \\\"$OPS_IMAGES\\\"\"\n";
     out
 }
 

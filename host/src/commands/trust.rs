@@ -8,10 +8,11 @@ use crate::exit::{Exit, Failure};
 use crate::output::Printer;
 
 /// Refuses `file` (exit 2) unless it needs no trust or has it; run before
-/// the command connects or asks the API anything.
-pub fn gate(file: &Path, printer: &Printer) -> Result<(), Failure> {
+/// the command connects or asks the API anything. `hooks`: the command
+/// runs the file's local hooks, so they are judged too.
+pub fn gate(file: &Path, hooks: bool, printer: &Printer) -> Result<(), Failure> {
     let config = Config::load(file, printer.redactor())?;
-    crate::trust::gate(&config, printer)?;
+    crate::trust::gate(&config, hooks, printer)?;
     Ok(())
 }
 

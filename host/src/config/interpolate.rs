@@ -6,11 +6,13 @@
 use crate::text::is_identifier;
 
 /// A string after interpolation, with the values that came from the
-/// environment (they are treated as secrets).
+/// environment (they are treated as secrets) and the variables they came
+/// from (kept out of local hooks' environment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interpolated {
     pub text: String,
     pub secrets: Vec<String>,
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,7 @@ pub fn interpolate(
 ) -> Result<Interpolated, InterpolateError> {
     let mut text = String::with_capacity(input.len());
     let mut secrets = Vec::new();
+    let mut names = Vec::new();
     let mut rest = input;
     while let Some(pos) = rest.find('$') {
         text.push_str(&rest[..pos]);
@@ -55,10 +58,15 @@ pub fn interpolate(
         let value = lookup(name).ok_or_else(|| InterpolateError::Missing(name.to_owned()))?;
         text.push_str(&value);
         secrets.push(value);
+        names.push(name.to_owned());
         rest = &after[consumed..];
     }
     text.push_str(rest);
-    Ok(Interpolated { text, secrets })
+    Ok(Interpolated {
+        text,
+        secrets,
+        names,
+    })
 }
 
 #[cfg(test)]
@@ -78,6 +86,7 @@ mod tests {
         let out = interpolate("a-$TOKEN-${TOKEN}x", env).unwrap();
         assert_eq!(out.text, "a-s3cret-s3cretx");
         assert_eq!(out.secrets, vec!["s3cret", "s3cret"]);
+        assert_eq!(out.names, vec!["TOKEN", "TOKEN"]);
     }
 
     #[test]

@@ -14,7 +14,9 @@ use super::schema::{
 use super::section::Location;
 use crate::output::Redactor;
 
-const TOP_KEYS: &[&str] = &["project", "target", "nodes", "api", "build", "plugins"];
+const TOP_KEYS: &[&str] = &[
+    "project", "target", "nodes", "api", "build", "plugins", "hooks",
+];
 const NODE_KEYS: &[&str] = &["host", "user", "port", "host_key", "name"];
 const API_KEYS: &[&str] = &["url", "token"];
 pub(super) const BUILD_KEYS: &[&str] = &[
@@ -95,6 +97,14 @@ impl Config {
             }
         }
 
+        let hooks = super::hooks::hooks(&mut r, root)?;
+        let mut secret_variables = std::mem::take(&mut r.secret_names);
+        if api.token.is_some() && !api.token_in_file {
+            secret_variables.push("OPS_API_TOKEN".to_owned());
+        }
+        let mut seen = std::collections::HashSet::new();
+        secret_variables.retain(|name| seen.insert(name.clone()));
+
         Ok(Config {
             file: path.to_path_buf(),
             project,
@@ -104,7 +114,9 @@ impl Config {
             build,
             plugins,
             plugin_rules,
+            hooks,
             secrets: std::mem::take(&mut r.secrets),
+            secret_variables,
         })
     }
 }

@@ -21,6 +21,8 @@ pub(super) struct Reader<'a> {
     text: &'a str,
     env: Env<'a>,
     pub secrets: Vec<String>,
+    /// The variables `secrets` came from.
+    pub secret_names: Vec<String>,
     pub locations: BTreeMap<String, Location>,
 }
 
@@ -40,6 +42,7 @@ impl<'a> Reader<'a> {
             text,
             env,
             secrets: Vec::new(),
+            secret_names: Vec::new(),
             locations: BTreeMap::new(),
         }
     }
@@ -138,6 +141,7 @@ impl<'a> Reader<'a> {
             Ok(out) => {
                 let secret = !out.secrets.is_empty();
                 self.secrets.extend(out.secrets);
+                self.secret_names.extend(out.names);
                 Ok(Text {
                     value: out.text,
                     secret,

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::hooks::Hooks;
 use super::located::Located;
 use super::section::{Location, PluginSection};
 
@@ -25,7 +26,11 @@ pub struct Config {
     pub plugins: Vec<PluginDecl>,
     /// `[plugins]`'s own keys: rules for every plugin.
     pub plugin_rules: PluginRules,
+    /// `[hooks]`: local commands around `ops build`.
+    pub hooks: Hooks,
     pub(super) secrets: Vec<String>,
+    /// The environment variables `secrets` were read from.
+    pub(super) secret_variables: Vec<String>,
 }
 
 /// A reference to a node: `4` or `"build-1"` (for `target`, a string may
@@ -234,6 +239,13 @@ impl Config {
     /// Every value read from the environment, plus the API token.
     pub fn secrets(&self) -> &[String] {
         &self.secrets
+    }
+
+    /// The environment variables the file reads secrets from (`$NAME`
+    /// anywhere, `OPS_API_TOKEN` when it supplies the API token), each
+    /// once: what a local hook's environment must not carry.
+    pub fn secret_variables(&self) -> &[String] {
+        &self.secret_variables
     }
 
     /// The folder of the config file (relative paths in it start here).

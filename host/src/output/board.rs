@@ -59,6 +59,12 @@ impl Board {
         let normal = move |e: &Event| render(e, Verbosity::Normal, style);
         match event {
             Event::StepStarted { step, detail } => {
+                // `on_failure` starts only once something failed: what was
+                // running then is what failed, shown before it goes.
+                let failed = match step {
+                    Step::OnFailure => self.fail_running(log_path),
+                    _ => Vec::new(),
+                };
                 self.entries.clear();
                 self.step = Some(*step);
                 self.entries.push(Entry {
@@ -67,7 +73,7 @@ impl Board {
                     since: Instant::now(),
                     tail: Vec::new(),
                 });
-                Vec::new()
+                failed
             }
             Event::StepFinished { step, seconds } => {
                 let detail = self
@@ -115,23 +121,28 @@ impl Board {
             }
             Event::Error { .. } | Event::Summary { .. } => {
                 // What was running when the run failed is what failed.
-                let running = std::mem::take(&mut self.entries);
-                let mut lines = Vec::new();
-                for entry in running {
-                    let seconds = entry.since.elapsed().as_secs_f64();
-                    let mark = self.style.paint(Paint::Error, "✗");
-                    lines.push(format!(
-                        "{mark} {} {} ({seconds:.1}s)",
-                        entry.name, entry.state
-                    ));
-                    let name = entry.name.clone();
-                    lines.extend(failure(&name, Some(entry), log_path));
-                }
+                let mut lines = self.fail_running(log_path);
                 lines.extend(normal(event));
                 lines
             }
             _ => normal(event).into_iter().collect(),
         }
+    }
+
+    /// Every running entry, marked failed with the end of its output.
+    fn fail_running(&mut self, log_path: Option<&str>) -> Vec<String> {
+        let mut lines = Vec::new();
+        for entry in std::mem::take(&mut self.entries) {
+            let seconds = entry.since.elapsed().as_secs_f64();
+            let mark = self.style.paint(Paint::Error, "✗");
+            lines.push(format!(
+                "{mark} {} {} ({seconds:.1}s)",
+                entry.name, entry.state
+            ));
+            let name = entry.name.clone();
+            lines.extend(failure(&name, Some(entry), log_path));
+        }
+        lines
     }
 
     fn output(&mut self, label: &str, line: &str, progress: bool) {
@@ -291,6 +302,20 @@ mod tests {
         assert_eq!(above[2], "[build] error: no rule");
         assert_eq!(above.last().unwrap(), "error: build command failed");
         assert!(board.frame(80, Instant::now()).is_empty());
+    }
+
+    #[test]
+    fn on_failure_shows_the_failed_step_before_it_starts() {
+        let mut board = Board::new(Style::default());
+        board.apply(&step_event("build", "make"), None);
+        board.apply(&output("build", "error: no rule"), None);
+        let above = board.apply(&step_event("on_failure", "notify"), None);
+        assert!(above[0].starts_with("✗ build make ("), "{above:?}");
+        assert_eq!(above[2], "[build] error: no rule");
+        let frame = board.frame(80, Instant::now());
+        assert!(frame[0].contains("on_failure notify"), "{frame:?}");
+        // Another step starting shows nothing of the one before.
+        assert!(board.apply(&step_event("sync", "git"), None).is_empty());
     }
 
     fn step_event(step: &str, detail: &str) -> Event {

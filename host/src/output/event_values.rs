@@ -50,14 +50,19 @@ macro_rules! words {
 pub struct UnknownWord(pub String);
 
 words! {
-    /// A numbered step of `ops build`, in the order they run.
+    /// A numbered step of `ops build`, in the order they run, and the
+    /// project's local hooks around them.
     Step {
+        PreBuild => "pre_build",
         Connect => "connect",
         Sync => "sync",
         Build => "build",
+        PostBuild => "post_build",
         Login => "login",
         Images => "images",
         Push => "push",
+        PostPush => "post_push",
+        OnFailure => "on_failure",
     }
 }
 
@@ -101,12 +106,16 @@ mod tests {
     #[test]
     fn the_json_word_is_the_display_word() {
         for step in [
+            Step::PreBuild,
             Step::Connect,
             Step::Sync,
             Step::Build,
+            Step::PostBuild,
             Step::Login,
             Step::Images,
             Step::Push,
+            Step::PostPush,
+            Step::OnFailure,
         ] {
             assert_eq!(json(step), format!("\"{step}\""));
         }

@@ -7,7 +7,7 @@ use super::board::Board;
 use super::clean::{cut, json_line, map_text, neutralise, MAX_TEXT};
 use super::color::Style;
 use super::event::{Envelope, Event, ImageSummary, SCHEMA_VERSION};
-use super::event_values::ImageStatus;
+use super::event_values::{ImageStatus, Step};
 use super::redact::Redactor;
 use super::render::render;
 use super::run_log::RunLog;
@@ -78,7 +78,7 @@ pub struct Printer {
 struct State {
     /// Each image as far as it got, for the summary of a failed run.
     images: Vec<ImageSummary>,
-    step_started: bool,
+    last_step: Option<Step>,
     group_open: bool,
     /// Per label: its output lines, as far as they are held.
     held: HashMap<String, Held>,
@@ -276,11 +276,8 @@ impl Printer {
     /// Ends a failed run: the summary table, as far as each image got, once
     /// a step has started, and where the full log is.
     pub fn failed_run(&self) {
-        let (started, images) = {
-            let state = self.lock();
-            (state.step_started, state.images.clone())
-        };
-        if started {
+        let (step, images) = self.progress();
+        if step.is_some() {
             self.emit(&Event::Summary {
                 ok: false,
                 round_trips: None,
@@ -288,6 +285,13 @@ impl Printer {
                 seconds: self.started.elapsed().as_secs_f64(),
             });
         }
+    }
+
+    /// The step started last, and each image as far as it got: where a
+    /// failed run stopped (for the summary and the `on_failure` hook).
+    pub fn progress(&self) -> (Option<Step>, Vec<ImageSummary>) {
+        let state = self.lock();
+        (state.last_step, state.images.clone())
     }
 
     /// Where the full log of this run is, if it has one.
@@ -359,7 +363,7 @@ impl Printer {
 impl State {
     fn track(&mut self, event: &Event) {
         match event {
-            Event::StepStarted { .. } => self.step_started = true,
+            Event::StepStarted { step, .. } => self.last_step = Some(*step),
             Event::Image {
                 service,
                 image,

@@ -1,5 +1,6 @@
 //! `--dry-run`: what would happen, touching nothing.
 
+use crate::config::Hooks;
 use crate::node::NodeTarget;
 use crate::output::Printer;
 
@@ -13,6 +14,7 @@ pub(super) fn print_plan(
     job: &BuildJob,
     target: &NodeTarget,
     plugins: &BuildPlugins,
+    hooks: (&Hooks, bool),
 ) {
     let mut lines = vec![format!("build node: {} ({})", target.host, target.origin)];
     lines.push(format!(
@@ -51,6 +53,16 @@ pub(super) fn print_plan(
             } else {
                 "push: no (--no-push)".into()
             });
+        }
+    }
+    let (hooks, run) = hooks;
+    if !hooks.is_empty() {
+        lines.push(match run {
+            true => "hooks, run on this machine with sh -c:".to_owned(),
+            false => "hooks: none run (--no-hooks); the file names:".to_owned(),
+        });
+        for (point, command) in hooks.iter() {
+            lines.push(format!("  {point}: {}", command.as_str()));
         }
     }
     printer.info("dry run: nothing was touched; this build would do:");

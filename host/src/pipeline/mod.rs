@@ -8,6 +8,10 @@
 //! 5. build the images, at most `-j` at once ([`images`], [`schedule`]);
 //! 6. push them, only if every image built.
 //!
+//! The project's local hooks ([`hooks`]) run around them: `pre_build`
+//! before step 2, `post_build` after step 4, `post_push` after step 6 (the
+//! node's session closed), `on_failure` after any failure.
+//!
 //! The pipeline reaches the node only through
 //! [`RemoteNode`](crate::remote::RemoteNode), so everything after the
 //! connection ([`execute`]) runs as well against an in-process node.
@@ -17,6 +21,7 @@
 
 mod dry_run;
 mod faults;
+mod hooks;
 mod image_job;
 mod images;
 mod job;
@@ -38,7 +43,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::distribution::project::LockMode;
 use crate::exit::{interrupted, Exit, Failure};
-use crate::output::{Event, Printer, Step};
+use crate::output::{Event, ImageSummary, Printer, Step};
 use crate::plugin::{Limits, Runtime};
 use crate::relay::Relay;
 use crate::remote::critical_path::Chain;
@@ -47,6 +52,7 @@ use crate::remote::RemoteNode;
 pub use settings::{BuildSettings, DEFAULT_JOBS, DEFAULT_LOCK_WAIT, DEFAULT_TAG};
 pub use validate::validate;
 
+use hooks::RunHooks;
 pub(crate) use job::{build_path, BuildJob};
 pub(crate) use plugins::{uses as plugin_uses, BuildPlugins};
 pub(crate) use project::root as project_root;
@@ -72,21 +78,59 @@ pub async fn run(settings: BuildSettings, printer: Arc<Printer>) -> Result<Exit,
     let target = crate::node::resolve(&config).await?;
 
     if settings.dry_run {
-        dry_run::print_plan(&printer, &job, &target, &plugins);
+        let hooks = (&config.hooks, settings.hooks);
+        dry_run::print_plan(&printer, &job, &target, &plugins, hooks);
         return Ok(Exit::Success);
     }
 
+    let hooks = RunHooks::new(&config, &job, &settings, &target);
+    let result = build(job, &plugins, &target, &settings, &hooks, &printer, started).await;
+    if let Err(failure) = &result {
+        hooks.on_failure(failure, &printer).await;
+    }
+    result
+}
+
+/// From the `pre_build` hook to the summary.
+async fn build(
+    job: BuildJob,
+    plugins: &BuildPlugins,
+    target: &crate::node::NodeTarget,
+    settings: &BuildSettings,
+    hooks: &RunHooks,
+    printer: &Arc<Printer>,
+    started: Instant,
+) -> Result<Exit, Failure> {
+    hooks.pre_build(printer).await?;
     let connecting = Instant::now();
     printer.emit(&Event::StepStarted {
         step: Step::Connect,
         detail: target.origin.clone(),
     });
-    let node = crate::node::connect(&target, &settings.reach, &printer).await?;
+    let node = crate::node::connect(target, &settings.reach, printer).await?;
     printer.emit(&Event::StepFinished {
         step: Step::Connect,
         seconds: connecting.elapsed().as_secs_f64(),
     });
-    execute(job, &plugins, node, &printer, started, interrupted()).await
+    let pushed = job.push && job.images.is_some();
+    let done = execute(job, plugins, node, printer, hooks, interrupted()).await?;
+    if pushed {
+        hooks.post_push(&done.images, printer).await?;
+    }
+    printer.emit(&Event::Summary {
+        ok: true,
+        images: done.images,
+        seconds: started.elapsed().as_secs_f64(),
+        round_trips: Some(done.round_trips),
+    });
+    Ok(Exit::Success)
+}
+
+/// What a run that ended well did on the node.
+pub(crate) struct Done {
+    pub images: Vec<ImageSummary>,
+    /// Round trips to the node on the critical path.
+    pub round_trips: u64,
 }
 
 /// Everything after the connection: the remote steps on `node`, until they
@@ -96,9 +140,9 @@ async fn execute(
     plugins: &BuildPlugins,
     node: Arc<dyn RemoteNode>,
     printer: &Arc<Printer>,
-    started: Instant,
+    hooks: &RunHooks,
     stop: impl Future<Output = ()>,
-) -> Result<Exit, Failure> {
+) -> Result<Done, Failure> {
     let relay = Arc::new(Relay::new(node.clone()));
     let run = steps::Run {
         job,
@@ -106,7 +150,7 @@ async fn execute(
         node: node.clone(),
         remote_shell: relay.clone(),
         printer,
-        started,
+        hooks,
     };
     let chain = Chain::new();
     chain.add(node.connect_round_trips());
@@ -134,5 +178,5 @@ async fn execute(
         }
     };
     node.close_with(Box::pin(release)).await;
-    result.map(|()| Exit::Success)
+    result
 }

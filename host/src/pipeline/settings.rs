@@ -29,6 +29,8 @@ pub struct BuildSettings {
     pub locked: bool,
     /// `--lock-wait`: how long to wait for another build of the path.
     pub lock_wait: Duration,
+    /// False with `--no-hooks`: run none of the project's `[hooks]`.
+    pub hooks: bool,
     /// How ops was started, recorded with the build lock for whoever waits.
     pub command_line: String,
 }
@@ -56,6 +58,7 @@ impl BuildSettings {
             dry_run: false,
             locked: false,
             lock_wait: DEFAULT_LOCK_WAIT,
+            hooks: true,
             command_line: command_line(),
         }
     }

@@ -13,9 +13,11 @@ use crate::plugin::{CallContext, SyncRequest};
 use crate::remote::critical_path::Chain;
 use crate::remote::{AgentForwarding, AgentScope, RemoteCommand, RemoteNode, RemoteShell, Stdin};
 
+use super::hooks::RunHooks;
 use super::job::BuildJob;
 use super::lock::LockRequest;
 use super::plugins::BuildPlugins;
+use super::Done;
 
 pub(super) struct Run<'a> {
     pub job: BuildJob,
@@ -23,14 +25,14 @@ pub(super) struct Run<'a> {
     pub node: Arc<dyn RemoteNode>,
     pub remote_shell: Arc<dyn RemoteShell>,
     pub printer: &'a Arc<Printer>,
-    pub started: Instant,
+    pub hooks: &'a RunHooks,
 }
 
 impl Run<'_> {
     /// Runs the steps under the build lock; the lock is handed back for
     /// the caller to release beside the session's own teardown (each is a
     /// round trip; together they cost one).
-    pub async fn execute(mut self) -> (Result<(), Failure>, Option<LockRequest>) {
+    pub async fn execute(mut self) -> (Result<Done, Failure>, Option<LockRequest>) {
         if let Err(failure) = resolve_build_path(self.node.as_ref(), &mut self.job).await {
             return (Err(failure), None);
         }
@@ -56,7 +58,7 @@ impl Run<'_> {
             node.set_gate(None);
             result
         };
-        let result = tokio::try_join!(lock_chain.run(locked), self.steps()).map(|_| ());
+        let result = tokio::try_join!(lock_chain.run(locked), self.steps()).map(|(_, done)| done);
         self.node.set_gate(None);
         // A step cut short (a refused login, a failed image) leaves commands
         // being stopped on the node; the lock goes only once they are gone.
@@ -64,7 +66,7 @@ impl Run<'_> {
         (result, Some(lock))
     }
 
-    async fn steps(&self) -> Result<(), Failure> {
+    async fn steps(&self) -> Result<Done, Failure> {
         let ctx = self
             .plugins
             .context
@@ -82,6 +84,7 @@ impl Run<'_> {
         };
         self.sync(&sync_ctx).await?;
         self.build_command().await?;
+        self.hooks.post_build(self.printer).await?;
         let images = match (&self.job.images, &self.plugins.images) {
             (Some(job), Some(plugins)) => self.images(&ctx, job, plugins).await?,
             _ => Vec::new(),
@@ -91,13 +94,10 @@ impl Run<'_> {
             "{round_trips} round trips to {} on the critical path",
             self.node.label()
         ));
-        self.printer.emit(&Event::Summary {
-            ok: true,
+        Ok(Done {
             images,
-            seconds: self.started.elapsed().as_secs_f64(),
-            round_trips: Some(round_trips),
-        });
-        Ok(())
+            round_trips,
+        })
     }
 
     async fn sync(&self, ctx: &CallContext) -> Result<(), Failure> {
@@ -125,6 +125,7 @@ impl Run<'_> {
         // Nothing after the sync may reach the node through the relay.
         self.remote_shell.release();
         let outcome = synced.map_err(|e| super::faults::sync_failure(e, &self.job.path))?;
+        self.hooks.set_commit(outcome.commit.as_deref());
         if !outcome.summary.is_empty() {
             self.printer.info(format!("    {}", outcome.summary));
         }

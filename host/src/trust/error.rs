@@ -12,9 +12,14 @@ pub enum TrustError {
     #[error(
         "{file} needs your trust before ops acts on it; nothing was contacted. It would:\n{list}\n\
          If you mean it, run `ops trust -f {file}` (asked again when these lines change), or set \
-         OPS_TRUST=1 for CI and scripts"
+         OPS_TRUST=1 for CI and scripts{hint}"
     )]
-    Untrusted { file: String, list: String },
+    Untrusted {
+        file: String,
+        list: String,
+        /// How to go on without what needs trust, when there is a way.
+        hint: String,
+    },
 
     #[error("cannot record trust in {}: {source}", path.display())]
     Store {

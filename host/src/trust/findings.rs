@@ -1,7 +1,7 @@
 //! What a project file would do that only the user should decide: each a
 //! [`Finding`] at the line that asks for it. A file with none needs no
-//! trust; a new kind of thing a file can ask for (local hooks) is one more
-//! function here.
+//! trust; a new kind of thing a file can ask for is one more function
+//! here.
 
 use std::path::{Path, PathBuf};
 
@@ -51,6 +51,24 @@ pub fn collect(config: &Config, cx: &Context) -> Vec<Finding> {
     api_token(config, cx, &mut out);
     local_grants(config, &mut out);
     out
+}
+
+/// `[hooks]`: each runs local code the file chose. Kept apart from
+/// [`collect`] because only a command that runs them (`ops build` without
+/// `--no-hooks`) needs them trusted.
+pub fn hooks(config: &Config) -> Vec<Finding> {
+    config
+        .hooks
+        .iter()
+        .map(|(point, command)| Finding {
+            location: command.at.clone(),
+            what: format!(
+                "hooks.{point} runs `{}` on this machine, as you",
+                command.as_str()
+            ),
+            material: format!("hook {point} = {}", command.as_str()),
+        })
+        .collect()
 }
 
 fn sections(config: &Config) -> Vec<&PluginSection> {

@@ -2,8 +2,8 @@
 //! user should decide, as `direnv allow` and `mise trust` do: send a local
 //! file from outside the project (a key under `~/.ssh`), send secrets to a
 //! node that only its own `host_key` pin vouches for, send the user's API
-//! token to an origin only it names, or give a third-party plugin grants
-//! that act on this machine ([`findings`]). An ordinary file asks for none
+//! token to an origin only it names, give a third-party plugin grants
+//! that act on this machine, or run local hooks ([`findings`]). An ordinary file asks for none
 //! of these and passes without a word.
 //!
 //! [`gate`] runs before every command that reads the file and could send
@@ -32,7 +32,8 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn findings_of(config: &Config) -> Vec<Finding> {
+/// What `config` would do; its hooks only when `hooks` (they run).
+fn findings_of(config: &Config, hooks: bool) -> Vec<Finding> {
     let home = home_dir();
     // An unreadable ssh_config confirms nothing: the file is judged on its
     // own, which can only ask more.
@@ -45,7 +46,11 @@ fn findings_of(config: &Config) -> Vec<Finding> {
         ssh_config: &ssh_config,
         env_api_url: env("OPS_API_URL").filter(|v| !v.is_empty()),
     };
-    findings::collect(config, &cx)
+    let mut found = findings::collect(config, &cx);
+    if hooks {
+        found.extend(findings::hooks(config));
+    }
+    found
 }
 
 fn canonical(file: &Path) -> PathBuf {
@@ -61,8 +66,11 @@ fn listing(findings: &[Finding]) -> String {
 }
 
 /// Lets `config` through, or refuses it (exit 2) before anything is sent.
-pub fn gate(config: &Config, printer: &Printer) -> Result<(), TrustError> {
-    let findings = findings_of(config);
+/// `hooks`: the command runs the file's hooks, so they need trust too.
+/// Trust given to the whole file (`ops trust`) covers a command that
+/// needs only part of it.
+pub fn gate(config: &Config, hooks: bool, printer: &Printer) -> Result<(), TrustError> {
+    let findings = findings_of(config, hooks);
     if findings.is_empty() {
         return Ok(());
     }
@@ -76,17 +84,26 @@ pub fn gate(config: &Config, printer: &Printer) -> Result<(), TrustError> {
         return Ok(());
     }
     let digest = store::digest(&file, &findings);
+    let whole = store::digest(&file, &findings_of(config, true));
     let store = Store::from_env(env);
-    if store.as_ref().is_some_and(|s| s.trusts(&file, &digest)) {
+    if store
+        .as_ref()
+        .is_some_and(|s| s.trusts(&file, &digest) || s.trusts(&file, &whole))
+    {
         return Ok(());
     }
     if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && ask(config, &findings) {
         store.ok_or(TrustError::NoStore)?.record(&file, &digest)?;
         return Ok(());
     }
+    let only_hooks = findings.len() == findings::hooks(config).len() && hooks;
     Err(TrustError::Untrusted {
         file: config.file.display().to_string(),
         list: listing(&findings),
+        hint: match only_hooks {
+            true => "; or build without running them: `ops build --no-hooks`".to_owned(),
+            false => String::new(),
+        },
     })
 }
 
@@ -120,11 +137,11 @@ pub fn record(config: &Config, revoke: bool, printer: &Printer) -> Result<(), Tr
         printer.data(&format!("{}: {word}", file.display()));
         return Ok(());
     }
-    let findings = findings_of(config);
+    let findings = findings_of(config, true);
     if findings.is_empty() {
         printer.data(&format!(
             "{}: needs no trust (no local files, unconfirmed host keys, API tokens to new \
-             origins or local plugin grants)",
+             origins, local plugin grants or hooks)",
             file.display()
         ));
         return Ok(());

@@ -123,3 +123,31 @@ fn a_symlink_in_the_project_to_a_key_outside_is_seen_through() {
     };
     assert_eq!(lines(&collect(&config, &cx)), [3]);
 }
+
+#[test]
+fn each_hook_is_a_finding_of_its_own_apart_from_the_rest() {
+    let text = "[build]\ncommand = \"make\"\n[hooks]\npre_build = \"./check.sh\"\n\
+                post_push = \"curl -d \\\"$OPS_IMAGES\\\" https://hooks.example\"\n";
+    // Only a command that runs them asks about them.
+    assert_eq!(findings(text, None), []);
+    let config = Config::parse(Path::new("/p/ops.toml"), text, &|_| None).unwrap();
+    let found = super::findings::hooks(&config);
+    assert_eq!(lines(&found), [4, 5], "{found:#?}");
+    assert!(
+        found[0]
+            .what
+            .contains("hooks.pre_build runs `./check.sh` on this machine"),
+        "{found:#?}"
+    );
+    // A changed command is a new thing to trust; a changed build command
+    // is not.
+    let edited = text.replace("check.sh", "check.sh --all");
+    let edited = Config::parse(Path::new("/p/ops.toml"), &edited, &|_| None).unwrap();
+    assert_ne!(
+        super::findings::hooks(&edited)[0].material,
+        found[0].material
+    );
+    let rebuilt = text.replace("make", "make all");
+    let rebuilt = Config::parse(Path::new("/p/ops.toml"), &rebuilt, &|_| None).unwrap();
+    assert_eq!(super::findings::hooks(&rebuilt), found);
+}

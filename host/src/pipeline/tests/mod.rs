@@ -94,18 +94,11 @@ impl Build {
         )
         .await
         .expect("plugins");
-        let result = execute(
-            job,
-            &plugins,
-            self.node.clone(),
-            &printer,
-            Instant::now(),
-            stop,
-        )
-        .await;
+        let hooks = super::hooks::RunHooks::none();
+        let result = execute(job, &plugins, self.node.clone(), &printer, &hooks, stop).await;
         self.wait_for_unlock().await;
         match result {
-            Ok(exit) => exit,
+            Ok(_) => Exit::Success,
             Err(failure) => {
                 // Shown when a test fails: why the run ended.
                 eprintln!("run ended: {:#}", failure.error);
