@@ -51,6 +51,66 @@ fn load(name: &str, path: &Path) -> ops::plugin::Metadata {
     })
 }
 
+/// Puts `from` into `into`, table by table; what `into` has stays.
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(toml::Value::Table(mine)), toml::Value::Table(theirs)) => merge(mine, theirs),
+            (Some(_), _) => {}
+            (None, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+/// The ops.toml lines of the crate's README, completed into a project file
+/// (the plugin's `path` set to the component just built), pass `ops config
+/// check`: the section the scaffold documents is the one its plugin reads
+/// and no other plugin refuses.
+fn the_readme_config_passes_config_check(author: &Author, name: &str, wasm: &Path) {
+    let readme = std::fs::read_to_string(author.home.path().join(name).join("README.md")).unwrap();
+    let block = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_else(|| panic!("no toml block in {name}'s README:\n{readme}"));
+    let mut config: toml::Table = toml::from_str(block).unwrap();
+    let base: toml::Table = toml::from_str(
+        "project = \"app\"\ntarget = \"ci@build.example.com\"\n\
+         [build]\npath = \"/opt/builds/app\"\ncommand = \"make\"\n",
+    )
+    .unwrap();
+    merge(&mut config, base);
+    if config["build"].get("source").is_none() {
+        let git: toml::Table =
+            toml::from_str("[build.git]\nrepo = \"https://git.example.com/team/app.git\"\n")
+                .unwrap();
+        merge(&mut config, git);
+    }
+    let plugin = config["plugins"][name].as_table().cloned().unwrap();
+    let mut plugin = plugin;
+    plugin.insert("path".into(), wasm.display().to_string().into());
+    config["plugins"]
+        .as_table_mut()
+        .unwrap()
+        .insert(name.into(), plugin.into());
+    std::fs::write(author.home.path().join("ops.toml"), config.to_string()).unwrap();
+    let out = author
+        .ops_command()
+        .env("TEAM_AUTH_TOKEN", "t0ken")
+        // The README grants what the plugin declares; trusting it is the
+        // user's step, not what is checked here.
+        .env("OPS_TRUST", "1")
+        .args(["config", "check"])
+        .run();
+    assert!(
+        out.code == Some(0),
+        "{name}'s README config fails `ops config check`:\n{config}\n{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn every_kind_scaffolds_tests_natively_builds_and_loads() {
     let author = Author::new();
@@ -94,6 +154,7 @@ fn every_kind_scaffolds_tests_natively_builds_and_loads() {
         assert_eq!(meta.api_version.to_string(), ops::plugin::API_VERSION);
         let declared: Vec<String> = meta.capabilities.iter().map(|c| c.to_string()).collect();
         assert_eq!(&declared, capabilities, "{name}");
+        the_readme_config_passes_config_check(&author, name, &path);
         built.push((name, path));
     }
 
