@@ -365,6 +365,7 @@ impl State {
                 image,
                 status,
                 digest,
+                platforms,
                 seconds,
             } => {
                 let row = ImageSummary {
@@ -372,6 +373,7 @@ impl State {
                     image: image.clone(),
                     status: *status,
                     digest: digest.clone(),
+                    platforms: platforms.clone(),
                     seconds: *seconds,
                 };
                 match self.images.iter_mut().find(|i| i.service == *service) {
