@@ -2,11 +2,31 @@
 //! the node (a non-root node user with subordinate ids), the real registry,
 //! and the fault proxy where the registry must fail.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
-use crate::support::build::{json_events, BuildFixture, SERVICES, TOKEN_VAR};
+use crate::support::build::{all_argv, json_events, BuildFixture, SERVICES, TOKEN_VAR};
 use crate::support::buildah::{path_without, NODE_USER};
 use crate::support::fault_proxy::{FaultProxy, Rule};
+
+const SECRET_VAR: &str = "OPS_TEST_NPM_TOKEN";
+
+/// A `RUN` needs a shell in the image and no base image is at hand
+/// offline: the build command copies the node's dash and the libraries it
+/// loads into `rootfs/`, which the Dockerfile copies into the image.
+const ROOTFS: &str = "mkdir -p rootfs/bin rootfs/lib64 rootfs/lib/x86_64-linux-gnu && \
+                      cp /bin/dash rootfs/bin/sh && \
+                      cp /lib/x86_64-linux-gnu/libc.so.6 rootfs/lib/x86_64-linux-gnu/ && \
+                      cp /lib64/ld-linux-x86-64.so.2 rootfs/lib64/";
+
+const SECRET_DOCKERFILE: &str = "FROM scratch\n\
+ARG SERVICE_BINARY\n\
+ARG MODE=debug\n\
+COPY rootfs/ /\n\
+COPY target/release/${SERVICE_BINARY}.txt /service.txt\n\
+RUN --mount=type=secret,id=NPM_TOKEN read -r s </run/secrets/NPM_TOKEN; echo ${#s} >/secret-length\n\
+RUN echo \"$MODE\" >/mode\n";
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -194,4 +214,62 @@ fn a_registry_answering_500_to_buildah_is_retried_then_exit_7() {
         .expect_stderr_contains("(tried 3 times)");
     assert_eq!(fx.registry.digest(&fx.repo("api"), "latest"), None);
     nothing_left(&fx);
+}
+
+#[test]
+fn secrets_reach_a_rootless_run_by_file_and_nowhere_else() {
+    let secret = format!("npm-{}", crate::support::registry::random_hex(12));
+    let mut fx = BuildFixture::buildah();
+    fx.origin.commit(
+        "secret Dockerfile",
+        &[("Dockerfile.secret", SECRET_DOCKERFILE)],
+    );
+    fx.config.command = format!("sh build.sh && {ROOTFS}");
+    fx.image_config().dockerfile = "Dockerfile.secret".into();
+    fx.image_config().extra += &format!(
+        "secrets = {{ NPM_TOKEN = \"${SECRET_VAR}\" }}\nbuild_args = {{ MODE = \"release\" }}\n"
+    );
+    fx.write_config();
+    let child = fx
+        .ops()
+        .env(SECRET_VAR, &secret)
+        .args(["build", "--service", "api"])
+        .spawn();
+    let out = crate::support::ops::wait_watching(child, Duration::from_secs(300), || {
+        assert!(
+            !all_argv().contains(&secret),
+            "the secret is in a command line"
+        );
+    });
+    out.expect_success();
+    let repo = fx.repo("api");
+    let read = |path: &str| fx.registry.read_file_string(&repo, "latest", path);
+    assert_eq!(
+        read("/secret-length").as_deref(),
+        Some(format!("{}\n", secret.len()).as_str())
+    );
+    assert_eq!(read("/mode").as_deref(), Some("release\n"));
+    assert_eq!(read("/run/secrets/NPM_TOKEN"), None);
+    assert!(!out.stdout.contains(&secret) && !out.stderr.contains(&secret));
+    let stored = BuildFixture::files_containing(
+        &[fx.dir(), &fx.registry.storage_dir(), fx.home.path()],
+        &secret,
+    );
+    assert!(stored.is_empty(), "the secret is stored in {stored:?}");
+    nothing_left(&fx);
+}
+
+#[test]
+fn keys_buildah_cannot_honour_are_config_errors_naming_them() {
+    let mut fx = BuildFixture::buildah();
+    fx.image_config().extra += "builder = \"multi\"\n";
+    let out = fx.build(&[]);
+    out.expect_code(2)
+        .expect_stderr_contains("builder")
+        .expect_stderr_contains("build.image");
+    fx.image_config().extra = "plugin = \"buildah\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\ncache_from = \"127.0.0.1:5000/c/cache\"\n".into();
+    let out = fx.build(&[]);
+    out.expect_code(2)
+        .expect_stderr_contains("`cache_from` cannot be combined with `platforms`");
+    fx.assert_nothing_pushed();
 }
