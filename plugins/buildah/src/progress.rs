@@ -14,7 +14,10 @@ pub const PATTERNS: &[&str] = &[
     // A bare image id after the commit.
     r"^[0-9a-f]{64}$",
     // Copying to or from a registry.
-    r"^(Getting image source signatures|Copying blob |Copying config |Copying \d+ of \d+ images? in list|Copying image |Writing manifest to image destination|Writing manifest list to image destination|Storing signatures|Storing list signatures|Trying to pull |Pulling image |Resolved )",
+    r"^(Getting image source signatures|Getting image list signatures|Copying blob |Copying config |Copying \d+ of \d+ images? in list|Copying image |Writing manifest to image destination|Writing manifest list to image destination|Storing signatures|Storing list signatures|Trying to pull |Pulling image |Resolved )",
+    // With --platform, buildah 1.28 passes the TARGET*/BUILD* platform
+    // args itself and then warns when the Dockerfile uses none of them.
+    r"^\[Warning\] one or more build args were not consumed: \[((TARGET|BUILD)(OS|ARCH|VARIANT|PLATFORM) ?)+\]$",
     // Our own digest line after a push; the summary shows the digest.
     r"^ops-digest: ",
 ];
@@ -44,6 +47,8 @@ mod tests {
             "Successfully tagged 127.0.0.1:5000/t/api:latest",
             "79dfaf6f2512bd7384e0e5988ad73d45d22334013d8bdf3dcdfd4d5031fe43a2",
             "Getting image source signatures",
+            "Getting image list signatures",
+            "[Warning] one or more build args were not consumed: [TARGETARCH TARGETOS TARGETPLATFORM]",
             "Copying blob 5f70bf18a086 done",
             "Copying blob sha256:5f70bf18a0866d6cbf3e28a7d1d0e7a2e1ee6ad4fa9f6aeb7c7eb5bd8fd2c9f0",
             "Copying config 79dfaf6f25 done",
@@ -69,6 +74,8 @@ mod tests {
             "error: failed to solve",
             "   Compiling api v0.1.0",
             "WARN[0000] missing \"SERVICE_BINARY\" build argument",
+            "[Warning] one or more build args were not consumed: [MODE]",
+            "[Warning] one or more build args were not consumed: [TARGETOS MODE]",
         ] {
             assert!(!set.is_match(line), "{line}");
         }
