@@ -277,3 +277,49 @@ fn keys_buildah_cannot_honour_are_config_errors_naming_them() {
         .expect_stderr_contains("`cache_from` cannot be combined with `platforms`");
     fx.assert_nothing_pushed();
 }
+
+/// A tmpfs mounted for a test, unmounted however the test ends.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// buildah's storage fills up: a 2 MiB filesystem owned by the node user
+/// as its graph root, and an image with 4 MiB of random bytes.
+#[test]
+fn a_full_buildah_storage_is_exit_6_naming_it() {
+    let mut fx = BuildFixture::buildah();
+    fx.config.command = "sh build.sh && head -c 4194304 /dev/urandom >>target/release/api".into();
+    let storage = fx.node_home().join("containers-storage");
+    std::fs::create_dir_all(&storage).unwrap();
+    let uid = std::process::Command::new("id")
+        .args(["-u", NODE_USER])
+        .output()
+        .expect("id runs");
+    let uid = String::from_utf8_lossy(&uid.stdout).trim().to_owned();
+    let mount = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o"])
+        .arg(format!("size=2m,uid={uid},mode=0700"))
+        .arg("tmpfs")
+        .arg(&storage)
+        .status()
+        .expect("mount runs");
+    assert!(mount.success(), "mount a 2 MiB tmpfs at {storage:?}");
+    let _mounted = Mounted(storage);
+    let out = fx.build(&["--service", "api"]);
+    eprintln!("{}", out.stderr);
+    out.expect_code(6)
+        .expect_stderr_contains("no space left on the build node's disk for buildah's storage")
+        .expect_stderr_contains("no space left on device");
+    let error = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .expect("error line");
+    assert!(error.len() < 2000, "{error}");
+    assert!(!out.stderr.contains("trying again"), "{}", out.stderr);
+    fx.assert_nothing_pushed();
+}

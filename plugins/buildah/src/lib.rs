@@ -169,8 +169,15 @@ fn check(out: &ExecOutput, what: &str) -> Result<(), Error> {
         ExitStatus::Signal(s) => (format!("signal SIG{s}"), None),
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let tail: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    let tail = &tail[tail.len().saturating_sub(5)..];
+    let tail: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let tail: Vec<String> = tail[tail.len().saturating_sub(4)..]
+        .iter()
+        .map(|l| line_end(l))
+        .collect();
     let message = if tail.is_empty() {
         format!("{what} failed ({status})")
     } else {
@@ -179,4 +186,39 @@ fn check(out: &ExecOutput, what: &str) -> Result<(), Error> {
     Err(fault::classify(message, &stderr, code))
 }
 
+/// At most this much of one line of buildah's stderr goes into a message.
+const LINE_END: usize = 240;
+
+/// The end of a long line: buildah's errors are chains (`doing x: doing y:
+/// cause`) whose cause comes last, and some dump whole Go structs before it.
+fn line_end(line: &str) -> String {
+    if line.len() <= LINE_END {
+        return line.to_owned();
+    }
+    let mut start = line.len() - LINE_END;
+    while !line.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &line[start..])
+}
+
 ops_plugin_sdk::export_image_builder!(Buildah);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_keep_their_cause() {
+        let long = format!(
+            "copier.request{{{}}}: write /api: no space left on device",
+            "x".repeat(500)
+        );
+        let end = line_end(&long);
+        assert_eq!(end.len(), "…".len() + LINE_END);
+        assert!(end.starts_with('…'));
+        assert!(end.ends_with("write /api: no space left on device"));
+        assert_eq!(line_end("short"), "short");
+        assert_eq!(line_end(&"é".repeat(200)).chars().count(), 121);
+    }
+}
