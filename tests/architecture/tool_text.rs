@@ -1,4 +1,4 @@
-//! The host knows no builder's words: what docker, BuildKit or a registry
+//! The host knows no builder's words: what docker, BuildKit, buildah or a registry
 //! prints is read by the builder plugin, which says what it meant with a
 //! typed error and marks its own progress chatter. This scans the host's
 //! sources (each file up to its `#[cfg(test)]` module; the scaffold
@@ -33,6 +33,12 @@ const TOOL_TEXT: &[&str] = &[
     "removing intermediate container",
     "naming to",
     "writing image",
+    // buildah's.
+    "copying blob",
+    "storing signatures",
+    "writing manifest to image destination",
+    "newuidmap",
+    "fuse-overlayfs",
 ];
 
 /// (file, 1-based line, needle) of every hit in `text` before its tests.

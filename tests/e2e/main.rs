@@ -17,6 +17,7 @@ mod build_refs;
 mod build_security;
 mod build_spec;
 mod build_token;
+mod buildah;
 mod config;
 mod config_check;
 mod critical_path;

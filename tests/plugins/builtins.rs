@@ -11,6 +11,7 @@ async fn every_builtin_loads_and_describes_itself() {
         ("git", Kind::SyncStrategy),
         ("rsync", Kind::SyncStrategy),
         ("docker", Kind::ImageBuilder),
+        ("buildah", Kind::ImageBuilder),
         ("token-auth", Kind::RegistryAuth),
     ];
     let names: Vec<&str> = registry.entries().map(|(n, _)| n).collect();
@@ -43,7 +44,7 @@ async fn every_builtin_loads_and_describes_itself() {
     );
     let err = registry.get("svn").await.err().unwrap().to_string();
     assert!(
-        err.contains("svn") && err.contains("git, rsync, docker, token-auth"),
+        err.contains("svn") && err.contains("git, rsync, docker, buildah, token-auth"),
         "{err}"
     );
 }

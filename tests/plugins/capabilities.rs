@@ -156,7 +156,7 @@ async fn an_installed_plugin_replaces_the_builtin_with_only_its_grants() {
 
     let registry = Registry::new(&rt, &[decl(&[])]).unwrap();
     let names: Vec<&str> = registry.entries().map(|(n, _)| n).collect();
-    assert_eq!(names, ["rsync", "docker", "token-auth", "git"]);
+    assert_eq!(names, ["rsync", "docker", "buildah", "token-auth", "git"]);
     let git = registry.sync_strategy("git").await.unwrap();
     assert_eq!(git.plugin().source(), &PluginSource::Path(git_path.clone()));
     let node = Arc::new(Recorder::new(|_| Reply::ok()));

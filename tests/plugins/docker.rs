@@ -156,7 +156,8 @@ async fn login_and_push_keep_the_token_off_argv_and_return_the_digest() {
         )
         .await
         .unwrap();
-    assert_eq!(digest, DIGEST);
+    assert_eq!(digest.digest, DIGEST);
+    assert!(digest.platforms.is_empty());
 
     let commands = node.commands();
     // The login is a small sh script (it also asks buildx for the builder

@@ -53,7 +53,10 @@ fn lists_builtins_and_installed_plugins() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["git", "rsync", "docker", "token-auth", "rogue"]);
+    assert_eq!(
+        names,
+        ["git", "rsync", "docker", "buildah", "token-auth", "rogue"]
+    );
     let dist = repo_root().join("plugins/dist");
     for row in &rows {
         assert_eq!(row["event"], "plugin");
@@ -80,7 +83,7 @@ fn lists_builtins_and_installed_plugins() {
     assert!(out.status.success());
     let table = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(lines.len(), 5, "{table}");
+    assert_eq!(lines.len(), 6, "{table}");
     assert!(
         lines[0].starts_with("NAME") && lines[0].contains("KIND") && lines[0].ends_with("SOURCE")
     );

@@ -69,6 +69,8 @@ pub struct ImageConfig {
     pub prefix: String,
     pub binary_arg: String,
     pub services: Vec<String>,
+    /// More `[build.image]` lines, written verbatim (`plugin = "buildah"`).
+    pub extra: String,
 }
 
 /// A TOML basic string (JSON's escapes are a subset of TOML's).
@@ -118,6 +120,7 @@ impl BuildConfig {
             if let Some(token) = &image.token {
                 t.push_str(&format!("token = {}\n", toml_string(token)));
             }
+            t.push_str(&image.extra);
         }
         t
     }
@@ -233,6 +236,7 @@ impl BuildFixture {
                 prefix: format!("{}/{name}", registry.host()),
                 binary_arg: "SERVICE_BINARY".into(),
                 services: SERVICES.iter().map(|s| s.to_string()).collect(),
+                extra: String::new(),
             }),
         };
         BuildFixture {

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod author;
 pub mod build;
+pub mod buildah;
 pub mod docker;
 pub mod eventually;
 pub mod fault_proxy;

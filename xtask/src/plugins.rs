@@ -25,6 +25,7 @@ const PLUGINS: &[(&str, &str, bool)] = &[
     ("git", "ops_plugin_git", false),
     ("rsync", "ops_plugin_rsync", false),
     ("docker", "ops_plugin_docker", false),
+    ("buildah", "ops_plugin_buildah", false),
     ("token-auth", "ops_plugin_token_auth", false),
     ("rogue", "ops_plugin_rogue", true),
     ("http-token", "ops_plugin_http_token", true),

@@ -15,7 +15,7 @@ use super::event::Event;
 use super::event_values::{ImageStatus, Step};
 use super::printer::Verbosity;
 use super::render::render;
-use super::summary::short_digest;
+use super::summary::{platform_list, short_digest};
 
 /// Lines of a running entry's output kept visible under it.
 const WINDOW: usize = 4;
@@ -97,6 +97,7 @@ impl Board {
                 image,
                 status,
                 digest,
+                platforms,
                 seconds,
             } => {
                 let entry = self.remove(service);
@@ -105,10 +106,7 @@ impl Board {
                     ImageStatus::Skipped => ("-", Paint::Dim),
                     ImageStatus::Built | ImageStatus::Pushed => ("✓", Paint::Good),
                 };
-                let at = digest
-                    .as_deref()
-                    .map(|d| format!("@{}", short_digest(d)))
-                    .unwrap_or_default();
+                let at = pushed_suffix(digest.as_deref(), platforms);
                 let mut lines = vec![format!(
                     "  {} {service} {} {image}{at} ({seconds:.1}s)",
                     self.style.paint(paint, mark),
@@ -242,6 +240,14 @@ fn cut(text: &str, width: usize) -> String {
     out
 }
 
+/// `@sha256:0123456789ab [linux/amd64, linux/arm64]` after a pushed image.
+fn pushed_suffix(digest: Option<&str>, platforms: &[String]) -> String {
+    let at = digest
+        .map(|d| format!("@{}", short_digest(d)))
+        .unwrap_or_default();
+    at + &platform_list(platforms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +350,7 @@ mod tests {
                 image: "r/api:latest".into(),
                 status: ImageStatus::Failed,
                 digest: None,
+                platforms: Vec::new(),
                 seconds: 2.0,
             },
             Some("/state/run.log"),

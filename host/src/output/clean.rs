@@ -108,10 +108,12 @@ pub(super) fn map_text(event: &Event, f: &dyn Fn(&str) -> String) -> Event {
             service,
             image,
             digest,
+            platforms,
             ..
         } => {
             [service, image].into_iter().for_each(|s| *s = f(s));
             digest.iter_mut().for_each(|s| *s = f(s));
+            platforms.iter_mut().for_each(|s| *s = f(s));
         }
         Event::Plugin { .. }
         | Event::PluginInstalled { .. }
@@ -226,6 +228,7 @@ fn map_image(image: &mut ImageSummary, f: &dyn Fn(&str) -> String) {
         *s = f(s);
     }
     image.digest.iter_mut().for_each(|s| *s = f(s));
+    image.platforms.iter_mut().for_each(|s| *s = f(s));
 }
 
 #[cfg(test)]

@@ -46,6 +46,10 @@ pub enum Event {
         image: String,
         status: ImageStatus,
         digest: Option<String>,
+        /// The platforms of a multi-platform image (its digest is then the
+        /// image index's); empty when the builder did not say.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        platforms: Vec<String>,
         seconds: f64,
     },
     /// One kept connection, listed by `ops connection status`.
@@ -175,5 +179,7 @@ pub struct ImageSummary {
     pub image: String,
     pub status: ImageStatus,
     pub digest: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
     pub seconds: f64,
 }

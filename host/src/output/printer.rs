@@ -369,6 +369,7 @@ impl State {
                 image,
                 status,
                 digest,
+                platforms,
                 seconds,
             } => {
                 let row = ImageSummary {
@@ -376,6 +377,7 @@ impl State {
                     image: image.clone(),
                     status: *status,
                     digest: digest.clone(),
+                    platforms: platforms.clone(),
                     seconds: *seconds,
                 };
                 match self.images.iter_mut().find(|i| i.service == *service) {

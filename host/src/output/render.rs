@@ -44,12 +44,16 @@ pub(super) fn render(event: &Event, verbosity: Verbosity, style: Style) -> Optio
             image,
             status,
             digest,
+            platforms,
             seconds,
         } if !quiet => {
             let status = style.paint(summary::status_paint(*status), status.as_str());
+            let platforms = summary::platform_list(platforms);
             Some(match digest {
-                Some(d) => format!("    {service}: {status} {image}@{d} ({seconds:.1}s)"),
-                None => format!("    {service}: {status} {image} ({seconds:.1}s)"),
+                Some(d) => {
+                    format!("    {service}: {status} {image}@{d}{platforms} ({seconds:.1}s)")
+                }
+                None => format!("    {service}: {status} {image}{platforms} ({seconds:.1}s)"),
             })
         }
         Event::Info { message } if !quiet => Some(message.clone()),

@@ -17,7 +17,7 @@ pub(super) fn render(ok: bool, images: &[ImageSummary], seconds: f64, style: Sty
             .map(|i| {
                 [
                     i.service.clone(),
-                    i.image.clone(),
+                    format!("{}{}", i.image, platform_list(&i.platforms)),
                     i.digest.as_deref().map(short_digest).unwrap_or("-").into(),
                     format!("{:.1}s", i.seconds),
                     i.status.to_string(),
@@ -49,6 +49,16 @@ pub(super) fn render(ok: bool, images: &[ImageSummary], seconds: f64, style: Sty
         out.push_str(&style.paint(Paint::Error, &format!("Failed after {seconds:.1}s")));
     }
     out
+}
+
+/// ` [linux/amd64, linux/arm64]` after a multi-platform image (whose
+/// digest is its index's), nothing otherwise.
+pub(super) fn platform_list(platforms: &[String]) -> String {
+    if platforms.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", platforms.join(", "))
+    }
 }
 
 fn line(c: &[String; 5], w: &[usize; 5]) -> String {
@@ -88,6 +98,7 @@ mod tests {
             image: format!("127.0.0.1:5000/hello/{service}:latest"),
             status: status.parse().unwrap(),
             digest: digest.map(String::from),
+            platforms: Vec::new(),
             seconds,
         }
     }

@@ -44,6 +44,7 @@ fn image(service: &str, status: &str, seconds: f64) -> Event {
         image: format!("registry.example.com/shop/{service}:latest"),
         status: status.parse().unwrap(),
         digest: None,
+        platforms: Vec::new(),
         seconds,
     }
 }
@@ -134,6 +135,13 @@ fn summary_of_a_pushed_run() {
             image: format!("registry.example.com/shop/{s}:v1.2.0"),
             status: ImageStatus::Pushed,
             digest: Some(digest(n)),
+            // A multi-platform image shows its platforms beside its
+            // reference (the digest is its index's).
+            platforms: if *s == "web" {
+                vec!["linux/amd64".into(), "linux/arm64".into()]
+            } else {
+                Vec::new()
+            },
             seconds: 3.0 + f64::from(n.to_digit(10).unwrap()) / 4.0,
         })
         .collect();

@@ -70,14 +70,22 @@ pub(super) fn failure(err: PluginError, attempts: u32) -> Failure {
 }
 
 /// A failure that is the node's rather than one image's: the connection
-/// lost (exit 3), or what the builder needs missing there (exit 6, as no
-/// image can be built), said once for the whole step.
+/// lost (exit 3), what the builder needs missing there (exit 6, as no
+/// image can be built), or its disk full where the plugin says, said once
+/// for the whole step.
 pub(super) fn node_failure(err: &PluginError) -> Option<Failure> {
     match err.fault()? {
         Fault::NodeLost => Some(Failure::new(Exit::Connection, anyhow!("{err}"))),
         Fault::ToolMissing { remedy } => Some(Failure::new(
             err.exit(),
             anyhow!("{err} ({remedy}); nothing was pushed"),
+        )),
+        Fault::NoSpace { location } if !location.is_empty() => Some(Failure::new(
+            err.exit(),
+            anyhow!(
+                "no space left on the build node's disk for {location}: free some space there: \
+                 {err}"
+            ),
         )),
         _ => None,
     }
@@ -118,9 +126,6 @@ pub(super) fn push_failure_note(error: &PluginError, attempts: u32) -> Result<St
 /// The sync's failure: a full disk says so (and where), since the
 /// message of the tool that hit it (rsync, git) is easy to miss.
 pub(super) fn sync_failure(err: PluginError, path: &str) -> Failure {
-    if let Some(node) = node_failure(&err) {
-        return node;
-    }
     if let Some(Fault::NoSpace { location }) = err.fault() {
         let location = if location.is_empty() { path } else { location };
         return Failure::new(
@@ -131,7 +136,7 @@ pub(super) fn sync_failure(err: PluginError, path: &str) -> Failure {
             ),
         );
     }
-    Failure::from(err)
+    node_failure(&err).unwrap_or_else(|| Failure::from(err))
 }
 
 #[cfg(test)]
@@ -177,6 +182,18 @@ mod tests {
             text.starts_with("no space left on the build node's disk for /b:"),
             "{text}"
         );
+        let build = failed(
+            Operation::Build,
+            Fault::NoSpace {
+                location: "the builder's storage".into(),
+            },
+        );
+        let build = node_failure(&build).expect("a full disk is the node's");
+        assert_eq!(build.exit, Exit::ImageBuild);
+        assert!(build
+            .error
+            .to_string()
+            .starts_with("no space left on the build node's disk for the builder's storage:"));
         let refused = failed(Operation::Push, Fault::Refused);
         assert!(push_failure_note(&refused, 1)
             .unwrap()

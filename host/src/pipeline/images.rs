@@ -9,7 +9,7 @@ use anyhow::anyhow;
 
 use crate::exit::{Exit, Failure};
 use crate::output::{Event, ImageStatus, ImageSummary, Step};
-use crate::plugin::{BuildRequest, CallContext, PushRequest};
+use crate::plugin::{BuildRequest, CallContext, PushRequest, Pushed};
 use crate::remote::critical_path::Chain;
 
 use super::faults::{self, with_retries};
@@ -175,8 +175,8 @@ impl Run<'_> {
         for (((plan, _), outcome), built_in) in pushed.iter().zip(build_times) {
             match outcome {
                 Outcome::Done { value, elapsed } => {
-                    self.image_event(plan, ImageStatus::Pushed, Some(value.clone()), *elapsed);
-                    summaries.push(summary(plan, Some(value.clone()), built_in + *elapsed));
+                    self.image_event(plan, ImageStatus::Pushed, Some(value), *elapsed);
+                    summaries.push(summary(plan, Some(value), built_in + *elapsed));
                 }
                 Outcome::Failed {
                     error: (error, attempts),
@@ -209,29 +209,31 @@ impl Run<'_> {
         &self,
         plan: &ImagePlan,
         status: ImageStatus,
-        digest: Option<String>,
+        pushed: Option<&Pushed>,
         elapsed: Duration,
     ) {
         self.printer.emit(&Event::Image {
             service: plan.service.clone(),
             image: plan.reference.to_string(),
             status,
-            digest,
+            digest: pushed.map(|p| p.digest.clone()),
+            platforms: pushed.map(|p| p.platforms.clone()).unwrap_or_default(),
             seconds: elapsed.as_secs_f64(),
         });
     }
 }
 
-fn summary(plan: &ImagePlan, digest: Option<String>, elapsed: Duration) -> ImageSummary {
+fn summary(plan: &ImagePlan, pushed: Option<&Pushed>, elapsed: Duration) -> ImageSummary {
     ImageSummary {
         service: plan.service.clone(),
         image: plan.reference.to_string(),
-        status: if digest.is_some() {
+        status: if pushed.is_some() {
             ImageStatus::Pushed
         } else {
             ImageStatus::Built
         },
-        digest,
+        digest: pushed.map(|p| p.digest.clone()),
+        platforms: pushed.map(|p| p.platforms.clone()).unwrap_or_default(),
         seconds: elapsed.as_secs_f64(),
     }
 }

@@ -10,6 +10,10 @@ pub const BUILTINS: &[(&str, &[u8])] = &[
         include_bytes!("../../../plugins/dist/docker.wasm"),
     ),
     (
+        "buildah",
+        include_bytes!("../../../plugins/dist/buildah.wasm"),
+    ),
+    (
         "token-auth",
         include_bytes!("../../../plugins/dist/token-auth.wasm"),
     ),

@@ -7,7 +7,7 @@ use super::convert;
 use super::error::{Operation, PluginError};
 use super::loaded::{within_limits, Plugin, Pre};
 use super::metadata::Kind;
-use super::requests::{BuildRequest, Credentials, PushRequest, SyncOutcome, SyncRequest};
+use super::requests::{BuildRequest, Credentials, PushRequest, Pushed, SyncOutcome, SyncRequest};
 use super::validation::ValidationError;
 use crate::config::PluginSection;
 
@@ -312,12 +312,12 @@ impl ImageBuilder {
         )
     }
 
-    /// Pushes and returns the manifest digest (`sha256:<64 hex>`).
+    /// Pushes and returns the manifest (or index) digest and platforms.
     pub async fn push(
         &self,
         ctx: &CallContext,
         request: PushRequest<'_>,
-    ) -> Result<String, PluginError> {
+    ) -> Result<Pushed, PluginError> {
         let wit = bindings::latest::exports::ops::plugin::image::PushRequest {
             config: convert::to_wit(request.section),
             image: request.image,
@@ -341,12 +341,11 @@ impl ImageBuilder {
                 .call_push(&mut store, &compat::v0_1::push_request(&wit))
                 => compat::v0_1::push_outcome
         )?;
-        if outcome.digest.parse::<crate::domain::Digest>().is_err() {
-            return Err(PluginError::Contract {
+        Pushed::checked(outcome.digest, outcome.platforms).map_err(|message| {
+            PluginError::Contract {
                 plugin: inner.name.clone(),
-                message: format!("push returned {:?}, not a sha256 digest", outcome.digest),
-            });
-        }
-        Ok(outcome.digest)
+                message,
+            }
+        })
     }
 }

@@ -79,7 +79,7 @@ pub use handles::{ImageBuilder, RegistryAuth, SyncStrategy};
 pub use limits::Limits;
 pub use loaded::Plugin;
 pub use metadata::{Kind, Metadata};
-pub use requests::{BuildRequest, Credentials, PushRequest, SyncOutcome, SyncRequest};
+pub use requests::{BuildRequest, Credentials, PushRequest, Pushed, SyncOutcome, SyncRequest};
 pub use runtime::{PluginSource, Runtime};
 pub use validation::ValidationError;
 pub use version::{API_VERSION, SUPPORTED as SUPPORTED_API_VERSIONS};
