@@ -11,6 +11,7 @@ mod color;
 mod encodings;
 mod event;
 mod event_values;
+mod held;
 mod live;
 mod printer;
 mod redact;

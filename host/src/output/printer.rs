@@ -8,6 +8,7 @@ use super::clean::{cut, json_line, map_text, neutralise, MAX_TEXT};
 use super::color::Style;
 use super::event::{Envelope, Event, ImageSummary, SCHEMA_VERSION};
 use super::event_values::{ImageStatus, Step};
+use super::held::Held;
 use super::redact::Redactor;
 use super::render::render;
 use super::run_log::RunLog;
@@ -29,33 +30,6 @@ pub enum Verbosity {
     /// Also plugin debug logs, the commands ops runs and the progress
     /// chatter builder plugins mark as such.
     Verbose,
-}
-
-/// Lines of one label's output kept for showing in full if its image
-/// fails, and the most bytes they may take.
-const HELD_LINES: usize = 5000;
-const HELD_BYTES: usize = 4 << 20;
-
-/// One label's output, held for showing in full if its image fails.
-#[derive(Default)]
-struct Held {
-    lines: Vec<String>,
-    bytes: usize,
-    /// Lines beyond [`HELD_LINES`] or [`HELD_BYTES`].
-    dropped: u64,
-    /// Whether some line was not shown as it came.
-    left_out: bool,
-}
-
-impl Held {
-    fn hold(&mut self, line: &str) {
-        if self.lines.len() < HELD_LINES && self.bytes + line.len() <= HELD_BYTES {
-            self.bytes += line.len();
-            self.lines.push(line.to_owned());
-        } else {
-            self.dropped += 1;
-        }
-    }
 }
 
 /// The one place that writes to the terminal. Cheap to share behind an
