@@ -15,9 +15,11 @@ use super::build::BuildFixture;
 pub const NODE_USER: &str = "opsbuild";
 
 /// Creates [`NODE_USER`] with a home and subuid/subgid ranges unless it
-/// exists. Parallel tests may race on `useradd`: the loser's failure is
-/// fine as long as the user is there afterwards.
+/// exists. Test processes start in parallel: a machine-wide lock lets one
+/// of them change the account files at a time (`usermod` fails when
+/// another holds /etc/shadow's lock, and two could add the same range).
 pub fn ensure_node_user() {
+    let _lock = super::docker::lock_file("/tmp/ops-test-node-user.lock");
     let exists = || {
         Command::new("id")
             .arg(NODE_USER)
