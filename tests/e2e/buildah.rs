@@ -323,3 +323,57 @@ fn a_full_buildah_storage_is_exit_6_naming_it() {
     assert!(!out.stderr.contains("trying again"), "{}", out.stderr);
     fx.assert_nothing_pushed();
 }
+
+/// The connection to the node is lost while buildah runs: a `buildah` on
+/// the node's PATH that waits a minute before it runs the real one holds
+/// the run in its first buildah command (the login), and sshd's processes
+/// for the run's connection are killed meanwhile. The run exits 3 naming
+/// the step it lost the node in, and what it started on the node does not
+/// run on without it.
+#[test]
+fn a_connection_lost_while_buildah_runs_is_exit_3_naming_the_step() {
+    use std::os::unix::fs::PermissionsExt;
+
+    use crate::support::eventually::eventually;
+    use crate::support::ops::wait;
+    use crate::support::process::process_tree;
+
+    let bin = path_without("buildah");
+    let slow = bin.path().join("buildah");
+    std::fs::write(&slow, "#!/bin/sh\nsleep 61\nexec /usr/bin/buildah \"$@\"\n").unwrap();
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = bin.path().display().to_string();
+    let fx = BuildFixture::buildah_with_env(&[("PATH", &path)]);
+    fx.write_config();
+    let run = fx.ops().args(["build", "--service", "api"]).spawn();
+    let comm = |pid: &i32| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let sleeping = eventually(
+        Duration::from_secs(60),
+        "the slowed buildah running",
+        || {
+            process_tree(fx.node.pid())
+                .into_iter()
+                .find(|pid| comm(pid).trim() == "sleep")
+                .ok_or("no sleep under sshd")
+        },
+    );
+    for pid in process_tree(fx.node.pid()).into_iter().skip(1) {
+        if comm(&pid).trim() == "sshd" {
+            // SAFETY: signalling a process of this test's own sshd.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    let out = wait(run);
+    eprintln!("{}", out.stderr);
+    out.expect_code(3);
+    assert!(out.stderr.contains("login"), "{}", out.stderr);
+    assert!(!out.stderr.contains("trying again"), "{}", out.stderr);
+    eventually(Duration::from_secs(30), "the slowed buildah gone", || {
+        if std::path::Path::new(&format!("/proc/{sleeping}")).exists() {
+            Err("still running")
+        } else {
+            Ok(())
+        }
+    });
+    fx.assert_nothing_pushed();
+}
