@@ -168,8 +168,16 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub node: NodeArgs,
 
-    /// The program and its arguments, each passed literally
-    #[arg(required = true, last = true, value_name = "CMD")]
+    /// Run in a terminal on the node (for a shell, htop, ...): keys,
+    /// Ctrl-C included, go to the remote program. The default without a
+    /// command when stdin and stdout are terminals. Stdin must be a
+    /// terminal; -tt asks for one on the node anyway
+    #[arg(short = 't', long = "tty", action = clap::ArgAction::Count)]
+    pub tty: u8,
+
+    /// The program and its arguments, each passed literally; none: the
+    /// login shell on the node, in build.path
+    #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }
 
