@@ -141,3 +141,29 @@ fn t_without_a_terminal_is_a_usage_error_and_tt_forces_one() {
         .expect_code(2)
         .expect_stderr_contains("no command given");
 }
+
+#[test]
+fn over_a_kept_connection_the_terminal_and_its_resizes_are_passed_on() {
+    let (home, sshd) = setup(None);
+    let place = crate::support::keeper::KeeperPlace::new();
+    let script = "echo \"size $(stty size)\"; trap 'echo \"now $(stty size)\"; exit 5' WINCH; \
+                  echo ready; while :; do sleep 0.1; done";
+    for (rows, cols) in [(31, 97), (33, 99)] {
+        let command = place
+            .persist(home.ops(), "1m")
+            .args(["exec", "-t", "--", "sh", "-c", script])
+            .into_command();
+        let mut terminal = OnPty::spawn(command, rows, cols);
+        terminal.wait_for(&format!("size {rows} {cols}"));
+        terminal.wait_for("ready");
+        terminal.resize(40, 120);
+        terminal.wait_for("now 40 120");
+        assert_eq!(code(terminal.wait(), &terminal), 5);
+    }
+    assert_eq!(
+        sshd.logins(),
+        1,
+        "both runs on the kept connection; the keeper:\n{}",
+        place.log()
+    );
+}
