@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use russh::client::Msg;
-use russh::{ChannelMsg, ChannelWriteHalf};
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
 use tokio::io::AsyncReadExt;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -27,30 +27,18 @@ pub(super) async fn run(
     output: &mut dyn OutputSink,
 ) -> Result<RemoteExit, RemoteError> {
     let disconnected = |e: russh::Error| RemoteError::Disconnected(e.to_string());
-    let (permit, channel) = command_channel(inner).await?;
-    let (mut reader, writer) = channel.split();
-    let mut guard = CloseOnDrop {
-        inner: inner.clone(),
-        writer: Arc::new(writer),
-        permit: Some(permit),
-    };
     let size = *pty.size.borrow_and_update();
+    let (mut reader, mut guard) = open(inner, program, &pty.term, size).await?;
     let writer = guard.writer.clone();
-    // No terminal modes: the node's defaults (echo, Ctrl-C interrupts) are
-    // what a terminal user expects, and the local terminal is raw.
-    writer
-        .request_pty(false, &pty.term, size.cols, size.rows, 0, 0, &[])
-        .await
-        .map_err(disconnected)?;
-    let prefix = unset_agent(inner);
-    writer
-        .exec(true, format!("{prefix}{}", script(program)).into_bytes())
-        .await
-        .map_err(disconnected)?;
-
     let mut stdin = match stdin {
         Stdin::Stream(source) => Some(source),
-        Stdin::Bytes(_) => None,
+        Stdin::Bytes(bytes) => {
+            if let Some(bytes) = bytes {
+                writer.data(bytes).await.map_err(disconnected)?;
+            }
+            let _ = writer.eof().await;
+            None
+        }
     };
     let mut buf = vec![0u8; 16 * 1024];
     let mut resizing = true;
@@ -100,6 +88,37 @@ pub(super) async fn run(
             "the terminal's program ended without reporting an exit status".into(),
         )),
     }
+}
+
+/// A channel with a terminal of `term` and `size` running `program`.
+async fn open(
+    inner: &Arc<Inner>,
+    program: &TerminalProgram,
+    term: &str,
+    size: TerminalSize,
+) -> Result<(ChannelReadHalf, CloseOnDrop), RemoteError> {
+    let disconnected = |e: russh::Error| RemoteError::Disconnected(e.to_string());
+    let (permit, channel) = command_channel(inner).await?;
+    let (reader, writer) = channel.split();
+    let guard = CloseOnDrop {
+        inner: inner.clone(),
+        writer: Arc::new(writer),
+        permit: Some(permit),
+    };
+    // No terminal modes: the node's defaults (echo, Ctrl-C interrupts) are
+    // what a terminal user expects, and the local terminal is raw.
+    guard
+        .writer
+        .request_pty(false, term, size.cols, size.rows, 0, 0, &[])
+        .await
+        .map_err(disconnected)?;
+    let prefix = unset_agent(inner);
+    guard
+        .writer
+        .exec(true, format!("{prefix}{}", script(program)).into_bytes())
+        .await
+        .map_err(disconnected)?;
+    Ok((reader, guard))
 }
 
 /// The next bytes of `source`; `None` at its end (or when it fails: the
