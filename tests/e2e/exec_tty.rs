@@ -69,16 +69,32 @@ fn ctrl_c_reaches_the_remote_program_and_the_terminal_is_restored() {
 }
 
 #[test]
-fn sigterm_to_ops_restores_the_terminal() {
-    let (home, _sshd) = setup(None);
-    let script = "echo ready; while :; do sleep 0.1; done";
-    let mut terminal = on_terminal(&home, &["exec", "-t", "--", "sh", "-c", script], 24, 80);
+fn sigterm_to_ops_restores_the_terminal_and_hangs_up_the_remote_program() {
+    let (home, sshd) = setup(None);
+    let pid_file = sshd.dir().join("remote.pid");
+    let script = format!(
+        "echo $$ > '{}'; echo ready; while :; do sleep 0.1; done",
+        pid_file.display()
+    );
+    let args = ["exec", "-t", "--", "sh", "-c", &script];
+    let mut terminal = on_terminal(&home, &args, 24, 80);
     let before = terminal.initial_modes();
     terminal.wait_for("ready");
     assert_ne!(terminal.modes(), before, "raw while the program runs");
     unsafe { libc::kill(terminal.pid(), libc::SIGTERM) };
     assert_eq!(code(terminal.wait(), &terminal), 130);
     assert_eq!(terminal.modes(), before, "the terminal was left raw");
+    // The node is this machine: the remote shell can be looked at.
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    crate::support::eventually::wait_until(
+        std::time::Duration::from_secs(30),
+        "the remote program hung up",
+        || unsafe { libc::kill(pid, 0) } != 0,
+    );
 }
 
 #[test]
