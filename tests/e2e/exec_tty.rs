@@ -178,3 +178,26 @@ fn over_a_kept_connection_the_terminal_and_its_resizes_are_passed_on() {
         place.log()
     );
 }
+
+#[test]
+fn a_lost_connection_ends_ops_with_the_terminal_restored() {
+    let (home, sshd) = setup(None);
+    let pid_file = sshd.dir().join("session.pid");
+    // The program's parent is sshd's process for this session: killing it
+    // ends the connection as a crash of the node's side would.
+    let script = format!(
+        "echo $PPID > '{}'; echo ready; while :; do sleep 0.1; done",
+        pid_file.display()
+    );
+    let args = ["exec", "-t", "--", "sh", "-c", &script];
+    let mut terminal = on_terminal(&home, &args, 24, 80);
+    terminal.wait_for("ready");
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert_eq!(code(terminal.wait(), &terminal), 3);
+    assert_eq!(terminal.modes(), terminal.initial_modes());
+}
