@@ -328,5 +328,19 @@ mod tests {
             panic!("not exec")
         };
         assert_eq!(args.command, vec!["printf", "%s|", "-f", "$(id)"]);
+        assert_eq!(args.tty, 0);
+    }
+
+    #[test]
+    fn exec_counts_t_and_needs_no_command() {
+        let exec = |argv: &[&str]| match Cli::try_parse_from(argv).unwrap().command {
+            Command::Exec(args) => (args.tty, args.command),
+            _ => panic!("not exec"),
+        };
+        assert_eq!(exec(&["ops", "exec"]), (0, vec![]));
+        assert_eq!(exec(&["ops", "exec", "-t"]), (1, vec![]));
+        let forced = exec(&["ops", "exec", "-tt", "--", "-t"]);
+        assert_eq!(forced, (2, vec!["-t".to_owned()]));
+        assert_eq!(exec(&["ops", "exec", "--tty", "--", "htop"]).0, 1);
     }
 }
