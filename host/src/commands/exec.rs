@@ -60,6 +60,12 @@ enum Mode {
     },
 }
 
+/// What runs on the node.
+enum Run {
+    Plain(RemoteCommand),
+    Terminal(TerminalProgram),
+}
+
 /// The mode for `tty`, given whether there is a command and whether stdin
 /// and stdout are terminals; `Err` is the usage error.
 fn mode(tty: Tty, command: bool, stdin: bool, stdout: bool) -> Result<Mode, &'static str> {
@@ -93,12 +99,12 @@ pub async fn run(settings: ExecSettings, printer: Arc<Printer>) -> Result<ExitCo
         is_tty.1,
     )
     .map_err(|e| Failure::new(Exit::Usage, anyhow!(e)))?;
-    let program = match settings.command.split_first() {
+    let run = match settings.command.split_first() {
         Some((program, rest)) if mode == Mode::Plain => {
-            Ok(RemoteCommand::new(program.clone()).args(rest.iter().cloned()))
+            Run::Plain(RemoteCommand::new(program.clone()).args(rest.iter().cloned()))
         }
-        Some(_) => Err(TerminalProgram::Command(settings.command.clone())),
-        None => Err(TerminalProgram::LoginShell {
+        Some(_) => Run::Terminal(TerminalProgram::Command(settings.command.clone())),
+        None => Run::Terminal(TerminalProgram::LoginShell {
             dir: build_dir(&config)?,
         }),
     };
@@ -109,15 +115,11 @@ pub async fn run(settings: ExecSettings, printer: Arc<Printer>) -> Result<ExitCo
         node.label(),
         settings.command
     ));
-    let result = match program {
-        Ok(command) => plain(node.as_ref(), &command).await,
-        Err(program) => {
-            in_terminal(
-                node.as_ref(),
-                &program,
-                mode == Mode::Terminal { raw: true },
-            )
-            .await?
+    let result = match run {
+        Run::Plain(command) => plain(node.as_ref(), &command).await,
+        Run::Terminal(program) => {
+            let raw = mode == Mode::Terminal { raw: true };
+            in_terminal(node.as_ref(), &program, raw).await?
         }
     };
     let Some(result) = result else {
