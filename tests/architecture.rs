@@ -41,6 +41,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The node as everyone sees it: commands, errors, held processes,
     // scratch directories.
     ("remote", &["domain", "exit", "text"]),
+    // The local terminal while a program on the node owns it (`ops exec
+    // -t`): raw mode, size, resizes. It speaks the node's terminal size
+    // type and nothing else, so any command can use it.
+    ("terminal", &["remote"]),
     // The printer, events, live output and secret redaction.
     ("output", &["domain", "remote", "text"]),
     // ops.toml.
@@ -138,6 +142,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pipeline",
             "plugin",
             "remote",
+            "terminal",
             "trust",
         ],
     ),

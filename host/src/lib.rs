@@ -24,7 +24,10 @@
 //!   write a file, scratch directories, and the session-wide gate, settle,
 //!   interrupt and close that every implementation must provide),
 //!   processes held open until the session ends (the build lock and the
-//!   scratch guardian share them).
+//!   scratch guardian share them), and a program in a pseudo-terminal
+//!   there (`ops exec -t`).
+//! - `terminal`: the local terminal while a program on the node owns it:
+//!   raw mode (undone on every way out), size and resizes.
 //! - [`output`]: the printer (human or JSON events), the live display on a
 //!   terminal and plain lines for CI, the closing summary, colour, the run
 //!   log kept in the XDG state dir, live output of running programs, secret
@@ -91,5 +94,6 @@ pub mod plugin;
 mod relay;
 pub mod remote;
 pub mod ssh;
+mod terminal;
 pub mod text;
 mod trust;

@@ -23,6 +23,7 @@ mod config_check;
 mod critical_path;
 mod dropped;
 mod exec;
+mod exec_tty;
 mod faults;
 mod hooks;
 mod hostile;

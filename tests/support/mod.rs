@@ -18,6 +18,7 @@ pub mod local_user;
 pub mod ops;
 pub mod port;
 pub mod process;
+pub mod pty;
 pub mod registry;
 pub mod screen;
 pub mod sshd;

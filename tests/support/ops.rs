@@ -194,6 +194,11 @@ impl OpsCommand {
         OpsOutput::from(output)
     }
 
+    /// The command as it would run, to start it some other way.
+    pub fn into_command(self) -> Command {
+        self.command
+    }
+
     /// Starts without waiting; stdout and stderr are piped.
     pub fn spawn(mut self) -> Child {
         self.command

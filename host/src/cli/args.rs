@@ -168,8 +168,16 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub node: NodeArgs,
 
-    /// The program and its arguments, each passed literally
-    #[arg(required = true, last = true, value_name = "CMD")]
+    /// Run in a terminal on the node (for a shell, htop, ...): keys,
+    /// Ctrl-C included, go to the remote program. The default without a
+    /// command when stdin and stdout are terminals. Stdin must be a
+    /// terminal; -tt asks for one on the node anyway
+    #[arg(short = 't', long = "tty", action = clap::ArgAction::Count)]
+    pub tty: u8,
+
+    /// The program and its arguments, each passed literally; none: the
+    /// login shell on the node, in build.path
+    #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }
 
@@ -320,5 +328,19 @@ mod tests {
             panic!("not exec")
         };
         assert_eq!(args.command, vec!["printf", "%s|", "-f", "$(id)"]);
+        assert_eq!(args.tty, 0);
+    }
+
+    #[test]
+    fn exec_counts_t_and_needs_no_command() {
+        let exec = |argv: &[&str]| match Cli::try_parse_from(argv).unwrap().command {
+            Command::Exec(args) => (args.tty, args.command),
+            _ => panic!("not exec"),
+        };
+        assert_eq!(exec(&["ops", "exec"]), (0, vec![]));
+        assert_eq!(exec(&["ops", "exec", "-t"]), (1, vec![]));
+        let forced = exec(&["ops", "exec", "-tt", "--", "-t"]);
+        assert_eq!(forced, (2, vec!["-t".to_owned()]));
+        assert_eq!(exec(&["ops", "exec", "--tty", "--", "htop"]).0, 1);
     }
 }

@@ -9,7 +9,7 @@ use crate::author::NewKind;
 use crate::commands::completions::CompletionsSettings;
 use crate::commands::config_check::ConfigCheckSettings;
 use crate::commands::connection::ConnectionSettings;
-use crate::commands::exec::ExecSettings;
+use crate::commands::exec::{ExecSettings, Tty};
 use crate::commands::init::InitSettings;
 use crate::commands::lock::{LockAction, LockSettings};
 use crate::commands::plugin_build::PluginBuildSettings;
@@ -214,6 +214,11 @@ pub fn exec(args: ExecArgs) -> ExecSettings {
         reach: reach(&args.node),
         config_file: args.node.config.file,
         command: args.command,
+        tty: match args.tty {
+            0 => Tty::Auto,
+            1 => Tty::Asked,
+            _ => Tty::Forced,
+        },
     }
 }
 

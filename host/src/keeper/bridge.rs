@@ -233,6 +233,36 @@ async fn pass_on(
             command,
         } => node.exec(want_reply, command).await.is_ok(),
         ChannelMsg::Signal { signal } => node.signal(signal).await.is_ok(),
+        // `ops exec -t`: the terminal, and its size whenever it changes.
+        ChannelMsg::RequestPty {
+            term,
+            col_width,
+            row_height,
+            pix_width,
+            pix_height,
+            terminal_modes,
+            ..
+        } => node
+            .request_pty(
+                false,
+                &term,
+                col_width,
+                row_height,
+                pix_width,
+                pix_height,
+                &terminal_modes,
+            )
+            .await
+            .is_ok(),
+        ChannelMsg::WindowChange {
+            col_width,
+            row_height,
+            pix_width,
+            pix_height,
+        } => node
+            .window_change(col_width, row_height, pix_width, pix_height)
+            .await
+            .is_ok(),
         ChannelMsg::AgentForward { .. } => {
             kept.agent_forwarded.store(true, Ordering::SeqCst);
             node.agent_forward(false).await.is_ok()

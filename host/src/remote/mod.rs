@@ -18,6 +18,7 @@ mod scratch;
 mod signal;
 mod sink;
 mod stdin;
+mod terminal;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,6 +31,7 @@ pub use scratch::{scoped_scratch_name, validate_scratch_name, ScratchDirs};
 pub use signal::signal_name;
 pub use sink::{Capture, OutputSink, CAPTURE_MAX};
 pub use stdin::{local_stdin, ChannelReader};
+pub use terminal::{PtyRequest, TerminalProgram, TerminalSize};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -54,6 +56,26 @@ pub trait RemoteNode: Send + Sync {
         stdin: Stdin<'a>,
         output: &'a mut dyn OutputSink,
     ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>>;
+
+    /// Runs `program` in a pseudo-terminal on the node (`ops exec -t`):
+    /// `stdin` goes to the terminal as typed (Ctrl-C included), and
+    /// everything the terminal shows goes to `output`'s stdout. Dropping
+    /// the future closes the terminal, which hangs up what runs in it.
+    /// Nodes without terminals (test doubles) refuse.
+    fn run_terminal<'a>(
+        &'a self,
+        program: &'a TerminalProgram,
+        pty: PtyRequest,
+        stdin: Stdin<'a>,
+        output: &'a mut dyn OutputSink,
+    ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>> {
+        let _ = (program, pty, stdin, output);
+        Box::pin(async {
+            Err(RemoteError::Protocol(
+                "this node cannot open a terminal".into(),
+            ))
+        })
+    }
 
     /// From now until it is called with `None`, every command started here
     /// waits, on the node, until the gate named `marker` opens before it

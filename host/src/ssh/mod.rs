@@ -36,6 +36,7 @@ mod resolved;
 mod run;
 mod session;
 mod ssh_config;
+mod terminal;
 mod upstream;
 mod user_cert;
 mod wrapper;

@@ -137,7 +137,7 @@ async fn start(
 /// A channel for the next command: one opened ahead if ready, else a new
 /// one (a round trip); then the next commands' channels are opened in the
 /// background.
-async fn command_channel(inner: &Arc<Inner>) -> Result<CommandChannel, RemoteError> {
+pub(super) async fn command_channel(inner: &Arc<Inner>) -> Result<CommandChannel, RemoteError> {
     let channel = match inner.channels.take_ready() {
         Some(ready) => ready,
         None => {
@@ -150,7 +150,7 @@ async fn command_channel(inner: &Arc<Inner>) -> Result<CommandChannel, RemoteErr
 }
 
 /// Opens channels ahead of need in the background, as slots allow.
-fn refill(inner: &Arc<Inner>) {
+pub(super) fn refill(inner: &Arc<Inner>) {
     let filling = inner.clone();
     tokio::spawn(async move {
         filling.channels.fill().await;
@@ -333,7 +333,7 @@ async fn feed_stdin(writer: Arc<ChannelWriteHalf<Msg>>, preamble: Vec<u8>, stdin
 
 /// The signal's name without `SIG`. russh keeps its own name table
 /// private; its `Debug` of the unit variants is the RFC 4254 name.
-fn signal_name_of(sig: &Sig) -> String {
+pub(super) fn signal_name_of(sig: &Sig) -> String {
     let name = match sig {
         Sig::Custom(name) => name.clone(),
         known => format!("{known:?}"),

@@ -18,7 +18,8 @@ use super::resolved::Resolved;
 use super::upstream::Upstream;
 use crate::output::Printer;
 use crate::remote::{
-    BoxFuture, OutputSink, RemoteCommand, RemoteError, RemoteExit, RemoteNode, ScratchDirs, Stdin,
+    BoxFuture, OutputSink, PtyRequest, RemoteCommand, RemoteError, RemoteExit, RemoteNode,
+    ScratchDirs, Stdin, TerminalProgram,
 };
 
 /// Where to connect: `host` goes through `~/.ssh/config` like a host given
@@ -323,6 +324,22 @@ impl RemoteNode for Session {
         output: &'a mut dyn OutputSink,
     ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>> {
         Box::pin(super::run::run(&self.inner, command, stdin, output))
+    }
+
+    fn run_terminal<'a>(
+        &'a self,
+        program: &'a TerminalProgram,
+        pty: PtyRequest,
+        stdin: Stdin<'a>,
+        output: &'a mut dyn OutputSink,
+    ) -> BoxFuture<'a, Result<RemoteExit, RemoteError>> {
+        Box::pin(super::terminal::run(
+            &self.inner,
+            program,
+            pty,
+            stdin,
+            output,
+        ))
     }
 
     fn settle(&self) -> BoxFuture<'_, ()> {
