@@ -347,16 +347,25 @@ fn a_connection_lost_while_buildah_runs_is_exit_3_naming_the_step() {
     fx.write_config();
     let run = fx.ops().args(["build", "--service", "api"]).spawn();
     let comm = |pid: &i32| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    // The wrapper's own `sleep 61`: ops's node scripts sleep too.
+    let cmdline = |pid: &i32| std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let sleeping = eventually(
         Duration::from_secs(60),
         "the slowed buildah running",
         || {
             process_tree(fx.node.pid())
                 .into_iter()
-                .find(|pid| comm(pid).trim() == "sleep")
-                .ok_or("no sleep under sshd")
+                .find(|pid| cmdline(pid) == b"sleep\x0061\x00")
+                .ok_or("no slowed buildah under sshd")
         },
     );
+    let stat = std::fs::read_to_string(format!("/proc/{sleeping}/stat")).unwrap_or_default();
+    let parent = stat[stat.rfind(')').map_or(0, |i| i + 2)..]
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse::<i32>().ok())
+        .unwrap_or(0);
+    let parent_cmd = String::from_utf8_lossy(&cmdline(&parent)).replace('\0', " ");
     for pid in process_tree(fx.node.pid()).into_iter().skip(1) {
         if comm(&pid).trim() == "sshd" {
             // SAFETY: signalling a process of this test's own sshd.
@@ -364,9 +373,11 @@ fn a_connection_lost_while_buildah_runs_is_exit_3_naming_the_step() {
         }
     }
     let out = wait(run);
-    eprintln!("{}", out.stderr);
-    out.expect_code(3);
-    assert!(out.stderr.contains("login"), "{}", out.stderr);
+    eprintln!("slowed buildah: {parent_cmd}\n{}", out.stderr);
+    assert!(parent_cmd.contains("buildah login"), "{parent_cmd}");
+    out.expect_code(3).expect_stderr_contains(
+        "failed to log in to the registry: connection to the build node lost",
+    );
     assert!(!out.stderr.contains("trying again"), "{}", out.stderr);
     eventually(Duration::from_secs(30), "the slowed buildah gone", || {
         if std::path::Path::new(&format!("/proc/{sleeping}")).exists() {
