@@ -174,6 +174,26 @@ fn a_symlink_out_of_the_build_path_is_refused_before_anything_is_written() {
     assert!(files_under(&dir).is_empty(), "{:?}", files_under(&dir));
 }
 
+#[test]
+fn a_default_artifacts_dir_that_is_a_symlink_is_refused() {
+    let mut fx = BuildFixture::new();
+    no_images(&mut fx);
+    fx.config.command = MAKE_FILES.into();
+    fx.config.artifacts = vec!["out/bin/api".into()];
+    // As a repository could commit it: ops-artifacts -> somewhere else.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), fx.home.path().join("ops-artifacts")).unwrap();
+    fx.build(&[])
+        .expect_code(10)
+        .expect_stderr_contains("is a symlink");
+    assert!(files_under(elsewhere.path()).is_empty());
+
+    // Named with --artifacts-dir, the user's own symlink is used.
+    let link = fx.home.path().join("ops-artifacts");
+    fx.build_ok(&["--artifacts-dir", link.to_str().unwrap()]);
+    assert_eq!(files_under(elsewhere.path()), ["out/bin/api"]);
+}
+
 /// ops's peak resident memory (kB) over a build, from /usr/bin/time
 /// (GNU time's `%M`: the maximum resident set size of ops itself).
 fn build_measured(fx: &BuildFixture) -> (OpsOutput, u64) {

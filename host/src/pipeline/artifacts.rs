@@ -66,6 +66,7 @@ impl Run<'_> {
         if self.job.artifacts.is_empty() {
             return Ok(Vec::new());
         }
+        self.check_artifacts_dir()?;
         let found = self.list_artifacts().await?;
         let mut written = Vec::with_capacity(found.len());
         for file in found {
@@ -79,6 +80,22 @@ impl Run<'_> {
             written.push(artifact);
         }
         Ok(written)
+    }
+
+    /// The default `ops-artifacts/` sits in the project's folder, which a
+    /// repository fills: committed as a symlink, it would send the node's
+    /// files anywhere it points (`~`, say). Only a real folder is used.
+    fn check_artifacts_dir(&self) -> Result<(), Failure> {
+        let dir = &self.job.artifacts_dir;
+        let linked = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
+        if linked && !self.job.artifacts_dir_chosen {
+            return Err(failure(format!(
+                "{} is a symlink; ops writes artifacts only into a real folder there (or into \
+                 the folder --artifacts-dir names); nothing was fetched",
+                dir.display()
+            )));
+        }
+        Ok(())
     }
 
     async fn list_artifacts(&self) -> Result<Vec<Found>, Failure> {

@@ -29,6 +29,9 @@ pub struct BuildJob {
     pub artifacts: Vec<String>,
     /// Where the artifacts are written on this machine.
     pub artifacts_dir: std::path::PathBuf,
+    /// `--artifacts-dir` named it: the user's own choice, which may be a
+    /// symlink. The default, in the project's folder, may not.
+    pub artifacts_dir_chosen: bool,
     /// `None` when there is no `[build.image]`: sync and build only.
     pub images: Option<ImageJob>,
     pub push: bool,
@@ -114,6 +117,7 @@ impl BuildJob {
             command: command.value.clone(),
             artifacts,
             artifacts_dir,
+            artifacts_dir_chosen: settings.artifacts_dir.is_some(),
             sync_plugin: plugin_name(
                 build.sync_plugin(),
                 "build.source",
