@@ -126,6 +126,19 @@ fn artifacts_come_back_beside_the_image_builds_into_the_chosen_dir() {
 }
 
 #[test]
+fn dry_run_names_the_artifacts_and_where_they_go() {
+    let mut fx = BuildFixture::new();
+    no_images(&mut fx);
+    fx.config.artifacts = vec!["out/bin/api".into(), "dist/*.tar.gz".into()];
+    fx.build(&["--dry-run"])
+        .expect_success()
+        .expect_stderr_contains(
+            "artifacts: \"out/bin/api\", \"dist/*.tar.gz\" into ./ops-artifacts",
+        );
+    assert_eq!(fx.node.logins(), 0);
+}
+
+#[test]
 fn a_pattern_that_matches_nothing_is_exit_10_naming_it() {
     let mut fx = BuildFixture::new();
     no_images(&mut fx);
