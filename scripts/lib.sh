@@ -5,10 +5,11 @@
 
 # Packages the tests and the quick start run for real: an SSH server and
 # client, the Docker engine and CLI, a registry with htpasswd auth, rsync and git.
+# time (/usr/bin/time): the artifacts test measures ops's peak memory.
 # buildah, uidmap (newuidmap/newgidmap) and fuse-overlayfs: the rootless
 # buildah image builder; its tests create their non-root node user themselves.
 OPS_PACKAGES=(openssh-server openssh-client docker.io docker-registry apache2-utils
-	rsync git ca-certificates curl buildah uidmap fuse-overlayfs)
+	rsync git ca-certificates curl buildah uidmap fuse-overlayfs time)
 
 OPS_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 

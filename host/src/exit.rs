@@ -38,6 +38,10 @@ pub enum Exit {
     /// `pre_build` stops the run before ops connects; a failed `post_*`
     /// hook undoes nothing that was done.
     Hook,
+    /// Fetching `build.artifacts` failed: a pattern matched nothing, a
+    /// match was not a regular file under `build.path`, the node reported
+    /// a path ops refuses, or a file could not be read or written.
+    Artifacts,
     /// Interrupted by Ctrl-C (SIGINT); remote work was stopped.
     Interrupted,
 }
@@ -55,12 +59,13 @@ impl Exit {
             Exit::Push => 7,
             Exit::Plugin => 8,
             Exit::Hook => 9,
+            Exit::Artifacts => 10,
             Exit::Interrupted => 130,
         }
     }
 
     /// Every code with its meaning, for `--help` and the README table.
-    pub const ALL: [Exit; 11] = [
+    pub const ALL: [Exit; 12] = [
         Exit::Success,
         Exit::Internal,
         Exit::Usage,
@@ -71,6 +76,7 @@ impl Exit {
         Exit::Push,
         Exit::Plugin,
         Exit::Hook,
+        Exit::Artifacts,
         Exit::Interrupted,
     ];
 
@@ -86,6 +92,7 @@ impl Exit {
             Exit::Push => "registry login or image push failed",
             Exit::Plugin => "a plugin trapped, hit a limit or broke the contract",
             Exit::Hook => "a local hook failed (pre_build: nothing remote was touched)",
+            Exit::Artifacts => "fetching the build's artifacts failed",
             Exit::Interrupted => "interrupted (Ctrl-C); remote work was stopped",
         }
     }

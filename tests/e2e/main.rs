@@ -10,6 +10,7 @@ mod support;
 #[path = "../plugins/hostile.rs"]
 mod hostile_plugin;
 
+mod artifacts;
 mod bench_proxy;
 mod build_failures;
 mod build_lock;

@@ -49,6 +49,8 @@ pub struct BuildConfig {
     pub command: String,
     pub source: String,
     pub branch: Option<String>,
+    /// `build.artifacts`; not written when empty.
+    pub artifacts: Vec<String>,
     pub repo: String,
     pub ssh_key: Option<String>,
     pub known_hosts: Option<Vec<String>>,
@@ -90,6 +92,10 @@ impl BuildConfig {
         ));
         if let Some(branch) = &self.branch {
             t.push_str(&format!("branch = {}\n", q(branch)));
+        }
+        if !self.artifacts.is_empty() {
+            let items: Vec<String> = self.artifacts.iter().map(|a| q(a)).collect();
+            t.push_str(&format!("artifacts = [{}]\n", items.join(", ")));
         }
         t.push_str(&format!("\n[build.git]\nrepo = {}\n", q(&self.repo)));
         if let Some(key) = &self.ssh_key {
@@ -223,6 +229,7 @@ impl BuildFixture {
             command: "sh build.sh".into(),
             source: "git".into(),
             branch: None,
+            artifacts: Vec::new(),
             repo: origin.url(),
             ssh_key: None,
             known_hosts: None,

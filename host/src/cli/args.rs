@@ -161,6 +161,11 @@ pub struct BuildArgs {
     /// untrusted file with hooks build)
     #[arg(long)]
     pub no_hooks: bool,
+
+    /// Where the files named by build.artifacts are written (default:
+    /// ops-artifacts/ beside ops.toml)
+    #[arg(long, value_name = "DIR")]
+    pub artifacts_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -32,6 +32,7 @@ Exit codes:
   7    registry login or image push failed
   8    a plugin trapped, hit a limit or broke the contract
   9    a local hook failed (pre_build: nothing remote was touched)
+  10   fetching the build's artifacts failed
   130  interrupted (Ctrl-C); remote work was stopped
   ops exec exits with the remote command's status (128+N for signal N).";
 
@@ -213,6 +214,7 @@ mod tests {
             "connection",
             "connection_closed",
             "plugin_outdated",
+            "artifact",
         ] {
             assert!(docs.contains(&format!("| `{event}` |")), "{event}");
         }

@@ -205,6 +205,7 @@ pub fn build(args: BuildArgs) -> BuildSettings {
         locked: args.locked,
         lock_wait: args.lock_wait.into(),
         hooks: !args.no_hooks,
+        artifacts_dir: args.artifacts_dir,
         ..BuildSettings::defaults(args.node.config.file)
     }
 }

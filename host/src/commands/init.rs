@@ -215,6 +215,8 @@ pub fn render(p: &Project) -> String {
     out += &format!("path = \"~/builds/{}\"\n", p.name);
     out += "# Runs in `path` on the node before any image is built.\n";
     out += &format!("command = {command:?}\n");
+    out += "# Files under `path` fetched back into ops-artifacts/ after the command.\n";
+    out += "# artifacts = [\"target/release/app\"]\n";
     out += "# `git`: the node fetches build.git.repo; `push`: rsync of this tree.\n";
     out += &format!("source = \"{source}\"\n\n");
     out += &sync;

@@ -20,7 +20,15 @@ const TOP_KEYS: &[&str] = &[
 const NODE_KEYS: &[&str] = &["host", "user", "port", "host_key", "name"];
 const API_KEYS: &[&str] = &["url", "token"];
 pub(super) const BUILD_KEYS: &[&str] = &[
-    "node", "path", "command", "source", "branch", "git", "image", "push",
+    "node",
+    "path",
+    "command",
+    "source",
+    "branch",
+    "git",
+    "image",
+    "push",
+    "artifacts",
 ];
 
 impl Config {
@@ -289,6 +297,7 @@ fn build_config(
         command: r.located_string(table, "build", "command")?,
         source,
         branch: r.located_string(table, "build", "branch")?,
+        artifacts: r.located_items(table, "build", "artifacts")?,
         git,
         image,
         push,

@@ -219,6 +219,35 @@ impl<'a> Reader<'a> {
             .map(|value| Located { value, at }))
     }
 
+    /// A list of strings, each with where it is (so that a bad item is
+    /// reported at its own column); empty when the key is absent.
+    pub fn located_items(
+        &mut self,
+        table: &DeTable,
+        prefix: &str,
+        key: &str,
+    ) -> Result<Vec<Located<String>>, ConfigError> {
+        let path = join(prefix, key);
+        let Some(value) = self.get(table, prefix, key) else {
+            return Ok(Vec::new());
+        };
+        let DeValue::Array(items) = value.get_ref() else {
+            return Err(self.wrong_type(value, &path, "a list of strings"));
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(s) => {
+                    let at = self.span_location(item);
+                    let value = self.text_of(s, item, &path)?.value;
+                    out.push(Located { value, at });
+                }
+                _ => return Err(self.wrong_type(item, &path, "a list of strings")),
+            }
+        }
+        Ok(out)
+    }
+
     pub fn integer(
         &mut self,
         table: &DeTable,

@@ -90,6 +90,9 @@ pub struct BuildConfig {
     /// `source`: `"git"`, `"push"` or the name of a sync-strategy plugin.
     pub source: Option<Located<String>>,
     pub branch: Option<Located<String>>,
+    /// `artifacts`: files (or globs) under `path` fetched after the build
+    /// command, each with where it is written.
+    pub artifacts: Vec<Located<String>>,
     /// `[build.git]`, owned by the git plugin (keys not checked here).
     pub git: Option<PluginSection>,
     /// `[build.image]`, typed and also kept as a section for plugins.

@@ -128,7 +128,13 @@ pub(super) fn map_text(event: &Event, f: &dyn Fn(&str) -> String) -> Event {
         Event::Connection { destination, .. } | Event::ConnectionClosed { destination } => {
             *destination = f(destination)
         }
-        Event::Summary { images, .. } => images.iter_mut().for_each(|i| map_image(i, f)),
+        Event::Summary {
+            images, artifacts, ..
+        } => {
+            images.iter_mut().for_each(|i| map_image(i, f));
+            artifacts.iter_mut().for_each(|a| a.path = f(&a.path));
+        }
+        Event::Artifact { path, .. } => *path = f(path),
     }
     event
 }

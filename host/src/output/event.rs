@@ -52,6 +52,16 @@ pub enum Event {
         platforms: Vec<String>,
         seconds: f64,
     },
+    /// One file of `build.artifacts` was written on this machine.
+    Artifact {
+        /// Where it was written.
+        path: String,
+        bytes: u64,
+        /// Its permission bits, in octal (`755`).
+        mode: String,
+        /// Of its bytes, in hex.
+        sha256: String,
+    },
     /// One kept connection, listed by `ops connection status`.
     Connection {
         destination: String,
@@ -157,6 +167,9 @@ pub enum Event {
     Summary {
         ok: bool,
         images: Vec<ImageSummary>,
+        /// The artifacts written on this machine (`build.artifacts`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        artifacts: Vec<ArtifactSummary>,
         seconds: f64,
         /// Round trips to the node the run had to wait on (known when it
         /// ran to the end).
@@ -182,4 +195,13 @@ pub struct ImageSummary {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<String>,
     pub seconds: f64,
+}
+
+/// One artifact written on this machine, as the summary lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactSummary {
+    pub path: String,
+    pub bytes: u64,
+    pub mode: String,
+    pub sha256: String,
 }

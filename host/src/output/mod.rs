@@ -23,7 +23,7 @@ mod table;
 
 pub(crate) use clean::cut;
 pub use color::ColorChoice;
-pub use event::{Event, ImageSummary, SCHEMA_VERSION};
+pub use event::{ArtifactSummary, Event, ImageSummary, SCHEMA_VERSION};
 pub use event_values::{ImageStatus, LogLevel, Step, Stream};
 pub use live::{LiveOutput, Progress};
 pub use printer::{Format, Printer, Verbosity};

@@ -256,6 +256,7 @@ impl Printer {
                 ok: false,
                 round_trips: None,
                 images,
+                artifacts: Vec::new(),
                 seconds: self.started.elapsed().as_secs_f64(),
             });
         }

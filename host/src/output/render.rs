@@ -56,6 +56,14 @@ pub(super) fn render(event: &Event, verbosity: Verbosity, style: Style) -> Optio
                 None => format!("    {service}: {status} {image}{platforms} ({seconds:.1}s)"),
             })
         }
+        Event::Artifact {
+            path,
+            bytes,
+            mode,
+            sha256,
+        } if !quiet => Some(format!(
+            "    {path}: {bytes} bytes, mode {mode}, sha256 {sha256}"
+        )),
         Event::Info { message } if !quiet => Some(message.clone()),
         Event::Warning { message } => Some(format!(
             "{} {message}",
@@ -68,9 +76,10 @@ pub(super) fn render(event: &Event, verbosity: Verbosity, style: Style) -> Optio
         Event::Summary {
             ok,
             images,
+            artifacts,
             seconds,
             ..
-        } => Some(summary::render(*ok, images, *seconds, style)),
+        } => Some(summary::render(*ok, images, artifacts, *seconds, style)),
         _ => None,
     }
 }

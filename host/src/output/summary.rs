@@ -3,13 +3,19 @@
 //! failed run, with each image as far as it got.
 
 use super::color::{Paint, Style};
-use super::event::ImageSummary;
+use super::event::{ArtifactSummary, ImageSummary};
 use super::event_values::ImageStatus;
 
 /// Enough of a digest to tell images apart; the JSON event has it whole.
 const SHORT_DIGEST: usize = "sha256:".len() + 12;
 
-pub(super) fn render(ok: bool, images: &[ImageSummary], seconds: f64, style: Style) -> String {
+pub(super) fn render(
+    ok: bool,
+    images: &[ImageSummary],
+    artifacts: &[ArtifactSummary],
+    seconds: f64,
+    style: Style,
+) -> String {
     let mut out = String::new();
     if !images.is_empty() {
         let rows: Vec<[String; 5]> = images
@@ -42,6 +48,13 @@ pub(super) fn render(ok: bool, images: &[ImageSummary], seconds: f64, style: Sty
             out.push_str(&painted);
             out.push('\n');
         }
+    }
+    for artifact in artifacts {
+        // The whole hash: it is what a user compares with the node's.
+        out.push_str(&format!(
+            "artifact {} ({} bytes) sha256 {}\n",
+            artifact.path, artifact.bytes, artifact.sha256
+        ));
     }
     if ok {
         out.push_str(&format!("Finished in {seconds:.1}s"));
@@ -112,6 +125,7 @@ mod tests {
                 image("api", "pushed", Some(digest), 3.25),
                 image("worker", "pushed", Some(digest), 12.0),
             ],
+            &[],
             15.04,
             Style::default(),
         );
@@ -125,6 +139,24 @@ mod tests {
     }
 
     #[test]
+    fn each_artifact_is_listed_with_its_whole_hash() {
+        let artifact = ArtifactSummary {
+            path: "ops-artifacts/bin/api".into(),
+            bytes: 12,
+            mode: "755".into(),
+            sha256: "ab".repeat(32),
+        };
+        let text = render(true, &[], &[artifact], 2.0, Style::default());
+        assert_eq!(
+            text,
+            format!(
+                "artifact ops-artifacts/bin/api (12 bytes) sha256 {}\nFinished in 2.0s",
+                "ab".repeat(32)
+            )
+        );
+    }
+
+    #[test]
     fn a_failed_run_shows_how_far_each_image_got() {
         let table = render(
             false,
@@ -133,6 +165,7 @@ mod tests {
                 image("web", "failed", None, 2.0),
                 image("worker", "skipped", None, 0.0),
             ],
+            &[],
             4.0,
             Style::default(),
         );
@@ -148,12 +181,14 @@ mod tests {
         let plain = render(
             true,
             &[image("api", "pushed", None, 1.0)],
+            &[],
             1.0,
             Style::default(),
         );
         let coloured = render(
             true,
             &[image("api", "pushed", None, 1.0)],
+            &[],
             1.0,
             Style { on: true },
         );

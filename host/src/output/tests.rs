@@ -147,6 +147,7 @@ fn summary_of_a_pushed_run() {
         .collect();
     let (printer, buffer) = plain(Verbosity::Quiet).capturing();
     printer.emit(&Event::Summary {
+        artifacts: Vec::new(),
         ok: true,
         images,
         seconds: 42.0,

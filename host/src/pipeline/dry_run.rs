@@ -29,6 +29,14 @@ pub(super) fn print_plan(
         }
     ));
     lines.push(format!("build: sh -c {:?} in {}", job.command, job.path));
+    if !job.artifacts.is_empty() {
+        let patterns: Vec<String> = job.artifacts.iter().map(|a| format!("{a:?}")).collect();
+        lines.push(format!(
+            "artifacts: {} into {}",
+            patterns.join(", "),
+            job.artifacts_dir.display()
+        ));
+    }
     match &job.images {
         None => lines.push("images: none ([build.image] is absent)".into()),
         Some(images) => {

@@ -25,6 +25,13 @@ pub struct BuildJob {
     pub sync_section: PluginSection,
     pub git_ref: Option<GitRef>,
     pub branch: Option<GitRef>,
+    /// `build.artifacts`: checked patterns relative to `path`.
+    pub artifacts: Vec<String>,
+    /// Where the artifacts are written on this machine.
+    pub artifacts_dir: std::path::PathBuf,
+    /// `--artifacts-dir` named it: the user's own choice, which may be a
+    /// symlink. The default, in the project's folder, may not.
+    pub artifacts_dir_chosen: bool,
     /// `None` when there is no `[build.image]`: sync and build only.
     pub images: Option<ImageJob>,
     pub push: bool,
@@ -95,9 +102,22 @@ impl BuildJob {
             }
         };
 
+        let artifacts = build
+            .artifacts
+            .iter()
+            .map(super::artifact_paths::check_pattern)
+            .collect::<Result<Vec<_>, _>>()?;
+        let artifacts_dir = settings
+            .artifacts_dir
+            .clone()
+            .unwrap_or_else(|| config.dir().join("ops-artifacts"));
+
         Ok(BuildJob {
             path: path.to_owned(),
             command: command.value.clone(),
+            artifacts,
+            artifacts_dir,
+            artifacts_dir_chosen: settings.artifacts_dir.is_some(),
             sync_plugin: plugin_name(
                 build.sync_plugin(),
                 "build.source",

@@ -279,3 +279,34 @@ fn without_a_push_the_image_builder_gets_no_token() {
     assert!(!unpushed.contains(&"token".to_owned()), "{unpushed:?}");
     assert!(unpushed.contains(&"username".to_owned()), "{unpushed:?}");
 }
+
+#[test]
+fn artifacts_are_checked_each_at_its_own_column() {
+    let text = SPEC_EXAMPLE.replace(
+        "branch = \"main\"",
+        "branch = \"main\"\nartifacts = [\"target/release/api\", \"../x\"]",
+    );
+    let err = BuildJob::new(&config(&text), &args("build"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ops.toml:8:36"), "{err}");
+    assert!(
+        err.contains("build.artifacts") && err.contains("`..`"),
+        "{err}"
+    );
+
+    let text = SPEC_EXAMPLE.replace("branch = \"main\"", "artifacts = \"api\"");
+    let env = |name: &str| Some(format!("value-of-{name}"));
+    let err = Config::parse(Path::new("ops.toml"), &text, &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("build.artifacts") && err.contains("a list of strings"),
+        "{err}"
+    );
+
+    let text = SPEC_EXAMPLE.replace("branch = \"main\"", "artifacts = [\"dist/*.tgz\"]");
+    let job = BuildJob::new(&config(&text), &args("build")).unwrap();
+    assert_eq!(job.artifacts, ["dist/*.tgz"]);
+    assert_eq!(job.artifacts_dir, Path::new("./ops-artifacts"));
+}

@@ -19,6 +19,9 @@
 //! removes the run's scratch directories (registry credentials live there)
 //! and exits 130.
 
+mod artifact_file;
+mod artifact_paths;
+mod artifacts;
 mod dry_run;
 mod faults;
 mod hooks;
@@ -43,7 +46,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::distribution::project::LockMode;
 use crate::exit::{interrupted, Exit, Failure};
-use crate::output::{Event, ImageSummary, Printer, Step};
+use crate::output::{ArtifactSummary, Event, ImageSummary, Printer, Step};
 use crate::plugin::{Limits, Runtime};
 use crate::relay::Relay;
 use crate::remote::critical_path::Chain;
@@ -120,6 +123,7 @@ async fn build(
     printer.emit(&Event::Summary {
         ok: true,
         images: done.images,
+        artifacts: done.artifacts,
         seconds: started.elapsed().as_secs_f64(),
         round_trips: Some(done.round_trips),
     });
@@ -129,6 +133,8 @@ async fn build(
 /// What a run that ended well did on the node.
 pub(crate) struct Done {
     pub images: Vec<ImageSummary>,
+    /// What `build.artifacts` wrote on this machine.
+    pub artifacts: Vec<ArtifactSummary>,
     /// Round trips to the node on the critical path.
     pub round_trips: u64,
 }

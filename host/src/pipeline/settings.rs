@@ -31,6 +31,9 @@ pub struct BuildSettings {
     pub lock_wait: Duration,
     /// False with `--no-hooks`: run none of the project's `[hooks]`.
     pub hooks: bool,
+    /// `--artifacts-dir`: where `build.artifacts` are written (default
+    /// `ops-artifacts/` beside the config file).
+    pub artifacts_dir: Option<PathBuf>,
     /// How ops was started, recorded with the build lock for whoever waits.
     pub command_line: String,
 }
@@ -59,6 +62,7 @@ impl BuildSettings {
             locked: false,
             lock_wait: DEFAULT_LOCK_WAIT,
             hooks: true,
+            artifacts_dir: None,
             command_line: command_line(),
         }
     }

@@ -85,10 +85,15 @@ impl Run<'_> {
         self.sync(&sync_ctx).await?;
         self.build_command().await?;
         self.hooks.post_build(self.printer).await?;
-        let images = match (&self.job.images, &self.plugins.images) {
-            (Some(job), Some(plugins)) => self.images(&ctx, job, plugins).await?,
-            _ => Vec::new(),
+        let images = async {
+            match (&self.job.images, &self.plugins.images) {
+                (Some(job), Some(plugins)) => self.images(&ctx, job, plugins).await,
+                _ => Ok(Vec::new()),
+            }
         };
+        // Beside the images, not before them: both only read what the
+        // build command left. The first failure stops the other.
+        let (images, artifacts) = tokio::try_join!(images, self.artifacts())?;
         let round_trips = Chain::current().map_or(0, |chain| chain.count());
         self.printer.debug(format!(
             "{round_trips} round trips to {} on the critical path",
@@ -96,6 +101,7 @@ impl Run<'_> {
         ));
         Ok(Done {
             images,
+            artifacts,
             round_trips,
         })
     }
