@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
+use crate::support::sha256_hex;
 
 use crate::support::build::{json_events, BuildFixture};
 use crate::support::ops::OpsOutput;
@@ -21,10 +21,6 @@ const MAKE_FILES: &str = "mkdir -p out/bin dist && \
     head -c 300000 /dev/urandom > out/bin/api && chmod 750 out/bin/api && \
     head -c 1000 /dev/urandom > dist/a.tar.gz && printf 'b' > 'dist/b c.tar.gz' && \
     chmod 640 dist/*.tar.gz && echo no > dist/notes.txt";
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -65,7 +61,7 @@ fn assert_same(fx: &BuildFixture, local_dir: &Path, relative: &str, events: &[se
         .iter()
         .find(|e| e["event"] == "artifact" && e["path"].as_str().unwrap().ends_with(relative))
         .unwrap_or_else(|| panic!("no artifact event for {relative}: {events:?}"));
-    assert_eq!(event["sha256"], sha256(&node_bytes));
+    assert_eq!(event["sha256"], sha256_hex(&node_bytes));
     assert_eq!(event["bytes"], node_bytes.len() as u64);
 }
 
@@ -98,7 +94,7 @@ fn artifacts_come_back_byte_for_byte_with_their_modes_without_images() {
     // made new bytes: the hash is of the new ones).
     let human = fx.build_ok(&[]);
     let api = fs::read(fx.build_path().join("out/bin/api")).unwrap();
-    human.expect_stderr_contains(&format!("sha256 {}", sha256(&api)));
+    human.expect_stderr_contains(&format!("sha256 {}", sha256_hex(&api)));
     assert_eq!(fs::read(dir.join("out/bin/api")).unwrap(), api);
 }
 
@@ -253,8 +249,8 @@ fn a_200_mib_artifact_streams_through_less_than_64_mib_of_ops_memory() {
     let node = fx.build_path().join("big.bin");
     assert_eq!(fs::metadata(&local).unwrap().len(), 200 << 20);
     assert_eq!(
-        sha256(&fs::read(&local).unwrap()),
-        sha256(&fs::read(&node).unwrap())
+        sha256_hex(&fs::read(&local).unwrap()),
+        sha256_hex(&fs::read(&node).unwrap())
     );
     assert!(peak_kb < 64 * 1024, "ops peaked at {peak_kb} kB");
 }

@@ -4,17 +4,13 @@
 //! text errors count as `failed`. (API 0.1.0: `push.rs`, with the rsync
 //! fixture; 0.3.0: every built-in.)
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::support::build::BuildFixture;
+use crate::support::{repo_root, sha256_hex};
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/plugins/docker-api-0.2.0.wasm")
-}
-
-fn sha256(path: &Path) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+    repo_root().join("tests/fixtures/plugins/docker-api-0.2.0.wasm")
 }
 
 /// ops.toml with the 0.2.0 docker plugin in place of the built-in.
@@ -23,7 +19,7 @@ fn with_old_docker(fx: &BuildFixture) {
     text.push_str(&format!(
         "\n[plugins.docker]\npath = {}\ngrant = [\"remote-exec\", \"remote-files\"]\nsha256 = \"{}\"\n",
         crate::support::build::toml_string(&fixture().display().to_string()),
-        sha256(&fixture())
+        sha256_hex(&std::fs::read(fixture()).unwrap())
     ));
     fx.home.write("ops.toml", &text);
 }

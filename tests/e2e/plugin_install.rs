@@ -5,25 +5,17 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use crate::support::{repo_root, sha256_hex as sha};
 use base64::Engine as _;
-use sha2::{Digest, Sha256};
 
 use crate::support::home::TestHome;
 use crate::support::registry::Registry;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 /// A registry-auth plugin on the latest API, not a built-in.
 fn http_token() -> PathBuf {
     repo_root().join("plugins/dist/testing/http-token.wasm")
-}
-
-fn sha(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 fn store_record(home: &TestHome, name: &str) -> Option<serde_json::Value> {

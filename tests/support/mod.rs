@@ -24,3 +24,14 @@ pub mod screen;
 pub mod sshd;
 pub mod warm_components;
 pub mod web;
+
+/// The repository's root folder (the host crate's parent).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The lowercase hex sha256 of `bytes`, as ops.lock and the registry name it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

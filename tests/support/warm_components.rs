@@ -15,20 +15,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use sha2::Digest;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 /// The sha256 of each built-in component (`plugins/dist/*.wasm`).
 fn builtin_digests() -> Vec<String> {
     let mut digests = Vec::new();
-    for entry in fs::read_dir(repo_root().join("plugins/dist")).expect("plugins/dist") {
+    for entry in fs::read_dir(super::repo_root().join("plugins/dist")).expect("plugins/dist") {
         let path = entry.expect("dist entry").path();
         if path.extension().is_some_and(|e| e == "wasm") {
             let bytes = fs::read(&path).expect("read a built-in component");
-            digests.push(hex::encode(sha2::Sha256::digest(bytes)));
+            digests.push(super::sha256_hex(&bytes));
         }
     }
     digests
