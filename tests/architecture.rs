@@ -109,6 +109,14 @@ const LAYERS: &[(&str, &[&str])] = &[
         "trust",
         &["domain", "config", "exit", "output", "plugin", "ssh"],
     ),
+    // Node disk hygiene: which of a project's images a prune removes (the
+    // rule lives here so that no builder can widen it), through the image
+    // builder's housekeeping calls, and the node's stale scratch and free
+    // space. The pipeline's `[node]` policy and `ops node` use it.
+    (
+        "housekeeping",
+        &["domain", "config", "exit", "plugin", "remote"],
+    ),
     // The steps of `ops build`.
     (
         "pipeline",
@@ -118,6 +126,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "distribution",
             "exit",
             "hooks",
+            "housekeeping",
             "node",
             "output",
             "plugin",
@@ -135,6 +144,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "distribution",
             "exit",
+            "housekeeping",
             "keeper",
             "local_file",
             "node",

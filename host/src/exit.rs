@@ -42,6 +42,11 @@ pub enum Exit {
     /// match was not a regular file under `build.path`, the node reported
     /// a path ops refuses, or a file could not be read or written.
     Artifacts,
+    /// `ops node prune` or `ops node df` failed: the image builder could
+    /// not list, remove or measure what it keeps on the node, or the
+    /// node's own cleanup failed. After a push (`[node]` policy) the same
+    /// failure is only a warning.
+    Housekeeping,
     /// Interrupted by Ctrl-C (SIGINT); remote work was stopped.
     Interrupted,
 }
@@ -60,12 +65,13 @@ impl Exit {
             Exit::Plugin => 8,
             Exit::Hook => 9,
             Exit::Artifacts => 10,
+            Exit::Housekeeping => 11,
             Exit::Interrupted => 130,
         }
     }
 
     /// Every code with its meaning, for `--help` and the README table.
-    pub const ALL: [Exit; 12] = [
+    pub const ALL: [Exit; 13] = [
         Exit::Success,
         Exit::Internal,
         Exit::Usage,
@@ -77,6 +83,7 @@ impl Exit {
         Exit::Plugin,
         Exit::Hook,
         Exit::Artifacts,
+        Exit::Housekeeping,
         Exit::Interrupted,
     ];
 
@@ -93,6 +100,7 @@ impl Exit {
             Exit::Plugin => "a plugin trapped, hit a limit or broke the contract",
             Exit::Hook => "a local hook failed (pre_build: nothing remote was touched)",
             Exit::Artifacts => "fetching the build's artifacts failed",
+            Exit::Housekeeping => "node housekeeping (ops node prune, ops node df) failed",
             Exit::Interrupted => "interrupted (Ctrl-C); remote work was stopped",
         }
     }

@@ -64,6 +64,10 @@
 //!   for, send the API token to an origin only it names, give a plugin
 //!   local grants), the per-file record `ops trust` keeps, and the gate in
 //!   front of every command that could send something.
+//! - `housekeeping`: node disk hygiene (`ops node prune`, `ops node df`,
+//!   the `[node]` policy): which of a project's images go, decided from
+//!   the labels ops puts on every image, done by the image builder's
+//!   housekeeping calls; stale scratch directories and free space.
 //! - `pipeline`: the steps of `ops build` and their scheduling, on any
 //!   `RemoteNode` (its unit tests use one in memory).
 //! - `commands`: every subcommand's entry point, one file each
@@ -85,6 +89,7 @@ pub mod distribution;
 pub mod domain;
 pub mod exit;
 mod hooks;
+mod housekeeping;
 mod keeper;
 pub mod local_file;
 mod node;

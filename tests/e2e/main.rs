@@ -35,6 +35,7 @@ mod keeper;
 mod keeper_agent;
 mod keeper_faults;
 mod node_isolation;
+mod node_prune;
 mod output;
 mod plugin_api_versions;
 mod plugin_author;

@@ -47,6 +47,7 @@ async fn build_runs_docker_build_on_the_node() {
                 image: "127.0.0.1:5000/org/p/api:v1".into(),
                 build_args: vec![("SERVICE_BINARY".into(), "api".into())],
                 label: "api".into(),
+                labels: vec![("ops.project".into(), "p".into())],
             },
         )
         .await
@@ -67,7 +68,9 @@ async fn build_runs_docker_build_on_the_node() {
         "buildx build --load",
         "DOCKER_BUILDKIT=1 exec docker build",
         "DOCKER_BUILDKIT=0 exec docker build",
-        "-f Dockerfile.prod --build-arg 'SERVICE_BINARY=api' -t 127.0.0.1:5000/org/p/api:v1 /opt/b/p",
+        // The host's labels, which pruning finds the image by, as one word each.
+        "-f Dockerfile.prod --build-arg 'SERVICE_BINARY=api' --label 'ops.project=p' \
+         -t 127.0.0.1:5000/org/p/api:v1 /opt/b/p",
     ] {
         assert!(script.contains(needle), "{needle:?} not in {script}");
     }
@@ -99,6 +102,7 @@ async fn failed_build_is_an_image_build_error_with_the_output_tail() {
                 image: "r/p/api:t".into(),
                 build_args: vec![],
                 label: "api".into(),
+                labels: vec![("ops.project".into(), "p".into())],
             },
         )
         .await
@@ -282,6 +286,7 @@ async fn parallel_builds_each_get_their_own_instance() {
                         image: format!("r/p/{service}:t"),
                         build_args: vec![("SERVICE_BINARY".into(), service.into())],
                         label: service.into(),
+                        labels: vec![("ops.project".into(), "p".into())],
                     },
                 )
                 .await
@@ -343,6 +348,7 @@ async fn build_secrets_travel_in_the_environment_and_files_only() {
                 image: "r/p/api:t".into(),
                 build_args: vec![("SERVICE_BINARY".into(), "api".into())],
                 label: "api".into(),
+                labels: vec![("ops.project".into(), "p".into())],
             },
         )
         .await

@@ -41,6 +41,10 @@ pub const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../plugins/sdk/src/logger.rs"),
     ),
     (
+        "vendor/ops-plugin-sdk/src/size.rs",
+        include_str!("../../../plugins/sdk/src/size.rs"),
+    ),
+    (
         "vendor/ops-plugin-sdk/src/version.rs",
         include_str!("../../../plugins/sdk/src/version.rs"),
     ),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::domain::{GitRef, Tag};
+use crate::domain::{ByteSize, GitRef, Tag};
 use crate::pipeline::{DEFAULT_JOBS, DEFAULT_LOCK_WAIT, DEFAULT_TAG};
 
 pub use super::plugin_args::{NewKindArg, PluginCommand, TrustCommand};
@@ -71,6 +71,9 @@ pub enum Command {
     /// Show or release the build lock of `build.path` on the node
     #[command(subcommand)]
     Lock(LockCommand),
+    /// Disk hygiene on the build node: prune old images, cache and scratch; show usage
+    #[command(subcommand)]
+    Node(NodeCommand),
     /// Show or close the connections kept between runs (OPS_PERSIST)
     #[command(subcommand)]
     Connection(ConnectionCommand),
@@ -200,6 +203,33 @@ pub enum LockCommand {
         /// Stop the process holding the lock on the node, then release it
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Remove this project's images except the newest builds' (only images
+    /// ops built for it, found by their labels), build cache above a size,
+    /// and scratch directories of runs that are over
+    Prune {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Builds whose images stay (default: [node] keep, else 5)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        keep: Option<u64>,
+        /// Prune the image builder's build cache down to SIZE, e.g. 20GB
+        /// (default: [node] cache, else the cache is left alone)
+        #[arg(long, value_name = "SIZE")]
+        cache: Option<ByteSize>,
+        /// Say what would be removed, and remove nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// What build.path, this project's images and the build cache take on
+    /// the node, and the free space
+    Df {
+        #[command(flatten)]
+        node: NodeArgs,
     },
 }
 

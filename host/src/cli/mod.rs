@@ -33,6 +33,7 @@ Exit codes:
   8    a plugin trapped, hit a limit or broke the contract
   9    a local hook failed (pre_build: nothing remote was touched)
   10   fetching the build's artifacts failed
+  11   node housekeeping (ops node prune, ops node df) failed
   130  interrupted (Ctrl-C); remote work was stopped
   ops exec exits with the remote command's status (128+N for signal N).";
 
@@ -143,6 +144,7 @@ async fn dispatch(command: Command, printer: Arc<Printer>) -> Result<ExitCode, F
         Settings::Build(s) => commands::build::run(s, printer).await?,
         Settings::Exec(s) => return commands::exec::run(s, printer).await,
         Settings::Lock(s) => commands::lock::run(s, printer).await?,
+        Settings::Node(s) => commands::node::run(s, printer).await?,
         Settings::Connection(s) => commands::connection::run(s, &printer).await?,
         Settings::PluginList(s) => commands::plugin_list::run(s, &printer).await?,
         Settings::PluginInstall(s) => commands::plugin_install::run(s, &printer).await?,
@@ -215,6 +217,9 @@ mod tests {
             "connection_closed",
             "plugin_outdated",
             "artifact",
+            "pruned",
+            "prune_summary",
+            "node_disk",
         ] {
             assert!(docs.contains(&format!("| `{event}` |")), "{event}");
         }

@@ -3,7 +3,7 @@
 
 use super::args::{
     BuildArgs, Command, ConfigCommand, ConnectionCommand, ExecArgs, LockCommand, NewKindArg,
-    NodeArgs, PluginCommand, TrustArgs, TrustCommand,
+    NodeArgs, NodeCommand, PluginCommand, TrustArgs, TrustCommand,
 };
 use crate::author::NewKind;
 use crate::commands::completions::CompletionsSettings;
@@ -12,6 +12,7 @@ use crate::commands::connection::ConnectionSettings;
 use crate::commands::exec::{ExecSettings, Tty};
 use crate::commands::init::InitSettings;
 use crate::commands::lock::{LockAction, LockSettings};
+use crate::commands::node::{NodeAction, NodeSettings};
 use crate::commands::plugin_build::PluginBuildSettings;
 use crate::commands::plugin_info::PluginInfoSettings;
 use crate::commands::plugin_install::PluginInstallSettings;
@@ -33,6 +34,7 @@ pub enum Settings {
     Build(BuildSettings),
     Exec(ExecSettings),
     Lock(LockSettings),
+    Node(NodeSettings),
     Connection(ConnectionSettings),
     PluginList(PluginListSettings),
     PluginInstall(PluginInstallSettings),
@@ -60,6 +62,7 @@ impl Settings {
         match self {
             Settings::Exec(s) => Some(&s.config_file),
             Settings::Lock(s) => Some(&s.config_file),
+            Settings::Node(s) => Some(&s.config_file),
             _ => None,
         }
     }
@@ -78,6 +81,7 @@ impl Settings {
             Settings::Build(s) => Some(&s.config_file),
             Settings::Exec(s) => Some(&s.config_file),
             Settings::Lock(s) => Some(&s.config_file),
+            Settings::Node(s) => Some(&s.config_file),
             Settings::PluginUpdate(s) => Some(&s.config_file),
             Settings::PluginOutdated(s) => Some(&s.config_file),
             Settings::ConfigCheck(s) => Some(&s.config_file),
@@ -92,6 +96,7 @@ pub fn from_command(command: Command) -> Settings {
         Command::Build(args) => Settings::Build(build(args)),
         Command::Exec(args) => Settings::Exec(exec(args)),
         Command::Lock(command) => Settings::Lock(lock(command)),
+        Command::Node(command) => Settings::Node(node(command)),
         Command::Connection(command) => Settings::Connection(match command {
             ConnectionCommand::Status => ConnectionSettings::Status,
             ConnectionCommand::Stop { dest } => ConnectionSettings::Stop { dest },
@@ -236,6 +241,31 @@ pub fn lock(command: LockCommand) -> LockSettings {
         LockCommand::Release { node, force } => (node, LockAction::Release { force }),
     };
     LockSettings {
+        reach: reach(&node),
+        config_file: node.config.file,
+        action,
+    }
+}
+
+pub fn node(command: NodeCommand) -> NodeSettings {
+    let (node, action) = match command {
+        NodeCommand::Prune {
+            node,
+            keep,
+            cache,
+            dry_run,
+        } => (
+            node,
+            NodeAction::Prune {
+                // clap's range keeps it within 1..=10 000.
+                keep: keep.map(|k| k as usize),
+                cache,
+                dry_run,
+            },
+        ),
+        NodeCommand::Df { node } => (node, NodeAction::Df),
+    };
+    NodeSettings {
         reach: reach(&node),
         config_file: node.config.file,
         action,

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod exec;
 pub mod init;
 pub mod lock;
+pub mod node;
 pub mod plugin_build;
 pub mod plugin_common;
 pub mod plugin_info;

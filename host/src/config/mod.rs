@@ -20,6 +20,7 @@ mod hooks;
 mod interpolate;
 mod located;
 mod mirror;
+mod node_policy;
 mod nul;
 mod parse;
 mod reader;
@@ -33,6 +34,7 @@ pub use error::{ConfigError, ConfigErrorKind};
 pub use hooks::{HookPoint, Hooks};
 pub use located::Located;
 pub use mirror::check_mirror;
+pub use node_policy::{NodePolicy, MAX_KEEP};
 pub use schema::{
     ApiConfig, BuildConfig, Config, DeclSource, ImageConfig, NodeEntry, NodeRef, PluginDecl,
     PluginRules, BUILTIN_SOURCES,

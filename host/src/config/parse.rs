@@ -15,7 +15,7 @@ use super::section::Location;
 use crate::output::Redactor;
 
 const TOP_KEYS: &[&str] = &[
-    "project", "target", "nodes", "api", "build", "plugins", "hooks",
+    "project", "target", "nodes", "api", "build", "plugins", "hooks", "node",
 ];
 const NODE_KEYS: &[&str] = &["host", "user", "port", "host_key", "name"];
 const API_KEYS: &[&str] = &["url", "token"];
@@ -106,6 +106,7 @@ impl Config {
         }
 
         let hooks = super::hooks::hooks(&mut r, root)?;
+        let node = super::node_policy::node_policy(&mut r, root)?;
         let mut secret_variables = std::mem::take(&mut r.secret_names);
         if api.token.is_some() && !api.token_in_file {
             secret_variables.push("OPS_API_TOKEN".to_owned());
@@ -123,6 +124,7 @@ impl Config {
             plugins,
             plugin_rules,
             hooks,
+            node,
             secrets: std::mem::take(&mut r.secrets),
             secret_variables,
         })

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::hooks::Hooks;
 use super::located::Located;
+use super::node_policy::NodePolicy;
 use super::section::{Location, PluginSection};
 
 /// A loaded `ops.toml`.
@@ -28,6 +29,8 @@ pub struct Config {
     pub plugin_rules: PluginRules,
     /// `[hooks]`: local commands around `ops build`.
     pub hooks: Hooks,
+    /// `[node]`: what ops keeps on the build node.
+    pub node: NodePolicy,
     pub(super) secrets: Vec<String>,
     /// The environment variables `secrets` were read from.
     pub(super) secret_variables: Vec<String>,

@@ -33,8 +33,10 @@
 //! - URL authority: [`Authority`] (config URLs, fetching, trust findings)
 //! - plugin names: [`PluginName`] (config, plugin store, build job)
 //! - git refs: [`GitRef`] (`--ref` through clap, `build.branch`)
+//! - sizes people write: [`ByteSize`] (`[node] cache`, `--cache`)
 
 mod authority;
+mod byte_size;
 mod digest;
 mod git_ref;
 mod image_name;
@@ -47,6 +49,7 @@ mod repository;
 mod tag;
 
 pub use authority::{Authority, AuthorityError};
+pub use byte_size::{ByteSize, ByteSizeError};
 pub use digest::{Digest, DigestError};
 pub use git_ref::{GitRef, GitRefError};
 pub use image_name::{ImageName, ImageNameError};

@@ -135,6 +135,16 @@ pub(super) fn map_text(event: &Event, f: &dyn Fn(&str) -> String) -> Event {
             artifacts.iter_mut().for_each(|a| a.path = f(&a.path));
         }
         Event::Artifact { path, .. } => *path = f(path),
+        Event::Pruned { image, build, .. } => [image, build].into_iter().for_each(|s| *s = f(s)),
+        Event::PruneSummary { .. } => {}
+        Event::NodeDisk {
+            build_path,
+            store_mount,
+            ..
+        } => {
+            *build_path = f(build_path);
+            store_mount.iter_mut().for_each(|s| *s = f(s));
+        }
     }
     event
 }

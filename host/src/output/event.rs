@@ -62,6 +62,53 @@ pub enum Event {
         /// Of its bytes, in hex.
         sha256: String,
     },
+    /// `ops node prune` (or the `[node]` policy after a push) removed an
+    /// image name, or an image without one (`dry_run`: would remove).
+    Pruned {
+        /// The name, or the id of an image without one.
+        image: String,
+        /// The build it belongs to (`ops.build`: when that run started).
+        build: String,
+        /// What removing it frees at most (0 when another name keeps the
+        /// image).
+        bytes: u64,
+        dry_run: bool,
+    },
+    /// What a prune did, after its `pruned` events.
+    PruneSummary {
+        builds_kept: u64,
+        builds_removed: u64,
+        images_removed: u64,
+        /// Bytes the removed images freed at most.
+        image_bytes: u64,
+        /// Build cache freed (for a dry run, above the limit); absent when
+        /// the cache was not pruned.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_freed: Option<u64>,
+        /// Scratch and run directories of runs that are over.
+        stale_dirs: u64,
+        dry_run: bool,
+    },
+    /// `ops node df`: what the project takes on the node.
+    NodeDisk {
+        build_path: String,
+        /// Bytes under it; absent when it does not exist yet.
+        build_path_bytes: Option<u64>,
+        /// The project's images, builds and their bytes; absent without
+        /// `[build.image]`.
+        images: Option<u64>,
+        builds: Option<u64>,
+        image_bytes: Option<u64>,
+        cache_bytes: Option<u64>,
+        /// Free and total bytes of the build path's filesystem.
+        free_bytes: Option<u64>,
+        size_bytes: Option<u64>,
+        /// The same for the image builder's storage, when it is elsewhere.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        store_free_bytes: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        store_mount: Option<String>,
+    },
     /// One kept connection, listed by `ops connection status`.
     Connection {
         destination: String,

@@ -101,6 +101,51 @@ pub(super) fn short_digest(digest: &str) -> &str {
     digest.get(..SHORT_DIGEST).unwrap_or(digest)
 }
 
+/// The closing line of a prune.
+pub(super) fn prune(event: &super::event::Event) -> String {
+    use crate::domain::ByteSize;
+    let super::event::Event::PruneSummary {
+        builds_kept,
+        builds_removed,
+        images_removed,
+        image_bytes,
+        cache_freed,
+        stale_dirs,
+        dry_run,
+    } = event
+    else {
+        return String::new();
+    };
+    let (verb, freed) = if *dry_run {
+        ("would remove", "would free")
+    } else {
+        ("removed", "freed")
+    };
+    let mut line = format!(
+        "kept {builds_kept} build{}; {verb} {images_removed} image{} of {builds_removed} older          build{} (up to {})",
+        plural_s(*builds_kept),
+        plural_s(*images_removed),
+        plural_s(*builds_removed),
+        ByteSize(*image_bytes)
+    );
+    if let Some(cache) = cache_freed {
+        line += &format!("; build cache: {freed} {}", ByteSize(*cache));
+    }
+    line += &format!(
+        "; {stale_dirs} stale scratch director{}",
+        if *stale_dirs == 1 { "y" } else { "ies" }
+    );
+    line
+}
+
+fn plural_s(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,8 +83,9 @@ pub(super) fn node_failure(err: &PluginError) -> Option<Failure> {
         Fault::NoSpace { location } if !location.is_empty() => Some(Failure::new(
             err.exit(),
             anyhow!(
-                "no space left on the build node's disk for {location}: free some space there: \
-                 {err}"
+                "no space left on the build node's disk for {location}: `ops node df` shows what \
+                 takes it and `ops node prune` removes this project's old images and build \
+                 cache (`[node] keep` and `cache` do it after every push): {err}"
             ),
         )),
         _ => None,
@@ -131,8 +132,9 @@ pub(super) fn sync_failure(err: PluginError, path: &str) -> Failure {
         return Failure::new(
             err.exit(),
             anyhow!(
-                "no space left on the build node's disk for {location}: free some space there or \
-                 point build.path at a larger disk: {err}"
+                "no space left on the build node's disk for {location}: `ops node df` shows what \
+                 takes it and `ops node prune` frees this project's old images and build cache; \
+                 or point build.path at a larger disk: {err}"
             ),
         );
     }
@@ -190,10 +192,15 @@ mod tests {
         );
         let build = node_failure(&build).expect("a full disk is the node's");
         assert_eq!(build.exit, Exit::ImageBuild);
-        assert!(build
-            .error
-            .to_string()
-            .starts_with("no space left on the build node's disk for the builder's storage:"));
+        let build = build.error.to_string();
+        assert!(
+            build.starts_with("no space left on the build node's disk for the builder's storage:")
+        );
+        assert!(
+            build.contains("`ops node prune`") && build.contains("`ops node df`"),
+            "{build}"
+        );
+        assert!(text.contains("`ops node prune`"), "{text}");
         let refused = failed(Operation::Push, Fault::Refused);
         assert!(push_failure_note(&refused, 1)
             .unwrap()

@@ -36,13 +36,7 @@ impl RunHooks {
         target: &NodeTarget,
     ) -> RunHooks {
         let runner = (settings.hooks && !config.hooks.is_empty()).then(|| HookRunner::new(config));
-        let project = match &config.project {
-            Some(name) => name.value.clone(),
-            None => super::project::root(config.dir())
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        };
+        let project = super::project::name(config);
         let git_ref = job.git_ref.as_ref().or(job.branch.as_ref());
         let services = job.images.as_ref().map_or_else(Vec::new, |images| {
             images.plans.iter().map(|p| p.service.clone()).collect()

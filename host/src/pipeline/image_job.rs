@@ -8,6 +8,7 @@ use crate::domain::{ImageName, PluginName, Registry, Repository};
 use super::job::{plugin_name, required, JobError};
 use super::plan::{self, ImagePlan};
 use super::BuildSettings;
+use crate::housekeeping::{BUILD_LABEL, PROJECT_LABEL, REPOSITORY_LABEL};
 
 const DEFAULT_DOCKERFILE: &str = "Dockerfile";
 pub const DEFAULT_BUILDER: &str = "docker";
@@ -41,6 +42,23 @@ pub struct ImageJob {
     /// the built-in `token-auth`, else `[build.<auth>]` plus the
     /// credential keys of `[build.image]`.
     pub auth_section: PluginSection,
+    /// `prefix`: every image of the project is under it.
+    pub prefix: ImageName,
+    /// The project's name (`ops.project` on every image).
+    pub project: String,
+    /// This run's `ops.build`: when it started.
+    pub build_id: String,
+}
+
+impl ImageJob {
+    /// The labels of the image `plan` builds.
+    pub fn labels(&self, plan: &ImagePlan) -> Vec<(String, String)> {
+        vec![
+            (PROJECT_LABEL.to_owned(), self.project.clone()),
+            (REPOSITORY_LABEL.to_owned(), plan.reference.name.to_string()),
+            (BUILD_LABEL.to_owned(), self.build_id.clone()),
+        ]
+    }
 }
 
 impl ImageJob {
@@ -104,6 +122,9 @@ impl ImageJob {
             login: image.token.is_some() || image.auth.is_some(),
             plans,
             section: builder_section(&image.section, settings.push),
+            prefix,
+            project: super::project::name(config),
+            build_id: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
         })
     }
 }

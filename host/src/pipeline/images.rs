@@ -42,7 +42,23 @@ impl Run<'_> {
                 .map(|(plan, elapsed)| summary(plan, None, elapsed))
                 .collect());
         }
-        self.push_all(ctx, job, plugins, build_times).await
+        let Some(prune) = &self.job.prune else {
+            return self.push_all(ctx, job, plugins, build_times).await;
+        };
+        // Every image of the run is built, so the prune (which keeps the
+        // newest builds, this one first) runs beside the pushes instead of
+        // after them. It does not count as waiting on the node: the pushes
+        // take longer.
+        let images = super::node_policy::project_images(job, plugins);
+        let policy = Chain::new().run(super::node_policy::run(
+            ctx,
+            &self.node,
+            images,
+            prune,
+            self.printer,
+        ));
+        let (pushed, ()) = tokio::join!(self.push_all(ctx, job, plugins, build_times), policy);
+        pushed
     }
 
     /// Logs in to the registry, before the first image build (a base image
@@ -95,7 +111,9 @@ impl Run<'_> {
             items,
             self.job.jobs,
             |(plan, chain): (ImagePlan, Arc<Chain>)| {
+                let labels = job.labels(&plan);
                 let request = BuildRequest {
+                    labels,
                     section: &job.section,
                     context: self.job.path.clone(),
                     dockerfile: job.dockerfile.clone(),

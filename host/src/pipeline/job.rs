@@ -43,6 +43,8 @@ pub struct BuildJob {
     pub lock_wait: std::time::Duration,
     /// What the build lock records about this run.
     pub lock_holder: String,
+    /// The `[node]` policy's prune after a push, if it asks for one.
+    pub prune: Option<crate::housekeeping::PruneSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +133,7 @@ impl BuildJob {
             jobs: settings.jobs,
             sync_agent: AgentForwarding::Never,
             lock_wait: settings.lock_wait,
+            prune: super::node_policy::settings(&config.node),
             lock_holder: super::lock::holder_line(
                 settings
                     .git_ref

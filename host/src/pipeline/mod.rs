@@ -29,6 +29,7 @@ mod image_job;
 mod images;
 mod job;
 mod lock;
+pub(crate) mod node_policy;
 mod plan;
 mod plugins;
 mod project;

@@ -14,6 +14,19 @@ pub fn root(config_dir: &Path) -> PathBuf {
         .unwrap_or(dir)
 }
 
+/// The project's name: `project` in ops.toml, else the name of its root
+/// folder. Hooks see it as `OPS_PROJECT`, and every image ops builds
+/// carries it as the label `ops.project`.
+pub fn name(config: &crate::config::Config) -> String {
+    match &config.project {
+        Some(name) => name.value.clone(),
+        None => root(config.dir())
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

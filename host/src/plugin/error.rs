@@ -14,6 +14,10 @@ pub enum Operation {
     Login,
     Build,
     Push,
+    ListImages,
+    RemoveImages,
+    Storage,
+    PruneCache,
 }
 
 impl Operation {
@@ -26,6 +30,10 @@ impl Operation {
             Operation::Login => "log in to the registry",
             Operation::Build => "build the image",
             Operation::Push => "push the image",
+            Operation::ListImages => "list the project's images",
+            Operation::RemoveImages => "remove images",
+            Operation::Storage => "report its storage",
+            Operation::PruneCache => "prune the build cache",
         }
     }
 
@@ -38,6 +46,10 @@ impl Operation {
             Operation::Sync => Exit::Sync,
             Operation::Build => Exit::ImageBuild,
             Operation::Credentials | Operation::Login | Operation::Push => Exit::Push,
+            Operation::ListImages
+            | Operation::RemoveImages
+            | Operation::Storage
+            | Operation::PruneCache => Exit::Housekeeping,
         }
     }
 }

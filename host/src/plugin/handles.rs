@@ -236,6 +236,10 @@ pub struct ImageBuilder {
 }
 
 impl ImageBuilder {
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
     pub async fn validate(
         &self,
         ctx: &CallContext,
@@ -292,6 +296,7 @@ impl ImageBuilder {
             image: request.image,
             build_args: request.build_args,
             label: request.label,
+            labels: request.labels,
         };
         call_plugin!(
             self.plugin,

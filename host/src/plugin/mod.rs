@@ -57,6 +57,7 @@ mod convert;
 mod error;
 mod handles;
 mod host;
+mod housekeeping;
 mod limits;
 mod loaded;
 mod metadata;
@@ -79,7 +80,10 @@ pub use handles::{ImageBuilder, RegistryAuth, SyncStrategy};
 pub use limits::Limits;
 pub use loaded::Plugin;
 pub use metadata::{Kind, Metadata};
-pub use requests::{BuildRequest, Credentials, PushRequest, Pushed, SyncOutcome, SyncRequest};
+pub use requests::{
+    BuildRequest, Credentials, PushRequest, Pushed, StorageUsage, StoredImage, SyncOutcome,
+    SyncRequest,
+};
 pub use runtime::{PluginSource, Runtime};
 pub use validation::ValidationError;
 pub use version::{API_VERSION, SUPPORTED as SUPPORTED_API_VERSIONS};

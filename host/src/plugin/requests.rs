@@ -58,6 +58,8 @@ pub struct BuildRequest<'a> {
     pub build_args: Vec<(String, String)>,
     /// Label for the live output, usually the service name.
     pub label: String,
+    /// The `ops.*` labels the image must carry.
+    pub labels: Vec<(String, String)>,
 }
 
 /// What a push left in the registry, as [`ImageBuilder::push`] checked it.
@@ -134,4 +136,109 @@ pub struct PushRequest<'a> {
     pub section: &'a PluginSection,
     pub image: String,
     pub label: String,
+}
+
+/// One image ops made, as the builder lists it (checked: a hostile
+/// builder's text reaches the next call and the terminal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredImage {
+    pub id: String,
+    /// Each a valid `name:tag`; empty for an image without a name.
+    pub names: Vec<crate::domain::ImageRef>,
+    /// Its `ops.*` labels.
+    pub labels: Vec<(String, String)>,
+    pub size: u64,
+}
+
+/// Limits on what one listed image may hold.
+const MAX_NAMES: usize = 256;
+const MAX_ID: usize = 128;
+const MAX_LABEL_VALUE: usize = 512;
+
+impl StoredImage {
+    pub(crate) fn checked(
+        image: super::bindings::latest::exports::ops::plugin::image::StoredImage,
+    ) -> Result<StoredImage, String> {
+        let id_ok = !image.id.is_empty()
+            && image.id.len() <= MAX_ID
+            && image
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'_' | b'-'));
+        if !id_ok {
+            return Err(format!("it listed an image with the id {:?}", image.id));
+        }
+        if image.names.len() > MAX_NAMES {
+            return Err(format!(
+                "it listed image {} with {} names",
+                image.id,
+                image.names.len()
+            ));
+        }
+        let names = image
+            .names
+            .iter()
+            .map(|n| {
+                n.parse::<crate::domain::ImageRef>()
+                    .ok()
+                    .filter(|r| r.tag.is_some() && r.digest.is_none())
+                    .ok_or_else(|| {
+                        format!("it listed image {} named {n:?}, not name:tag", image.id)
+                    })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        for (key, value) in &image.labels {
+            let key_ok = key.starts_with("ops.")
+                && key.len() <= 64
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || matches!(b, b'.' | b'-'));
+            let value_ok = value.len() <= MAX_LABEL_VALUE && !value.chars().any(|c| c.is_control());
+            if !key_ok || !value_ok {
+                return Err(format!(
+                    "it listed image {} with the label {key:?} = {value:?}",
+                    image.id
+                ));
+            }
+        }
+        Ok(StoredImage {
+            id: image.id,
+            names,
+            labels: image.labels,
+            size: image.size,
+        })
+    }
+
+    /// The value of label `key`.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the builder keeps besides images.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageUsage {
+    /// Bytes of build cache.
+    pub cache: u64,
+    /// An absolute path where the builder stores things, for its free space.
+    pub location: Option<String>,
+}
+
+impl StorageUsage {
+    pub(crate) fn checked(cache: u64, location: Option<String>) -> Result<StorageUsage, String> {
+        if let Some(path) = &location {
+            let ok = path.starts_with('/')
+                && path.len() <= 4096
+                && !path.chars().any(|c| c.is_control());
+            if !ok {
+                return Err(format!(
+                    "it reported its storage at {path:?}, not an absolute path"
+                ));
+            }
+        }
+        Ok(StorageUsage { cache, location })
+    }
 }

@@ -45,6 +45,8 @@ pub struct Build<'a> {
     pub image: &'a str,
     /// `binary_arg` and the like, from the host.
     pub build_args: &'a [(String, String)],
+    /// The host's `ops.*` labels, put on every platform's image.
+    pub labels: &'a [(String, String)],
     pub options: &'a Options,
 }
 
@@ -91,6 +93,11 @@ pub fn bud(b: &Build, platform: Option<&str>) -> Vec<String> {
     }
     if let Some(target) = &o.target {
         args.extend(strs(&["--target", target]));
+    }
+    // After the Dockerfile's own LABELs, so that these win.
+    for (k, v) in b.labels {
+        args.push("--label".into());
+        args.push(format!("{k}={v}"));
     }
     for (id, _) in &o.secrets {
         args.push("--secret".into());
@@ -211,6 +218,7 @@ mod tests {
 
     fn bud_with(options: &Options, platform: Option<&str>) -> Vec<String> {
         let host = vec![("SERVICE_BINARY".to_owned(), "api".to_owned())];
+        let labels = vec![("ops.project".to_owned(), "p".to_owned())];
         bud(
             &Build {
                 scratch: &SCRATCH,
@@ -218,6 +226,7 @@ mod tests {
                 dockerfile: "Dockerfile",
                 image: IMAGE,
                 build_args: &host,
+                labels: &labels,
                 options,
             },
             platform,
@@ -237,7 +246,8 @@ mod tests {
         assert_eq!(
             args,
             "bud --authfile /tmp/s/auth.json -f Dockerfile --build-arg MODE=release \
-             --build-arg SERVICE_BINARY=api --target runtime --layers --cache-from r/c \
+             --build-arg SERVICE_BINARY=api --target runtime --label ops.project=p --layers \
+             --cache-from r/c \
              --cache-to r/c -t 127.0.0.1:5000/p/api:v1 /opt/p"
         );
     }

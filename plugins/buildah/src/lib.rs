@@ -76,6 +76,7 @@ impl ops_plugin_sdk::ImageBuilder for Buildah {
             dockerfile: &request.dockerfile,
             image: &request.image,
             build_args: &request.build_args,
+            labels: &request.labels,
             options: &options,
         };
         let what = format!("buildah build of {}", request.image);

@@ -10,11 +10,14 @@ use ops_plugin_sdk::bindings::{exports, ops};
 mod config;
 mod digest;
 mod fault;
+mod housekeeping;
 mod options;
 mod progress;
 mod script;
 
-use exports::ops::plugin::image::{BuildRequest, PushOutcome, PushRequest};
+use exports::ops::plugin::image::{
+    BuildRequest, PushOutcome, PushRequest, StorageUsage, StoredImage,
+};
 use ops::plugin::node;
 use ops::plugin::types::{
     Capability, Config, ConfigError, Credentials, ExecOutput, ExecRequest, ExitStatus,
@@ -79,6 +82,7 @@ impl ops_plugin_sdk::ImageBuilder for Docker {
             dockerfile: &request.dockerfile,
             image: &request.image,
             build_args: &request.build_args,
+            labels: &request.labels,
             options: &options,
         });
         let mut env = docker_env(&dir);
@@ -153,6 +157,22 @@ impl ops_plugin_sdk::ImageBuilder for Docker {
                 ))
             })
     }
+
+    fn list_images(_config: Config, project: String) -> Result<Vec<StoredImage>, Error> {
+        housekeeping::list_images(&project)
+    }
+
+    fn remove_images(_config: Config, names: Vec<String>, ids: Vec<String>) -> Result<(), Error> {
+        housekeeping::remove_images(names, ids)
+    }
+
+    fn storage(config: Config) -> Result<StorageUsage, Error> {
+        housekeeping::storage(&parse_options(&config)?)
+    }
+
+    fn prune_cache(config: Config, keep_bytes: u64) -> Result<u64, Error> {
+        housekeeping::prune_cache(&parse_options(&config)?, keep_bytes)
+    }
 }
 
 fn parse_options(config: &Config) -> Result<options::Options, Error> {
@@ -168,7 +188,7 @@ fn docker_env(config_dir: &str) -> Vec<(String, String)> {
 
 /// A failed docker command as its typed error ([`fault::classify`]), with
 /// the end of its stderr as the words.
-fn check(out: &ExecOutput, what: &str) -> Result<(), Error> {
+pub(crate) fn check(out: &ExecOutput, what: &str) -> Result<(), Error> {
     let (status, code) = match &out.status {
         ExitStatus::Code(0) => return Ok(()),
         ExitStatus::Code(c) => (format!("exit code {c}"), Some(*c)),

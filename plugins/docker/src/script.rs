@@ -22,6 +22,8 @@ pub struct Build<'a> {
     pub image: &'a str,
     /// `binary_arg` and the like, from the host.
     pub build_args: &'a [(String, String)],
+    /// The host's `ops.*` labels, which `list-images` finds the image by.
+    pub labels: &'a [(String, String)],
     pub options: &'a Options,
 }
 
@@ -192,6 +194,11 @@ fn common_args(b: &Build) -> Vec<String> {
         args.push("--target".into());
         args.push(target.clone());
     }
+    // After the Dockerfile's own LABELs, so that these win.
+    for (k, v) in b.labels {
+        args.push("--label".into());
+        args.push(format!("{k}={v}"));
+    }
     args.push("-t".into());
     args.push(b.image.to_owned());
     args.push(b.context.to_owned());
@@ -262,6 +269,7 @@ mod tests {
             dockerfile: "Dockerfile",
             image: "127.0.0.1:5000/p/api:v1",
             build_args: ARGS,
+            labels: ARGS,
             options,
         }
     }
@@ -309,6 +317,22 @@ mod tests {
         let service = script.find("SERVICE_BINARY=api").expect("host arg");
         assert!(mode < service);
         assert!(script.contains("--target runtime"));
+    }
+
+    #[test]
+    fn the_hosts_labels_go_on_every_builder_quoted() {
+        let labels = vec![("ops.project".to_owned(), "my app; rm -rf /".to_owned())];
+        let script = build_script(&Build {
+            labels: &labels,
+            ..sample(&Options::default())
+        });
+        // Every way to build (and the push pass) carries it, as one word.
+        assert_eq!(
+            script
+                .matches("--label 'ops.project=my app; rm -rf /'")
+                .count(),
+            5
+        );
     }
 
     #[test]

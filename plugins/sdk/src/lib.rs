@@ -18,7 +18,8 @@
 //! - [`exec`]: an exec builder for the node and the local machine, with
 //!   status checks and bounded output;
 //! - config-key helpers (`unknown_key_message` with a "did you mean") and
-//!   encodings (`base64_encode`, `sh_quote`);
+//!   encodings (`base64_encode`, `sh_quote`) and sizes as tools print
+//!   them ([`parse_size`]);
 //! - one export macro per kind: [`export_sync_strategy!`],
 //!   [`export_registry_auth!`], [`export_image_builder!`].
 
@@ -28,10 +29,12 @@ pub mod error;
 pub mod exec;
 mod keys;
 pub mod logger;
+mod size;
 mod version;
 
 pub use encoding::{base64_encode, sh_quote};
 pub use keys::{suggest, unknown_key_message};
+pub use size::parse_size;
 pub use version::{package_version, API_VERSION};
 
 /// The generated bindings of the one world every plugin targets,
@@ -99,13 +102,59 @@ pub trait RegistryAuth: Plugin {
     fn get_credentials(config: Config, registry: String) -> Result<Credentials, Error>;
 }
 
-/// An image builder: log in, build and push one image at a time.
+/// An image builder: log in, build and push one image at a time, and look
+/// after what it keeps on the node.
+///
+/// The housekeeping calls (`list_images`, `remove_images`, `storage`,
+/// `prune_cache`) have defaults that say the builder cannot do them, so that
+/// `ops node prune` and `ops node df` name the builder instead of failing
+/// obscurely. A builder that puts `BuildRequest::labels` on its images can
+/// list them and should implement all four.
 pub trait ImageBuilder: Plugin {
     fn login(config: Config, credentials: Credentials) -> Result<(), Error>;
     fn build(request: bindings::exports::ops::plugin::image::BuildRequest) -> Result<(), Error>;
     fn push(
         request: bindings::exports::ops::plugin::image::PushRequest,
     ) -> Result<bindings::exports::ops::plugin::image::PushOutcome, Error>;
+
+    /// Every image labelled `ops.project` = `project`, and every image index
+    /// named for one of them.
+    fn list_images(
+        config: Config,
+        project: String,
+    ) -> Result<Vec<bindings::exports::ops::plugin::image::StoredImage>, Error> {
+        let _ = (config, project);
+        Err(cannot::<Self>("list its images"))
+    }
+
+    /// Removes these names, then the images of `ids` left without a name,
+    /// never by force.
+    fn remove_images(config: Config, names: Vec<String>, ids: Vec<String>) -> Result<(), Error> {
+        let _ = (config, names, ids);
+        Err(cannot::<Self>("remove images"))
+    }
+
+    /// The build cache's size and where the builder stores things.
+    fn storage(
+        config: Config,
+    ) -> Result<bindings::exports::ops::plugin::image::StorageUsage, Error> {
+        let _ = config;
+        Err(cannot::<Self>("report its storage"))
+    }
+
+    /// Removes build cache until at most `keep_bytes` are left; the bytes freed.
+    fn prune_cache(config: Config, keep_bytes: u64) -> Result<u64, Error> {
+        let _ = (config, keep_bytes);
+        Err(cannot::<Self>("prune its build cache"))
+    }
+}
+
+/// The error of a housekeeping call a builder does not implement.
+fn cannot<T: Plugin + ?Sized>(what: &str) -> Error {
+    Error::Failed(format!(
+        "image builder {} cannot {what} (it does not implement the call)",
+        T::describe().name
+    ))
 }
 
 /// The error a plugin gives for a kind it is not; the host never asks, as it
@@ -177,6 +226,35 @@ macro_rules! export_image_builder {
             {
                 $crate::logger::init();
                 <$ty as $crate::ImageBuilder>::push(request)
+            }
+            fn list_images(
+                config: $crate::Config,
+                project: String,
+            ) -> Result<
+                Vec<$crate::bindings::exports::ops::plugin::image::StoredImage>,
+                $crate::Error,
+            > {
+                $crate::logger::init();
+                <$ty as $crate::ImageBuilder>::list_images(config, project)
+            }
+            fn remove_images(
+                config: $crate::Config,
+                names: Vec<String>,
+                ids: Vec<String>,
+            ) -> Result<(), $crate::Error> {
+                $crate::logger::init();
+                <$ty as $crate::ImageBuilder>::remove_images(config, names, ids)
+            }
+            fn storage(
+                config: $crate::Config,
+            ) -> Result<$crate::bindings::exports::ops::plugin::image::StorageUsage, $crate::Error>
+            {
+                $crate::logger::init();
+                <$ty as $crate::ImageBuilder>::storage(config)
+            }
+            fn prune_cache(config: $crate::Config, keep_bytes: u64) -> Result<u64, $crate::Error> {
+                $crate::logger::init();
+                <$ty as $crate::ImageBuilder>::prune_cache(config, keep_bytes)
             }
         }
         $crate::__not_sync_strategy!($ty);
@@ -261,6 +339,43 @@ macro_rules! __not_image_builder {
                 _: $crate::bindings::exports::ops::plugin::image::PushRequest,
             ) -> Result<$crate::bindings::exports::ops::plugin::image::PushOutcome, $crate::Error>
             {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "an image builder",
+                ))
+            }
+            fn list_images(
+                _: $crate::Config,
+                _: String,
+            ) -> Result<
+                Vec<$crate::bindings::exports::ops::plugin::image::StoredImage>,
+                $crate::Error,
+            > {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "an image builder",
+                ))
+            }
+            fn remove_images(
+                _: $crate::Config,
+                _: Vec<String>,
+                _: Vec<String>,
+            ) -> Result<(), $crate::Error> {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "an image builder",
+                ))
+            }
+            fn storage(
+                _: $crate::Config,
+            ) -> Result<$crate::bindings::exports::ops::plugin::image::StorageUsage, $crate::Error>
+            {
+                Err($crate::not_this_kind(
+                    <$ty as $crate::Plugin>::describe().name,
+                    "an image builder",
+                ))
+            }
+            fn prune_cache(_: $crate::Config, _: u64) -> Result<u64, $crate::Error> {
                 Err($crate::not_this_kind(
                     <$ty as $crate::Plugin>::describe().name,
                     "an image builder",

@@ -1,0 +1,181 @@
+//! Node disk hygiene: `ops node prune`, `ops node df`, and the `[node]`
+//! policy that prunes after every push.
+//!
+//! The image builder lists and removes images and prunes its cache (plugin
+//! API 0.3.0's housekeeping calls); which images go is decided here
+//! ([`selection`]), from the labels ops put on every image it built, so
+//! that every builder prunes by the same rule and none can widen it. The
+//! scratch directories of runs that are over and the free space are the
+//! node's own ([`node_space`]).
+
+mod node_space;
+mod selection;
+
+use std::sync::Arc;
+
+use crate::config::PluginSection;
+use crate::domain::ImageName;
+use crate::exit::{Exit, ExitStatusOf};
+use crate::plugin::{CallContext, ImageBuilder, PluginError};
+use crate::remote::{RemoteError, RemoteNode};
+
+pub use node_space::{Space, Stale};
+pub use selection::Selection;
+
+/// The labels that mark an image as made by ops for a project.
+pub const PROJECT_LABEL: &str = "ops.project";
+/// The repository ops named the image in (`{prefix}/{service}`): only names
+/// in it are the project's.
+pub const REPOSITORY_LABEL: &str = "ops.repository";
+/// The run's start (RFC 3339, UTC, milliseconds): one value for all the
+/// images of a run, and in the order the runs were made.
+pub const BUILD_LABEL: &str = "ops.build";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HousekeepingError {
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    #[error("cleaning up on the node: {0}")]
+    Remote(#[from] RemoteError),
+}
+
+impl ExitStatusOf for HousekeepingError {
+    fn exit(&self) -> Exit {
+        match self {
+            HousekeepingError::Plugin(e) => e.exit(),
+            // A lost node or Ctrl-C keep their own codes.
+            HousekeepingError::Remote(e) => match e.exit() {
+                Exit::Usage => Exit::Housekeeping,
+                exit => exit,
+            },
+        }
+    }
+}
+
+/// A project's images, as its image builder keeps them.
+pub struct ProjectImages<'a> {
+    pub builder: &'a ImageBuilder,
+    /// `[build.image]`.
+    pub section: &'a PluginSection,
+    pub project: String,
+    pub prefix: ImageName,
+}
+
+/// What a prune keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneSettings {
+    /// Builds to keep (at least 1).
+    pub keep: usize,
+    /// Build cache to keep, in bytes; `None` leaves the cache alone.
+    pub cache: Option<u64>,
+    pub dry_run: bool,
+}
+
+/// What a prune removed (or would).
+#[derive(Debug, Default)]
+pub struct PruneReport {
+    /// `None` without `[build.image]`.
+    pub images: Option<Selection>,
+    /// Build cache freed (or above the limit, for a dry run); `None` when
+    /// not asked to prune it.
+    pub cache_freed: Option<u64>,
+    pub stale: Stale,
+}
+
+/// Prunes `images` (when the project builds some) and the stale scratch
+/// directories on `node`. `ctx` carries the node session.
+pub async fn prune(
+    ctx: &CallContext,
+    node: &Arc<dyn RemoteNode>,
+    images: Option<&ProjectImages<'_>>,
+    settings: &PruneSettings,
+) -> Result<PruneReport, HousekeepingError> {
+    let mut report = PruneReport::default();
+    if let Some(p) = images {
+        let listed = p.builder.list_images(ctx, p.section, &p.project).await?;
+        let selection = selection::select(&listed, &p.project, &p.prefix, settings.keep);
+        if !settings.dry_run && !selection.is_empty() {
+            let names: Vec<String> = selection.names.iter().map(|r| r.what.clone()).collect();
+            let ids: Vec<String> = selection.ids.iter().map(|r| r.what.clone()).collect();
+            p.builder
+                .remove_images(ctx, p.section, &names, &ids)
+                .await?;
+        }
+        report.images = Some(selection);
+        if let Some(limit) = settings.cache {
+            report.cache_freed = Some(prune_cache(ctx, p, limit, settings.dry_run).await?);
+        }
+    }
+    report.stale = node_space::stale_scratch(node.as_ref(), settings.dry_run).await?;
+    Ok(report)
+}
+
+/// Prunes the build cache down to `limit` when it is above it (asking the
+/// size first is cheap; a prune walks every cache record); for a dry run,
+/// what is above the limit.
+async fn prune_cache(
+    ctx: &CallContext,
+    p: &ProjectImages<'_>,
+    limit: u64,
+    dry_run: bool,
+) -> Result<u64, HousekeepingError> {
+    let usage = p.builder.storage(ctx, p.section).await?;
+    if usage.cache <= limit {
+        return Ok(0);
+    }
+    if dry_run {
+        return Ok(usage.cache - limit);
+    }
+    Ok(p.builder.prune_cache(ctx, p.section, limit).await?)
+}
+
+/// What `ops node df` shows.
+#[derive(Debug, Default)]
+pub struct DiskReport {
+    pub space: Space,
+    /// The project's images: how many, in how many builds, and their bytes
+    /// (shared layers counted once per image); `None` without images.
+    pub images: Option<ImageUsage>,
+    pub cache: Option<u64>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImageUsage {
+    pub images: usize,
+    pub builds: usize,
+    pub bytes: u64,
+}
+
+pub async fn usage(
+    ctx: &CallContext,
+    node: &Arc<dyn RemoteNode>,
+    images: Option<&ProjectImages<'_>>,
+    build_path: &str,
+) -> Result<DiskReport, HousekeepingError> {
+    let mut report = DiskReport::default();
+    let mut store = None;
+    if let Some(p) = images {
+        let listed = p.builder.list_images(ctx, p.section, &p.project).await?;
+        // Every build and image is kept with a keep that large: what the
+        // selection calls the project's.
+        let all = selection::select(&listed, &p.project, &p.prefix, usize::MAX);
+        let ours: Vec<_> = listed
+            .iter()
+            .filter(|i| {
+                i.label(BUILD_LABEL)
+                    .is_some_and(|b| all.kept_builds.iter().any(|k| k == b))
+                    && i.label(PROJECT_LABEL) == Some(p.project.as_str())
+            })
+            .collect();
+        report.images = Some(ImageUsage {
+            images: ours.len(),
+            builds: all.kept_builds.len(),
+            bytes: ours.iter().map(|i| i.size).sum(),
+        });
+        let storage = p.builder.storage(ctx, p.section).await?;
+        report.cache = Some(storage.cache);
+        store = storage.location;
+    }
+    report.space = node_space::space(node.as_ref(), build_path, store.as_deref()).await?;
+    Ok(report)
+}
