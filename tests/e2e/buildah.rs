@@ -388,3 +388,74 @@ fn a_connection_lost_while_buildah_runs_is_exit_3_naming_the_step() {
     });
     fx.assert_nothing_pushed();
 }
+
+/// `buildah images` on the node, through `ops exec`: each image's id and
+/// its names (`<none>` for an image without one).
+fn node_buildah_images(fx: &BuildFixture) -> Vec<String> {
+    let out = fx
+        .ops()
+        .args([
+            "exec",
+            "--",
+            "buildah",
+            "images",
+            "--no-trunc",
+            "--format",
+            "{{.ID}} {{.Name}}:{{.Tag}}",
+        ])
+        .run();
+    out.expect_success();
+    let mut lines: Vec<String> = out.stdout.lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn prune_removes_an_older_index_with_its_platforms_images_and_keeps_the_newest() {
+    let mut fx = BuildFixture::buildah();
+    fx.image_config().extra += "platforms = [\"linux/amd64\", \"linux/arm64\"]\n";
+    fx.build_ok(&["--service", "api", "--tag", "m1", "--no-push"]);
+    fx.build_ok(&["--service", "api", "--tag", "m2", "--no-push"]);
+    let named =
+        |lines: &[String], tag: &str| lines.iter().any(|l| l.ends_with(&format!("/api:{tag}")));
+    let before = node_buildah_images(&fx);
+    assert!(named(&before, "m1") && named(&before, "m2"), "{before:?}");
+    let unnamed_before = before.iter().filter(|l| l.contains("<none>")).count();
+    assert!(
+        unnamed_before >= 4,
+        "two platforms' images per build: {before:?}"
+    );
+
+    let df = fx.ops().args(["node", "df", "--output", "json"]).run();
+    df.expect_success();
+    let events = json_events(&df.stdout);
+    let disk = events
+        .iter()
+        .find(|e| e["event"] == "node_disk")
+        .expect("node_disk");
+    assert_eq!(disk["builds"], 2, "{disk}");
+
+    let out = fx
+        .ops()
+        .args(["node", "prune", "--keep", "1", "--output", "json"])
+        .run();
+    out.expect_success();
+    let events = json_events(&out.stdout);
+    let pruned: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "pruned")
+        .map(|e| e["image"].as_str().unwrap())
+        .collect();
+    assert!(
+        pruned.contains(&fx.image("api", "m1").as_str()),
+        "{pruned:?}"
+    );
+    let after = node_buildah_images(&fx);
+    assert!(!named(&after, "m1") && named(&after, "m2"), "{after:?}");
+    let unnamed_after = after.iter().filter(|l| l.contains("<none>")).count();
+    assert_eq!(
+        unnamed_before - unnamed_after,
+        2,
+        "the older index's two platform images go, the newer's stay: {after:?}"
+    );
+}

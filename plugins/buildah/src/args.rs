@@ -116,7 +116,13 @@ pub fn bud(b: &Build, platform: Option<&str>) -> Vec<String> {
             }
             args.extend(strs(&["-t", b.image]));
         }
-        Some(p) => args.extend(strs(&["--platform", p, "--manifest", b.image])),
+        Some(p) => {
+            // Each platform's image has no name of its own: this one says
+            // which list it is in, so that pruning finds the list by it.
+            args.push("--label".into());
+            args.push(format!("{}={}", crate::housekeeping::LIST_LABEL, b.image));
+            args.extend(strs(&["--platform", p, "--manifest", b.image]));
+        }
     }
     args.push(b.context.into());
     args

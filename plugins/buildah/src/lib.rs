@@ -11,11 +11,14 @@ use ops_plugin_sdk::bindings::{exports, ops};
 mod args;
 mod config;
 mod fault;
+mod housekeeping;
 mod options;
 mod progress;
 
 use args::Scratch;
-use exports::ops::plugin::image::{BuildRequest, PushOutcome, PushRequest};
+use exports::ops::plugin::image::{
+    BuildRequest, PushOutcome, PushRequest, StorageUsage, StoredImage,
+};
 use ops::plugin::node;
 use ops::plugin::types::{
     Capability, Config, ConfigError, Credentials, ExecOutput, ExecRequest, ExitStatus,
@@ -131,6 +134,22 @@ impl ops_plugin_sdk::ImageBuilder for Buildah {
             platforms: options.platforms,
         })
     }
+
+    fn list_images(_config: Config, project: String) -> Result<Vec<StoredImage>, Error> {
+        housekeeping::list_images(&project)
+    }
+
+    fn remove_images(_config: Config, names: Vec<String>, ids: Vec<String>) -> Result<(), Error> {
+        housekeeping::remove_images(names, ids)
+    }
+
+    fn storage(_config: Config) -> Result<StorageUsage, Error> {
+        housekeeping::storage()
+    }
+
+    fn prune_cache(_config: Config, keep_bytes: u64) -> Result<u64, Error> {
+        housekeeping::prune_cache(keep_bytes)
+    }
 }
 
 /// Runs `buildah COMMAND` on the node under [`args::WRAPPER`].
@@ -163,7 +182,7 @@ fn parse_options(config: &Config) -> Result<options::Options, Error> {
 
 /// A failed buildah command as its typed error ([`fault::classify`]), with
 /// the end of its stderr as the words.
-fn check(out: &ExecOutput, what: &str) -> Result<(), Error> {
+pub(crate) fn check(out: &ExecOutput, what: &str) -> Result<(), Error> {
     let (status, code) = match &out.status {
         ExitStatus::Code(0) => return Ok(()),
         ExitStatus::Code(c) => (format!("exit code {c}"), Some(*c)),

@@ -10,10 +10,13 @@ use crate::options::Options;
 use ops_plugin_sdk::{parse_size, Error};
 
 /// `$1`: the project. One line per image: its id, names, size and labels,
-/// each field JSON so that no label value can break the line apart.
-const LIST: &str = r#"ids=$(docker image ls -q --no-trunc --filter "label=ops.project=$1" | sort -u)
+/// each field JSON so that no label value can break the line apart. An
+/// image removed between the listing and the inspection (another prune, a
+/// person) is simply not there: `inspect` prints the others and fails.
+const LIST: &str = r#"set -e
+ids=$(docker image ls -q --no-trunc --filter "label=ops.project=$1" | sort -u)
 [ -n "$ids" ] || exit 0
-docker image inspect --format '{{json .Id}} {{json .RepoTags}} {{.Size}} {{json .Config.Labels}}' $ids"#;
+docker image inspect --format '{{json .Id}} {{json .RepoTags}} {{.Size}} {{json .Config.Labels}}' $ids 2>/dev/null || :"#;
 
 /// `$1`: how many names follow, then the names, then the ids. A name is
 /// only untagged; an id goes only while no name points at it. An image in
