@@ -122,7 +122,8 @@ pub(super) fn prune(event: &super::event::Event) -> String {
         ("removed", "freed")
     };
     let mut line = format!(
-        "kept {builds_kept} build{}; {verb} {images_removed} image{} of {builds_removed} older          build{} (up to {})",
+        "kept {builds_kept} build{}; {verb} {images_removed} image{} of {builds_removed} older \
+         build{} (up to {})",
         plural_s(*builds_kept),
         plural_s(*images_removed),
         plural_s(*builds_removed),
@@ -159,6 +160,24 @@ mod tests {
             platforms: Vec::new(),
             seconds,
         }
+    }
+
+    #[test]
+    fn the_prune_line_counts_and_says_what_a_dry_run_would_do() {
+        let event = super::super::event::Event::PruneSummary {
+            builds_kept: 5,
+            builds_removed: 1,
+            images_removed: 3,
+            image_bytes: 12_300_000,
+            cache_freed: Some(2_000_000_000),
+            stale_dirs: 1,
+            dry_run: true,
+        };
+        assert_eq!(
+            super::prune(&event),
+            "kept 5 builds; would remove 3 images of 1 older build (up to 12.3 MB); build cache: \
+             would free 2.0 GB; 1 stale scratch directory"
+        );
     }
 
     #[test]
