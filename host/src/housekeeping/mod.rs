@@ -90,10 +90,70 @@ pub async fn prune(
     images: Option<&ProjectImages<'_>>,
     settings: &PruneSettings,
 ) -> Result<PruneReport, HousekeepingError> {
+    let plan = match images {
+        Some(p) => Some(plan(ctx, p, settings, None).await?),
+        None => None,
+    };
+    apply(ctx, node, images.zip(plan), settings).await
+}
+
+/// What a prune will remove, found without changing anything: the listing
+/// and the cache's size, which are what take time.
+#[derive(Debug)]
+pub struct Plan {
+    pub selection: Selection,
+    /// Bytes of build cache above the limit; `None` without a limit.
+    pub cache_over: Option<u64>,
+}
+
+/// Plans a prune of `p`. With `current`, the build of a run still under
+/// way: its images are never touched, and it counts as one of the kept
+/// builds whether or not the builder lists it yet.
+pub async fn plan(
+    ctx: &CallContext,
+    p: &ProjectImages<'_>,
+    settings: &PruneSettings,
+    current: Option<&str>,
+) -> Result<Plan, HousekeepingError> {
+    let listed = p.builder.list_images(ctx, p.section, &p.project).await?;
+    let (listed, keep) = match current {
+        Some(build) => (
+            listed
+                .into_iter()
+                .filter(|i| i.label(BUILD_LABEL) != Some(build))
+                .collect(),
+            settings.keep.saturating_sub(1),
+        ),
+        None => (listed, settings.keep),
+    };
+    let mut selection = selection::select(&listed, &p.project, &p.prefix, keep);
+    if let Some(build) = current {
+        selection.kept_builds.insert(0, build.to_owned());
+    }
+    let cache_over = match settings.cache {
+        Some(limit) => {
+            let usage = p.builder.storage(ctx, p.section).await?;
+            Some(usage.cache.saturating_sub(limit))
+        }
+        None => None,
+    };
+    Ok(Plan {
+        selection,
+        cache_over,
+    })
+}
+
+/// Carries out `plan` (unless a dry run) and removes the stale scratch
+/// directories.
+pub async fn apply(
+    ctx: &CallContext,
+    node: &Arc<dyn RemoteNode>,
+    planned: Option<(&ProjectImages<'_>, Plan)>,
+    settings: &PruneSettings,
+) -> Result<PruneReport, HousekeepingError> {
     let mut report = PruneReport::default();
-    if let Some(p) = images {
-        let listed = p.builder.list_images(ctx, p.section, &p.project).await?;
-        let selection = selection::select(&listed, &p.project, &p.prefix, settings.keep);
+    if let Some((p, plan)) = planned {
+        let selection = plan.selection;
         if !settings.dry_run && !selection.is_empty() {
             let names: Vec<String> = selection.names.iter().map(|r| r.what.clone()).collect();
             let ids: Vec<String> = selection.ids.iter().map(|r| r.what.clone()).collect();
@@ -102,31 +162,17 @@ pub async fn prune(
                 .await?;
         }
         report.images = Some(selection);
-        if let Some(limit) = settings.cache {
-            report.cache_freed = Some(prune_cache(ctx, p, limit, settings.dry_run).await?);
-        }
+        report.cache_freed = match (plan.cache_over, settings.cache) {
+            // Asking the size first is cheap beside a prune, which walks
+            // every cache record: only a cache over its limit is pruned.
+            (Some(over), Some(limit)) if over > 0 && !settings.dry_run => {
+                Some(p.builder.prune_cache(ctx, p.section, limit).await?)
+            }
+            (over, _) => over,
+        };
     }
     report.stale = node_space::stale_scratch(node.as_ref(), settings.dry_run).await?;
     Ok(report)
-}
-
-/// Prunes the build cache down to `limit` when it is above it (asking the
-/// size first is cheap; a prune walks every cache record); for a dry run,
-/// what is above the limit.
-async fn prune_cache(
-    ctx: &CallContext,
-    p: &ProjectImages<'_>,
-    limit: u64,
-    dry_run: bool,
-) -> Result<u64, HousekeepingError> {
-    let usage = p.builder.storage(ctx, p.section).await?;
-    if usage.cache <= limit {
-        return Ok(0);
-    }
-    if dry_run {
-        return Ok(usage.cache - limit);
-    }
-    Ok(p.builder.prune_cache(ctx, p.section, limit).await?)
 }
 
 /// What `ops node df` shows.

@@ -52,7 +52,7 @@ impl Selection {
 }
 
 /// The images of `project` under `prefix` to remove to keep the `keep`
-/// newest builds (`keep` of at least 1).
+/// newest builds.
 pub fn select(images: &[StoredImage], project: &str, prefix: &ImageName, keep: usize) -> Selection {
     let under = format!("{prefix}/");
     let ours: Vec<(&StoredImage, &str, Vec<String>)> = images
@@ -79,7 +79,7 @@ pub fn select(images: &[StoredImage], project: &str, prefix: &ImageName, keep: u
         .map(|(_, build, _)| *build)
         .collect();
     let newest_first: Vec<&str> = named.into_iter().rev().collect();
-    let kept: Vec<&str> = newest_first.iter().copied().take(keep.max(1)).collect();
+    let kept: Vec<&str> = newest_first.iter().copied().take(keep).collect();
     let mut selection = Selection {
         kept_builds: kept.iter().map(|b| b.to_string()).collect(),
         removed_builds: newest_first
@@ -192,8 +192,9 @@ mod tests {
         );
         assert_eq!(s.bytes(), 200);
         assert!(select_from(&images, 3).is_empty());
-        // Nothing is kept below one build.
-        assert_eq!(select_from(&images, 0).kept_builds.len(), 1);
+        // Keeping none (the policy, which keeps this run's build apart)
+        // removes every build listed.
+        assert_eq!(select_from(&images, 0).removed_builds.len(), 3);
     }
 
     #[test]

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 
+use futures::future::{self, Either};
+
 use crate::exit::{Exit, Failure};
+use crate::housekeeping::{Plan, PruneSettings};
 use crate::output::{Event, ImageStatus, ImageSummary, Step};
 use crate::plugin::{BuildRequest, CallContext, PushRequest, Pushed};
 use crate::remote::critical_path::Chain;
@@ -33,7 +36,8 @@ impl Run<'_> {
             // after the push, or on any failure.
             self.login(ctx, job, plugins).await?;
         }
-        let build_times = self.build_all(ctx, job, plugins).await?;
+        let policy = self.job.prune.as_ref().filter(|_| self.job.push);
+        let (build_times, plan) = self.build_beside_plan(ctx, job, plugins, policy).await?;
         if !self.job.push {
             return Ok(job
                 .plans
@@ -42,23 +46,48 @@ impl Run<'_> {
                 .map(|(plan, elapsed)| summary(plan, None, elapsed))
                 .collect());
         }
-        let Some(prune) = &self.job.prune else {
+        let (Some(settings), Some(plan)) = (policy, plan) else {
             return self.push_all(ctx, job, plugins, build_times).await;
         };
-        // Every image of the run is built, so the prune (which keeps the
-        // newest builds, this one first) runs beside the pushes instead of
-        // after them. It does not count as waiting on the node: the pushes
-        // take longer.
+        // Its own chain: the removal does not count as waiting on the node,
+        // the pushes take longer.
         let images = super::node_policy::project_images(job, plugins);
-        let policy = Chain::new().run(super::node_policy::run(
+        let apply = Chain::new().run(super::node_policy::apply(
             ctx,
             &self.node,
             images,
-            prune,
+            plan,
+            settings,
             self.printer,
         ));
-        let (pushed, ()) = tokio::join!(self.push_all(ctx, job, plugins, build_times), policy);
+        let (pushed, ()) = tokio::join!(self.push_all(ctx, job, plugins, build_times), apply);
         pushed
+    }
+
+    /// Builds every image, with the `[node]` policy's plan made beside the
+    /// builds when there is one; a failed build drops the plan.
+    async fn build_beside_plan(
+        &self,
+        ctx: &CallContext,
+        job: &ImageJob,
+        plugins: &ImagePlugins,
+        policy: Option<&PruneSettings>,
+    ) -> Result<(Vec<Duration>, Option<Plan>), Failure> {
+        let Some(settings) = policy else {
+            return Ok((self.build_all(ctx, job, plugins).await?, None));
+        };
+        let planning = std::pin::pin!(Chain::new().run(super::node_policy::plan(
+            ctx,
+            job,
+            plugins,
+            settings,
+            self.printer
+        )));
+        let building = std::pin::pin!(self.build_all(ctx, job, plugins));
+        Ok(match future::select(building, planning).await {
+            Either::Left((built, planning)) => (built?, planning.await),
+            Either::Right((plan, building)) => (building.await?, plan),
+        })
     }
 
     /// Logs in to the registry, before the first image build (a base image

@@ -1,13 +1,15 @@
-//! The `[node]` policy: after the images are built, the same prune as `ops
-//! node prune` runs beside the pushes, so the run takes no longer for it.
-//! It never touches this run's images (theirs is the newest build, and a
-//! policy keeps at least one), and its failure is a warning: the build
-//! itself went well.
+//! The `[node]` policy: the same prune as `ops node prune` after every run
+//! that pushes, off the critical path. What to remove is found beside the
+//! image builds (listing, cache size: the slow part, which changes
+//! nothing); it is removed beside the pushes, once every image was built,
+//! so a run whose build fails removes nothing. This run's build is never
+//! touched and counts as one of the kept. A failure is a warning: the
+//! build itself went well.
 
 use std::sync::Arc;
 
 use crate::config::NodePolicy;
-use crate::housekeeping::{self, ProjectImages, PruneReport, PruneSettings};
+use crate::housekeeping::{self, Plan, ProjectImages, PruneReport, PruneSettings};
 use crate::output::{Event, Printer};
 use crate::plugin::CallContext;
 use crate::remote::RemoteNode;
@@ -37,22 +39,47 @@ pub fn project_images<'a>(job: &'a ImageJob, plugins: &'a ImagePlugins) -> Proje
     }
 }
 
-/// Runs the policy's prune; a failure is only a warning.
-pub async fn run(
+/// The policy's plan, made beside the image builds: the listing and the
+/// cache's size are what take time, and they change nothing. This run's
+/// build is kept apart. A failure is only a warning, and no prune follows.
+pub async fn plan(
+    ctx: &CallContext,
+    job: &ImageJob,
+    plugins: &ImagePlugins,
+    settings: &PruneSettings,
+    printer: &Printer,
+) -> Option<Plan> {
+    let images = project_images(job, plugins);
+    match housekeeping::plan(ctx, &images, settings, Some(&job.build_id)).await {
+        Ok(plan) => Some(plan),
+        Err(e) => {
+            warned(printer, &e);
+            None
+        }
+    }
+}
+
+/// Carries out `plan` beside the pushes, once every image was built.
+pub async fn apply(
     ctx: &CallContext,
     node: &Arc<dyn RemoteNode>,
     images: ProjectImages<'_>,
+    plan: Plan,
     settings: &PruneSettings,
     printer: &Printer,
 ) {
-    match housekeeping::prune(ctx, node, Some(&images), settings).await {
+    match housekeeping::apply(ctx, node, Some((&images, plan)), settings).await {
         Ok(report) => events(&report, settings.dry_run)
             .iter()
             .for_each(|e| printer.emit(e)),
-        Err(e) => printer.warn(format!(
-            "the [node] policy's prune failed, the build did not: {e}"
-        )),
+        Err(e) => warned(printer, &e),
     }
+}
+
+fn warned(printer: &Printer, error: &housekeeping::HousekeepingError) {
+    printer.warn(format!(
+        "the [node] policy's prune failed, the build did not: {error}"
+    ));
 }
 
 /// A prune's events: each removal, then the summary.
