@@ -58,11 +58,13 @@ trap cleanup EXIT
 # One build of the world: the default (dev) profile and default features,
 # the same the quick start's `cargo build` uses, every target (benches
 # included, so clippy sees them). xtask first: the plugin check and the
-# dependency policy below run its binary while the rest builds.
+# dependency policy below run its binary while the rest builds. Selected
+# with --workspace, its dependencies get the features the whole workspace
+# unifies to, the ones the test build uses: built once, not twice.
 target_dir="${CARGO_TARGET_DIR:-$OPS_REPO_ROOT/target}"
 phase "building the workspace in the background (log: $work/build.log)"
 (
-	cargo build --quiet -p xtask
+	cargo build --quiet --workspace --bin xtask
 	: >"$work/xtask.ready"
 	cargo test --workspace --all-targets --no-run
 ) >"$work/build.log" 2>&1 &
