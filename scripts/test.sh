@@ -58,11 +58,13 @@ trap cleanup EXIT
 # One build of the world: the default (dev) profile and default features,
 # the same the quick start's `cargo build` uses, every target (benches
 # included, so clippy sees them). xtask first: the plugin check and the
-# dependency policy below run its binary while the rest builds.
+# dependency policy below run its binary while the rest builds. Selected
+# with --workspace, its dependencies get the features the whole workspace
+# unifies to, the ones the test build uses: built once, not twice.
 target_dir="${CARGO_TARGET_DIR:-$OPS_REPO_ROOT/target}"
 phase "building the workspace in the background (log: $work/build.log)"
 (
-	cargo build --quiet -p xtask
+	cargo build --quiet --workspace --bin xtask
 	: >"$work/xtask.ready"
 	cargo test --workspace --all-targets --no-run
 ) >"$work/build.log" 2>&1 &
@@ -91,10 +93,15 @@ ops_install_buildx
 ops_make_base_image
 phase "machine ready"
 
-# The committed .wasm plugins must match their sources.
+# The committed .wasm plugins must match their sources. This and the
+# plugins' clippy and tests below run at the lowest CPU priority: the
+# workspace build beside them is what the tests wait for, and on two cores
+# an equal share would stretch it by most of their time. At nice 19 they
+# take what the build leaves idle (its single-crate and link steps) and
+# both cores once it is done.
 wait_build "$work/xtask.ready"
 phase "xtask plugins --check"
-"$target_dir/debug/xtask" plugins --check
+nice -n 19 "$target_dir/debug/xtask" plugins --check
 
 # Licenses, banned crates and sources of both workspaces, as deny.toml says.
 # `xtask deps` reads the same keys `cargo deny check bans licenses sources`
@@ -111,8 +118,8 @@ phase "dependency policy (xtask deps, deny.toml)"
 phase "cargo clippy and cargo test (plugins workspace)"
 (
 	unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
-	cargo clippy --quiet --manifest-path plugins/Cargo.toml --workspace --all-targets -- -D warnings
-	cargo test --manifest-path plugins/Cargo.toml --workspace --lib
+	nice -n 19 cargo clippy --quiet --manifest-path plugins/Cargo.toml --workspace --all-targets -- -D warnings
+	nice -n 19 cargo test --manifest-path plugins/Cargo.toml --workspace --lib
 )
 
 phase "waiting for the workspace build"
