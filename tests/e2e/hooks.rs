@@ -211,6 +211,21 @@ fn a_failing_post_push_fails_the_run_and_leaves_the_images_pushed() {
 }
 
 #[test]
+fn a_failed_artifact_fetch_beside_the_image_builds_is_the_failed_step() {
+    let mut fx = BuildFixture::new();
+    fx.image_config().services = vec!["api".into()];
+    fx.config.artifacts = vec!["no/such/file".into()];
+    trusted(&fx, ALL_HOOKS);
+    fx.ops().args(["build", "--no-push"]).run().expect_code(10);
+    let (_, vars) = hook_env(&fx, "on_failure");
+    assert_eq!(
+        vars.get("OPS_FAILED_STEP").map(String::as_str),
+        Some("artifacts")
+    );
+    assert_eq!(vars.get("OPS_EXIT_CODE").map(String::as_str), Some("10"));
+}
+
+#[test]
 fn on_failure_hears_the_failed_step_and_its_exit_code() {
     let mut fx = BuildFixture::new();
     fx.config.command = "echo broken >&2; exit 3".into();

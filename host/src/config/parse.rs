@@ -68,16 +68,7 @@ impl Config {
         let project = r.located_string(root, "", "project")?;
         let target = node_ref(&mut r, root, "", "target")?;
 
-        let mut nodes = Vec::new();
-        if let Some(value) = r.get(root, "", "nodes") {
-            let table = r.table(value, "nodes")?;
-            let mut items: Vec<_> = table.iter().collect();
-            items.sort_by_key(|(k, _)| k.span().start);
-            for (key, value) in items {
-                nodes.push(node_entry(&mut r, key.get_ref(), value)?);
-            }
-        }
-
+        let nodes = node_entries(&mut r, root)?;
         let api = api_config(&mut r, root, env)?;
 
         let build = match r.get(root, "", "build") {
@@ -129,6 +120,20 @@ impl Config {
             secret_variables,
         })
     }
+}
+
+/// `[nodes.<id>]`, in file order.
+fn node_entries(r: &mut Reader, root: &DeTable) -> Result<Vec<NodeEntry>, ConfigError> {
+    let mut nodes = Vec::new();
+    if let Some(value) = r.get(root, "", "nodes") {
+        let table = r.table(value, "nodes")?;
+        let mut items: Vec<_> = table.iter().collect();
+        items.sort_by_key(|(k, _)| k.span().start);
+        for (key, value) in items {
+            nodes.push(node_entry(r, key.get_ref(), value)?);
+        }
+    }
+    Ok(nodes)
 }
 
 /// `[api]`, with `OPS_API_URL`/`OPS_API_TOKEN` for what it leaves out.

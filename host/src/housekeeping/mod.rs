@@ -90,11 +90,26 @@ pub async fn prune(
     images: Option<&ProjectImages<'_>>,
     settings: &PruneSettings,
 ) -> Result<PruneReport, HousekeepingError> {
-    let plan = match images {
-        Some(p) => Some(plan(ctx, p, settings, None).await?),
-        None => None,
+    let stale = stale_scratch(node, settings.dry_run).await?;
+    let mut report = match images {
+        Some(p) => {
+            let plan = plan(ctx, p, settings, None).await?;
+            apply(ctx, p, plan, settings).await?
+        }
+        None => PruneReport::default(),
     };
-    apply(ctx, node, images.zip(plan), settings).await
+    report.stale = stale;
+    Ok(report)
+}
+
+/// Finds, and unless `dry_run` removes, the scratch and run directories
+/// of runs that are over. Independent of any build: the `[node]` policy
+/// does it beside the image builds.
+pub async fn stale_scratch(
+    node: &Arc<dyn RemoteNode>,
+    dry_run: bool,
+) -> Result<Stale, HousekeepingError> {
+    Ok(node_space::stale_scratch(node.as_ref(), dry_run).await?)
 }
 
 /// What a prune will remove, found without changing anything: the listing
@@ -143,36 +158,35 @@ pub async fn plan(
     })
 }
 
-/// Carries out `plan` (unless a dry run) and removes the stale scratch
-/// directories.
+/// Carries out `plan` (unless a dry run): the images, then the cache when
+/// it is over its limit. The report's `stale` is left empty.
 pub async fn apply(
     ctx: &CallContext,
-    node: &Arc<dyn RemoteNode>,
-    planned: Option<(&ProjectImages<'_>, Plan)>,
+    p: &ProjectImages<'_>,
+    plan: Plan,
     settings: &PruneSettings,
 ) -> Result<PruneReport, HousekeepingError> {
-    let mut report = PruneReport::default();
-    if let Some((p, plan)) = planned {
-        let selection = plan.selection;
-        if !settings.dry_run && !selection.is_empty() {
-            let names: Vec<String> = selection.names.iter().map(|r| r.what.clone()).collect();
-            let ids: Vec<String> = selection.ids.iter().map(|r| r.what.clone()).collect();
-            p.builder
-                .remove_images(ctx, p.section, &names, &ids)
-                .await?;
-        }
-        report.images = Some(selection);
-        report.cache_freed = match (plan.cache_over, settings.cache) {
-            // Asking the size first is cheap beside a prune, which walks
-            // every cache record: only a cache over its limit is pruned.
-            (Some(over), Some(limit)) if over > 0 && !settings.dry_run => {
-                Some(p.builder.prune_cache(ctx, p.section, limit).await?)
-            }
-            (over, _) => over,
-        };
+    let selection = plan.selection;
+    if !settings.dry_run && !selection.is_empty() {
+        let names: Vec<String> = selection.names.iter().map(|r| r.what.clone()).collect();
+        let ids: Vec<String> = selection.ids.iter().map(|r| r.what.clone()).collect();
+        p.builder
+            .remove_images(ctx, p.section, &names, &ids)
+            .await?;
     }
-    report.stale = node_space::stale_scratch(node.as_ref(), settings.dry_run).await?;
-    Ok(report)
+    let cache_freed = match (plan.cache_over, settings.cache) {
+        // Asking the size first is cheap beside a prune, which walks
+        // every cache record: only a cache over its limit is pruned.
+        (Some(over), Some(limit)) if over > 0 && !settings.dry_run => {
+            Some(p.builder.prune_cache(ctx, p.section, limit).await?)
+        }
+        (over, _) => over,
+    };
+    Ok(PruneReport {
+        images: Some(selection),
+        cache_freed,
+        stale: Stale::default(),
+    })
 }
 
 /// What `ops node df` shows.

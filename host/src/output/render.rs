@@ -64,16 +64,7 @@ pub(super) fn render(event: &Event, verbosity: Verbosity, style: Style) -> Optio
         } if !quiet => Some(format!(
             "    {path}: {bytes} bytes, mode {mode}, sha256 {sha256}"
         )),
-        Event::Pruned {
-            image,
-            build,
-            bytes,
-            dry_run,
-        } if !quiet => {
-            let verb = if *dry_run { "would remove" } else { "removed" };
-            let size = crate::domain::ByteSize(*bytes);
-            Some(format!("    {verb} {image} (build {build}, {size})"))
-        }
+        Event::Pruned { .. } if !quiet => Some(summary::pruned(event)),
         Event::PruneSummary { .. } => Some(summary::prune(event)),
         Event::Info { message } if !quiet => Some(message.clone()),
         Event::Warning { message } => Some(format!(

@@ -101,6 +101,22 @@ pub(super) fn short_digest(digest: &str) -> &str {
     digest.get(..SHORT_DIGEST).unwrap_or(digest)
 }
 
+/// One image a prune removed (or would).
+pub(super) fn pruned(event: &super::event::Event) -> String {
+    let super::event::Event::Pruned {
+        image,
+        build,
+        bytes,
+        dry_run,
+    } = event
+    else {
+        return String::new();
+    };
+    let verb = if *dry_run { "would remove" } else { "removed" };
+    let size = crate::domain::ByteSize(*bytes);
+    format!("    {verb} {image} (build {build}, {size})")
+}
+
 /// The closing line of a prune.
 pub(super) fn prune(event: &super::event::Event) -> String {
     use crate::domain::ByteSize;

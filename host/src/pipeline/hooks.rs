@@ -151,12 +151,16 @@ impl RunHooks {
             return;
         }
         let (step, images) = printer.progress();
+        // Fetching artifacts runs beside the image builds, with no step of
+        // its own on the display: its exit code says it was the one.
+        let step = if failure.exit == Exit::Artifacts {
+            "artifacts".to_owned()
+        } else {
+            step.map(|s| s.to_string()).unwrap_or_default()
+        };
         let vars = vec![
             ("OPS_IMAGES", images_var(&images)),
-            (
-                "OPS_FAILED_STEP",
-                step.map(|s| s.to_string()).unwrap_or_default(),
-            ),
+            ("OPS_FAILED_STEP", step),
             ("OPS_EXIT_CODE", failure.exit.code().to_string()),
         ];
         if let Err(hook) = self.run(HookPoint::OnFailure, vars, printer).await {

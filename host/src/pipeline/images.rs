@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use futures::future::{self, Either};
 
 use crate::exit::{Exit, Failure};
-use crate::housekeeping::{Plan, PruneSettings};
+use crate::housekeeping::{Plan, PruneSettings, Stale};
 use crate::output::{Event, ImageStatus, ImageSummary, Step};
 use crate::plugin::{BuildRequest, CallContext, PushRequest, Pushed};
 use crate::remote::critical_path::Chain;
@@ -54,7 +54,6 @@ impl Run<'_> {
         let images = super::node_policy::project_images(job, plugins);
         let apply = Chain::new().run(super::node_policy::apply(
             ctx,
-            &self.node,
             images,
             plan,
             settings,
@@ -72,12 +71,13 @@ impl Run<'_> {
         job: &ImageJob,
         plugins: &ImagePlugins,
         policy: Option<&PruneSettings>,
-    ) -> Result<(Vec<Duration>, Option<Plan>), Failure> {
+    ) -> Result<(Vec<Duration>, Option<(Plan, Stale)>), Failure> {
         let Some(settings) = policy else {
             return Ok((self.build_all(ctx, job, plugins).await?, None));
         };
         let planning = std::pin::pin!(Chain::new().run(super::node_policy::plan(
             ctx,
+            &self.node,
             job,
             plugins,
             settings,

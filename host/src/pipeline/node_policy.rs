@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::config::NodePolicy;
-use crate::housekeeping::{self, Plan, ProjectImages, PruneReport, PruneSettings};
+use crate::housekeeping::{self, Plan, ProjectImages, PruneReport, PruneSettings, Stale};
 use crate::output::{Event, Printer};
 use crate::plugin::CallContext;
 use crate::remote::RemoteNode;
@@ -40,18 +40,24 @@ pub fn project_images<'a>(job: &'a ImageJob, plugins: &'a ImagePlugins) -> Proje
 }
 
 /// The policy's plan, made beside the image builds: the listing and the
-/// cache's size are what take time, and they change nothing. This run's
-/// build is kept apart. A failure is only a warning, and no prune follows.
+/// cache's size are what take time, and they change nothing; the stale
+/// scratch directories of other runs go meanwhile. This run's build is
+/// kept apart. A failure is only a warning, and no prune follows.
 pub async fn plan(
     ctx: &CallContext,
+    node: &Arc<dyn RemoteNode>,
     job: &ImageJob,
     plugins: &ImagePlugins,
     settings: &PruneSettings,
     printer: &Printer,
-) -> Option<Plan> {
+) -> Option<(Plan, Stale)> {
     let images = project_images(job, plugins);
-    match housekeeping::plan(ctx, &images, settings, Some(&job.build_id)).await {
-        Ok(plan) => Some(plan),
+    let (plan, stale) = tokio::join!(
+        housekeeping::plan(ctx, &images, settings, Some(&job.build_id)),
+        housekeeping::stale_scratch(node, settings.dry_run)
+    );
+    match plan.and_then(|plan| Ok((plan, stale?))) {
+        Ok(planned) => Some(planned),
         Err(e) => {
             warned(printer, &e);
             None
@@ -62,16 +68,18 @@ pub async fn plan(
 /// Carries out `plan` beside the pushes, once every image was built.
 pub async fn apply(
     ctx: &CallContext,
-    node: &Arc<dyn RemoteNode>,
     images: ProjectImages<'_>,
-    plan: Plan,
+    (plan, stale): (Plan, Stale),
     settings: &PruneSettings,
     printer: &Printer,
 ) {
-    match housekeeping::apply(ctx, node, Some((&images, plan)), settings).await {
-        Ok(report) => events(&report, settings.dry_run)
-            .iter()
-            .for_each(|e| printer.emit(e)),
+    match housekeeping::apply(ctx, &images, plan, settings).await {
+        Ok(report) => {
+            let report = PruneReport { stale, ..report };
+            events(&report, settings.dry_run)
+                .iter()
+                .for_each(|e| printer.emit(e))
+        }
         Err(e) => warned(printer, &e),
     }
 }

@@ -18,21 +18,21 @@ ids=$(docker image ls -q --no-trunc --filter "label=ops.project=$1" | sort -u)
 [ -n "$ids" ] || exit 0
 docker image inspect --format '{{json .Id}} {{json .RepoTags}} {{.Size}} {{json .Config.Labels}}' $ids 2>/dev/null || :"#;
 
-/// `$1`: how many names follow, then the names, then the ids. A name is
-/// only untagged; an id goes only while no name points at it. An image in
+/// The names as arguments, the ids on stdin (one a line). A name is only
+/// untagged, all of them in one `docker image rm` (which goes on past one
+/// that fails); an id goes only while no name points at it. An image in
 /// use (a container, a child image) stays: that is said, not a failure.
 const REMOVE: &str = r#"docker version --format '{{.Server.Version}}' >/dev/null || exit 69
-n=$1; shift
-while [ "$n" -gt 0 ]; do
-	docker image rm "$1" >/dev/null 2>"${TMPDIR:-/tmp}/ops-rm.$$" || echo "kept $1: $(tail -n 1 "${TMPDIR:-/tmp}/ops-rm.$$")" >&2
-	n=$((n - 1)); shift
-done
-for id in "$@"; do
+e=${TMPDIR:-/tmp}/ops-rm.$$
+if [ $# -gt 0 ]; then
+	docker image rm "$@" >/dev/null 2>"$e" || sed 's/^/kept: /' "$e" >&2
+fi
+while IFS= read -r id; do
 	tags=$(docker image inspect --format '{{len .RepoTags}}' "$id" 2>/dev/null) || continue
 	[ "$tags" = 0 ] || continue
-	docker image rm "$id" >/dev/null 2>"${TMPDIR:-/tmp}/ops-rm.$$" || echo "kept $id: $(tail -n 1 "${TMPDIR:-/tmp}/ops-rm.$$")" >&2
+	docker image rm "$id" >/dev/null 2>"$e" || echo "kept $id: $(tail -n 1 "$e")" >&2
 done
-rm -f "${TMPDIR:-/tmp}/ops-rm.$$""#;
+rm -f "$e""#;
 
 /// `$1`: a buildx builder, or empty for the engine's own BuildKit.
 const STORAGE: &str = r#"if [ -n "$1" ]; then
@@ -60,10 +60,8 @@ pub fn list_images(project: &str) -> Result<Vec<StoredImage>, Error> {
 }
 
 pub fn remove_images(names: Vec<String>, ids: Vec<String>) -> Result<(), Error> {
-    let mut args = vec![names.len().to_string()];
-    args.extend(names);
-    args.extend(ids);
-    let out = run(REMOVE, args)?;
+    let stdin = ids.iter().map(|id| format!("{id}\n")).collect::<String>();
+    let out = run_with_stdin(REMOVE, names, Some(stdin.into_bytes()))?;
     crate::check(&out, "removing images")?;
     for line in String::from_utf8_lossy(&out.stderr).lines() {
         ops_plugin_sdk::host_log::log(ops_plugin_sdk::LogLevel::Warn, line);
@@ -107,6 +105,14 @@ pub fn prune_cache(options: &Options, keep_bytes: u64) -> Result<u64, Error> {
 }
 
 fn run(script: &str, args: Vec<String>) -> Result<ExecOutput, Error> {
+    run_with_stdin(script, args, None)
+}
+
+fn run_with_stdin(
+    script: &str,
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+) -> Result<ExecOutput, Error> {
     let mut argv = vec!["-c".to_owned(), script.to_owned(), "ops-docker".to_owned()];
     argv.extend(args);
     node::exec(&ExecRequest {
@@ -114,7 +120,7 @@ fn run(script: &str, args: Vec<String>) -> Result<ExecOutput, Error> {
         args: argv,
         env: Vec::new(),
         cwd: None,
-        stdin: None,
+        stdin,
         label: None,
         progress: Vec::new(),
     })
