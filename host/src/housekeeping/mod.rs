@@ -90,12 +90,18 @@ pub async fn prune(
     images: Option<&ProjectImages<'_>>,
     settings: &PruneSettings,
 ) -> Result<PruneReport, HousekeepingError> {
-    let stale = stale_scratch(node, settings.dry_run).await?;
-    let mut report = match images {
-        Some(p) => {
-            let plan = plan(ctx, p, settings, None).await?;
-            apply(ctx, p, plan, settings).await?
+    // The scratch script and the builder's listing wait on the node side
+    // by side: one round trip's wait, not two.
+    let planning = async {
+        match images {
+            Some(p) => Some(plan(ctx, p, settings, None).await).transpose(),
+            None => Ok(None),
         }
+    };
+    let (stale, planned) = tokio::join!(stale_scratch(node, settings.dry_run), planning);
+    let (stale, planned) = (stale?, planned?);
+    let mut report = match images.zip(planned) {
+        Some((p, plan)) => apply(ctx, p, plan, settings).await?,
         None => PruneReport::default(),
     };
     report.stale = stale;
@@ -216,21 +222,17 @@ pub async fn usage(
     let mut store = None;
     if let Some(p) = images {
         let listed = p.builder.list_images(ctx, p.section, &p.project).await?;
-        // Every build and image is kept with a keep that large: what the
-        // selection calls the project's.
-        let all = selection::select(&listed, &p.project, &p.prefix, usize::MAX);
-        let ours: Vec<_> = listed
+        let ours = selection::project_images(&listed, &p.project, &p.prefix);
+        // The builds that count: those with a name left, as a prune ranks them.
+        let builds = selection::select(&listed, &p.project, &p.prefix, usize::MAX).kept_builds;
+        let counted: Vec<_> = ours
             .iter()
-            .filter(|i| {
-                i.label(BUILD_LABEL)
-                    .is_some_and(|b| all.kept_builds.iter().any(|k| k == b))
-                    && i.label(PROJECT_LABEL) == Some(p.project.as_str())
-            })
+            .filter(|(_, build, _)| builds.iter().any(|b| b == build))
             .collect();
         report.images = Some(ImageUsage {
-            images: ours.len(),
-            builds: all.kept_builds.len(),
-            bytes: ours.iter().map(|i| i.size).sum(),
+            images: counted.len(),
+            builds: builds.len(),
+            bytes: counted.iter().map(|(i, _, _)| i.size).sum(),
         });
         let storage = p.builder.storage(ctx, p.section).await?;
         report.cache = Some(storage.cache);

@@ -51,11 +51,15 @@ impl Selection {
     }
 }
 
-/// The images of `project` under `prefix` to remove to keep the `keep`
-/// newest builds.
-pub fn select(images: &[StoredImage], project: &str, prefix: &ImageName, keep: usize) -> Selection {
+/// Each of `images` that is `project`'s under `prefix`, with its build and
+/// the names that are the project's (see the module's rule).
+pub fn project_images<'a>(
+    images: &'a [StoredImage],
+    project: &str,
+    prefix: &ImageName,
+) -> Vec<(&'a StoredImage, &'a str, Vec<String>)> {
     let under = format!("{prefix}/");
-    let ours: Vec<(&StoredImage, &str, Vec<String>)> = images
+    images
         .iter()
         .filter(|i| i.label(PROJECT_LABEL) == Some(project))
         .filter_map(|i| {
@@ -72,7 +76,13 @@ pub fn select(images: &[StoredImage], project: &str, prefix: &ImageName, keep: u
                 .collect();
             Some((i, build, names))
         })
-        .collect();
+        .collect()
+}
+
+/// The images of `project` under `prefix` to remove to keep the `keep`
+/// newest builds.
+pub fn select(images: &[StoredImage], project: &str, prefix: &ImageName, keep: usize) -> Selection {
+    let ours = project_images(images, project, prefix);
     let named: BTreeSet<&str> = ours
         .iter()
         .filter(|(_, _, names)| !names.is_empty())

@@ -11,8 +11,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::exports::ops::plugin::image::{StorageUsage, StoredImage};
-use crate::ops::plugin::node;
-use crate::ops::plugin::types::{ExecOutput, ExecRequest};
+use crate::ops::plugin::types::ExecOutput;
+use ops_plugin_sdk::exec::Exec;
 use ops_plugin_sdk::{parse_size, Error};
 
 /// Put on each platform's image of a list: the list's name.
@@ -231,17 +231,8 @@ fn parse_storage(text: &str) -> Result<Storage, Error> {
 }
 
 fn run(script: &str, args: Vec<String>) -> Result<ExecOutput, Error> {
-    let mut argv = vec!["-c".to_owned(), script.to_owned(), "ops-buildah".to_owned()];
-    argv.extend(args);
-    node::exec(&ExecRequest {
-        program: "sh".into(),
-        args: argv,
-        env: Vec::new(),
-        cwd: None,
-        stdin: None,
-        label: None,
-        progress: Vec::new(),
-    })
+    let exec = Exec::remote("sh").args(["-c", script, "ops-buildah"]);
+    Ok(exec.args(args).output()?.0)
 }
 
 #[cfg(test)]

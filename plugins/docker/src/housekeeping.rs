@@ -4,9 +4,9 @@
 //! never spliced into the script.
 
 use crate::exports::ops::plugin::image::{StorageUsage, StoredImage};
-use crate::ops::plugin::node;
-use crate::ops::plugin::types::{ExecOutput, ExecRequest};
+use crate::ops::plugin::types::ExecOutput;
 use crate::options::Options;
+use ops_plugin_sdk::exec::Exec;
 use ops_plugin_sdk::{parse_size, Error};
 
 /// `$1`: the project. One line per image: its id, names, size and labels,
@@ -113,17 +113,14 @@ fn run_with_stdin(
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
 ) -> Result<ExecOutput, Error> {
-    let mut argv = vec!["-c".to_owned(), script.to_owned(), "ops-docker".to_owned()];
-    argv.extend(args);
-    node::exec(&ExecRequest {
-        program: "sh".into(),
-        args: argv,
-        env: Vec::new(),
-        cwd: None,
-        stdin,
-        label: None,
-        progress: Vec::new(),
-    })
+    let exec = Exec::remote("sh")
+        .args(["-c", script, "ops-docker"])
+        .args(args);
+    let exec = match stdin {
+        Some(bytes) => exec.stdin(bytes),
+        None => exec,
+    };
+    Ok(exec.output()?.0)
 }
 
 /// One line of [`LIST`].
