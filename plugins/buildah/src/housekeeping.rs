@@ -33,19 +33,20 @@ done"#;
 /// `$1`: how many names follow, then the names, then ids. A list goes with
 /// `manifest rm`, a name with `rmi` (which only untags an image another
 /// name keeps); an id only while no name points at its image. What stays
-/// is said on stderr.
+/// is said on stderr. Errors are kept in variables, never in a file of a
+/// known name in a shared `/tmp`.
 const REMOVE: &str = r#"n=$1; shift
-e=${TMPDIR:-/tmp}/ops-rmi.$$
 while [ "$n" -gt 0 ]; do
-	buildah manifest rm "$1" >/dev/null 2>&1 || buildah rmi "$1" >/dev/null 2>"$e" || echo "kept $1: $(tail -n 1 "$e")" >&2
+	if ! buildah manifest rm "$1" >/dev/null 2>&1 && ! err=$(buildah rmi "$1" 2>&1 >/dev/null); then
+		echo "kept $1: $(printf '%s\n' "$err" | tail -n 1)" >&2
+	fi
 	n=$((n - 1)); shift
 done
 names=$(buildah images --no-trunc --all --format '{{.ID}} {{.Name}}')
 for id in "$@"; do
 	printf '%s\n' "$names" | grep -F -- "${id#sha256:} " | grep -qv ' <none>$' && continue
-	if buildah rmi "$id" >/dev/null 2>"$e"; then echo "removed $id"; else echo "kept $id: $(tail -n 1 "$e")" >&2; fi
-done
-rm -f "$e""#;
+	if err=$(buildah rmi "$id" 2>&1 >/dev/null); then echo "removed $id"; else echo "kept $id: $(printf '%s\n' "$err" | tail -n 1)" >&2; fi
+done"#;
 
 /// One image of `buildah images --json`.
 #[derive(Debug, Clone, PartialEq, Eq)]

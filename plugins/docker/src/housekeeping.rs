@@ -22,17 +22,17 @@ docker image inspect --format '{{json .Id}} {{json .RepoTags}} {{.Size}} {{json 
 /// untagged, all of them in one `docker image rm` (which goes on past one
 /// that fails); an id goes only while no name points at it. An image in
 /// use (a container, a child image) stays: that is said, not a failure.
+/// Errors are kept in variables, never in a file: a file of a known name
+/// in a shared `/tmp` is one another node user could plant a symlink at.
 const REMOVE: &str = r#"docker version --format '{{.Server.Version}}' >/dev/null || exit 69
-e=${TMPDIR:-/tmp}/ops-rm.$$
-if [ $# -gt 0 ]; then
-	docker image rm "$@" >/dev/null 2>"$e" || sed 's/^/kept: /' "$e" >&2
+if [ $# -gt 0 ] && ! err=$(docker image rm "$@" 2>&1 >/dev/null); then
+	printf '%s\n' "$err" | sed 's/^/kept: /' >&2
 fi
 while IFS= read -r id; do
 	tags=$(docker image inspect --format '{{len .RepoTags}}' "$id" 2>/dev/null) || continue
 	[ "$tags" = 0 ] || continue
-	docker image rm "$id" >/dev/null 2>"$e" || echo "kept $id: $(tail -n 1 "$e")" >&2
-done
-rm -f "$e""#;
+	err=$(docker image rm "$id" 2>&1 >/dev/null) || echo "kept $id: $(printf '%s\n' "$err" | tail -n 1)" >&2
+done"#;
 
 /// `$1`: a buildx builder, or empty for the engine's own BuildKit.
 const STORAGE: &str = r#"if [ -n "$1" ]; then
